@@ -1,0 +1,32 @@
+/**
+ * Node access: the one interface through which ca-rotator reads and writes files on a node
+ * and runs commands there. Drivers: `local` (a root directory), `ssh`.
+ * @module
+ */
+
+/** The result of a command run on a node. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for writing a file on a node. */
+export interface WriteOptions {
+  /** File mode; key files are written 0o600. */
+  readonly mode?: number;
+}
+
+/** Access to one node's files and commands. Paths are absolute paths as seen on the node. */
+export interface NodeAccess {
+  /** The node's name (the Kubernetes node name where it has one). */
+  readonly name: string;
+  /** Reads a text file; `undefined` when it does not exist. */
+  readFile(path: string): Promise<string | undefined>;
+  /** Writes a text file atomically, backing up the previous content first. */
+  writeFile(path: string, content: string, options?: WriteOptions): Promise<void>;
+  /** Removes a file, backing it up first; no error when it does not exist. */
+  removeFile(path: string): Promise<void>;
+  /** Runs a command on the node. */
+  run(command: readonly string[]): Promise<CommandResult>;
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes control-plane binaries ca-rotator tests against, through the
+# Go module proxy, into a cache outside the repository keyed by version:
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm (k8s.io/kubernetes
+#   with its staging modules replaced by their published versions), etcd (a wrapper module
+#   around go.etcd.io/etcd/server/v3/etcdmain) and kwok.
+# Prints the bin directory on its last line. A second run with the same versions is instant.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.37.2}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+
+cache_root="${CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ca-rotator}"
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
+bin="$cache_root/$key/bin"
+work="$cache_root/$key/src"
+mkdir -p "$bin" "$work"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -trimpath"
+
+log() { printf '[build] %s\n' "$*" >&2; }
+have() { [ -x "$bin/$1" ]; }
+
+k8s_components=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubeadm)
+
+build_kubernetes() {
+  local missing=()
+  for c in "${k8s_components[@]}"; do have "$c" || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  local mod="$work/kubernetes"
+  mkdir -p "$mod"
+  log "kubernetes $K8S_VERSION: resolving modules (${missing[*]})"
+  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  local staging_version="v0.${K8S_VERSION#v1.}"
+  if [ ! -f "$mod/go.mod" ] || ! grep -q "k8s.io/kubernetes $K8S_VERSION" "$mod/go.mod"; then
+    local upstream_mod
+    upstream_mod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+    {
+      echo "module ca-rotator.local/kubernetes-build"
+      echo
+      echo "go $(sed -n 's/^go //p' "$upstream_mod")"
+      echo
+      echo "require k8s.io/kubernetes $K8S_VERSION"
+      echo
+      # Every staging module the upstream go.mod points at ./staging becomes its published version.
+      sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#replace \1 => \1 '"$staging_version"'#p' "$upstream_mod"
+    } >"$mod/go.mod"
+    printf 'package main\n' >"$mod/doc.go"
+  fi
+  local pkgs=()
+  for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@$K8S_VERSION"); done
+  (cd "$mod" && go get "${pkgs[@]}" >&2)
+  local ldflags="-s -w"
+  ldflags+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  ldflags+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  for c in "${missing[@]}"; do
+    local started=$SECONDS
+    log "kubernetes $K8S_VERSION: building $c (the first build on a machine takes many minutes)"
+    (cd "$mod" && go build -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
+    mv "$bin/$c.tmp" "$bin/$c"
+    log "kubernetes $K8S_VERSION: $c built in $((SECONDS - started))s"
+  done
+}
+
+build_etcd() {
+  have etcd && return 0
+  local mod="$work/etcd"
+  mkdir -p "$mod"
+  log "etcd $ETCD_VERSION: building"
+  cat >"$mod/main.go" <<'GO'
+// Command etcd runs the etcd server from the published etcd server module.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  if [ ! -f "$mod/go.mod" ]; then
+    (cd "$mod" && go mod init ca-rotator.local/etcd-build >&2)
+  fi
+  (cd "$mod" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 && go mod tidy >&2 &&
+    go build -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
+}
+
+build_kwok() {
+  have kwok && return 0
+  log "kwok $KWOK_VERSION: building"
+  GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
+}
+
+started=$SECONDS
+build_etcd
+build_kwok
+build_kubernetes
+log "binaries ready in $bin ($((SECONDS - started))s)"
+echo "$bin"
