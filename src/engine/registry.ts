@@ -1,0 +1,36 @@
+/**
+ * The registry of step kinds: the runner looks a step's implementation up by its kind.
+ * @module
+ */
+import type { StepKind } from "./step.ts";
+import type { PlanStep } from "../plan/schema.ts";
+
+/** Maps each step kind name to its implementation. */
+export class StepRegistry {
+  readonly #kinds = new Map<string, StepKind>();
+
+  /** Registers an implementation; a kind registered twice is a programming error. */
+  register<S extends PlanStep, O>(kind: StepKind<S, O>): this {
+    if (this.#kinds.has(kind.kind)) throw new Error(`step kind "${kind.kind}" registered twice`);
+    this.#kinds.set(kind.kind, kind as unknown as StepKind);
+    return this;
+  }
+
+  /** The implementation of a kind, or an error naming the kinds that exist. */
+  get(kind: string): StepKind {
+    const found = this.#kinds.get(kind);
+    if (!found) {
+      throw new Error(
+        `no implementation for step kind "${kind}" (registered: ${
+          [...this.#kinds.keys()].join(", ")
+        })`,
+      );
+    }
+    return found;
+  }
+
+  /** True when the kind has an implementation. */
+  has(kind: string): boolean {
+    return this.#kinds.has(kind);
+  }
+}

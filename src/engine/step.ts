@@ -1,0 +1,45 @@
+/**
+ * The step contract: observe → diff → apply → verify. The engine knows nothing of any step
+ * kind; a step sees only this narrow context.
+ * @module
+ */
+import type { Change } from "./change.ts";
+import type { Printer } from "./printer.ts";
+import type { NodeAccess } from "../nodes/node_access.ts";
+import type { ClusterApi } from "../kube/cluster_api.ts";
+import type { CaMaterial } from "./ca_material.ts";
+import type { Plan, PlanStep } from "../plan/schema.ts";
+
+/** What a step may see and touch while it runs. In a dry run, writes land in an overlay. */
+export interface StepContext {
+  readonly stepId: string;
+  /** True in a dry run: writes go to the overlay and waits return at once. */
+  readonly dryRun: boolean;
+  readonly plan: Plan;
+  /** The directory of the plan file, for paths the plan gives relative to itself. */
+  readonly planDir: string;
+  readonly controlPlane: readonly NodeAccess[];
+  readonly workers: readonly NodeAccess[];
+  readonly cluster: ClusterApi;
+  /** The new CA material of each rotating CA (generated once, kept in a Secret). */
+  readonly cas: CaMaterial;
+  readonly log: Printer;
+  /**
+   * Waits until `condition` holds (it is called again whenever it returns false), or throws
+   * after `timeoutMs`. In a dry run it returns at once.
+   */
+  waitFor(description: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void>;
+}
+
+/** The implementation of one step kind. */
+export interface StepKind<S extends PlanStep = PlanStep, O = unknown> {
+  readonly kind: S["kind"];
+  /** Reads live state; never writes. */
+  observe(ctx: StepContext, step: S): Promise<O>;
+  /** Pure: the changes that would converge the observed state; empty when done. */
+  diff(observed: O, step: S): Change[];
+  /** Makes the changes; safe to repeat after a crash. */
+  apply(ctx: StepContext, step: S, changes: readonly Change[]): Promise<void>;
+  /** Waits until the step's postcondition holds; throws when it does not. */
+  verify(ctx: StepContext, step: S): Promise<void>;
+}

@@ -1,0 +1,29 @@
+/**
+ * Errors raised while a step runs, wrapped with the step id and the stage that failed.
+ * @module
+ */
+
+/** The stages of the step contract. */
+export type StepStage = "observe" | "diff" | "apply" | "verify";
+
+/** An error in one stage of one step: `[step-id] apply: <cause>`. */
+export class StepError extends Error {
+  constructor(
+    readonly stepId: string,
+    readonly stage: StepStage,
+    override readonly cause: unknown,
+  ) {
+    super(`[${stepId}] ${stage}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = "StepError";
+  }
+}
+
+/** A gate that holds the run: work is left, nothing failed (exit code 3). */
+export class GateClosedError extends Error {
+  constructor(readonly stepId: string, message: string) {
+    super(`[${stepId}] gate closed: ${message}`);
+    this.name = "GateClosedError";
+  }
+}

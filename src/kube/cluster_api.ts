@@ -1,0 +1,150 @@
+/**
+ * The narrow view of the Kubernetes API that steps use: read, list, create, replace and delete
+ * any object, with writes guarded by resourceVersion. `KubeClusterApi` talks to a real API
+ * server; the dry-run overlay (overlay_cluster.ts) implements the same interface.
+ * @module
+ */
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+} from "@kubernetes/client-node";
+
+/** Any Kubernetes object. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string | Date;
+    generation?: number;
+    managedFields?: unknown;
+  };
+  [field: string]: unknown;
+}
+
+/** Names one object. */
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+/** Options of a list call. */
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+/** What steps may do with the API. */
+export interface ClusterApi {
+  /** The object, or `undefined` when it does not exist. */
+  read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
+  list<T extends KubeObject>(apiVersion: string, kind: string, options?: ListOptions): Promise<T[]>;
+  create<T extends KubeObject>(object: T): Promise<T>;
+  /** Replaces the object; fails with a conflict when its resourceVersion is stale. */
+  replace<T extends KubeObject>(object: T): Promise<T>;
+  delete(ref: ObjectRef): Promise<void>;
+  /** The client configuration (for watches), trusting what the orchestrator trusts now. */
+  readonly kubeConfig: KubeConfig;
+}
+
+/** The HTTP status of an API error, when it has one. */
+export function apiStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+/** A ClusterApi on a real API server. */
+export class KubeClusterApi implements ClusterApi {
+  readonly kubeConfig: KubeConfig;
+  readonly #client: KubernetesObjectApi;
+  readonly #dryRun: string | undefined;
+
+  /** With `serverDryRun`, every write is sent with `dryRun=All` and persists nothing. */
+  constructor(kubeConfig: KubeConfig, options: { serverDryRun?: boolean } = {}) {
+    this.kubeConfig = kubeConfig;
+    this.#client = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.#dryRun = options.serverDryRun ? "All" : undefined;
+  }
+
+  async read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return await this.#client.read({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace },
+      }) as T;
+    } catch (error) {
+      if (apiStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async list<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    options: ListOptions = {},
+  ): Promise<T[]> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    do {
+      const page = await this.#client.list(
+        apiVersion,
+        kind,
+        options.namespace,
+        undefined,
+        undefined,
+        undefined,
+        options.fieldSelector,
+        options.labelSelector,
+        500,
+        continueToken,
+      );
+      for (const item of page.items) items.push({ apiVersion, kind, ...item } as T);
+      continueToken = page.metadata?._continue || undefined;
+    } while (continueToken);
+    return items;
+  }
+
+  async create<T extends KubeObject>(object: T): Promise<T> {
+    return await this.#client.create(
+      object as KubernetesObject,
+      undefined,
+      this.#dryRun,
+      "ca-rotator",
+    ) as T;
+  }
+
+  async replace<T extends KubeObject>(object: T): Promise<T> {
+    return await this.#client.replace(
+      object as KubernetesObject,
+      undefined,
+      this.#dryRun,
+      "ca-rotator",
+    ) as T;
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    try {
+      await this.#client.delete(
+        {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+        },
+        undefined,
+        this.#dryRun,
+      );
+    } catch (error) {
+      if (apiStatus(error) !== 404) throw error;
+    }
+  }
+}

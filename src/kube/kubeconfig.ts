@@ -1,0 +1,73 @@
+/**
+ * Finds the cluster the way kubectl does: the --kubeconfig flag, else $KUBECONFIG (a list of
+ * files), else ~/.kube/config, else the in-cluster service account. Exec-plugin credentials
+ * work as the client library runs them.
+ * @module
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+
+/** Where to look for the cluster. */
+export interface KubeConfigOptions {
+  /** The --kubeconfig flag. */
+  readonly kubeconfig?: string;
+  /** The --context flag. */
+  readonly context?: string;
+}
+
+/** Loads the client configuration; errors name the file or context that is wrong. */
+export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
+  const config = new KubeConfig();
+  if (options.kubeconfig) {
+    try {
+      config.loadFromFile(options.kubeconfig);
+    } catch (error) {
+      throw new Error(
+        `Cannot load kubeconfig "${options.kubeconfig}": ${(error as Error).message}`,
+      );
+    }
+  } else {
+    config.loadFromDefault();
+  }
+  if (options.context) {
+    if (!config.getContextObject(options.context)) {
+      const known = config.getContexts().map((context) => context.name).join(", ");
+      throw new Error(`kubeconfig has no context "${options.context}" (contexts: ${known})`);
+    }
+    config.setCurrentContext(options.context);
+  }
+  if (!config.getCurrentCluster()) {
+    throw new Error(
+      "no cluster found: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod",
+    );
+  }
+  return config;
+}
+
+/**
+ * A copy of `config` whose current cluster also trusts `extraCaPem` (for example the old+new
+ * bundle, from the moment it exists), so the orchestrator keeps its connection across the switch
+ * of serving certificates. A new KubeConfig means new connections: the client re-dials.
+ */
+export function trustingAlso(config: KubeConfig, extraCaPem: string): KubeConfig {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  const current = cluster.caData
+    ? atob(cluster.caData)
+    : cluster.caFile
+    ? Deno.readTextFileSync(cluster.caFile)
+    : "";
+  if (current.includes(extraCaPem.trim())) return config;
+  const merged = `${current.trim()}\n${extraCaPem.trim()}\n`;
+  const copy = new KubeConfig();
+  copy.loadFromString(config.exportConfig());
+  const clusters = copy.clusters.map((each) =>
+    each.name === cluster.name ? { ...each, caData: btoa(merged), caFile: undefined } : each
+  );
+  copy.loadFromOptions({
+    clusters,
+    users: copy.users,
+    contexts: copy.contexts,
+    currentContext: copy.getCurrentContext(),
+  });
+  return copy;
+}
