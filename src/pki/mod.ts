@@ -1,0 +1,22 @@
+/**
+ * PKI helpers for CA rotation: PEM and bundles, private keys in kubeadm's formats, CA
+ * generation, leaf re-issue, client certificates, CSRs, chain verification and descriptions.
+ * Built on Web Crypto and `@peculiar/x509`.
+ * @module
+ */
+export { x509 } from "./crypto_provider.ts";
+export * from "./pem.ts";
+export * from "./bundle.ts";
+export * from "./fingerprint.ts";
+export * from "./key_type.ts";
+export * from "./private_key.ts";
+export * from "./key_match.ts";
+export * from "./key_identifier.ts";
+export * from "./validity.ts";
+export * from "./subject_alt_names.ts";
+export * from "./ca.ts";
+export * from "./issue_certificate.ts";
+export * from "./reissue_leaf.ts";
+export * from "./verify_chain.ts";
+export * from "./csr.ts";
+export * from "./describe.ts";
