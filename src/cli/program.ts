@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { ExitCode, InputError } from "./exit_code.ts";
 import { consolePrinter, type Printer } from "../engine/printer.ts";
-import { PlanError } from "../plan/load.ts";
+import { PlanError } from "../plan/plan_error.ts";
 import { validateCommand } from "./validate.ts";
 import { rotateCommand } from "./rotate.ts";
 import { statusCommand } from "./status.ts";

@@ -64,15 +64,31 @@ export function apiStatus(error: unknown): number | undefined {
 
 /** A ClusterApi on a real API server. */
 export class KubeClusterApi implements ClusterApi {
-  readonly kubeConfig: KubeConfig;
-  readonly #client: KubernetesObjectApi;
+  readonly #source: () => KubeConfig;
   readonly #dryRun: string | undefined;
+  #config: KubeConfig | undefined;
+  #objects: KubernetesObjectApi | undefined;
 
-  /** With `serverDryRun`, every write is sent with `dryRun=All` and persists nothing. */
-  constructor(kubeConfig: KubeConfig, options: { serverDryRun?: boolean } = {}) {
-    this.kubeConfig = kubeConfig;
-    this.#client = KubernetesObjectApi.makeApiClient(kubeConfig);
+  /**
+   * `source` gives the configuration as of now (a new one means new connections). With
+   * `serverDryRun`, every write is sent with `dryRun=All` and persists nothing.
+   */
+  constructor(source: KubeConfig | (() => KubeConfig), options: { serverDryRun?: boolean } = {}) {
+    this.#source = typeof source === "function" ? source : () => source;
     this.#dryRun = options.serverDryRun ? "All" : undefined;
+  }
+
+  get kubeConfig(): KubeConfig {
+    return this.#source();
+  }
+
+  get #client(): KubernetesObjectApi {
+    const config = this.#source();
+    if (config !== this.#config || !this.#objects) {
+      this.#config = config;
+      this.#objects = KubernetesObjectApi.makeApiClient(config);
+    }
+    return this.#objects;
   }
 
   async read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {

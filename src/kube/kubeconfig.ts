@@ -71,3 +71,51 @@ export function trustingAlso(config: KubeConfig, extraCaPem: string): KubeConfig
   });
   return copy;
 }
+
+/**
+ * The orchestrator's own connection: the kubeconfig it was given, re-read whenever its file
+ * changes (a rotation re-issues admin.conf's client certificate), and trusting every CA added
+ * with `trust` (the new CA, from the moment it is known). Each change yields a new KubeConfig,
+ * so clients built from it dial new connections.
+ */
+export class KubeConfigSource {
+  readonly #options: KubeConfigOptions;
+  readonly #extraCas: string[] = [];
+  #fileContent: string | undefined;
+  #current: KubeConfig;
+
+  constructor(options: KubeConfigOptions = {}) {
+    this.#options = options;
+    this.#fileContent = this.#readFile();
+    this.#current = loadKubeConfig(options);
+  }
+
+  /** Also trust `caPem` from now on. */
+  trust(caPem: string): void {
+    if (this.#extraCas.includes(caPem)) return;
+    this.#extraCas.push(caPem);
+    this.#current = trustingAlso(this.#current, caPem);
+  }
+
+  /** The configuration as of now. */
+  current(): KubeConfig {
+    const content = this.#readFile();
+    if (content !== this.#fileContent) {
+      this.#fileContent = content;
+      let config = loadKubeConfig(this.#options);
+      for (const ca of this.#extraCas) config = trustingAlso(config, ca);
+      this.#current = config;
+    }
+    return this.#current;
+  }
+
+  #readFile(): string | undefined {
+    const path = this.#options.kubeconfig ?? Deno.env.get("KUBECONFIG")?.split(":")[0];
+    if (!path) return undefined;
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  }
+}

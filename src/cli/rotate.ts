@@ -1,0 +1,74 @@
+/**
+ * `rotate`: runs the plan up to `stopAfter`, or with --dry-run shows the diff of every
+ * remaining step and changes nothing.
+ * @module
+ */
+import { resolve } from "node:path";
+import { ExitCode } from "./exit_code.ts";
+import type { Printer } from "../engine/printer.ts";
+import { rotate } from "../engine/rotation.ts";
+import { loadPlan } from "../plan/load.ts";
+import { defaultRegistry } from "../steps/registry.ts";
+import { renderChanges, renderJson, renderSummary, shouldUseColor, summarize } from "../diff/mod.ts";
+import type { Change } from "../engine/change.ts";
+
+/** The flags of `rotate`. */
+export interface RotateFlags {
+  readonly plan: string;
+  readonly dryRun: boolean;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly output: "text" | "json";
+}
+
+/** Runs `rotate` and returns its exit code. */
+export async function rotateCommand(flags: RotateFlags, printer: Printer): Promise<number> {
+  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const result = await rotate({
+    loaded: { ...loaded, path: flags.plan },
+    dryRun: flags.dryRun,
+    registry: defaultRegistry(),
+    printer,
+    kubeconfig: flags.kubeconfig,
+    context: flags.context,
+  });
+  const sections = [
+    { stepId: "new-ca-material", changes: result.setupChanges },
+    ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
+  ].filter((section) => section.changes.length > 0);
+  const all: Change[] = sections.flatMap((section) => section.changes);
+  if (flags.output === "json") {
+    const document = {
+      plan: flags.plan,
+      dryRun: flags.dryRun,
+      outcome: result.outcome,
+      gate: result.gate,
+      skipped: result.skipped,
+      steps: sections.map((section) => ({
+        stepId: section.stepId,
+        ...renderJson(section.changes, { stepId: section.stepId }),
+      })),
+      summary: summarize(all),
+    };
+    writeOut(JSON.stringify(document, null, 2) + "\n");
+  } else if (flags.dryRun) {
+    const color = shouldUseColor(Deno.stdout, Deno.env.toObject());
+    for (const section of sections) {
+      writeOut(renderChanges(section.changes, { color, stepId: section.stepId }));
+    }
+    writeOut(renderSummary(summarize(all)) + "\n");
+  } else {
+    printer.info(renderSummary(summarize(all)).replace("to change", "changed"));
+  }
+  if (result.outcome === "gate") {
+    printer.warn(`stopped at a gate: ${result.gate}`);
+    return ExitCode.Gate;
+  }
+  return ExitCode.Ok;
+}
+
+function writeOut(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}

@@ -1,0 +1,60 @@
+/**
+ * `status`: shows the rotation's progress as the cluster records it.
+ * @module
+ */
+import { resolve } from "node:path";
+import { ExitCode } from "./exit_code.ts";
+import type { Printer } from "../engine/printer.ts";
+import { loadPlan } from "../plan/load.ts";
+import { KubeClusterApi } from "../kube/cluster_api.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { ConfigMapProgressStore, progressConfigMapName } from "../kube/progress_configmap.ts";
+
+/** The flags of `status`. */
+export interface StatusFlags {
+  readonly plan: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly output: "text" | "json";
+}
+
+/** Prints each step with its recorded status. */
+export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
+  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const cluster = new KubeClusterApi(loadKubeConfig(flags));
+  const progress = await new ConfigMapProgressStore(cluster, loaded.plan.metadata.name).load();
+  const rows = loaded.plan.steps.map((step) => {
+    const record = progress?.steps[step.id];
+    return {
+      id: step.id,
+      phase: step.phase,
+      kind: step.kind,
+      status: record?.status ?? "pending",
+      attempts: record?.attempts ?? 0,
+      finishedAt: record?.finishedAt ?? "",
+      error: record?.error,
+    };
+  });
+  if (flags.output === "json") {
+    const document = { plan: flags.plan, stopAfter: loaded.plan.stopAfter, progress, steps: rows };
+    console.log(JSON.stringify(document, null, 2));
+    return ExitCode.Ok;
+  }
+  if (!progress) {
+    printer.info(
+      `no rotation recorded yet (ConfigMap kube-system/${
+        progressConfigMapName(loaded.plan.metadata.name)
+      } does not exist)`,
+    );
+  }
+  const width = Math.max(...rows.map((row) => row.id.length), 4);
+  console.log(`${"STEP".padEnd(width)}  PHASE     STATUS   ATTEMPTS  FINISHED`);
+  for (const row of rows) {
+    console.log(
+      `${row.id.padEnd(width)}  ${row.phase.padEnd(8)}  ${row.status.padEnd(7)}  ` +
+        `${String(row.attempts).padEnd(8)}  ${row.finishedAt}`,
+    );
+    if (row.error) console.log(`${"".padEnd(width)}  ${row.error}`);
+  }
+  return ExitCode.Ok;
+}

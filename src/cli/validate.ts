@@ -1,0 +1,31 @@
+/**
+ * `validate`: loads a plan and checks it, touching nothing.
+ * @module
+ */
+import { resolve } from "node:path";
+import { ExitCode } from "./exit_code.ts";
+import type { Printer } from "../engine/printer.ts";
+import { loadPlan } from "../plan/load.ts";
+import { PHASES } from "../plan/phase.ts";
+import { defaultRegistry } from "../steps/registry.ts";
+
+/** The flags of `validate`. */
+export interface ValidateFlags {
+  readonly plan: string;
+}
+
+/** Validates the plan; a bad plan throws a PlanError (exit code 2). */
+export async function validateCommand(flags: ValidateFlags, printer: Printer): Promise<number> {
+  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const registry = defaultRegistry();
+  const plan = loaded.plan;
+  for (const step of plan.steps) registry.get(step.kind);
+  const perPhase = PHASES.map((phase) =>
+    `${phase} ${plan.steps.filter((step) => step.phase === phase).length}`
+  ).join(", ");
+  printer.info(
+    `plan "${flags.plan}" is valid: ${plan.steps.length} steps (${perPhase}), ` +
+      `stopAfter ${plan.stopAfter}, digest ${loaded.digest.slice(0, 16)}`,
+  );
+  return ExitCode.Ok;
+}

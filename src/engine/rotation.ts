@@ -1,0 +1,83 @@
+/**
+ * One `rotate` run, wired: the plan, the cluster connection, the nodes, the new CAs, the lock,
+ * the progress record and the runner. In a dry run every write goes to an overlay and the
+ * API server checks object writes with server-side dry run.
+ * @module
+ */
+import { dirname } from "node:path";
+import { hostname } from "node:os";
+import { runPlan, type RunResult } from "./runner.ts";
+import type { Printer } from "./printer.ts";
+import type { StepRegistry } from "./registry.ts";
+import type { Change } from "./change.ts";
+import type { ProgressStore } from "./progress.ts";
+import { KubeClusterApi } from "../kube/cluster_api.ts";
+import { OverlayClusterApi } from "../kube/overlay_cluster.ts";
+import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
+import { ConfigMapProgressStore } from "../kube/progress_configmap.ts";
+import { acquireRunLock } from "../kube/run_lock.ts";
+import { loadNewCaMaterial } from "../kube/new_ca_secret.ts";
+import { nodesOf } from "../nodes/from_plan.ts";
+import { OverlayNode } from "../nodes/overlay_node.ts";
+import type { NodeAccess } from "../nodes/node_access.ts";
+import type { LoadedPlan } from "../plan/load.ts";
+
+/** What a rotate run needs to know. */
+export interface RotationOptions extends KubeConfigOptions {
+  readonly loaded: LoadedPlan;
+  readonly dryRun: boolean;
+  readonly registry: StepRegistry;
+  readonly printer: Printer;
+}
+
+/** The result of a rotate run, with the changes of the new-CA Secret in a dry run. */
+export interface RotationResult extends RunResult {
+  readonly setupChanges: readonly Change[];
+}
+
+/** Runs (or, dry, plans) the rotation. */
+export async function rotate(options: RotationOptions): Promise<RotationResult> {
+  const { loaded, dryRun, registry, printer } = options;
+  const plan = loaded.plan;
+  const source = new KubeConfigSource(options);
+  const live = new KubeClusterApi(() => source.current());
+  const cluster = dryRun
+    ? new OverlayClusterApi(
+      live,
+      new KubeClusterApi(() => source.current(), { serverDryRun: true }),
+    )
+    : live;
+
+  const lock = dryRun ? undefined : await acquireRunLock(live, {
+    planName: plan.metadata.name,
+    holder: `${hostname()}/${Deno.pid}`,
+  });
+  try {
+    const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });
+    if (plan.cas.cluster) source.trust(material.cas.get("cluster").certPem);
+    const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
+    const store: ProgressStore = new ConfigMapProgressStore(live, plan.metadata.name);
+    printer.info(
+      `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
+        `"${plan.stopAfter}"${dryRun ? " and showing every later phase" : ""}`,
+    );
+    const result = await runPlan({
+      loaded,
+      registry,
+      store,
+      printer,
+      context: {
+        dryRun,
+        plan,
+        planDir: dirname(loaded.path),
+        controlPlane: nodesOf(plan.nodes.controlPlane, plan.layout).map(wrap),
+        workers: nodesOf(plan.nodes.workers, plan.layout).map(wrap),
+        cluster,
+        cas: material.cas,
+      },
+    });
+    return { ...result, setupChanges: material.changes };
+  } finally {
+    await lock?.release();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Health of a static-pod component, probed as the kubelet probes it: the manifest's readiness
+ * (else liveness) probe URL, requested on the node itself.
+ * @module
+ */
+import { parseDocument } from "yaml";
+import type { StepContext } from "../engine/step.ts";
+import type { NodeAccess } from "../nodes/node_access.ts";
+
+/** The URL of the manifest's readiness or liveness probe, when it has an HTTP one. */
+export function probeUrl(manifest: string): string | undefined {
+  const document = parseDocument(manifest);
+  for (const probe of ["readinessProbe", "startupProbe", "livenessProbe"]) {
+    const httpGet = document.getIn(["spec", "containers", 0, probe, "httpGet"]) as
+      | { toJSON(): Record<string, unknown> }
+      | undefined;
+    if (!httpGet) continue;
+    const get = httpGet.toJSON();
+    const scheme = String(get.scheme ?? "HTTP").toLowerCase();
+    const host = String(get.host ?? "127.0.0.1");
+    return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${get.port}${get.path ?? "/"}`;
+  }
+  return undefined;
+}
+
+/** True when the probe answers 200 on the node (as the kubelet, it does not verify TLS). */
+export async function probeHealthy(node: NodeAccess, url: string): Promise<boolean> {
+  const result = await node.run([
+    "curl",
+    "-sk",
+    "--max-time",
+    "2",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    url,
+  ]);
+  return result.stdout.trim() === "200";
+}
+
+/**
+ * Writes a component's manifest (which makes the kubelet restart it), then waits until the
+ * component has gone down and come back healthy. In a dry run only the write happens (to the
+ * overlay).
+ */
+export async function rewriteManifestAndWait(
+  ctx: StepContext,
+  node: NodeAccess,
+  component: string,
+  path: string,
+  manifest: string,
+  timeoutMs: number,
+): Promise<void> {
+  await node.writeFile(path, manifest, { mode: 0o600 });
+  const url = probeUrl(manifest);
+  if (!url) {
+    ctx.log.warn(`${node.name}/${component}: its manifest has no HTTP probe; not waiting`);
+    return;
+  }
+  const wentDownBy = Date.now() + 30_000;
+  let sawDown = false;
+  await ctx.waitFor(`${node.name}/${component} to restart`, async () => {
+    sawDown ||= !(await probeHealthy(node, url));
+    return sawDown || Date.now() > wentDownBy;
+  }, 60_000);
+  await ctx.waitFor(
+    `${node.name}/${component} to be healthy (${url})`,
+    () => probeHealthy(node, url),
+    timeoutMs,
+  );
+  if (!ctx.dryRun) ctx.log.info(`${node.name}/${component} restarted and healthy`);
+}

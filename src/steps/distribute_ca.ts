@@ -1,0 +1,74 @@
+/**
+ * `distribute-ca`: stages the new CA certificate and key on every control-plane node and writes
+ * the bundle (old + new) beside them, so that everything can trust both CAs.
+ * @module
+ */
+import type { StepKind } from "../engine/step.ts";
+import type { StepOfKind } from "../plan/schema.ts";
+import { encodeBundle, parseCertificates } from "../pki/mod.ts";
+import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
+import { caPaths } from "./trust_sets.ts";
+
+type Step = StepOfKind<"distribute-ca">;
+
+/** The distribute-ca step kind. */
+export const distributeCa: StepKind<Step, DesiredFile[]> = {
+  kind: "distribute-ca",
+
+  async observe(ctx, step) {
+    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const pair = ctx.cas.get(step.ca);
+    const files: DesiredFile[] = [];
+    for (const node of ctx.controlPlane) {
+      const current = await node.readFile(paths.cert);
+      if (current === undefined) throw new Error(`${node.name}: ${paths.cert} is missing`);
+      const read = (path: string) => node.readFile(path);
+      files.push(
+        {
+          node: node.name,
+          path: paths.newCert,
+          current: await read(paths.newCert),
+          desired: pair.certPem,
+          reason: "the new CA, staged",
+        },
+        {
+          node: node.name,
+          path: paths.newKey,
+          current: await read(paths.newKey),
+          desired: pair.keyPem,
+          mode: 0o600,
+          sensitive: true,
+          reason: "the new CA's key, staged",
+        },
+        {
+          node: node.name,
+          path: paths.bundle,
+          current: await read(paths.bundle),
+          desired: encodeBundle([
+            ...parseCertificates(current, `${node.name}:${paths.cert}`),
+            ...parseCertificates(pair.certPem),
+          ]),
+          reason: "old and new CA, trusted together until finalize",
+        },
+      );
+    }
+    return files;
+  },
+
+  diff: (files) => fileChanges(files),
+
+  async apply(ctx, _step, changes) {
+    await applyFileChanges(ctx.controlPlane, changes);
+  },
+
+  async verify(ctx, step) {
+    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const newCa = ctx.cas.get(step.ca).certPem;
+    for (const node of ctx.controlPlane) {
+      const bundle = await node.readFile(paths.bundle);
+      if (!bundle?.includes(newCa.trim())) {
+        throw new Error(`${node.name}: ${paths.bundle} does not hold the new CA`);
+      }
+    }
+  },
+};

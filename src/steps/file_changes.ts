@@ -1,0 +1,55 @@
+/**
+ * The shape most steps share: they compute, per node, what some files should contain; the diff
+ * is the files whose content differs; apply writes them (keys 0600, backed up by the driver).
+ * @module
+ */
+import type { Change, FileTarget } from "../engine/change.ts";
+import type { NodeAccess } from "../nodes/node_access.ts";
+
+/** What one file on one node should hold (`undefined`: it should not exist). */
+export interface DesiredFile {
+  readonly node: string;
+  readonly path: string;
+  readonly current: string | undefined;
+  readonly desired: string | undefined;
+  readonly mode?: number;
+  readonly sensitive?: boolean;
+  readonly reason?: string;
+}
+
+/** Pure: the changes that turn the current files into the desired ones. */
+export function fileChanges(files: readonly DesiredFile[]): Change[] {
+  return files.filter((file) => file.current !== file.desired).map((file) => ({
+    action: file.current === undefined
+      ? "create"
+      : file.desired === undefined
+      ? "delete"
+      : "update",
+    target: { type: "file", node: file.node, path: file.path, mode: file.mode },
+    before: file.current,
+    after: file.desired,
+    sensitive: file.sensitive,
+    reason: file.reason,
+  }));
+}
+
+/** The node named `name`, or an error. */
+export function nodeNamed(nodes: readonly NodeAccess[], name: string): NodeAccess {
+  const node = nodes.find((each) => each.name === name);
+  if (!node) throw new Error(`no node named "${name}"`);
+  return node;
+}
+
+/** Writes (or removes) the files of the changes that target files, in order. */
+export async function applyFileChanges(
+  nodes: readonly NodeAccess[],
+  changes: readonly Change[],
+): Promise<void> {
+  for (const change of changes) {
+    if (change.target.type !== "file") continue;
+    const target = change.target as FileTarget;
+    const node = nodeNamed(nodes, target.node);
+    if (change.action === "delete") await node.removeFile(target.path);
+    else await node.writeFile(target.path, change.after ?? "", { mode: target.mode });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `reissue-leaves`: re-issues leaf certificates in the PKI directory (apiserver,
+ * apiserver-kubelet-client, front-proxy-client, …) and the client certificates inside
+ * kubeconfigs with the new CA, keeping subject, SANs, usages and key. A leaf the new CA already
+ * issued is left alone, so a resumed run re-issues only what is left.
+ * @module
+ */
+import type { StepKind } from "../engine/step.ts";
+import type { StepOfKind } from "../plan/schema.ts";
+import { issuedBy, loadCa, parseCertificate, reissueLeaf, type x509 } from "../pki/mod.ts";
+import { kubeconfigClientCert, setKubeconfigClientCert } from "../kube/kubeconfig_file.ts";
+import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
+import { kubeconfigPath } from "./update_kubeconfigs.ts";
+
+type Step = StepOfKind<"reissue-leaves">;
+
+const DAY_MS = 86_400_000;
+
+function lifetimeDays(cert: x509.X509Certificate): number {
+  return Math.max(1, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / DAY_MS));
+}
+
+/** The reissue-leaves step kind. */
+export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
+  kind: "reissue-leaves",
+
+  async observe(ctx, step) {
+    const pair = ctx.cas.get(step.ca);
+    const ca = await loadCa(pair.certPem, pair.keyPem, `new ${step.ca} CA`);
+    const reissue = async (certPem: string, keyPem: string, source: string) => {
+      const cert = parseCertificate(certPem, source);
+      if (await issuedBy(cert, ca.cert)) return undefined;
+      const leaf = await reissueLeaf({
+        cert,
+        keyPem,
+        ca,
+        validityDays: step.validityDays ?? lifetimeDays(cert),
+        source,
+      });
+      return leaf.certPem;
+    };
+    const files: DesiredFile[] = [];
+    for (const node of ctx.controlPlane) {
+      for (const name of step.certs) {
+        const certPath = `${ctx.plan.layout.pkiDir}/${name}.crt`;
+        const keyPath = `${ctx.plan.layout.pkiDir}/${name}.key`;
+        const current = await node.readFile(certPath);
+        const key = await node.readFile(keyPath);
+        if (current === undefined || key === undefined) {
+          if (step.ifPresent.includes(name)) continue;
+          throw new Error(`${node.name}: ${current === undefined ? certPath : keyPath} is missing`);
+        }
+        const desired = await reissue(current, key, `${node.name}:${certPath}`);
+        files.push({
+          node: node.name,
+          path: certPath,
+          current,
+          desired: desired ?? current,
+          reason: `re-issued by the new ${step.ca} CA`,
+        });
+      }
+      for (const file of step.kubeconfigs) {
+        const path = kubeconfigPath(ctx.plan.layout.kubeconfigDir, file);
+        const current = await node.readFile(path);
+        if (current === undefined) {
+          if (step.ifPresent.includes(file)) continue;
+          throw new Error(`${node.name}: ${path} is missing`);
+        }
+        const client = kubeconfigClientCert(current, `${node.name}:${path}`);
+        if (!client.certPem || !client.keyPem) {
+          throw new Error(`${node.name}: ${path} has no inline client certificate and key`);
+        }
+        const desired = await reissue(client.certPem, client.keyPem, `${node.name}:${path}`);
+        files.push({
+          node: node.name,
+          path,
+          current,
+          desired: desired ? setKubeconfigClientCert(current, desired, undefined, path) : current,
+          mode: 0o600,
+          reason: `client certificate re-issued by the new ${step.ca} CA`,
+        });
+      }
+    }
+    return files;
+  },
+
+  diff: (files) => fileChanges(files),
+
+  async apply(ctx, _step, changes) {
+    await applyFileChanges(ctx.controlPlane, changes);
+  },
+
+  async verify(ctx, step) {
+    const newCa = parseCertificate(ctx.cas.get(step.ca).certPem);
+    for (const node of ctx.controlPlane) {
+      for (const name of step.certs) {
+        const path = `${ctx.plan.layout.pkiDir}/${name}.crt`;
+        const current = await node.readFile(path);
+        if (current === undefined) continue;
+        if (!(await issuedBy(parseCertificate(current, path), newCa))) {
+          throw new Error(`${node.name}: ${path} is not issued by the new CA`);
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,147 @@
+/**
+ * `roll-kubelets`: on every node, in batches: the kubelet's `clientCAFile` and its
+ * kubeconfig's `certificate-authority-data` → the bundle or the new CA; then restart the kubelet
+ * and wait until its node is Ready before the next batch.
+ * @module
+ */
+import type { Change } from "../engine/change.ts";
+import type { StepContext, StepKind } from "../engine/step.ts";
+import type { StepOfKind } from "../plan/schema.ts";
+import type { KubeObject } from "../kube/cluster_api.ts";
+import { kubeletConfigFacts, setKubeletClientCAFile } from "../kube/kubelet_config.ts";
+import { kubeconfigCaData, setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
+import { caPaths, sameCertificates, trustPem } from "./trust_sets.ts";
+
+type Step = StepOfKind<"roll-kubelets">;
+
+interface Observed {
+  readonly nodes: readonly string[];
+  readonly files: readonly DesiredFile[];
+}
+
+interface NodeObject extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+function allNodes(ctx: StepContext) {
+  return [...ctx.controlPlane, ...ctx.workers];
+}
+
+/** True when the Node object is Ready (or does not exist: nothing registers it). */
+async function nodeReady(ctx: StepContext, name: string): Promise<boolean> {
+  const node = await ctx.cluster.read<NodeObject>({ apiVersion: "v1", kind: "Node", name });
+  if (!node) return true;
+  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** The roll-kubelets step kind. */
+export const rollKubelets: StepKind<Step, Observed> = {
+  kind: "roll-kubelets",
+
+  async observe(ctx, step) {
+    const layout = ctx.plan.layout;
+    const trusted = await trustPem(ctx, "cluster", step.clientCA);
+    const paths = caPaths(layout.pkiDir, "cluster");
+    const caFile = step.clientCA === "bundle" ? paths.bundle : paths.cert;
+    const files: DesiredFile[] = [];
+    for (const node of allNodes(ctx)) {
+      const config = await node.readFile(layout.kubeletConfig);
+      const kubeconfig = await node.readFile(layout.kubeletKubeconfig);
+      if (config === undefined) throw new Error(`${node.name}: ${layout.kubeletConfig} is missing`);
+      if (kubeconfig === undefined) {
+        throw new Error(`${node.name}: ${layout.kubeletKubeconfig} is missing`);
+      }
+      const currentCaFile = await node.readFile(caFile);
+      files.push({
+        node: node.name,
+        path: caFile,
+        current: currentCaFile,
+        desired: currentCaFile !== undefined && await sameCertificates(currentCaFile, trusted)
+          ? currentCaFile
+          : trusted,
+        reason: "the CAs the kubelet trusts for client certificates",
+      });
+      const facts = kubeletConfigFacts(config, `${node.name}:${layout.kubeletConfig}`);
+      files.push({
+        node: node.name,
+        path: layout.kubeletConfig,
+        current: config,
+        desired: facts.clientCAFile === caFile
+          ? config
+          : setKubeletClientCAFile(config, caFile, layout.kubeletConfig),
+        reason: `authentication.x509.clientCAFile → ${caFile}`,
+      });
+      const [caData] = kubeconfigCaData(kubeconfig, `${node.name}:${layout.kubeletKubeconfig}`);
+      files.push({
+        node: node.name,
+        path: layout.kubeletKubeconfig,
+        current: kubeconfig,
+        desired: await sameCertificates(caData, trusted)
+          ? kubeconfig
+          : setKubeconfigCaData(kubeconfig, trusted, layout.kubeletKubeconfig),
+        mode: 0o600,
+        reason: "the CAs the kubelet trusts for the API server",
+      });
+    }
+    return { nodes: allNodes(ctx).map((node) => node.name), files };
+  },
+
+  diff(observed) {
+    const changes: Change[] = [];
+    for (const name of observed.nodes) {
+      const files = fileChanges(observed.files.filter((file) => file.node === name));
+      if (files.length === 0) continue;
+      changes.push(...files, {
+        action: "restart",
+        target: { type: "component", node: name, component: "kubelet" },
+        reason: "the kubelet reads its CAs at start",
+      });
+    }
+    return changes;
+  },
+
+  async apply(ctx, step, changes) {
+    const nodes = allNodes(ctx);
+    const restarts = changes.filter((change) => change.action === "restart");
+    for (let start = 0; start < restarts.length; start += step.batchSize) {
+      const batch = restarts.slice(start, start + step.batchSize).map((change) =>
+        change.target.type === "component" ? change.target.node : ""
+      );
+      for (const name of batch) {
+        const node = nodeNamed(nodes, name);
+        await applyFileChanges(
+          nodes,
+          changes.filter((change) => change.target.type === "file" && change.target.node === name),
+        );
+        const result = await node.run(ctx.plan.layout.kubeletRestart);
+        if (result.code !== 0) {
+          throw new Error(
+            `${name}: kubelet restart (${ctx.plan.layout.kubeletRestart.join(" ")}) exited ` +
+              `${result.code}: ${result.stderr.trim()}`,
+          );
+        }
+      }
+      await ctx.waitFor(
+        `node${batch.length > 1 ? "s" : ""} ${batch.join(", ")} to be Ready`,
+        async () => (await Promise.all(batch.map((name) => nodeReady(ctx, name)))).every(Boolean),
+        step.healthTimeoutSeconds * 1000,
+      );
+      if (!ctx.dryRun) {
+        ctx.log.info(
+          `kubelets rolled: ${
+            Math.min(start + step.batchSize, restarts.length)
+          }/${restarts.length}`,
+        );
+      }
+    }
+  },
+
+  async verify(ctx, step) {
+    for (const name of allNodes(ctx).map((node) => node.name)) {
+      if (!(await nodeReady(ctx, name))) {
+        throw new Error(`node ${name} is not Ready after its kubelet restart (${step.id})`);
+      }
+    }
+  },
+};
