@@ -1,0 +1,204 @@
+/**
+ * Loads a plan: YAML (with line numbers), environment substitution, schema and rules, digests.
+ * A bad plan is refused with a {@link PlanError} naming the file, the line and the field of
+ * every problem, before anything is touched.
+ * @module
+ */
+import { dirname, isAbsolute, resolve } from "node:path";
+import { type Document, LineCounter, parseDocument } from "yaml";
+import { CA_NAMES } from "./ca.ts";
+import { planDigest, stepDigests } from "./digest.ts";
+import { pathKey, type PlanPath, substituteEnv, words } from "./env.ts";
+import { describeIssue, type PathProblem, valueAt } from "./issue_message.ts";
+import { formatPath, locate, pathAtOffset } from "./locate.ts";
+import { PlanError, type PlanProblem } from "./plan_error.ts";
+import { type Plan, PlanSchema } from "./schema.ts";
+
+export { PlanError } from "./plan_error.ts";
+
+/** A loaded plan and its digests. */
+export interface LoadedPlan {
+  /** The plan file, as given. */
+  readonly path: string;
+  /** The plan; `files` CA sources are resolved against the plan file's directory. */
+  readonly plan: Plan;
+  /** `sha256:…` of the plan without `stopAfter` and tuning fields (see `digest.ts`). */
+  readonly digest: string;
+  /** Each step's digest, by step id. */
+  readonly stepDigests: Record<string, string>;
+}
+
+/**
+ * Reads and loads a plan file; `env` (default: the process environment) fills `${NAME}`.
+ * Besides {@link parsePlan}'s checks, the files a `files` CA source names must exist.
+ */
+export async function loadPlan(
+  path: string,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<LoadedPlan> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "file not found"
+      : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
+    throw new PlanError(path, [{ message: reason }]);
+  }
+  const { loaded, where } = analyze(text, path, env);
+  const missing: PathProblem[] = [];
+  for (const ca of CA_NAMES) {
+    const source = loaded.plan.cas[ca];
+    if (source?.source !== "files") continue;
+    for (const field of ["cert", "key"] as const) {
+      if (!(await exists(source[field]))) {
+        missing.push({ path: ["cas", ca, field], message: `file not found: ${source[field]}` });
+      }
+    }
+  }
+  if (missing.length) throw new PlanError(path, missing.map(where));
+  return loaded;
+}
+
+/** Loads a plan from its text (pure: no file or environment access beyond `env`). */
+export function parsePlan(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined> = {},
+): LoadedPlan {
+  return analyze(text, path, env).loaded;
+}
+
+function analyze(text: string, path: string, env: Record<string, string | undefined>) {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const where = locator(doc, lineCounter);
+
+  if (doc.errors.length) {
+    throw new PlanError(
+      path,
+      doc.errors.map((error): PlanProblem => {
+        const offset = error.pos[0];
+        const { line, col } = error.linePos?.[0] ?? lineCounter.linePos(offset);
+        return {
+          line,
+          column: col,
+          showColumn: true,
+          field: formatPath(pathAtOffset(doc, offset)),
+          message: `YAML syntax error: ${
+            error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
+          }`,
+        };
+      }),
+    );
+  }
+
+  const raw = doc.toJS({ maxAliasCount: 100 });
+  if (raw === null || raw === undefined) {
+    throw new PlanError(path, [{ line: 1, message: "the plan is empty" }]);
+  }
+  const substituted = substituteEnv(raw, env);
+  if (substituted.problems.length) {
+    throw new PlanError(path, sortByLine(substituted.problems.map(where)));
+  }
+
+  let data = substituted.value;
+  let result = PlanSchema.safeParse(data);
+  // A whole `${NAME}` where a list (or number, boolean) is expected stands for its words
+  // (its number, its boolean): adjust those values and parse again.
+  for (let round = 0; !result.success && round < 8; round++) {
+    const adjusted = adjustWholeReferences(data, result.error.issues, substituted.wholeReferences);
+    if (adjusted === undefined) break;
+    data = adjusted;
+    result = PlanSchema.safeParse(data);
+  }
+  if (!result.success) {
+    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, data, PlanSchema));
+    throw new PlanError(path, sortByLine(problems.map(where)));
+  }
+
+  const plan = result.data;
+  const loaded: LoadedPlan = {
+    path,
+    plan: resolveFiles(plan, dirname(path)),
+    digest: planDigest(plan),
+    stepDigests: stepDigests(plan),
+  };
+  return { loaded, where };
+}
+
+function locator(doc: Document, lineCounter: LineCounter) {
+  return (problem: PathProblem): PlanProblem => {
+    const { line, column } = locate(doc, lineCounter, problem.path);
+    return { line, column, field: formatPath(problem.path), message: problem.message };
+  };
+}
+
+function sortByLine(problems: PlanProblem[]): PlanProblem[] {
+  return problems.toSorted((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+type Issue = { code: string; path: PropertyKey[]; expected?: string; errors?: Issue[][] };
+
+/** Data with whole references converted where the schema wants another type; else undefined. */
+function adjustWholeReferences(
+  data: unknown,
+  issues: readonly Issue[],
+  wholeReferences: Set<string>,
+): unknown {
+  let changed = false;
+  let next = data;
+  for (const issue of issues) {
+    const path = issue.path as PlanPath;
+    if (!wholeReferences.has(pathKey(path))) continue;
+    const value = valueAt(next, path);
+    if (typeof value !== "string") continue;
+    // The issue itself, or for a union, its alternatives' issues at the union's own place.
+    const candidates = [issue, ...(issue.errors ?? []).flat().filter((i) => i.path.length === 0)];
+    const expected = new Set(
+      candidates.filter((i) => i.code === "invalid_type").map((i) => i.expected),
+    );
+    let replacement: unknown = value;
+    if (expected.has("array")) replacement = words(value);
+    else if ((expected.has("number") || expected.has("int")) && /^\d+$/.test(value.trim())) {
+      replacement = Number(value);
+    } else if (expected.has("boolean") && /^(true|false)$/.test(value.trim())) {
+      replacement = value.trim() === "true";
+    }
+    if (replacement === value) continue;
+    next = setAt(next, path, replacement);
+    changed = true;
+  }
+  return changed ? next : undefined;
+}
+
+function setAt(data: unknown, path: PlanPath, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  if (Array.isArray(data)) {
+    return data.map((item, index) => index === head ? setAt(item, rest, value) : item);
+  }
+  const object = data as Record<string, unknown>;
+  return { ...object, [head]: setAt(object[head], rest, value) };
+}
+
+/** The plan with `files` CA sources resolved against the plan file's directory. */
+function resolveFiles(plan: Plan, base: string): Plan {
+  const cas = { ...plan.cas };
+  for (const ca of CA_NAMES) {
+    const source = cas[ca];
+    if (source?.source !== "files") continue;
+    const absolute = (file: string) => isAbsolute(file) ? file : resolve(base, file);
+    cas[ca] = { ...source, cert: absolute(source.cert), key: absolute(source.key) };
+  }
+  return { ...plan, cas };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { dirname, isAbsolute, join } from "node:path";
+import { loadPlan, parsePlan, PlanError } from "./load.ts";
+import { STEP_KINDS } from "./schema.ts";
+import { edit, minimalPlanText, shippedPlan, testdata } from "./test_helpers.ts";
+
+/** Loads a plan that must fail and returns its PlanError. */
+async function refused(path: string, env: Record<string, string> = {}): Promise<PlanError> {
+  const error = await loadPlan(path, env).then(
+    () => assert.fail(`${path} loaded`),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof PlanError, String(error));
+  return error;
+}
+
+function refusedText(text: string, env: Record<string, string> = {}): PlanError {
+  try {
+    parsePlan(text, "plans/test.yaml", env);
+  } catch (error) {
+    assert.ok(error instanceof PlanError, String(error));
+    return error;
+  }
+  return assert.fail("the plan loaded");
+}
+
+Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order", async () => {
+  const { plan, digest, stepDigests } = await loadPlan(shippedPlan("kubeadm.yaml"), {});
+  assert.equal(plan.metadata.name, "kubeadm-ha");
+  assert.equal(plan.stopAfter, "trust");
+  assert.deepEqual([...new Set(plan.steps.map((step) => step.phase))], [
+    "trust",
+    "switch",
+    "finalize",
+  ]);
+  assert.equal(plan.nodes.controlPlane.driver, "ssh");
+  assert.ok(plan.cas.cluster && plan.cas.frontProxy);
+  assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(Object.keys(stepDigests).length, plan.steps.length);
+  const kinds = new Set(plan.steps.map((step) => step.kind));
+  assert.deepEqual(STEP_KINDS.filter((kind) => !kinds.has(kind)), [], "every kind is used");
+  const gate = plan.steps.findIndex((step) => step.kind === "verify-kubelet-rotation");
+  const firstFinalize = plan.steps.findIndex((step) => step.phase === "finalize");
+  assert.equal(gate, firstFinalize, "the kubelet gate opens the finalize phase");
+});
+
+Deno.test("plans/local-demo.yaml loads with the cluster's environment", async () => {
+  const { plan } = await loadPlan(shippedPlan("local-demo.yaml"), {
+    NODE_ROOTS: "/tmp/cluster/cp-1 /tmp/cluster/cp-2  /tmp/cluster/cp-3",
+    WORKER_ROOTS: "/tmp/cluster/worker-1",
+  });
+  assert.equal(plan.stopAfter, "trust");
+  assert.deepEqual(plan.nodes.controlPlane, {
+    driver: "local",
+    roots: ["/tmp/cluster/cp-1", "/tmp/cluster/cp-2", "/tmp/cluster/cp-3"],
+  });
+  assert.deepEqual(plan.nodes.workers, { driver: "local", roots: ["/tmp/cluster/worker-1"] });
+  assert.deepEqual(plan.layout.kubeletRestart, [
+    "sh",
+    "-c",
+    'touch "$NODE_ROOT/var/run/kubelet/restart"',
+  ]);
+  assert.equal(plan.layout.pkiDir, "/etc/kubernetes/pki");
+});
+
+Deno.test("plans/local-demo.yaml: WORKER_ROOTS may be unset, NODE_ROOTS may not", async () => {
+  const { plan } = await loadPlan(shippedPlan("local-demo.yaml"), { NODE_ROOTS: "/r/cp-1" });
+  assert.deepEqual(plan.nodes.workers, { driver: "local", roots: [] });
+  const path = shippedPlan("local-demo.yaml");
+  const line = 1 + (await Deno.readTextFile(path)).split("\n")
+    .findIndex((text) => text.includes('roots: "${NODE_ROOTS}"'));
+  const error = await refused(path, {});
+  assert.deepEqual([error.line, error.field], [line, "nodes.controlPlane.roots"]);
+  assert.equal(
+    error.message,
+    `Cannot load plan "${path}": line ${line}, nodes.controlPlane.roots: ` +
+      `environment variable NODE_ROOTS is not set`,
+  );
+});
+
+Deno.test("an unknown step kind names file, line and field", async () => {
+  const path = testdata("unknown_kind.yaml");
+  const error = await refused(path);
+  assert.equal(error.file, path);
+  assert.equal(error.line, 23);
+  assert.equal(error.field, "steps[1].kind");
+  assert.equal(
+    error.message,
+    `Cannot load plan "${path}": line 23, steps[1].kind: unknown step kind "restart-everything" ` +
+      `(expected one of: ${STEP_KINDS.join(", ")})`,
+  );
+});
+
+Deno.test("a missing field names its step's line", async () => {
+  const path = testdata("missing_field.yaml");
+  const error = await refused(path);
+  assert.equal(error.message, `Cannot load plan "${path}": line 17, steps[0].ca: is missing`);
+  assert.deepEqual([error.line, error.field], [17, "steps[0].ca"]);
+});
+
+Deno.test("a bad YAML indent reports yaml's own line and column", async () => {
+  const path = testdata("bad_indent.yaml");
+  const error = await refused(path);
+  assert.deepEqual([error.line, error.column, error.field], [20, 12, "steps[0].phase"]);
+  assert.match(
+    error.message.split("\n")[0],
+    new RegExp(
+      `^Cannot load plan "${path}": line 20, column 12, steps\\[0\\]\\.phase: YAML syntax error: `,
+    ),
+  );
+});
+
+Deno.test("an under-indented key is a YAML error at its line", () => {
+  const text = edit(
+    minimalPlanText(),
+    "layout:\n  preset: kubeadm\n",
+    "layout:\n    preset: kubeadm\n  pkiDir: /etc/pki\n",
+  );
+  const error = refusedText(text);
+  assert.equal(error.line, 9);
+  assert.match(error.message, /: line 9, column \d+, layout: YAML syntax error: /);
+});
+
+Deno.test("an unknown stopAfter names the phases", async () => {
+  const path = testdata("unknown_stop_after.yaml");
+  const error = await refused(path);
+  assert.equal(
+    error.message,
+    `Cannot load plan "${path}": line 6, stopAfter: unknown phase "finalise" ` +
+      `(expected one of: trust, switch, finalize)`,
+  );
+});
+
+Deno.test("duplicate step ids are refused", async () => {
+  const path = testdata("duplicate_ids.yaml");
+  const error = await refused(path);
+  assert.equal(
+    error.message,
+    `Cannot load plan "${path}": line 25, steps[2].id: duplicate step id "roll" (already used by steps[1])`,
+  );
+});
+
+Deno.test("a trust step after a switch step is refused", async () => {
+  const error = await refused(testdata("phase_order.yaml"));
+  assert.deepEqual([error.line, error.field], [26, "steps[2].phase"]);
+  assert.match(error.message, /a trust step after a switch step \(steps\[1\]\)/);
+});
+
+Deno.test("a CA that cas does not declare is refused", async () => {
+  const error = await refused(testdata("undeclared_ca.yaml"));
+  assert.deepEqual([error.line, error.field], [20, "steps[0].ca"]);
+  assert.match(error.message, /CA "frontProxy" is not declared in cas \(declared: cluster\)/);
+});
+
+Deno.test("every problem is reported, each on its own line, in file order", async () => {
+  const path = testdata("several_problems.yaml");
+  const error = await refused(path);
+  assert.deepEqual(error.message.split("\n"), [
+    `Cannot load plan "${path}": line 10, layout.pkidir: unknown field (did you mean "pkiDir"?)`,
+    `Cannot load plan "${path}": line 26, steps[1].batchSize: expected a number, got "two"`,
+    `Cannot load plan "${path}": line 30, steps[2].expect: unknown phase "everything" ` +
+    `(expected one of: trust, switch, finalize)`,
+  ]);
+  assert.equal(error.problems.length, 3);
+});
+
+Deno.test("unknown step parameters and wrong types are refused", () => {
+  const text = edit(
+    minimalPlanText(),
+    "    batchSize: 2\n",
+    "    batchsize: 2\n    kinds: Deployment\n",
+  );
+  const lines = refusedText(text).message.split("\n");
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0],
+    /line 24, steps\[1\]\.batchsize: unknown field \(did you mean "batchSize"\?\)$/,
+  );
+  assert.match(lines[1], /line 25, steps\[1\]\.kinds: expected a list, got "Deployment"$/);
+});
+
+Deno.test("a missing kind lists the kinds", () => {
+  const text = edit(minimalPlanText(), "    kind: distribute-ca\n", "");
+  const error = refusedText(text);
+  assert.equal(error.field, "steps[0].kind");
+  assert.equal(error.line, 17);
+  assert.match(error.message, /steps\[0\]\.kind: is missing \(expected one of: distribute-ca, /);
+});
+
+Deno.test("a missing section points at the top of the plan", () => {
+  const text = edit(minimalPlanText(), "cas:\n  cluster:\n    source: generate\n", "");
+  const error = refusedText(text);
+  assert.equal(error.message, `Cannot load plan "plans/test.yaml": line 2, cas: is missing`);
+});
+
+Deno.test("an empty or non-mapping plan is refused", () => {
+  assert.match(refusedText("").message, /: line 1: the plan is empty$/);
+  assert.match(refusedText("- a\n").message, /: line 1: expected a mapping, got a list$/);
+});
+
+Deno.test("environment substitution: strings, words for lists, unset variables", () => {
+  let text = edit(minimalPlanText(), "roots: [/tmp/ca-rotator-test/cp-1]", 'roots: "${ROOTS}"');
+  text = edit(text, "  name: minimal", "  name: ${NAME}-plan");
+  const { plan } = parsePlan(text, "plans/test.yaml", { ROOTS: "/a/cp-1\n/a/cp-2", NAME: "env" });
+  assert.equal(plan.metadata.name, "env-plan");
+  assert.deepEqual(plan.nodes.controlPlane, { driver: "local", roots: ["/a/cp-1", "/a/cp-2"] });
+
+  const error = refusedText(text, { ROOTS: "/a/cp-1" });
+  assert.equal(
+    error.message,
+    `Cannot load plan "plans/test.yaml": line 5, metadata.name: environment variable NAME is not set`,
+  );
+});
+
+Deno.test("environment substitution: a whole reference where a number is expected", () => {
+  const text = edit(minimalPlanText(), "    batchSize: 2\n", '    batchSize: "${BATCH}"\n');
+  const { plan } = parsePlan(text, "plans/test.yaml", { BATCH: "7" });
+  const roll = plan.steps.find((step) => step.kind === "roll-workloads");
+  assert.equal(roll?.kind === "roll-workloads" && roll.batchSize, 7);
+  const error = refusedText(text, { BATCH: "seven" });
+  assert.match(error.message, /line 24, steps\[1\]\.batchSize: expected a number, got "seven"$/);
+});
+
+Deno.test("files CA sources resolve against the plan file and must exist", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = edit(
+      minimalPlanText(),
+      "    source: generate\n",
+      "    source: files\n    cert: new-ca/ca.crt\n    key: /nonexistent/ca.key\n",
+    );
+    await Deno.mkdir(join(dir, "new-ca"));
+    await Deno.writeTextFile(join(dir, "new-ca", "ca.crt"), "");
+    const path = join(dir, "plan.yaml");
+    await Deno.writeTextFile(path, text);
+    const error = await refused(path);
+    assert.equal(
+      error.message,
+      `Cannot load plan "${path}": line 17, cas.cluster.key: file not found: /nonexistent/ca.key`,
+    );
+    await Deno.writeTextFile(join(dir, "ca.key"), "");
+    await Deno.writeTextFile(path, edit(text, "/nonexistent/ca.key", "./ca.key"));
+    const { plan } = await loadPlan(path, {});
+    assert.deepEqual(plan.cas.cluster, {
+      source: "files",
+      cert: join(dir, "new-ca", "ca.crt"),
+      key: join(dir, "ca.key"),
+    });
+    assert.ok(
+      isAbsolute(dirname(plan.cas.cluster.source === "files" ? plan.cas.cluster.cert : "")),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a plan file that does not exist is a PlanError", async () => {
+  const error = await refused("plans/nonexistent.yaml");
+  assert.equal(error.message, `Cannot load plan "plans/nonexistent.yaml": file not found`);
+});

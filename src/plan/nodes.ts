@@ -1,0 +1,56 @@
+/**
+ * How ca-rotator reaches the nodes: a group of control-plane nodes and, optionally, workers,
+ * each through one driver.
+ * @module
+ */
+import { z } from "zod";
+import { nodeName, nonEmpty, positiveInt } from "./fields.ts";
+
+/**
+ * Driver `local`: each node is a root directory on this machine (running on the node itself,
+ * or the test cluster). Node names are the roots' base names unless `names` gives them.
+ */
+export const LocalNodesSchema = z.strictObject({
+  driver: z.literal("local"),
+  roots: z.array(nonEmpty),
+  names: z.array(nodeName).optional(),
+});
+
+/** One host reached over ssh. */
+export const SshHostSchema = z.strictObject({
+  name: nodeName,
+  address: nonEmpty,
+  port: positiveInt.max(65535, "must be a port number").optional(),
+  user: nonEmpty.optional(),
+});
+
+/** Driver `ssh`: the system ssh client, optionally with an identity file and sudo. */
+export const SshNodesSchema = z.strictObject({
+  driver: z.literal("ssh"),
+  hosts: z.array(SshHostSchema),
+  identityFile: nonEmpty.optional(),
+  sudo: z.boolean().default(false),
+});
+
+/** A group of nodes reached through one driver. */
+export const NodeGroupSchema = z.discriminatedUnion("driver", [LocalNodesSchema, SshNodesSchema]);
+
+/** A group of nodes. */
+export type NodeGroup = z.infer<typeof NodeGroupSchema>;
+
+/** The `nodes` section. */
+export const NodesSchema = z.strictObject({
+  controlPlane: NodeGroupSchema,
+  workers: NodeGroupSchema.optional(),
+});
+
+/** The node names of a group, in order. */
+export function nodeNames(group: NodeGroup): string[] {
+  if (group.driver === "ssh") return group.hosts.map((host) => host.name);
+  return group.names ?? group.roots.map(baseName);
+}
+
+function baseName(path: string): string {
+  const parts = path.split("/").filter((part) => part !== "");
+  return parts.at(-1) ?? path;
+}

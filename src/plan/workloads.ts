@@ -1,0 +1,42 @@
+/**
+ * Which workloads `roll-workloads` steps roll and how: the plan's `workloads` defaults, and a
+ * step's settings with those defaults applied.
+ * @module
+ */
+import { z } from "zod";
+import { namespacePattern, positiveInt } from "./fields.ts";
+import type { Plan, StepOfKind } from "./schema.ts";
+import { NamespaceSelector, WORKLOAD_KINDS } from "./steps.ts";
+
+/** The `workloads` section: defaults for every `roll-workloads` step. */
+export const WorkloadsSchema = z.strictObject({
+  kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1, "must name at least one kind").default([
+    "Deployment",
+    "DaemonSet",
+  ]),
+  namespaces: NamespaceSelector.prefault({}),
+  /** Tuning: workloads rolled at once. */
+  batchSize: positiveInt.default(5),
+  /** Tuning: how long to wait for each rollout. */
+  timeoutSeconds: positiveInt.default(600),
+  /** Tuning: namespaces rolled first, in this order. */
+  order: z.array(namespacePattern).default(["kube-system"]),
+});
+
+/** The resolved settings of one `roll-workloads` step. */
+export type RollWorkloadsSettings = z.infer<typeof WorkloadsSchema>;
+
+/** A `roll-workloads` step's settings: its own fields, else the plan's `workloads` defaults. */
+export function rollWorkloadsSettings(
+  plan: Plan,
+  step: StepOfKind<"roll-workloads">,
+): RollWorkloadsSettings {
+  const defaults = plan.workloads;
+  return {
+    kinds: step.kinds ?? defaults.kinds,
+    namespaces: step.namespaces ?? defaults.namespaces,
+    batchSize: step.batchSize ?? defaults.batchSize,
+    timeoutSeconds: step.timeoutSeconds ?? defaults.timeoutSeconds,
+    order: step.order ?? defaults.order,
+  };
+}
