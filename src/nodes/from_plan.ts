@@ -15,7 +15,12 @@ export function nodesOf(group: NodeGroup | undefined, layout: Layout): NodeAcces
   const names = nodeNames(group);
   if (group.driver === "local") {
     return group.roots.map((root, index) =>
-      new LocalNode({ name: names[index], root, backupDir: layout.backupDir })
+      new LocalNode({
+        name: names[index],
+        root,
+        backupDir: layout.backupDir,
+        address: group.addresses?.[index],
+      })
     );
   }
   return group.hosts.map((host) =>

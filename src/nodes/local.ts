@@ -13,6 +13,8 @@ export interface LocalNodeOptions {
   readonly root: string;
   /** Where backups go, as a path on the node. */
   readonly backupDir: string;
+  /** The address the node's processes see as 127.0.0.1 (test nodes sharing this machine). */
+  readonly address?: string;
 }
 
 /** A node whose files live under a root directory. Commands run with `NODE_ROOT` set. */
@@ -20,11 +22,18 @@ export class LocalNode implements NodeAccess {
   readonly name: string;
   readonly root: string;
   readonly #backupDir: string;
+  readonly #address: string | undefined;
 
   constructor(options: LocalNodeOptions) {
     this.name = options.name;
     this.root = options.root;
     this.#backupDir = options.backupDir;
+    this.#address = options.address;
+  }
+
+  reachableUrl(url: string): string {
+    if (!this.#address) return url;
+    return url.replace(/^(\w+:\/\/)(127\.0\.0\.1|localhost)(?=[:/]|$)/, `$1${this.#address}`);
   }
 
   /** The path on this machine of a path on the node. */

@@ -29,4 +29,9 @@ export interface NodeAccess {
   removeFile(path: string): Promise<void>;
   /** Runs a command on the node. */
   run(command: readonly string[]): Promise<CommandResult>;
+  /**
+   * A URL as the node's own processes mean it, made reachable from where `run` runs (a local
+   * test node maps its loopback address to the node's address). Absent: the URL as it is.
+   */
+  reachableUrl?(url: string): string;
 }

@@ -36,6 +36,10 @@ export class OverlayNode implements NodeAccess {
     return Promise.resolve();
   }
 
+  reachableUrl(url: string): string {
+    return this.#base.reachableUrl?.(url) ?? url;
+  }
+
   run(command: readonly string[]): Promise<CommandResult> {
     this.commands.push([...command]);
     return Promise.resolve({ code: 0, stdout: "", stderr: "" });

@@ -14,6 +14,11 @@ export const LocalNodesSchema = z.strictObject({
   driver: z.literal("local"),
   roots: z.array(nonEmpty),
   names: z.array(nodeName).optional(),
+  /**
+   * The address each node's processes see as 127.0.0.1, for nodes that share this machine
+   * (the test cluster): probes of loopback URLs go there.
+   */
+  addresses: z.array(nonEmpty).optional(),
 });
 
 /** One host reached over ssh. */

@@ -51,6 +51,15 @@ function nodeRules(plan: Plan): RuleIssue[] {
       });
       continue;
     }
+    if (
+      group.driver === "local" && group.addresses && group.addresses.length > 0 &&
+      group.addresses.length !== group.roots.length
+    ) {
+      issues.push({
+        path: [...base, "addresses"],
+        message: `gives ${group.addresses.length} addresses for ${group.roots.length} roots`,
+      });
+    }
     nodeNames(group).forEach((name, index) => {
       const path = group.driver === "ssh"
         ? [...base, "hosts", index, "name"]

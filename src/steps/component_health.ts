@@ -7,18 +7,30 @@ import { parseDocument } from "yaml";
 import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../nodes/node_access.ts";
 
-/** The URL of the manifest's readiness or liveness probe, when it has an HTTP one. */
+interface ContainerJson {
+  ports?: { name?: string; containerPort?: number }[];
+  [probe: string]: unknown;
+}
+
+/**
+ * The URL of the manifest's readiness (else startup, else liveness) probe, when it has an HTTP
+ * one; a named port (kubeadm's `probe-port`) is looked up in the container's ports.
+ */
 export function probeUrl(manifest: string): string | undefined {
-  const document = parseDocument(manifest);
+  const container = parseDocument(manifest).toJS()?.spec?.containers?.[0] as
+    | ContainerJson
+    | undefined;
+  if (!container) return undefined;
   for (const probe of ["readinessProbe", "startupProbe", "livenessProbe"]) {
-    const httpGet = document.getIn(["spec", "containers", 0, probe, "httpGet"]) as
-      | { toJSON(): Record<string, unknown> }
-      | undefined;
-    if (!httpGet) continue;
-    const get = httpGet.toJSON();
+    const get = (container[probe] as { httpGet?: Record<string, unknown> } | undefined)?.httpGet;
+    if (!get) continue;
+    const port = typeof get.port === "string" && !/^\d+$/.test(get.port)
+      ? container.ports?.find((each) => each.name === get.port)?.containerPort
+      : get.port;
+    if (port === undefined) continue;
     const scheme = String(get.scheme ?? "HTTP").toLowerCase();
     const host = String(get.host ?? "127.0.0.1");
-    return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${get.port}${get.path ?? "/"}`;
+    return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${get.path ?? "/"}`;
   }
   return undefined;
 }
@@ -34,7 +46,7 @@ export async function probeHealthy(node: NodeAccess, url: string): Promise<boole
     "/dev/null",
     "-w",
     "%{http_code}",
-    url,
+    node.reachableUrl?.(url) ?? url,
   ]);
   return result.stdout.trim() === "200";
 }

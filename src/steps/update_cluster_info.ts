@@ -1,0 +1,146 @@
+/**
+ * `update-cluster-info`: the kubeconfig in `kube-public/cluster-info` (what `kubeadm join`
+ * discovers the cluster through) gets `certificate-authority-data` → the bundle or the new CA.
+ * The controller-manager's bootstrap signer re-signs it (`jws-kubeconfig-*`) by itself.
+ * @module
+ */
+import { stringify } from "yaml";
+import type { Change, ObjectTarget } from "../engine/change.ts";
+import type { StepContext, StepKind } from "../engine/step.ts";
+import { apiStatus, type KubeObject, type ObjectRef } from "../kube/cluster_api.ts";
+import { kubeconfigCaData, setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import type { TrustSet } from "../plan/ca.ts";
+import type { StepOfKind } from "../plan/schema.ts";
+import { sameCertificates, trustPem } from "./trust_sets.ts";
+import { errorText } from "./watch_object.ts";
+
+type Step = StepOfKind<"update-cluster-info">;
+
+/** The ConfigMap `kube-public/cluster-info`. */
+export const CLUSTER_INFO: ObjectRef = {
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace: "kube-public",
+  name: "cluster-info",
+};
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** What update-cluster-info observes. */
+export interface ClusterInfoObserved {
+  /** The current `data.kubeconfig`; absent when the ConfigMap does not exist. */
+  readonly current?: string;
+  /** The kubeconfig holding the wanted CA data (equal to `current` when it already does). */
+  readonly desired?: string;
+  readonly caData: TrustSet;
+}
+
+/** The YAML shown in a diff for a cluster-info kubeconfig: its kubeconfig as a literal block. */
+export function clusterInfoYaml(kubeconfig: string): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: CLUSTER_INFO.name, namespace: CLUSTER_INFO.namespace },
+    data: { kubeconfig },
+  }, { blockQuote: "literal", lineWidth: 0 });
+}
+
+/** Pure: the change to cluster-info, if its kubeconfig does not hold the wanted CA data yet. */
+export function clusterInfoChanges(observed: ClusterInfoObserved): Change[] {
+  if (observed.current === undefined || observed.desired === undefined) return [];
+  if (observed.current === observed.desired) return [];
+  const target: ObjectTarget = { type: "object", ...CLUSTER_INFO };
+  return [{
+    action: "update",
+    target,
+    before: clusterInfoYaml(observed.current),
+    after: clusterInfoYaml(observed.desired),
+    reason: observed.caData === "new"
+      ? "joining nodes must trust the new CA only"
+      : "joining nodes must trust both CAs",
+  }];
+}
+
+const where = `${CLUSTER_INFO.namespace}/${CLUSTER_INFO.name}`;
+
+/** The kubeconfig of cluster-info, or an error when the ConfigMap has none. */
+function kubeconfigOf(configMap: ConfigMap): string {
+  const kubeconfig = configMap.data?.kubeconfig;
+  if (typeof kubeconfig !== "string") throw new Error(`${where} has no data.kubeconfig`);
+  return kubeconfig;
+}
+
+/** True when every cluster of the kubeconfig holds exactly the certificates of `pem`. */
+async function holds(kubeconfig: string, pem: string): Promise<boolean> {
+  for (const data of kubeconfigCaData(kubeconfig, where)) {
+    if (!(await sameCertificates(data, pem))) return false;
+  }
+  return true;
+}
+
+/** The kubeconfig with the wanted CA data (unchanged when it already holds those certificates). */
+async function desiredKubeconfig(kubeconfig: string, pem: string): Promise<string> {
+  return await holds(kubeconfig, pem) ? kubeconfig : setKubeconfigCaData(kubeconfig, pem, where);
+}
+
+async function readClusterInfo(ctx: StepContext): Promise<ConfigMap | undefined> {
+  return await ctx.cluster.read<ConfigMap>(CLUSTER_INFO);
+}
+
+/** The update-cluster-info step kind. */
+export const updateClusterInfo: StepKind<Step, ClusterInfoObserved> = {
+  kind: "update-cluster-info",
+
+  async observe(ctx, step) {
+    const configMap = await readClusterInfo(ctx);
+    if (!configMap) {
+      ctx.log.warn(`${where} does not exist (not a kubeadm cluster?): nothing to update`);
+      return { caData: step.caData };
+    }
+    const current = kubeconfigOf(configMap);
+    const pem = await trustPem(ctx, "cluster", step.caData);
+    return { current, desired: await desiredKubeconfig(current, pem), caData: step.caData };
+  },
+
+  diff: (observed) => clusterInfoChanges(observed),
+
+  async apply(ctx, step) {
+    const pem = await trustPem(ctx, "cluster", step.caData);
+    // Re-read on a conflict: the bootstrap signer writes signatures into the same ConfigMap.
+    for (let attempt = 1;; attempt++) {
+      const configMap = await readClusterInfo(ctx);
+      if (!configMap) throw new Error(`${where} disappeared`);
+      const current = kubeconfigOf(configMap);
+      const desired = await desiredKubeconfig(current, pem);
+      if (desired === current) return;
+      try {
+        await ctx.cluster.replace<ConfigMap>({
+          ...configMap,
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          data: { ...configMap.data, kubeconfig: desired },
+        });
+        return;
+      } catch (error) {
+        if (apiStatus(error) !== 409 || attempt >= 5) {
+          throw new Error(`cannot update ${where}: ${errorText(error)}`);
+        }
+      }
+    }
+  },
+
+  async verify(ctx, step) {
+    const configMap = await readClusterInfo(ctx);
+    if (!configMap) return;
+    const pem = await trustPem(ctx, "cluster", step.caData);
+    if (!(await holds(kubeconfigOf(configMap), pem))) {
+      throw new Error(
+        `${where}: certificate-authority-data does not hold ${
+          step.caData === "new" ? "the new CA only" : "the bundle (old + new CA)"
+        }`,
+      );
+    }
+  },
+};
