@@ -3,13 +3,18 @@
  * remaining step and changes nothing.
  * @module
  */
-import { resolve } from "node:path";
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { rotate } from "../engine/rotation.ts";
 import { loadPlan } from "../plan/load.ts";
 import { defaultRegistry } from "../steps/registry.ts";
-import { renderChanges, renderJson, renderSummary, shouldUseColor, summarize } from "../diff/mod.ts";
+import {
+  renderChanges,
+  renderJson,
+  renderSummary,
+  shouldUseColor,
+  summarize,
+} from "../diff/mod.ts";
 import type { Change } from "../engine/change.ts";
 
 /** The flags of `rotate`. */
@@ -23,9 +28,9 @@ export interface RotateFlags {
 
 /** Runs `rotate` and returns its exit code. */
 export async function rotateCommand(flags: RotateFlags, printer: Printer): Promise<number> {
-  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const result = await rotate({
-    loaded: { ...loaded, path: flags.plan },
+    loaded,
     dryRun: flags.dryRun,
     registry: defaultRegistry(),
     printer,

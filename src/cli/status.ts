@@ -2,7 +2,6 @@
  * `status`: shows the rotation's progress as the cluster records it.
  * @module
  */
-import { resolve } from "node:path";
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../plan/load.ts";
@@ -20,7 +19,7 @@ export interface StatusFlags {
 
 /** Prints each step with its recorded status. */
 export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
-  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const cluster = new KubeClusterApi(loadKubeConfig(flags));
   const progress = await new ConfigMapProgressStore(cluster, loaded.plan.metadata.name).load();
   const rows = loaded.plan.steps.map((step) => {

@@ -2,7 +2,6 @@
  * `validate`: loads a plan and checks it, touching nothing.
  * @module
  */
-import { resolve } from "node:path";
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../plan/load.ts";
@@ -16,7 +15,7 @@ export interface ValidateFlags {
 
 /** Validates the plan; a bad plan throws a PlanError (exit code 2). */
 export async function validateCommand(flags: ValidateFlags, printer: Printer): Promise<number> {
-  const loaded = await loadPlan(resolve(flags.plan), Deno.env.toObject());
+  const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const registry = defaultRegistry();
   const plan = loaded.plan;
   for (const step of plan.steps) registry.get(step.kind);

@@ -1,0 +1,64 @@
+/**
+ * `verify-kubelet-rotation`: the gate before old-CA removal. Every kubelet must authenticate
+ * with a client certificate issued by the new CA; removing the old CA earlier cuts the others
+ * off the API. Waits (with progress) for stragglers up to `wait`, forces their rotation when the
+ * plan says so, and otherwise holds the run (exit code 3) naming the blocking nodes.
+ * @module
+ */
+import type { StepContext, StepKind } from "../engine/step.ts";
+import { GateClosedError } from "../engine/step_error.ts";
+import type { StepOfKind } from "../plan/schema.ts";
+import { durationSeconds } from "../plan/duration.ts";
+import { gateMessage, observeKubelets, verifyKubelets } from "../kubelet/mod.ts";
+import type { VerifyKubeletsOptions } from "../kubelet/verifier.ts";
+import { trustPem } from "./trust_sets.ts";
+
+type Step = StepOfKind<"verify-kubelet-rotation">;
+
+async function verifierOptions(ctx: StepContext): Promise<VerifyKubeletsOptions> {
+  const layout = ctx.plan.layout;
+  return {
+    cluster: ctx.cluster,
+    controlPlane: ctx.controlPlane,
+    workers: ctx.workers,
+    newCa: ctx.cas.get("cluster").certPem,
+    caBundle: await trustPem(ctx, "cluster", "bundle"),
+    paths: {
+      kubeletConfig: layout.kubeletConfig,
+      kubeletKubeconfig: layout.kubeletKubeconfig,
+      kubeletPkiDir: layout.kubeletPkiDir,
+      kubeletRestart: layout.kubeletRestart,
+      manifestsDir: layout.manifestsDir,
+    },
+    printer: ctx.log,
+  };
+}
+
+/** The verify-kubelet-rotation step kind. */
+export const verifyKubeletRotation: StepKind<Step, void> = {
+  kind: "verify-kubelet-rotation",
+
+  async observe(ctx) {
+    if (!ctx.dryRun) return;
+    const report = await observeKubelets(await verifierOptions(ctx));
+    const message = gateMessage(report);
+    ctx.log.info(
+      message ? `the gate would hold now: ${message}` : "every kubelet is on the new CA",
+    );
+  },
+
+  diff: () => [],
+
+  async apply() {},
+
+  async verify(ctx, step) {
+    const report = await verifyKubelets({
+      ...await verifierOptions(ctx),
+      waitMs: step.wait ? durationSeconds(step.wait) * 1000 : 0,
+      forceRotation: step.forceRotation,
+    });
+    const message = gateMessage(report);
+    if (message) throw new GateClosedError(ctx.stepId, message);
+    ctx.log.info(`every kubelet authenticates with a certificate of the new CA`);
+  },
+};
