@@ -6,6 +6,25 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 
+/**
+ * A KubeConfig whose connections speak HTTP/1.1 only. The client library's HTTP agent offers
+ * HTTP/2, and an API server that shuts down (as every restart in a rotation does) sends GOAWAY
+ * on its HTTP/2 connections, which aborts the Deno process in its HTTP/2 binding. HTTP/1.1 also
+ * keeps connections per request, so a restarted server is simply re-dialed.
+ */
+export class Http1KubeConfig extends KubeConfig {
+  override createDispatcherOptions(
+    ...args: Parameters<KubeConfig["createDispatcherOptions"]>
+  ): ReturnType<KubeConfig["createDispatcherOptions"]> {
+    const options = super.createDispatcherOptions(...args);
+    if (options.type !== "agent") return options;
+    return {
+      ...options,
+      connect: { ...options.connect, allowH2: false } as typeof options.connect,
+    };
+  }
+}
+
 /** Where to look for the cluster. */
 export interface KubeConfigOptions {
   /** The --kubeconfig flag. */
@@ -16,7 +35,7 @@ export interface KubeConfigOptions {
 
 /** Loads the client configuration; errors name the file or context that is wrong. */
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
-  const config = new KubeConfig();
+  const config = new Http1KubeConfig();
   if (options.kubeconfig) {
     try {
       config.loadFromFile(options.kubeconfig);
@@ -58,7 +77,7 @@ export function trustingAlso(config: KubeConfig, extraCaPem: string): KubeConfig
     : "";
   if (current.includes(extraCaPem.trim())) return config;
   const merged = `${current.trim()}\n${extraCaPem.trim()}\n`;
-  const copy = new KubeConfig();
+  const copy = new Http1KubeConfig();
   copy.loadFromString(config.exportConfig());
   const clusters = copy.clusters.map((each) =>
     each.name === cluster.name ? { ...each, caData: btoa(merged), caFile: undefined } : each
