@@ -1,0 +1,16 @@
+/**
+ * The kubelet client-rotation verifier (DESIGN.md section 4): which CA issued each kubelet's
+ * client certificate, when the kubelet will rotate it, the controller-manager's signer, forced
+ * rotation through node access, and the gate before old-CA removal.
+ * @module
+ */
+export * from "./window.ts";
+export * from "./ca_trust.ts";
+export * from "./csr_index.ts";
+export * from "./signer.ts";
+export * from "./report.ts";
+export * from "./render.ts";
+export * from "./node_facts.ts";
+export * from "./csr_wait.ts";
+export * from "./force_rotation.ts";
+export * from "./verifier.ts";

@@ -1,0 +1,37 @@
+/**
+ * A raw API server request with a timeout, authenticated as the kubeconfig says (client
+ * certificate, token, exec plugin): for paths no typed client covers well, such as the node
+ * proxy's `configz`.
+ * @module
+ */
+import {
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  type KubeConfig,
+  RequestContext,
+} from "@kubernetes/client-node";
+
+/** The status and body of a raw response. */
+export interface RawResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/**
+ * GETs `path` (e.g. `/api/v1/nodes/n1/proxy/configz`) from the current cluster of `config`.
+ * @throws {Error} on a network error or when `timeoutMs` passes.
+ */
+export async function rawGet(
+  config: KubeConfig,
+  path: string,
+  timeoutMs: number,
+): Promise<RawResponse> {
+  const server = config.getCurrentCluster()?.server;
+  if (!server) throw new Error("kubeconfig has no current cluster");
+  const context = new RequestContext(server.replace(/\/+$/, "") + path, HttpMethod.GET);
+  await config.applySecurityAuthentication(context);
+  context.setHeaderParam("Accept", "application/json");
+  context.setSignal(AbortSignal.timeout(timeoutMs));
+  const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
+  return { status: response.httpStatusCode, body: await response.body.text() };
+}
