@@ -7,6 +7,7 @@
  * @module
  */
 import { posix } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Http1KubeConfig } from "../kube/kubeconfig.ts";
 import { apiStatus, type ClusterApi, KubeClusterApi } from "../kube/cluster_api.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../kube/kubeconfig_file.ts";
