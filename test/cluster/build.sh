@@ -22,6 +22,19 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -trimpath"
 log() { printf '[build] %s\n' "$*" >&2; }
 have() { [ -x "$bin/$1" ]; }
 
+# Runs a command, logging "… still <what> (Ns)" every 30 s so that a CI log shows progress.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+with_progress() {
+  local what="$1" started=$SECONDS rc=0 ticker
+  shift
+  (while sleep 30; do log "… still $what ($((SECONDS - started))s)"; done) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$rc"
+}
+
 k8s_components=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubeadm)
 
 build_kubernetes() {
@@ -51,7 +64,7 @@ build_kubernetes() {
   fi
   local pkgs=()
   for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@$K8S_VERSION"); done
-  (cd "$mod" && go get "${pkgs[@]}" >&2)
+  (cd "$mod" && with_progress "resolving kubernetes modules" go get "${pkgs[@]}" >&2)
   local ldflags="-s -w"
   ldflags+=" -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
   ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
@@ -62,7 +75,7 @@ build_kubernetes() {
   for c in "${missing[@]}"; do
     local started=$SECONDS
     log "kubernetes $K8S_VERSION: building $c (the first build on a machine takes many minutes)"
-    (cd "$mod" && go build -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
+    (cd "$mod" && with_progress "building $c" go build -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
     mv "$bin/$c.tmp" "$bin/$c"
     log "kubernetes $K8S_VERSION: $c built in $((SECONDS - started))s"
   done
@@ -88,14 +101,15 @@ GO
   if [ ! -f "$mod/go.mod" ]; then
     (cd "$mod" && go mod init ca-rotator.local/etcd-build >&2)
   fi
-  (cd "$mod" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 && go mod tidy >&2 &&
-    go build -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
+  (cd "$mod" && with_progress "resolving etcd modules" go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 &&
+    go mod tidy >&2 &&
+    with_progress "building etcd" go build -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
 }
 
 build_kwok() {
   have kwok && return 0
   log "kwok $KWOK_VERSION: building"
-  GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
+  GOBIN="$bin" with_progress "building kwok" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
 }
 
 started=$SECONDS

@@ -1,0 +1,128 @@
+/**
+ * A client that keeps making authenticated requests through the load balancer for the whole
+ * rotation, as an operator's kubectl would: each request reads admin.conf afresh (the rotation
+ * updates its CA and re-issues its client certificate) and trusts only the CAs that file holds.
+ * Failures are sorted by cause, so a test can tell trust failures from a server being down.
+ * @module
+ */
+import { join } from "node:path";
+import { kubeconfigCaData, kubeconfigClientCert } from "../../src/kube/kubeconfig_file.ts";
+
+/** What the probe saw. */
+export interface ProbeCounts {
+  requests: number;
+  ok: number;
+  /** The server's certificate was not trusted (curl exit 35/60). */
+  tlsFailures: number;
+  /** HTTP 401: the client certificate was not trusted. */
+  unauthorized: number;
+  /** Anything else: connection refused, 5xx … */
+  otherFailures: number;
+  /** Times a node list showed a node that was not Ready. */
+  notReadyNodes: number;
+  lastFailure?: string;
+}
+
+/** A running probe; `stop` ends it and returns the counts. */
+export interface Probe {
+  readonly counts: ProbeCounts;
+  stop(): Promise<ProbeCounts>;
+}
+
+interface NodeList {
+  items: {
+    metadata: { name: string };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+/** Starts probing `endpoint` with the credentials of the kubeconfig file at `kubeconfigPath`. */
+export function startProbe(endpoint: string, kubeconfigPath: string, intervalMs = 250): Probe {
+  const counts: ProbeCounts = {
+    requests: 0,
+    ok: 0,
+    tlsFailures: 0,
+    unauthorized: 0,
+    otherFailures: 0,
+    notReadyNodes: 0,
+  };
+  let running = true;
+  const loop = (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ca-rotator-probe-" });
+    try {
+      while (running) {
+        await probeOnce(endpoint, kubeconfigPath, dir, counts);
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+  return {
+    counts,
+    async stop() {
+      running = false;
+      await loop;
+      return counts;
+    },
+  };
+}
+
+async function probeOnce(
+  endpoint: string,
+  kubeconfigPath: string,
+  dir: string,
+  counts: ProbeCounts,
+): Promise<void> {
+  const text = await Deno.readTextFile(kubeconfigPath);
+  const [ca] = kubeconfigCaData(text);
+  const client = kubeconfigClientCert(text);
+  const caFile = join(dir, "ca.crt");
+  const certFile = join(dir, "client.crt");
+  const keyFile = join(dir, "client.key");
+  await Deno.writeTextFile(caFile, ca);
+  await Deno.writeTextFile(certFile, client.certPem ?? "");
+  await Deno.writeTextFile(keyFile, client.keyPem ?? "", { mode: 0o600 });
+  const path = counts.requests % 8 === 0 ? "/api/v1/nodes" : "/api/v1/namespaces/default";
+  const output = await new Deno.Command("curl", {
+    args: [
+      "-s",
+      "--max-time",
+      "5",
+      "--cacert",
+      caFile,
+      "--cert",
+      certFile,
+      "--key",
+      keyFile,
+      "-w",
+      "\n%{http_code}",
+      `${endpoint}${path}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  counts.requests++;
+  const body = new TextDecoder().decode(output.stdout);
+  const status = body.slice(body.lastIndexOf("\n") + 1);
+  if (output.code === 35 || output.code === 60) {
+    counts.tlsFailures++;
+    counts.lastFailure = `curl exit ${output.code} on ${path}`;
+  } else if (status === "401") {
+    counts.unauthorized++;
+    counts.lastFailure = `401 on ${path}`;
+  } else if (output.code !== 0 || status !== "200") {
+    counts.otherFailures++;
+    counts.lastFailure = `curl exit ${output.code}, HTTP ${status} on ${path}`;
+  } else {
+    counts.ok++;
+    if (path === "/api/v1/nodes") {
+      const nodes = JSON.parse(body.slice(0, body.lastIndexOf("\n"))) as NodeList;
+      counts.notReadyNodes += nodes.items.filter((node) =>
+        !node.status?.conditions?.some((c) =>
+          c.type === "Ready" && c.status === "True"
+        )
+      ).length;
+    }
+  }
+}

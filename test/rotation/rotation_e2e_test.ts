@@ -1,0 +1,324 @@
+/**
+ * The whole rotation, end to end, on the real control plane: three API servers behind haproxy,
+ * kwok workers with emulated kubelets, 20 Deployments and 3 DaemonSets in four namespaces. The
+ * plan is plans/local-demo.yaml, advanced trust → switch → finalize as three commits would.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { clusterObjects, nodeFiles, TEAM_NAMESPACES, workloadManifests } from "./fixtures.ts";
+import { type Probe, startProbe } from "./probe.ts";
+import type { KubeletStatus } from "../cluster/emulated_kubelet.ts";
+import { manifestFlags } from "../../src/kube/static_pod_manifest.ts";
+
+const repo = new URL("../../", import.meta.url).pathname;
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs ca-rotator as an operator would, with the cluster's environment. */
+async function caRotator(cluster: TestCluster, args: string[]): Promise<RunResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "main.ts"), ...args],
+    cwd: repo,
+    env: { ...cluster.env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+function assertExit(result: RunResult, code: number, what: string): void {
+  assert.equal(
+    result.code,
+    code,
+    `${what} exited ${result.code}, expected ${code}:\n${result.stderr.slice(-4000)}`,
+  );
+}
+
+/** True when a TLS handshake with `host:port` verifies against `caPem` alone. */
+async function servesChainTo(host: string, port: number, caPem: string): Promise<boolean> {
+  try {
+    const conn = await Deno.connectTls({ hostname: host, port, caCerts: [caPem] });
+    try {
+      await conn.handshake();
+      return true;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+function base64Body(pem: string): string {
+  return pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+}
+
+/** Does this file text hold the certificate `pem`, as PEM or inside base64 kubeconfig data? */
+function holdsCertificate(text: string, pem: string): boolean {
+  const body = base64Body(pem);
+  if (text.replace(/\s+/g, "").includes(body)) return true;
+  for (const match of text.matchAll(/-data:\s*([A-Za-z0-9+/=]+)/g)) {
+    try {
+      if (base64Body(atob(match[1])).includes(body)) return true;
+    } catch {
+      // not base64
+    }
+  }
+  return false;
+}
+
+async function kubeletStatuses(cluster: TestCluster): Promise<KubeletStatus[]> {
+  const names = [...cluster.nodes, ...cluster.workers].map((node) => node.name);
+  return await Promise.all(names.map((name) => cluster.kubeletStatus(name)));
+}
+
+Deno.test({
+  name: "a full CA rotation on three API servers keeps the cluster working throughout",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await startCluster({ apiServers: 3, nodes: 3 });
+  let probe: Probe | undefined;
+  try {
+    await cluster.kubectl(["apply", "-f", "-"], { stdin: workloadManifests() });
+    for (const namespace of TEAM_NAMESPACES) {
+      await cluster.kubectl([
+        "wait",
+        "--for=condition=Available",
+        "deployment",
+        "--all",
+        "-n",
+        namespace,
+        "--timeout=180s",
+      ]);
+    }
+
+    const planDir = await Deno.makeTempDir({ prefix: "ca-rotator-e2e-plan-" });
+    const planPath = join(planDir, "local-demo.yaml");
+    const demoPlan = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    const writePlan = (stopAfter: string, edit = (text: string) => text) =>
+      Deno.writeTextFile(
+        planPath,
+        edit(demoPlan.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`)),
+      );
+    const root1 = cluster.nodeRoots[0];
+    const oldCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
+    const endpoints = cluster.nodes.map((node) => node.ip);
+    const lbHost = new URL(cluster.endpoint).hostname;
+    const allRoots = [...cluster.nodeRoots, ...cluster.workerRoots];
+
+    await t.step("a dry run shows every phase's changes and changes nothing", async () => {
+      await writePlan("trust");
+      const filesBefore = await nodeFiles(allRoots);
+      const objectsBefore = await clusterObjects(cluster);
+      const result = await caRotator(cluster, [
+        "rotate",
+        "--plan",
+        planPath,
+        "--dry-run",
+        "--output",
+        "json",
+      ]);
+      assertExit(result, 0, "rotate --dry-run");
+      const plan = JSON.parse(result.stdout);
+      const stepIds: string[] = plan.steps.map((step: { stepId: string }) => step.stepId);
+      for (
+        const id of [
+          "distribute-cluster-ca",
+          "apiserver-trust-bundle",
+          "roll-kubelets-trust-bundle",
+          "activate-cluster-ca",
+          "reissue-cluster-leaves",
+          "cluster-info-new",
+          "roll-workloads-switch",
+          "apiserver-trust-new",
+          "roll-kubelets-trust-new",
+          "remove-old-cluster-ca",
+        ]
+      ) assert.ok(stepIds.includes(id), `the dry run shows step ${id}`);
+      assert.ok(plan.summary.files > 20, `files: ${plan.summary.files}`);
+      assert.ok(plan.summary.objects >= 2, `objects: ${plan.summary.objects}`);
+      assert.ok(plan.summary.restarts >= 9, `restarts: ${plan.summary.restarts}`);
+      assert.ok(plan.summary.workloads >= 25, `workloads: ${plan.summary.workloads}`);
+      assert.ok(!result.stdout.match(/PRIVATE KEY-----\\n[A-Za-z0-9+/]{20}/), "no key material");
+      assert.deepEqual(await clusterObjects(cluster), objectsBefore, "no API object changed");
+      const filesAfter = await nodeFiles(allRoots);
+      assert.deepEqual([...filesAfter.keys()].sort(), [...filesBefore.keys()].sort());
+      for (const [path, content] of filesBefore) {
+        assert.equal(filesAfter.get(path), content, `${path} is unchanged`);
+      }
+    });
+
+    probe = startProbe(cluster.endpoint, cluster.kubeconfig);
+    const kubeletsBefore = await kubeletStatuses(cluster);
+
+    await t.step("trust: every component trusts both CAs, the old CA still issues", async () => {
+      await writePlan("trust");
+      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (trust)");
+      for (const ip of endpoints) assert.ok(await servesChainTo(ip, 6443, oldCa), `${ip}: old CA`);
+      const flags = manifestFlags(
+        await Deno.readTextFile(join(root1, "etc/kubernetes/manifests/kube-apiserver.yaml")),
+      );
+      assert.equal(flags.get("--client-ca-file"), "/etc/kubernetes/pki/ca-bundle.crt");
+    });
+
+    const newCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca-new.crt"));
+    const straggler = cluster.workers[0].name;
+
+    await t.step("switch: every API server serves a certificate of the new CA", async () => {
+      // One kubelet stops rotating its certificate: it keeps its old-CA certificate.
+      const config = join(cluster.rootOf(straggler), "var/lib/kubelet/config.yaml");
+      await Deno.writeTextFile(
+        config,
+        (await Deno.readTextFile(config)).replace(
+          /rotateCertificates: true/,
+          "rotateCertificates: false",
+        ),
+      );
+      await Deno.writeTextFile(join(cluster.rootOf(straggler), "var/run/kubelet/restart"), "");
+      await eventually(
+        `${straggler} restarted with rotation off`,
+        async () => !(await cluster.kubeletStatus(straggler)).rotateCertificates,
+      );
+      await writePlan("switch");
+      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (switch)");
+      for (const host of [...endpoints, lbHost]) {
+        assert.ok(await servesChainTo(host, 6443, newCa), `${host} serves the new CA's chain`);
+      }
+    });
+
+    await t.step(
+      "the gate refuses to remove the old CA while a kubelet holds an old-CA certificate",
+      async () => {
+        await writePlan(
+          "finalize",
+          (text) =>
+            text.replace(/forceRotation: true/, "forceRotation: false").replace(
+              /wait: \S+/,
+              "wait: 5s",
+            ),
+        );
+        const result = await caRotator(cluster, ["rotate", "--plan", planPath]);
+        assertExit(result, 3, "rotate (finalize, gate closed)");
+        assert.match(result.stderr, new RegExp(`gate closed: .*${straggler}`));
+        const flags = manifestFlags(
+          await Deno.readTextFile(join(root1, "etc/kubernetes/manifests/kube-apiserver.yaml")),
+        );
+        assert.equal(
+          flags.get("--client-ca-file"),
+          "/etc/kubernetes/pki/ca-bundle.crt",
+          "old CA kept",
+        );
+        const status = await cluster.kubeletStatus(straggler);
+        assert.equal(status.consecutiveFailures, 0, `${straggler} still reaches the API`);
+      },
+    );
+
+    await t.step("finalize: the old CA is gone everywhere", async () => {
+      await writePlan("finalize");
+      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (finalize)");
+      for (const host of [...endpoints, lbHost]) {
+        assert.ok(await servesChainTo(host, 6443, newCa), `${host}: new CA`);
+        assert.ok(!(await servesChainTo(host, 6443, oldCa)), `${host}: not the old CA`);
+      }
+      const files = await nodeFiles(allRoots);
+      const holders = [...files].filter(([, text]) => holdsCertificate(text, oldCa)).map(([path]) =>
+        path
+      );
+      assert.deepEqual(holders, [], "no node file holds the old CA");
+      const roots = await cluster.kubectlJson<
+        { items: { metadata: { namespace: string }; data: Record<string, string> }[] }
+      >(
+        ["get", "configmaps", "-A", "--field-selector", "metadata.name=kube-root-ca.crt"],
+      );
+      for (const item of roots.items) {
+        assert.equal(
+          base64Body(item.data["ca.crt"]),
+          base64Body(newCa),
+          `${item.metadata.namespace}: new CA only`,
+        );
+      }
+      const clusterInfo = await cluster.kubectlJson<{ data: { kubeconfig: string } }>(
+        ["get", "configmap", "cluster-info", "-n", "kube-public"],
+      );
+      const info = parseYaml(clusterInfo.data.kubeconfig) as {
+        clusters: { cluster: Record<string, string> }[];
+      };
+      assert.equal(
+        base64Body(atob(info.clusters[0].cluster["certificate-authority-data"])),
+        base64Body(newCa),
+      );
+      for (const kind of ["deployments", "daemonsets"]) {
+        const list = await cluster.kubectlJson<
+          {
+            items: {
+              metadata: { name: string; namespace: string };
+              spec: { template: { metadata: { annotations?: Record<string, string> } } };
+            }[];
+          }
+        >(["get", kind, "-A"]);
+        for (const item of list.items) {
+          assert.equal(
+            item.spec.template.metadata.annotations?.["ca-rotator.dev/rolled-by"],
+            "roll-workloads-finalize",
+            `${kind} ${item.metadata.namespace}/${item.metadata.name} rolled in finalize`,
+          );
+        }
+      }
+      for (const namespace of TEAM_NAMESPACES) {
+        await cluster.kubectl([
+          "wait",
+          "--for=condition=Available",
+          "deployment",
+          "--all",
+          "-n",
+          namespace,
+          "--timeout=120s",
+        ]);
+      }
+    });
+
+    const counts = await probe.stop();
+    probe = undefined;
+
+    await t.step("no request failed for want of trust during the rotation", async () => {
+      console.log(`probe through haproxy: ${JSON.stringify(counts)}`);
+      assert.ok(counts.requests > 100, `the probe ran (${counts.requests} requests)`);
+      assert.equal(counts.tlsFailures, 0, `TLS failures (last: ${counts.lastFailure})`);
+      assert.equal(counts.unauthorized, 0, `401s (last: ${counts.lastFailure})`);
+      assert.equal(counts.notReadyNodes, 0, "every node Ready throughout");
+      const after = await kubeletStatuses(cluster);
+      for (const status of after) {
+        const before = kubeletsBefore.find((each) => each.node === status.node)!;
+        const trustFailures = (kind: "unauthorized" | "tls" | "forbidden") =>
+          (status.failuresByKind[kind] ?? 0) - (before.failuresByKind[kind] ?? 0);
+        console.log(
+          `kubelet ${status.node}: ${status.requests - before.requests} requests, ` +
+            `${status.failures - before.failures} failures, ${status.rotations} rotations`,
+        );
+        assert.equal(trustFailures("unauthorized"), 0, `${status.node}: 401s`);
+        assert.equal(trustFailures("tls"), 0, `${status.node}: TLS failures`);
+        assert.ok(status.requests > before.requests, `${status.node} kept making requests`);
+      }
+    });
+
+    await t.step("rotating again changes nothing", async () => {
+      const again = await caRotator(cluster, ["rotate", "--plan", planPath]);
+      assertExit(again, 0, "rotate (again)");
+      assert.match(again.stderr, /No changes\./);
+      const dry = await caRotator(cluster, ["rotate", "--plan", planPath, "--dry-run"]);
+      assertExit(dry, 0, "rotate --dry-run (again)");
+      assert.match(dry.stdout, /^No changes\.$/m);
+    });
+  } finally {
+    await probe?.stop();
+    await cluster.stop();
+  }
+});
