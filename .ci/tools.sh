@@ -1,6 +1,7 @@
 # Installs the tools ca-rotator needs on a fresh machine and puts them on PATH (sourced by
 # .ci/run; also usable by hand: `. .ci/tools.sh && install_tools`).
-# Deno comes from the npm registry; haproxy and openssl from Debian's packages.
+# Deno comes from the npm registry; curl and the ssh client and server from Debian's packages
+# (haproxy, iproute2 and openssl are installed by `deno task cluster setup`).
 DENO_VERSION=2.9.6
 
 install_tools() {
@@ -12,8 +13,7 @@ install_tools() {
   fi
   export PATH="$deno_dir/node_modules/.bin:$PATH"
   local missing=()
-  command -v haproxy >/dev/null || missing+=(haproxy)
-  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
   command -v ssh >/dev/null || missing+=(openssh-client)
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LocalNode } from "./local.ts";
+import { OverlayNode } from "./overlay_node.ts";
+
+Deno.test("a local node maps node paths under its root, writes 0600 keys and backs up first", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });
+  try {
+    const node = new LocalNode({ name: "cp-1", root, backupDir: "/var/lib/ca-rotator/backup" });
+    assert.equal(await node.readFile("/etc/kubernetes/pki/ca.key"), undefined);
+    await node.writeFile("/etc/kubernetes/pki/ca.key", "old\n", { mode: 0o600 });
+    await node.writeFile("/etc/kubernetes/pki/ca.key", "new\n", { mode: 0o600 });
+    const host = join(root, "etc/kubernetes/pki/ca.key");
+    assert.equal(await Deno.readTextFile(host), "new\n");
+    assert.equal((await Deno.stat(host)).mode! & 0o777, 0o600);
+    const backupDir = join(root, "var/lib/ca-rotator/backup/etc/kubernetes/pki");
+    const backups = [...Deno.readDirSync(backupDir)];
+    assert.equal(backups.length, 1);
+    assert.equal(await Deno.readTextFile(join(backupDir, backups[0].name)), "old\n");
+    assert.equal((await Deno.stat(join(backupDir, backups[0].name))).mode! & 0o777, 0o600);
+    await node.removeFile("/etc/kubernetes/pki/ca.key");
+    assert.equal(await node.readFile("/etc/kubernetes/pki/ca.key"), undefined);
+    assert.throws(() => node.hostPath("etc/relative"), /not absolute/);
+    const result = await node.run(["sh", "-c", 'echo "$NODE_NAME $NODE_ROOT"']);
+    assert.equal(result.stdout, `cp-1 ${root}\n`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the overlay of a node keeps writes and commands in memory", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-overlay-" });
+  try {
+    const base = new LocalNode({ name: "cp-1", root, backupDir: "/backup" });
+    await base.writeFile("/etc/a", "live\n");
+    const overlay = new OverlayNode(base);
+    await overlay.writeFile("/etc/a", "planned\n");
+    await overlay.removeFile("/etc/b");
+    assert.equal(await overlay.readFile("/etc/a"), "planned\n");
+    assert.equal(await base.readFile("/etc/a"), "live\n");
+    assert.deepEqual(await overlay.run(["touch", join(root, "ran")]), {
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    assert.deepEqual(overlay.commands, [["touch", join(root, "ran")]]);
+    assert.equal(await base.readFile("/ran"), undefined, "the command did not run");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
