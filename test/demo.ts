@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { startCluster, type TestCluster } from "./cluster/harness.ts";
-import { TEAM_NAMESPACES, workloadManifests } from "./rotation/fixtures.ts";
+import { deployTeamWorkloads, TEAM_NAMESPACES } from "./rotation/fixtures.ts";
 
 const repo = new URL("../", import.meta.url).pathname;
 
@@ -35,18 +35,7 @@ async function main(): Promise<number> {
   const cluster = await startCluster({ apiServers: 3, nodes: 3 });
   try {
     console.log(`cluster ready in ${(cluster.upMs / 1000).toFixed(1)}s: ${cluster.endpoint}`);
-    await cluster.kubectl(["apply", "-f", "-"], { stdin: workloadManifests() });
-    for (const namespace of TEAM_NAMESPACES) {
-      await cluster.kubectl([
-        "wait",
-        "--for=condition=Available",
-        "deployment",
-        "--all",
-        "-n",
-        namespace,
-        "--timeout=180s",
-      ]);
-    }
+    await deployTeamWorkloads(cluster);
     console.log(`20 Deployments and 3 DaemonSets available in ${TEAM_NAMESPACES.join(", ")}`);
 
     const workDir = await Deno.makeTempDir({ prefix: "ca-rotator-demo-" });

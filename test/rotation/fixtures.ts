@@ -42,6 +42,27 @@ export function workloadManifests(): string {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
+/** Waits until every test Deployment is available. */
+export async function waitForTeamDeployments(cluster: TestCluster, timeoutSeconds = 180) {
+  for (const namespace of TEAM_NAMESPACES) {
+    await cluster.kubectl([
+      "wait",
+      "--for=condition=Available",
+      "deployment",
+      "--all",
+      "-n",
+      namespace,
+      `--timeout=${timeoutSeconds}s`,
+    ]);
+  }
+}
+
+/** Creates the test workloads and waits until they are available. */
+export async function deployTeamWorkloads(cluster: TestCluster): Promise<void> {
+  await cluster.kubectl(["apply", "-f", "-"], { stdin: workloadManifests() });
+  await waitForTeamDeployments(cluster);
+}
+
 /** Paths under a node root that change by themselves (logs, runtime state, etcd, kubelet certs). */
 const VOLATILE = [
   "var/log",

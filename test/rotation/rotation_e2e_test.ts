@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
-import { clusterObjects, nodeFiles, TEAM_NAMESPACES, workloadManifests } from "./fixtures.ts";
+import {
+  clusterObjects,
+  deployTeamWorkloads,
+  nodeFiles,
+  waitForTeamDeployments,
+} from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
 import type { KubeletStatus } from "../cluster/emulated_kubelet.ts";
 import { manifestFlags } from "../../src/kube/static_pod_manifest.ts";
@@ -87,18 +92,7 @@ Deno.test({
   const cluster = await startCluster({ apiServers: 3, nodes: 3 });
   let probe: Probe | undefined;
   try {
-    await cluster.kubectl(["apply", "-f", "-"], { stdin: workloadManifests() });
-    for (const namespace of TEAM_NAMESPACES) {
-      await cluster.kubectl([
-        "wait",
-        "--for=condition=Available",
-        "deployment",
-        "--all",
-        "-n",
-        namespace,
-        "--timeout=180s",
-      ]);
-    }
+    await deployTeamWorkloads(cluster);
 
     const planDir = await Deno.makeTempDir({ prefix: "ca-rotator-e2e-plan-" });
     const planPath = join(planDir, "local-demo.yaml");
@@ -272,17 +266,7 @@ Deno.test({
           );
         }
       }
-      for (const namespace of TEAM_NAMESPACES) {
-        await cluster.kubectl([
-          "wait",
-          "--for=condition=Available",
-          "deployment",
-          "--all",
-          "-n",
-          namespace,
-          "--timeout=120s",
-        ]);
-      }
+      await waitForTeamDeployments(cluster, 120);
     });
 
     const counts = await probe.stop();
