@@ -1,0 +1,165 @@
+/**
+ * The cluster-facing parts of the engine on a real API server: the progress ConfigMap and its
+ * resourceVersion guard, the run lock, the dry-run overlay with server-side dry run, and
+ * kubeconfig resolution with an exec-plugin credential.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCluster } from "../cluster/harness.ts";
+import { apiStatus, KubeClusterApi, type KubeObject } from "../../src/kube/cluster_api.ts";
+import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
+import { kubeconfigClientCert } from "../../src/kube/kubeconfig_file.ts";
+import { ConfigMapProgressStore } from "../../src/kube/progress_configmap.ts";
+import { acquireRunLock, LockHeldError } from "../../src/kube/run_lock.ts";
+import { OverlayClusterApi } from "../../src/kube/overlay_cluster.ts";
+import type { Progress } from "../../src/engine/progress.ts";
+
+const progress = (step: string): Progress => ({
+  plan: "engine-test",
+  planDigest: "sha256:plan",
+  caFingerprints: { cluster: "ab".repeat(32) },
+  stopAfter: "trust",
+  steps: { [step]: { status: "done", attempts: 1, digest: "sha256:step" } },
+});
+
+Deno.test({
+  name: "the engine's cluster-facing parts on a real API server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await startCluster({ apiServers: 1, nodes: 1 });
+  try {
+    const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+
+    await t.step("progress is kept in a ConfigMap; a stale write is refused", async () => {
+      const store = new ConfigMapProgressStore(api, "engine-test");
+      assert.equal(await store.load(), undefined);
+      await store.save(progress("distribute"));
+      const other = new ConfigMapProgressStore(api, "engine-test");
+      assert.deepEqual((await other.load())?.steps, progress("distribute").steps);
+      await store.save(progress("flags"));
+      await assert.rejects(
+        () => other.save(progress("lost-update")),
+        (error) => apiStatus(error) === 409,
+        "a write based on an old resourceVersion is a conflict",
+      );
+      const configMap = await api.read<KubeObject & { data: Record<string, string> }>({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: "kube-system",
+        name: "ca-rotator-engine-test",
+      });
+      assert.deepEqual(Object.keys(JSON.parse(configMap!.data.steps)), ["flags"]);
+      assert.doesNotMatch(JSON.stringify(configMap), /PRIVATE KEY/);
+    });
+
+    await t.step("one run at a time: a second run is told who holds the lock", async () => {
+      const first = await acquireRunLock(api, { planName: "engine-test", holder: "ci-runner/1" });
+      await assert.rejects(
+        () => acquireRunLock(api, { planName: "engine-test", holder: "laptop/2" }),
+        (error) => error instanceof LockHeldError && /ci-runner\/1/.test(error.message),
+      );
+      await first.release();
+      const second = await acquireRunLock(api, { planName: "engine-test", holder: "laptop/2" });
+      await second.release();
+    });
+
+    await t.step("an expired holder is taken over", async () => {
+      const minuteAgo = new Date(Date.now() - 60_000).toISOString().replace("Z", "000Z");
+      await api.create({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "ca-rotator-engine-test-expiry", namespace: "kube-system" },
+        spec: {
+          holderIdentity: "crashed/1",
+          leaseDurationSeconds: 15,
+          acquireTime: minuteAgo,
+          renewTime: minuteAgo,
+        },
+      });
+      const taker = await acquireRunLock(api, { planName: "engine-test-expiry", holder: "next/2" });
+      const lease = await api.read<KubeObject & { spec: { holderIdentity: string } }>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: "kube-system",
+        name: "ca-rotator-engine-test-expiry",
+      });
+      assert.equal(lease?.spec.holderIdentity, "next/2");
+      await taker.release();
+    });
+
+    await t.step(
+      "the dry-run overlay checks writes on the server and persists nothing",
+      async () => {
+        const dryRun = new OverlayClusterApi(
+          api,
+          new KubeClusterApi(api.kubeConfig, { serverDryRun: true }),
+        );
+        const ref = {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          namespace: "default",
+          name: "overlay-test",
+        };
+        await dryRun.create({
+          ...ref,
+          metadata: { name: ref.name, namespace: ref.namespace },
+          data: { a: "1" },
+        });
+        assert.ok(await dryRun.read(ref), "the overlay sees its own write");
+        assert.equal(await api.read(ref), undefined, "the cluster does not");
+        const listed = await dryRun.list("v1", "ConfigMap", { namespace: "default" });
+        assert.ok(listed.some((item) => item.metadata?.name === "overlay-test"));
+        await assert.rejects(
+          () =>
+            dryRun.create({
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "Not_A_Valid_Name", namespace: "default" },
+            }),
+          (error) => apiStatus(error) === 422,
+          "the server validates dry-run writes",
+        );
+      },
+    );
+
+    await t.step("kubeconfig resolution runs an exec-plugin credential", async () => {
+      const admin = await Deno.readTextFile(cluster.kubeconfig);
+      const client = kubeconfigClientCert(admin);
+      const dir = await Deno.makeTempDir({ prefix: "ca-rotator-exec-" });
+      try {
+        const credential = {
+          apiVersion: "client.authentication.k8s.io/v1",
+          kind: "ExecCredential",
+          status: { clientCertificateData: client.certPem, clientKeyData: client.keyPem },
+        };
+        await Deno.writeTextFile(join(dir, "credential.json"), JSON.stringify(credential));
+        const withExec = admin.replace(
+          /^users:[\s\S]*$/m,
+          [
+            "users:",
+            "- name: exec-user",
+            "  user:",
+            "    exec:",
+            "      apiVersion: client.authentication.k8s.io/v1",
+            "      command: cat",
+            `      args: ["${join(dir, "credential.json")}"]`,
+            "      interactiveMode: Never",
+          ].join("\n") + "\n",
+        ).replace(/user: kubernetes-admin$/m, "user: exec-user");
+        await Deno.writeTextFile(join(dir, "kubeconfig"), withExec);
+        const viaExec = new KubeClusterApi(loadKubeConfig({ kubeconfig: join(dir, "kubeconfig") }));
+        const namespaces = await viaExec.list("v1", "Namespace");
+        assert.ok(namespaces.some((ns) => ns.metadata?.name === "kube-system"));
+        assert.throws(
+          () => loadKubeConfig({ kubeconfig: join(dir, "kubeconfig"), context: "nope" }),
+          /kubeconfig has no context "nope"/,
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  } finally {
+    await cluster.stop();
+  }
+});
