@@ -128,7 +128,7 @@ Deno.test({
         apiServers: 1,
         nodes: 3,
         stateDir,
-        subnet: "198.18.61",
+        subnet: "auto",
         kubeletCertLifetimeSeconds: 150,
         firstRotationAfterSeconds: 60,
         signingDuration: "10m",

@@ -12,7 +12,7 @@ async function run(program: string, args: string[]): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -25,7 +25,7 @@ async function startSshd() {
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key")]);
   await Deno.copyFile(join(dir, "client_key.pub"), join(dir, "authorized_keys"));
-  const port = await freePort();
+  const port = freePort();
   await Deno.writeTextFile(
     join(dir, "sshd_config"),
     [

@@ -3,7 +3,7 @@
  * harness both call these).
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ensureBinaries } from "./binaries.ts";
 import { ensureHaproxy } from "./haproxy.ts";
 import { kubeadmVersion } from "./kubeadm.ts";
@@ -12,10 +12,20 @@ import {
   type ClusterOptions,
   DEFAULT_STATE_DIR,
   endpointUrl,
+  networkAddresses,
   planLayout,
   resolveOptions,
 } from "./layout.ts";
-import { claimSubnet, ensureLoopbackRoute, removeLoopbackRoute } from "./loopback_route.ts";
+import {
+  claimNetwork,
+  type ClusterNetwork,
+  createNetwork,
+  inNetns,
+  netnsMembers,
+  netnsPath,
+  networkOwnership,
+  removeNetwork,
+} from "./netns.ts";
 import { createControlPlaneRoots, createWorkerRoots } from "./node_roots.ts";
 import {
   clusterProcesses,
@@ -48,14 +58,18 @@ export interface UpResult {
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const DENO_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
-/** Sets up the machine for clusters: installs haproxy if missing and builds the binaries. */
+/**
+ * Sets up the machine for clusters: installs haproxy, iproute2 (`ip`) and openssl if missing
+ * and builds the binaries.
+ */
 export async function setup(log: (line: string) => void = console.error): Promise<string> {
   await ensureHaproxy(log);
   return await ensureBinaries(log);
 }
 
 /**
- * Builds (if needed), generates the node roots with kubeadm, starts the detached supervisor
+ * Builds (if needed), creates the cluster's network namespace and veth pair (see netns.ts),
+ * generates the node roots with kubeadm, starts the detached supervisor inside the namespace
  * and waits until the cluster is ready. Throws (after tearing down, unless `keepOnFailure`)
  * when it does not become ready.
  */
@@ -79,19 +93,36 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const haproxy = await ensureHaproxy(log);
   const binDir = await ensureBinaries(log);
   await Deno.mkdir(stateDir, { recursive: true });
-  if (auto) opts.subnet = await claimSubnet();
-  const routeAdded = auto || await ensureLoopbackRoute(opts.subnet);
+  let network: ClusterNetwork;
+  try {
+    const owner = resolve(stateDir);
+    network = auto
+      ? await claimNetwork((subnet) => networkAddresses(planLayout({ ...opts, subnet })), owner)
+      : await createNetwork(opts.subnet, networkAddresses(planLayout(opts)), owner);
+  } catch (error) {
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  opts.subnet = network.subnet;
   const layout = planLayout(opts);
   let state: ClusterState = {
     status: "creating",
     layout,
     binDir,
-    network: { subnet: opts.subnet, routeAdded },
+    network,
     kubeconfig: adminKubeconfig(layout),
     pids: {},
     createdAt: new Date().toISOString(),
   };
-  await writeState(stateDir, state);
+  await writeState(stateDir, state).catch(async (error) => {
+    await removeNetwork(network, { netns: true, hostInterface: true }).catch(() => {});
+    throw error;
+  });
+  log(
+    `[up] network namespace ${network.netns}: ${
+      network.addresses.join(", ")
+    } (veth ${network.hostInterface} ${network.hostAddress} ↔ ${network.nsInterface})`,
+  );
 
   let supervisor: Deno.ChildProcess | undefined;
   try {
@@ -106,19 +137,23 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
     const logFile = join(stateDir, "supervisor.log");
     await Deno.writeTextFile(logFile, "");
-    const argv = [
+    // Inside the cluster's network namespace (ip execs deno, so the pid stays the
+    // supervisor's): everything it starts listens on the node addresses there.
+    const argv = inNetns(network.netns, [
       Deno.execPath(),
       "run",
       "-A",
+      "--cached-only",
       `--config=${DENO_CONFIG}`,
       MAIN,
       "supervise",
       `--state-dir=${stateDir}`,
       `--haproxy=${haproxy}`,
-    ];
+    ]);
     supervisor = new Deno.Command("/bin/sh", {
       args: ["-c", 'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null', "sh", logFile, ...argv],
       detached: true,
+      env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -205,15 +240,22 @@ export interface DownOptions {
 
 /**
  * Stops everything the cluster's supervisor started (SIGTERM to the supervisor, which stops
- * its children; then SIGKILL to anything left in its process group), removes the loopback
- * route if `up` added it, and removes the state directory with the node roots. Throws if a
- * process of the cluster survives.
+ * its children; then SIGKILL to anything left in its process group or in the cluster's
+ * network namespace), removes the veth pair and the network namespace, and removes the state
+ * directory with the node roots. Throws if a process of the cluster survives.
  */
 export async function down(options: DownOptions = {}): Promise<void> {
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const log = options.log ?? ((line: string) => console.error(line));
   const state = await readState(stateDir).catch(() => undefined);
   const pgid = state?.supervisorPid;
+  const network = state?.network?.netns ? state.network : undefined;
+  const owned = network ? await networkOwnership(network) : { netns: false, hostInterface: false };
+  // Everything in the namespace is the cluster's: `up` made it for this cluster alone.
+  const inNamespace = () => network && owned.netns ? netnsMembers(netnsPath(network.netns)) : [];
+  const leftovers = () => [
+    ...new Set([...(pgid ? clusterProcesses(pgid, stateDir) : []), ...inNamespace()]),
+  ];
   if (pgid) {
     if (isSupervisor(pgid, stateDir)) {
       log(`[down] stopping the supervisor (pid ${pgid}) and everything it started`);
@@ -223,27 +265,30 @@ export async function down(options: DownOptions = {}): Promise<void> {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const left = clusterProcesses(pgid, stateDir);
-    if (left.length > 0) {
-      log(`[down] killing ${left.length} leftover process(es): ${left.join(" ")}`);
-      for (const pid of left) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      const deadline = Date.now() + 10_000;
-      while (clusterProcesses(pgid, stateDir).length > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
+  }
+  const left = leftovers();
+  if (left.length > 0) {
+    log(`[down] killing ${left.length} leftover process(es): ${left.join(" ")}`);
+    for (const pid of left) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
       }
     }
+    const deadline = Date.now() + 10_000;
+    while (leftovers().length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
-  if (state?.network?.routeAdded) await removeLoopbackRoute(state.network.subnet);
+  const survivors = leftovers();
+  if (network && (owned.netns || owned.hostInterface)) {
+    log(`[down] removing veth ${network.hostInterface} and network namespace ${network.netns}`);
+    await removeNetwork(network, owned);
+  }
   await Deno.remove(stateDir, { recursive: true }).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
-  const survivors = pgid ? clusterProcesses(pgid, stateDir) : [];
   if (survivors.length > 0) {
     throw new Error(`Cannot stop the cluster: processes ${survivors.join(" ")} survived`);
   }

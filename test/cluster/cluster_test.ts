@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { loadKubeconfigCredentials } from "./kubeconfig_credentials.ts";
 import { fingerprint, issueClientCertificate, nodeSubject, pemBlocks } from "./kubelet_pki.ts";
-import { hasLoopbackRoute } from "./loopback_route.ts";
+import { runCommand } from "./managed_process.ts";
+import { netnsMembers, netnsPath, networkLeftovers, overlappingRoutes } from "./netns.ts";
 import { eventually, startCluster, type TestCluster } from "./harness.ts";
 import { processGroupMembers } from "./state.ts";
 
@@ -62,8 +63,47 @@ Deno.test({
     const cluster = await startCluster({ apiServers: 3, nodes: 3 });
     const pgid = cluster.state.supervisorPid!;
     const subnet = cluster.layout.options.subnet;
+    const network = cluster.state.network!;
     console.error(`cluster up in ${(cluster.upMs / 1000).toFixed(1)}s (subnet ${subnet})`);
     try {
+      await t.step(
+        "the nodes live in the cluster's network namespace, behind its veth",
+        async () => {
+          assert.equal(network.subnet, subnet);
+          const inside = await runCommand(["ip", "-n", network.netns, "-4", "-o", "addr", "show"]);
+          for (const ip of [...cluster.nodes.map((n) => n.ip), `${subnet}.100`, `${subnet}.200`]) {
+            assert.match(
+              inside,
+              new RegExp(`${network.nsInterface}\\s+inet ${ip.replaceAll(".", "\\.")}/24`),
+            );
+          }
+          // The root namespace routes the subnet only through the veth and holds no node address.
+          const routes = (await overlappingRoutes(subnet)).map((r) => r.trim());
+          assert.ok(routes.length > 0);
+          for (const r of routes) {
+            assert.match(r, new RegExp(`\\bdev ${network.hostInterface}\\b`), r);
+          }
+          const rootAddrs = (await runCommand(["ip", "-4", "-o", "addr", "show"])).split("\n")
+            .filter((l) => l.includes(`inet ${subnet}.`));
+          assert.equal(rootAddrs.length, 1, rootAddrs.join("\n"));
+          assert.match(
+            rootAddrs[0],
+            new RegExp(`${network.hostInterface}\\s+inet ${subnet}\\.254/24`),
+          );
+          // Nothing in the root namespace listens on the subnet; the supervisor and all it
+          // started are inside the namespace.
+          const listening = await runCommand(["ss", "-Htuln"]);
+          assert.ok(!listening.includes(`${subnet}.`), listening);
+          const members = netnsMembers(netnsPath(network.netns));
+          assert.ok(members.includes(pgid), `supervisor ${pgid} not in ${network.netns}`);
+          const group = processGroupMembers(pgid);
+          assert.ok(group.length > 1);
+          for (const pid of group) {
+            assert.ok(members.includes(pid), `pid ${pid} not in ${network.netns}`);
+          }
+        },
+      );
+
       await t.step("/readyz is ok through haproxy and on every API server", async () => {
         const admin = parse(await read(cluster.kubeconfig));
         assert.equal(admin.clusters[0].cluster.server, cluster.endpoint);
@@ -102,7 +142,9 @@ Deno.test({
             "var/lib/kubelet/pki/kubelet-client-current.pem",
           ];
           for (const root of cluster.nodeRoots) {
-            for (const f of files) await Deno.stat(join(root, f));
+            for (const f of files) {
+              await Deno.stat(join(root, f));
+            }
           }
           const [r1, r2, r3] = cluster.nodeRoots;
           for (const shared of ["ca.crt", "front-proxy-ca.crt", "sa.pub", "etcd/ca.crt"]) {
@@ -130,7 +172,9 @@ Deno.test({
               "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt",
               "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key",
             ]
-          ) assert.ok(kcm.includes(flag), flag);
+          ) {
+            assert.ok(kcm.includes(flag), flag);
+          }
           const kubeletConf = parse(await read(join(r1, "etc/kubernetes/kubelet.conf")));
           assert.equal(
             kubeletConf.users[0].user["client-certificate"],
@@ -476,15 +520,18 @@ Deno.test({
         },
       );
     } finally {
-      await t.step("cluster down leaves no process, directory or route behind", async () => {
-        await cluster.stop();
-        assert.deepEqual(processGroupMembers(pgid), []);
-        for (const n of [...cluster.nodes, ...cluster.workers]) {
-          await assert.rejects(Deno.stat(n.root), Deno.errors.NotFound);
-        }
-        await assert.rejects(Deno.stat(cluster.layout.options.stateDir), Deno.errors.NotFound);
-        assert.equal(await hasLoopbackRoute(subnet), false);
-      });
+      await t.step(
+        "cluster down leaves no process, directory, namespace or veth behind",
+        async () => {
+          await cluster.stop();
+          assert.deepEqual(processGroupMembers(pgid), []);
+          for (const n of [...cluster.nodes, ...cluster.workers]) {
+            await assert.rejects(Deno.stat(n.root), Deno.errors.NotFound);
+          }
+          await assert.rejects(Deno.stat(cluster.layout.options.stateDir), Deno.errors.NotFound);
+          assert.deepEqual(await networkLeftovers(subnet), []);
+        },
+      );
     }
   },
 });

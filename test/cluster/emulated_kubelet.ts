@@ -322,6 +322,8 @@ export class EmulatedKubelet {
       }
       await this.#writeStatus();
       await new Promise<void>((resolve) => {
+        // stop() may have come while this iteration ran, before there was a wait to cut short.
+        if (this.#stopping) return resolve();
         const timer = setTimeout(resolve, this.#o.heartbeatSeconds * 1000);
         this.#wake = () => {
           clearTimeout(timer);

@@ -67,7 +67,8 @@ async function findProgram(name: string): Promise<string | undefined> {
 
 /**
  * Installs the Debian packages the cluster needs when their programs are missing: haproxy,
- * iproute2 (`ip`, for the loopback route) and openssl (used by tests). Returns haproxy's path.
+ * iproute2 (`ip`, for the cluster's network namespace and veth pair; `ss`, used by tests) and
+ * openssl (used by tests). Returns haproxy's path.
  */
 export async function ensureHaproxy(log: (line: string) => void = console.error): Promise<string> {
   const wanted = { haproxy: "haproxy", ip: "iproute2", openssl: "openssl" };

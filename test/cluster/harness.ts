@@ -11,8 +11,8 @@
  * });
  * ```
  *
- * Each cluster gets its own temporary state directory and a free 198.18.<n> subnet, so
- * suites may run at the same time; the supervisor is told the test process's pid and removes
+ * Each cluster gets its own temporary state directory and a free 198.18.<n> subnet in a network
+ * namespace of its own (reached through a veth pair), so suites may run at the same time; the supervisor is told the test process's pid and removes
  * the cluster itself if the test process dies without calling {@linkcode TestCluster.stop}.
  * Set CA_ROTATOR_CLUSTER_VERBOSE=1 to see every line of `up`.
  * @module

@@ -67,9 +67,10 @@ export function renderKubeadmConfig(
     etcd: {
       local: {
         dataDir: "/var/lib/etcd",
-        // A connection between two addresses of the loopback route comes *from* the address it
-        // goes to, and etcd checks a peer's certificate against the connection's source
-        // address; so every peer certificate names every member's address.
+        // All node addresses sit on one interface of the cluster's network namespace, so a
+        // connection between two members comes from that interface's primary address (the
+        // first node's), not the sender's own; etcd checks a peer's certificate against the
+        // connection's source address, so every peer certificate names every member's address.
         peerCertSANs: layout.controlPlane.map((n) => n.ip),
         extraArgs: [
           { name: "initial-cluster", value: initialCluster },

@@ -1,5 +1,5 @@
 /**
- * The shape of a test cluster: node names, loopback addresses, ports and node roots,
+ * The shape of a test cluster: node names, addresses, ports and node roots,
  * computed from the `cluster up` options. Pure: nothing here touches the machine.
  * @module
  */
@@ -14,8 +14,9 @@ export interface ClusterOptions {
   /** Directory holding state.json, logs and the node roots; removed by `down`. */
   stateDir: string;
   /**
-   * First three octets of the node addresses, e.g. `198.18.1`: `up` routes that /24 to the
-   * loopback device (kubeadm refuses 127.x advertise addresses), `down` removes the route.
+   * First three octets of the node addresses, `198.18.<n>`: `up` puts them in a network
+   * namespace of the cluster's own, reached from the root namespace through a veth pair
+   * (see netns.ts); `down` removes both.
    */
   subnet: string;
   /** Lifetime of the kubelet client certificates issued when the cluster starts, in seconds. */
@@ -58,9 +59,10 @@ export function resolveOptions(options: Partial<ClusterOptions> = {}): ClusterOp
   if (!Number.isInteger(resolved.nodes) || resolved.nodes < 0 || resolved.nodes > 50) {
     throw new Error(`Cannot plan cluster: --nodes must be 0..50, got ${resolved.nodes}`);
   }
-  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(resolved.subnet)) {
+  const octet = resolved.subnet.match(/^198\.18\.(\d{1,3})$/)?.[1];
+  if (octet === undefined || Number(octet) > 255) {
     throw new Error(
-      `Cannot plan cluster: --subnet must look like 198.18.1, got ${resolved.subnet}`,
+      `Cannot plan cluster: --subnet must be 198.18.<0..255>, got ${resolved.subnet}`,
     );
   }
   if (resolved.firstRotationAfterSeconds >= resolved.kubeletCertLifetimeSeconds * 0.7) {
@@ -71,11 +73,11 @@ export function resolveOptions(options: Partial<ClusterOptions> = {}): ClusterOp
   return resolved;
 }
 
-/** A control-plane node: its own loopback address and node root. */
+/** A control-plane node: its own address and node root. */
 export interface ControlPlaneNode {
   /** Node name, also the etcd member name and the kubelet's `system:node:<name>` identity. */
   name: string;
-  /** Address (routed to the loopback device) every component of the node binds to. */
+  /** Address (in the cluster's network namespace) every component of the node binds to. */
   ip: string;
   /** Directory standing for the node's `/`. */
   root: string;
@@ -136,6 +138,18 @@ export function planLayout(options: ClusterOptions): ClusterLayout {
     kwokAddress: `${options.subnet}.200:${PORTS.kwok}`,
     apiServerPort: PORTS.apiServer,
   };
+}
+
+/**
+ * Every address of the cluster's network namespace: the control-plane nodes', haproxy's and
+ * kwok's (workers have none; their emulated kubelets only dial the API).
+ */
+export function networkAddresses(layout: ClusterLayout): string[] {
+  return [
+    ...layout.controlPlane.map((n) => n.ip),
+    layout.endpoint.ip,
+    layout.kwokAddress.split(":")[0],
+  ];
 }
 
 /** `https://<haproxy>:6443`, the URL every kubeconfig of the cluster points at. */

@@ -43,8 +43,8 @@ export function clusterProgram(): Command {
     .option("--nodes <n>", "kwok worker nodes with emulated kubelets", int, 3)
     .option("--state-dir <dir>", "state directory (removed by down)", DEFAULT_STATE_DIR)
     .option(
-      "--subnet <a.b.c|auto>",
-      "node addresses <a.b.c>.1..n, haproxy .100 (auto: a free 198.18.n)",
+      "--subnet <198.18.n|auto>",
+      "node addresses 198.18.n.1..k, haproxy .100, kwok .200, in network namespace ca-rotator-n (auto: a free n)",
       "198.18.1",
     )
     .option(

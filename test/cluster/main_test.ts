@@ -1,10 +1,13 @@
 /**
- * `deno task cluster up / env / down` as a user runs them, in single-API-server mode.
+ * `deno task cluster up / env / down` as a user runs them, in single-API-server mode; and the
+ * supervisor's own teardown once the process that owns the cluster has exited.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hasLoopbackRoute } from "./loopback_route.ts";
-import { processGroupMembers, readState } from "./state.ts";
+import { down, up } from "./cluster.ts";
+import { eventually } from "./harness.ts";
+import { netnsMembers, netnsPath, networkLeftovers } from "./netns.ts";
+import { type ClusterState, processGroupMembers, readState } from "./state.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -116,6 +119,56 @@ Deno.test({
     }
     if (pgid) assert.deepEqual(processGroupMembers(pgid), []);
     await assert.rejects(Deno.stat(stateDir), Deno.errors.NotFound);
-    if (subnet) assert.equal(await hasLoopbackRoute(subnet), false);
+    if (subnet) assert.deepEqual(await networkLeftovers(subnet), []);
+  },
+});
+
+Deno.test({
+  name: "the supervisor removes the cluster, its veth and network namespace when its owner exits",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "ca-rotator-cluster-owner-" });
+    const owner = new Deno.Command("sleep", { args: ["600"], stdin: "null" }).spawn();
+    let state: ClusterState | undefined;
+    try {
+      const started = Date.now();
+      state = (await up({
+        apiServers: 1,
+        nodes: 0,
+        stateDir,
+        subnet: "auto",
+        ownerPid: owner.pid,
+        log: () => {},
+      })).state;
+      console.error(`cluster up (1 API server) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      const network = state.network!;
+      assert.ok(netnsMembers(netnsPath(network.netns)).includes(state.supervisorPid!));
+      owner.kill("SIGKILL");
+      await owner.status;
+      const gone = Date.now();
+      await eventually("the supervisor to remove everything", async () => {
+        const left = [
+          ...processGroupMembers(state!.supervisorPid!).map((pid) => `pid ${pid}`),
+          ...await networkLeftovers(network.subnet),
+        ];
+        try {
+          await Deno.stat(stateDir);
+          left.push(stateDir);
+        } catch {
+          // removed
+        }
+        return left.length === 0 || undefined;
+      }, 60_000);
+      console.error(`owner gone → cluster removed in ${((Date.now() - gone) / 1000).toFixed(1)}s`);
+    } finally {
+      try {
+        owner.kill("SIGKILL");
+        await owner.status;
+      } catch {
+        // already gone
+      }
+      await down({ stateDir, log: () => {} });
+    }
   },
 });

@@ -1,5 +1,6 @@
 /**
- * What a per-node mount and network namespace would do, done by rewriting arguments:
+ * What a per-node mount and network namespace would do, done by rewriting arguments (the nodes
+ * of a test cluster share one network namespace, with an address each):
  * a static-pod manifest says `/etc/kubernetes/pki/ca.crt` and `127.0.0.1`, exactly as
  * kubeadm wrote it; the process started for node root R with address A gets
  * `R/etc/kubernetes/pki/ca.crt` and `A`.
@@ -19,7 +20,7 @@ export const NODE_ROOT_PREFIXES = [
 export interface NodeContext {
   /** Directory standing for the node's `/`. */
   root: string;
-  /** Loopback address standing for the node's `127.0.0.1` and `0.0.0.0`. */
+  /** The node's address, standing for its `127.0.0.1` and `0.0.0.0`. */
   ip: string;
 }
 
@@ -62,7 +63,7 @@ const BINDS_ALL_BY_DEFAULT = new Set([
  * Builds the argv of a static-pod container for a node: the binary from `binDir`, every
  * argument mapped with {@linkcode mapArgument}, and `--bind-address=<node address>` added to
  * the Kubernetes components that would otherwise listen on all addresses (in a network
- * namespace of its own that would be harmless; on a shared loopback it is not).
+ * namespace per node that would be harmless; the nodes of a test cluster share one).
  */
 export function mapCommand(command: string[], node: NodeContext, binDir: string): string[] {
   if (command.length === 0) throw new Error("Cannot map an empty command");

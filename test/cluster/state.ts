@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { ClusterLayout } from "./layout.ts";
+import type { ClusterNetwork } from "./netns.ts";
 
 /** Lifecycle of the cluster as recorded in state.json. */
 export type ClusterStatus = "creating" | "starting" | "ready" | "failed" | "stopping";
@@ -19,8 +20,11 @@ export interface ClusterState {
   layout: ClusterLayout;
   /** Directory of the built binaries (kubectl, kubeadm, …). */
   binDir: string;
-  /** The node subnet and whether `up` added its loopback route (then `down` removes it). */
-  network?: { subnet: string; routeAdded: boolean };
+  /**
+   * The network namespace and veth pair `up` created for the node addresses (`down` removes
+   * them); absent until they exist.
+   */
+  network?: ClusterNetwork;
   /** The admin kubeconfig (through haproxy). */
   kubeconfig: string;
   /** Pid of the detached supervisor; also the process group of everything it started. */

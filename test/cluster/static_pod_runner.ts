@@ -165,6 +165,14 @@ export class StaticPodRunner {
     return pids;
   }
 
+  /** Names of the components that are not running and ready (all of them before the first scan). */
+  notReady(): string[] {
+    if (this.#components.size === 0) return ["(no static pod started yet)"];
+    return [...this.#components.values()]
+      .filter((c) => c.state !== "running" || !c.ready)
+      .map((c) => c.name);
+  }
+
   #log(line: string) {
     this.#opts.log(`[${this.#opts.node.name}] ${line}`);
   }

@@ -3,8 +3,10 @@
  * a static-pod runner per control-plane node, kwok and the emulated kubelets. It also runs the
  * kubeadm phases that need a running API (upload-config, bootstrap-token, addon,
  * kubelet-finalize, mark-control-plane), records pids and status in state.json, and on SIGTERM
- * (from `cluster down`) stops everything it started. With an owner pid it tears the whole
- * cluster down (directories and route too) once the owner has exited.
+ * (from `cluster down`) stops everything it started. `up` starts it inside the cluster's
+ * network namespace (`ip netns exec`), so everything it starts binds the node addresses there.
+ * With an owner pid it tears the whole cluster down (directories, veth pair and network
+ * namespace too) once the owner has exited.
  * @module
  */
 import { join } from "node:path";
@@ -19,8 +21,8 @@ import {
   renderKwokKubeconfig,
 } from "./kwok.ts";
 import { adminKubeconfig, type ClusterLayout, endpointUrl } from "./layout.ts";
-import { removeLoopbackRoute } from "./loopback_route.ts";
 import { ManagedProcess, runCommand } from "./managed_process.ts";
+import { insideNetns, netnsMembers, netnsPath, removeNetworkFromInside } from "./netns.ts";
 import { hasKubeletClientCertificate, issueInitialKubeletCertificate } from "./node_roots.ts";
 import {
   type ClusterState,
@@ -74,8 +76,20 @@ export async function supervise(stateDir: string, haproxyPath: string): Promise<
       await Promise.all(runners.map((r) => r.stop()));
       await others.get("haproxy")?.stop(5_000);
       if (removeEverything) {
-        if (state.network?.routeAdded) {
-          await removeLoopbackRoute(layout.options.subnet).catch(() => {});
+        const network = state.network;
+        if (network?.netns && insideNetns(network.netns)) {
+          // Anything else still in the namespace is the cluster's (nothing else runs there).
+          for (const pid of netnsMembers(netnsPath(network.netns))) {
+            if (pid === Deno.pid) continue;
+            try {
+              Deno.kill(pid, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }
+          await removeNetworkFromInside(network).catch((e) =>
+            log(`cannot remove network namespace ${network.netns}: ${e}`)
+          );
         }
         await Deno.remove(stateDir, { recursive: true }).catch(() => {});
       } else {
@@ -237,6 +251,20 @@ export async function supervise(stateDir: string, haproxyPath: string): Promise<
         true,
         120_000,
       ));
+
+    await step("waiting for every control-plane component to be ready", async () => {
+      let waiting: string[] = [];
+      try {
+        await waitFor("control-plane components ready", () => {
+          waiting = runners.flatMap((r, i) =>
+            r.notReady().map((c) => `${layout.controlPlane[i].name}/${c}`)
+          );
+          return Promise.resolve(waiting.length === 0);
+        }, 120_000);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}: ${waiting.join(", ")}`);
+      }
+    });
 
     await save({ status: "ready", readyAt: new Date().toISOString() });
     log("[up] cluster ready");
