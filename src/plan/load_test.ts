@@ -47,12 +47,14 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
 Deno.test("plans/local-demo.yaml loads with the cluster's environment", async () => {
   const { plan } = await loadPlan(shippedPlan("local-demo.yaml"), {
     NODE_ROOTS: "/tmp/cluster/cp-1 /tmp/cluster/cp-2  /tmp/cluster/cp-3",
+    NODE_IPS: "198.18.1.1 198.18.1.2 198.18.1.3",
     WORKER_ROOTS: "/tmp/cluster/worker-1",
   });
   assert.equal(plan.stopAfter, "trust");
   assert.deepEqual(plan.nodes.controlPlane, {
     driver: "local",
     roots: ["/tmp/cluster/cp-1", "/tmp/cluster/cp-2", "/tmp/cluster/cp-3"],
+    addresses: ["198.18.1.1", "198.18.1.2", "198.18.1.3"],
   });
   assert.deepEqual(plan.nodes.workers, { driver: "local", roots: ["/tmp/cluster/worker-1"] });
   assert.deepEqual(plan.layout.kubeletRestart, [
@@ -64,12 +66,15 @@ Deno.test("plans/local-demo.yaml loads with the cluster's environment", async ()
 });
 
 Deno.test("plans/local-demo.yaml: WORKER_ROOTS may be unset, NODE_ROOTS may not", async () => {
-  const { plan } = await loadPlan(shippedPlan("local-demo.yaml"), { NODE_ROOTS: "/r/cp-1" });
+  const { plan } = await loadPlan(shippedPlan("local-demo.yaml"), {
+    NODE_ROOTS: "/r/cp-1",
+    NODE_IPS: "198.18.1.1",
+  });
   assert.deepEqual(plan.nodes.workers, { driver: "local", roots: [] });
   const path = shippedPlan("local-demo.yaml");
   const line = 1 + (await Deno.readTextFile(path)).split("\n")
     .findIndex((text) => text.includes('roots: "${NODE_ROOTS}"'));
-  const error = await refused(path, {});
+  const error = await refused(path, { NODE_IPS: "198.18.1.1" });
   assert.deepEqual([error.line, error.field], [line, "nodes.controlPlane.roots"]);
   assert.equal(
     error.message,
