@@ -285,7 +285,20 @@ Deno.test({
           (status.failuresByKind[kind] ?? 0) - (before.failuresByKind[kind] ?? 0);
         console.log(
           `kubelet ${status.node}: ${status.requests - before.requests} requests, ` +
-            `${status.failures - before.failures} failures, ${status.rotations} rotations`,
+            `${status.failures - before.failures} failures ${
+              JSON.stringify(
+                Object.fromEntries(
+                  Object.entries(status.failuresByKind).map((
+                    [kind, count],
+                  ) => [
+                    kind,
+                    count -
+                    (before.failuresByKind[kind as keyof typeof before.failuresByKind] ?? 0),
+                  ])
+                    .filter(([, count]) => (count as number) > 0),
+                ),
+              )
+            }, ${status.rotations} rotations`,
         );
         assert.equal(trustFailures("unauthorized"), 0, `${status.node}: 401s`);
         assert.equal(trustFailures("tls"), 0, `${status.node}: TLS failures`);
