@@ -6,7 +6,7 @@
  */
 import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
-import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
+import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { caPaths } from "./trust_sets.ts";
 
 type Step = StepOfKind<"activate-ca">;
@@ -42,11 +42,7 @@ export const activateCa: StepKind<Step, DesiredFile[]> = {
     return files;
   },
 
-  diff: (files) => fileChanges(files),
-
-  async apply(ctx, _step, changes) {
-    await applyFileChanges(ctx.controlPlane, changes);
-  },
+  ...controlPlaneFileChanges,
 
   async verify(ctx, step) {
     const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);

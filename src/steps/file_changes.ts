@@ -4,6 +4,7 @@
  * @module
  */
 import type { Change, FileTarget } from "../engine/change.ts";
+import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../nodes/node_access.ts";
 
 /** What one file on one node should hold (`undefined`: it should not exist). */
@@ -53,3 +54,10 @@ export async function applyFileChanges(
     else await node.writeFile(target.path, change.after ?? "", { mode: target.mode });
   }
 }
+
+/** The diff and apply of a step whose every change is a file on the control-plane nodes. */
+export const controlPlaneFileChanges = {
+  diff: (files: readonly DesiredFile[]): Change[] => fileChanges(files),
+  apply: (ctx: StepContext, _step: unknown, changes: readonly Change[]): Promise<void> =>
+    applyFileChanges(ctx.controlPlane, changes),
+};

@@ -9,7 +9,7 @@ import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
 import { issuedBy, loadCa, parseCertificate, reissueLeaf, type x509 } from "../pki/mod.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../kube/kubeconfig_file.ts";
-import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
+import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { kubeconfigPath } from "./update_kubeconfigs.ts";
 
 type Step = StepOfKind<"reissue-leaves">;
@@ -84,11 +84,7 @@ export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
     return files;
   },
 
-  diff: (files) => fileChanges(files),
-
-  async apply(ctx, _step, changes) {
-    await applyFileChanges(ctx.controlPlane, changes);
-  },
+  ...controlPlaneFileChanges,
 
   async verify(ctx, step) {
     const newCa = parseCertificate(ctx.cas.get(step.ca).certPem);
