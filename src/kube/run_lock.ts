@@ -75,7 +75,7 @@ export async function acquireRunLock(
     });
   } else {
     const spec = existing.spec ?? {};
-    const renewed = Date.parse(spec.renewTime ?? spec.acquireTime ?? "1970-01-01T00:00:00Z");
+    const renewed = new Date(spec.renewTime ?? spec.acquireTime ?? 0).getTime();
     const expired = renewed + (spec.leaseDurationSeconds ?? leaseSeconds) * 1000 < now().getTime();
     if (spec.holderIdentity && spec.holderIdentity !== options.holder && !expired) {
       throw new LockHeldError(spec.holderIdentity, spec.renewTime ?? "never");

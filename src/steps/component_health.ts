@@ -51,6 +51,20 @@ export async function probeHealthy(node: NodeAccess, url: string): Promise<boole
   return result.stdout.trim() === "200";
 }
 
+/** How long a kubelet may take to notice a changed manifest and stop the old pod. */
+const RESTART_NOTICE_MS = 30_000;
+
+/**
+ * Polls the probe quickly until it fails once (the old instance stopped) or `limitMs` passes:
+ * a restart can be over in a second, too short for the backed-off polling of a long wait.
+ */
+async function waitUntilDown(node: NodeAccess, url: string, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline && await probeHealthy(node, url)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Writes a component's manifest (which makes the kubelet restart it), then waits until the
  * component has gone down and come back healthy. In a dry run only the write happens (to the
@@ -70,12 +84,7 @@ export async function rewriteManifestAndWait(
     ctx.log.warn(`${node.name}/${component}: its manifest has no HTTP probe; not waiting`);
     return;
   }
-  const wentDownBy = Date.now() + 30_000;
-  let sawDown = false;
-  await ctx.waitFor(`${node.name}/${component} to restart`, async () => {
-    sawDown ||= !(await probeHealthy(node, url));
-    return sawDown || Date.now() > wentDownBy;
-  }, 60_000);
+  if (!ctx.dryRun) await waitUntilDown(node, url, RESTART_NOTICE_MS);
   await ctx.waitFor(
     `${node.name}/${component} to be healthy (${url})`,
     () => probeHealthy(node, url),

@@ -28,11 +28,28 @@ function allNodes(ctx: StepContext) {
   return [...ctx.controlPlane, ...ctx.workers];
 }
 
-/** True when the Node object is Ready (or does not exist: nothing registers it). */
-async function nodeReady(ctx: StepContext, name: string): Promise<boolean> {
+interface LeaseObject extends KubeObject {
+  spec?: { renewTime?: string };
+}
+
+/**
+ * True when the node is Ready and its kubelet has renewed the node's Lease since `since` (a
+ * restarted kubelet that did not come back stops renewing long before the node turns NotReady).
+ * A node without a Node object or Lease counts as Ready: nothing registers it.
+ */
+async function kubeletBack(ctx: StepContext, name: string, since: number): Promise<boolean> {
   const node = await ctx.cluster.read<NodeObject>({ apiVersion: "v1", kind: "Node", name });
   if (!node) return true;
-  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  const ready = node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+  if (!ready) return false;
+  const lease = await ctx.cluster.read<LeaseObject>({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace: "kube-node-lease",
+    name,
+  });
+  const renewed = new Date(lease?.spec?.renewTime ?? 0).getTime();
+  return !lease || renewed >= since;
 }
 
 /** The roll-kubelets step kind. */
@@ -108,6 +125,7 @@ export const rollKubelets: StepKind<Step, Observed> = {
       const batch = restarts.slice(start, start + step.batchSize).map((change) =>
         change.target.type === "component" ? change.target.node : ""
       );
+      const restartedAt = Date.now() - 1000;
       for (const name of batch) {
         const node = nodeNamed(nodes, name);
         await applyFileChanges(
@@ -123,8 +141,13 @@ export const rollKubelets: StepKind<Step, Observed> = {
         }
       }
       await ctx.waitFor(
-        `node${batch.length > 1 ? "s" : ""} ${batch.join(", ")} to be Ready`,
-        async () => (await Promise.all(batch.map((name) => nodeReady(ctx, name)))).every(Boolean),
+        `the kubelet${batch.length > 1 ? "s" : ""} of ${
+          batch.join(", ")
+        } to be back (Ready, Lease renewed)`,
+        async () =>
+          (await Promise.all(batch.map((name) => kubeletBack(ctx, name, restartedAt)))).every(
+            Boolean,
+          ),
         step.healthTimeoutSeconds * 1000,
       );
       if (!ctx.dryRun) {
@@ -139,7 +162,7 @@ export const rollKubelets: StepKind<Step, Observed> = {
 
   async verify(ctx, step) {
     for (const name of allNodes(ctx).map((node) => node.name)) {
-      if (!(await nodeReady(ctx, name))) {
+      if (!(await kubeletBack(ctx, name, 0))) {
         throw new Error(`node ${name} is not Ready after its kubelet restart (${step.id})`);
       }
     }
