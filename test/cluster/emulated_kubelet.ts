@@ -363,9 +363,9 @@ export class EmulatedKubelet {
           .filter(Boolean).join(": ");
         const kind: FailureKind = (error as Error).name === "TimeoutError"
           ? "timeout"
-          : /certificate|tls|handshake|UnknownIssuer|BadSignature|NotValidForName|Expired/i.test(
-              message,
-            )
+          // A certificate the kubelet does not trust. A handshake cut short by a restarting
+          // API server ("tls handshake eof", a reset) is a connection failure, not trust.
+          : /certificate|UnknownIssuer|BadSignature|NotValidForName|Expired/i.test(message)
           ? "tls"
           : "connection";
         if (kind === "connection" && attempt === 0 && method !== "POST") {

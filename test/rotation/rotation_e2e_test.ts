@@ -301,7 +301,11 @@ Deno.test({
             }, ${status.rotations} rotations`,
         );
         assert.equal(trustFailures("unauthorized"), 0, `${status.node}: 401s`);
-        assert.equal(trustFailures("tls"), 0, `${status.node}: TLS failures`);
+        assert.equal(
+          trustFailures("tls"),
+          0,
+          `${status.node}: TLS failures (last error: ${status.lastError})`,
+        );
         assert.ok(status.requests > before.requests, `${status.node} kept making requests`);
       }
     });
