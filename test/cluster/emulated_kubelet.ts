@@ -78,6 +78,8 @@ export interface KubeletStatus {
   consecutiveFailures: number;
   /** Failures by kind (`unauthorized` = HTTP 401, `tls` = API serving certificate not trusted …). */
   failuresByKind: Record<FailureKind, number>;
+  /** The last error message of each kind that occurred. */
+  lastErrorByKind: Partial<Record<FailureKind, string>>;
   /** ISO time of the last successful request. */
   lastSuccessAt: string | null;
   /** The last error. */
@@ -168,6 +170,7 @@ export class EmulatedKubelet {
       failures: 0,
       consecutiveFailures: 0,
       failuresByKind: { unauthorized: 0, forbidden: 0, tls: 0, connection: 0, timeout: 0, http: 0 },
+      lastErrorByKind: {},
       lastSuccessAt: null,
       lastError: null,
       lastErrorAt: null,
@@ -407,6 +410,7 @@ export class EmulatedKubelet {
       this.#status.failures++;
       this.#status.consecutiveFailures++;
       this.#status.failuresByKind[kind]++;
+      this.#status.lastErrorByKind[kind] = message;
     }
     if (this.#status.lastError !== message) this.#log(`error: ${message}`);
     this.#status.lastError = message;

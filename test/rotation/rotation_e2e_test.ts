@@ -300,11 +300,15 @@ Deno.test({
               )
             }, ${status.rotations} rotations`,
         );
-        assert.equal(trustFailures("unauthorized"), 0, `${status.node}: 401s`);
+        assert.equal(
+          trustFailures("unauthorized"),
+          0,
+          `${status.node}: 401s (last: ${status.lastErrorByKind?.unauthorized})`,
+        );
         assert.equal(
           trustFailures("tls"),
           0,
-          `${status.node}: TLS failures (last error: ${status.lastError})`,
+          `${status.node}: TLS failures (last: ${status.lastErrorByKind?.tls})`,
         );
         assert.ok(status.requests > before.requests, `${status.node} kept making requests`);
       }
