@@ -12,7 +12,10 @@ import { kubeconfigCaData, kubeconfigClientCert } from "../../src/kube/kubeconfi
 export interface ProbeCounts {
   requests: number;
   ok: number;
-  /** The server's certificate was not trusted (curl exit 35/60). */
+  /**
+   * A certificate was not trusted: the server's (curl exit 60) or the client's (a TLS alert
+   * from the server). A handshake cut short by a restarting server is not counted here.
+   */
   tlsFailures: number;
   /** HTTP 401: the client certificate was not trusted. */
   unauthorized: number;
@@ -86,7 +89,7 @@ async function probeOnce(
   const path = counts.requests % 8 === 0 ? "/api/v1/nodes" : "/api/v1/namespaces/default";
   const output = await new Deno.Command("curl", {
     args: [
-      "-s",
+      "-sS",
       "--max-time",
       "5",
       "--cacert",
@@ -105,15 +108,16 @@ async function probeOnce(
   counts.requests++;
   const body = new TextDecoder().decode(output.stdout);
   const status = body.slice(body.lastIndexOf("\n") + 1);
-  if (output.code === 35 || output.code === 60) {
+  const message = new TextDecoder().decode(output.stderr).trim();
+  if (isTrustFailure(output.code, message)) {
     counts.tlsFailures++;
-    counts.lastFailure = `curl exit ${output.code} on ${path}`;
+    counts.lastFailure = `curl exit ${output.code} on ${path}: ${message}`;
   } else if (status === "401") {
     counts.unauthorized++;
     counts.lastFailure = `401 on ${path}`;
   } else if (output.code !== 0 || status !== "200") {
     counts.otherFailures++;
-    counts.lastFailure = `curl exit ${output.code}, HTTP ${status} on ${path}`;
+    counts.lastFailure = `curl exit ${output.code}, HTTP ${status} on ${path}: ${message}`;
   } else {
     counts.ok++;
     if (path === "/api/v1/nodes") {
@@ -125,4 +129,16 @@ async function probeOnce(
       ).length;
     }
   }
+}
+
+/**
+ * True when curl failed because a certificate was not trusted: exit 60 (the server's
+ * certificate did not verify), or a handshake error (exit 35) caused by a certificate alert
+ * from the server. Exit 35 for a connection reset or closed mid-handshake — an API server
+ * shutting down behind haproxy — is availability, not trust.
+ */
+export function isTrustFailure(curlExit: number, message: string): boolean {
+  if (curlExit === 60) return true;
+  return curlExit === 35 && /alert|certificate|unknown ca/i.test(message) &&
+    !/reset|SSL_ERROR_SYSCALL|unexpected eof|connection (was )?closed/i.test(message);
 }
