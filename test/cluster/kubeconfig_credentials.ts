@@ -86,7 +86,12 @@ export async function loadKubeconfigCredentials(
     "client-certificate",
     user,
   );
-  const [keyText] = await readData("client-key-data", "client-key", user);
+  // kubelet-client-current.pem holds certificate and key: read it once, as the kubelet's
+  // certificate store does, so that a rotation between two reads cannot pair a certificate
+  // with the key of another.
+  const sameFile = !user["client-key-data"] && certPath !== undefined &&
+    typeof user["client-key"] === "string" && resolve(user["client-key"]) === certPath;
+  const [keyText] = sameFile ? [certText] : await readData("client-key-data", "client-key", user);
   const caPems = pemBlocks(caText, "CERTIFICATE");
   if (caPems.length === 0) throw fail("the certificate authority holds no certificate");
   const certPems = pemBlocks(certText, "CERTIFICATE");
