@@ -47,6 +47,10 @@ export const KUBELET_CLIENT_CURRENT = "/var/lib/kubelet/pki/kubelet-client-curre
 /** Node path of the emulated kubelet's run directory (triggers and status). */
 export const KUBELET_RUN_DIR = "/var/run/kubelet";
 
+/** What rustls says when a certificate is not trusted, on either side of the handshake. */
+export const TRUST_FAILURE =
+  /invalid peer certificate|UnknownIssuer|BadSignature|NotValidForName|CertExpired|alert: (BadCertificate|UnknownCA|CertificateUnknown|UnsupportedCertificate)/;
+
 /** Kinds of failed API requests. */
 export type FailureKind = "unauthorized" | "forbidden" | "tls" | "connection" | "timeout" | "http";
 
@@ -366,9 +370,11 @@ export class EmulatedKubelet {
           .filter(Boolean).join(": ");
         const kind: FailureKind = (error as Error).name === "TimeoutError"
           ? "timeout"
-          // A certificate the kubelet does not trust. A handshake cut short by a restarting
-          // API server ("tls handshake eof", a reset) is a connection failure, not trust.
-          : /certificate|UnknownIssuer|BadSignature|NotValidForName|Expired/i.test(message)
+          // A certificate that was not trusted: the server's (rustls' "invalid peer
+          // certificate: UnknownIssuer" …) or this kubelet's (a certificate alert). A handshake
+          // cut short by a restarting API server ("tls handshake eof", a reset) is a connection
+          // failure, and the request's URL (…/certificatesigningrequests) is no evidence.
+          : TRUST_FAILURE.test(message)
           ? "tls"
           : "connection";
         if (kind === "connection" && attempt === 0 && method !== "POST") {
