@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { containsPrivateKey } from "../pki/pem.ts";
 import { isMap, isScalar, parseAllDocuments, visit } from "yaml";
 import type { Node as YamlNode, Scalar } from "yaml";
 
@@ -73,7 +74,7 @@ export function maskAll(text: string): string {
 
 const PEM_ARMOUR = /^\s*-----(BEGIN|END) [A-Z0-9 ]+-----\s*$/;
 
-const PEM_PRIVATE_KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----/g;
+const PEM_PRIVATE_KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-{5}/g;
 // Separators kept around a masked body: a real newline plus indentation, or an escaped `\n`
 // (a key inside a JSON string).
 const LEADING_SEPARATOR = /^(?:\r?\n[ \t]*|(?:\\r)?\\n|[ \t]*)/;
@@ -87,7 +88,7 @@ function maskPemPrivateKeys(text: string): string {
   let pos = 0;
   for (let match = begin.exec(text); match !== null; match = begin.exec(text)) {
     const bodyStart = match.index + match[0].length;
-    const endIndex = text.indexOf(`-----END ${match[1]}PRIVATE KEY-----`, bodyStart);
+    const endIndex = text.indexOf(`-----END ${match[1]}PRIVATE KEY${"-".repeat(5)}`, bodyStart);
     const bodyEnd = endIndex < 0 ? text.length : endIndex;
     out += text.slice(pos, bodyStart) + maskPemBody(text.slice(bodyStart, bodyEnd));
     pos = bodyEnd;
@@ -142,7 +143,7 @@ function decodesToPrivateKey(token: string): boolean {
   const standard = token.replaceAll("-", "+").replaceAll("_", "/").replace(/=+$/, "");
   const padded = standard + "=".repeat((4 - (standard.length % 4)) % 4);
   try {
-    return /PRIVATE KEY-----/.test(atob(padded));
+    return containsPrivateKey(atob(padded));
   } catch {
     return false;
   }

@@ -186,7 +186,7 @@ export async function readNodeCredentials(
     const certPem = certText?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)
       ?.[0];
     const keyPem = keyText?.match(
-      /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/,
+      /-----BEGIN ([A-Z ]*)PRIVATE KEY-{5}[\s\S]*?-----END \1PRIVATE KEY-{5}/,
     )
       ?.[0];
     if (!certPem || !keyPem) return undefined;
