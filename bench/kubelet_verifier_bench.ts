@@ -23,7 +23,7 @@ import {
   renderReportText,
   summarizeTrust,
 } from "../src/kubelet/mod.ts";
-import { KubeClusterApi } from "../src/kube/cluster_api.ts";
+import { KubeClusterApi } from "../src/kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../src/kube/kubeconfig.ts";
 import { memoryPrinter } from "../src/engine/printer.ts";
 

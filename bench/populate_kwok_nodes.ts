@@ -9,7 +9,7 @@
  * Usage: deno run -A bench/populate_kwok_nodes.ts <kubeconfig> [N=1000]
  * @module
  */
-import { KubeClusterApi } from "../src/kube/cluster_api.ts";
+import { KubeClusterApi } from "../src/kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../src/kube/kubeconfig.ts";
 import { createNodeClientCsr } from "../src/pki/mod.ts";
 import { approveCsr } from "../src/kubelet/csr_wait.ts";

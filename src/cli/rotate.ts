@@ -5,7 +5,7 @@
  */
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { rotate } from "../engine/rotation.ts";
+import { rotate } from "../app/rotation.ts";
 import { loadPlan } from "../plan/load.ts";
 import { defaultRegistry } from "../steps/registry.ts";
 import {

@@ -5,9 +5,9 @@
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../plan/load.ts";
-import { KubeClusterApi } from "../kube/cluster_api.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { ConfigMapProgressStore, progressConfigMapName } from "../kube/progress_configmap.ts";
+import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
 
 /** The flags of `status`. */
 export interface StatusFlags {

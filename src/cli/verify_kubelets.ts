@@ -5,15 +5,15 @@
  */
 import { ExitCode, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { KubeClusterApi } from "../kube/cluster_api.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import { loadPlan } from "../plan/load.ts";
 import { durationSeconds } from "../plan/duration.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
-import { newCaSecretName } from "../kube/new_ca_secret.ts";
+import { newCaSecretName } from "../state/new_ca_secret.ts";
 import { gateMessage, renderReportJson, renderReportText, verifyKubelets } from "../kubelet/mod.ts";
 import type { VerifyKubeletsOptions } from "../kubelet/verifier.ts";
-import type { KubeObject } from "../kube/cluster_api.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
 
 /** The flags of `verify-kubelets`. */
 export interface VerifyKubeletsFlags {

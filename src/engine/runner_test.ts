@@ -8,9 +8,9 @@ import type { StepKind } from "./step.ts";
 import type { Change } from "./change.ts";
 import { LocalNode } from "../nodes/local.ts";
 import { OverlayNode } from "../nodes/overlay_node.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "./node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
-import type { ClusterApi } from "../kube/cluster_api.ts";
+import type { ClusterApi } from "./cluster_api.ts";
 
 /** Test step kinds that only touch node files: write a file, and copy one file to another. */
 interface TestStep {

@@ -5,8 +5,8 @@
  */
 import type { Change } from "./change.ts";
 import type { Printer } from "./printer.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
-import type { ClusterApi } from "../kube/cluster_api.ts";
+import type { NodeAccess } from "./node_access.ts";
+import type { ClusterApi } from "./cluster_api.ts";
 import type { CaMaterial } from "./ca_material.ts";
 import type { Plan, PlanStep } from "../plan/schema.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ClusterApi, KubeObject, ListOptions, ObjectRef } from "./cluster_api.ts";
+import type { ClusterApi, KubeObject, ListOptions, ObjectRef } from "../engine/cluster_api.ts";
 
 /** A key that names an object uniquely. */
 function keyOf(ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string }) {

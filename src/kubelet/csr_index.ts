@@ -3,7 +3,7 @@
  * grouped by node: the newest one and the newest issued one. Pure.
  * @module
  */
-import type { KubeObject } from "../kube/cluster_api.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
 import { decodePem, x509 } from "../pki/mod.ts";
 
 /** The signer of kubelet client certificates. */

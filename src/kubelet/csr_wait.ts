@@ -5,7 +5,7 @@
  * @module
  */
 import { CertificatesV1Api, type KubeConfig, Watch } from "@kubernetes/client-node";
-import { apiStatus } from "../kube/cluster_api.ts";
+import { apiStatus } from "../engine/cluster_api.ts";
 import type { CsrObject } from "./csr_index.ts";
 
 const CSR_PATH = "/apis/certificates.k8s.io/v1/certificatesigningrequests";

@@ -9,10 +9,11 @@
 import { posix } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Http1KubeConfig } from "../kube/kubeconfig.ts";
-import { apiStatus, type ClusterApi, KubeClusterApi } from "../kube/cluster_api.ts";
-import { kubeconfigClientCert, setKubeconfigClientCert } from "../kube/kubeconfig_file.ts";
+import { apiStatus, type ClusterApi } from "../engine/cluster_api.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import type { Printer } from "../engine/printer.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import { LocalNode } from "../nodes/local.ts";
 import { createNodeClientCsr, parseCertificate } from "../pki/mod.ts";
 import {

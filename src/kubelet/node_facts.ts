@@ -6,10 +6,10 @@
  * @module
  */
 import { posix } from "node:path";
-import type { ClusterApi, KubeObject } from "../kube/cluster_api.ts";
-import { kubeletConfigFacts } from "../kube/kubelet_config.ts";
-import { kubeconfigClientCert } from "../kube/kubeconfig_file.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
+import { kubeletConfigFacts } from "../formats/kubelet_config.ts";
+import { kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import { type Layout, PRESET_LAYOUTS } from "../plan/layout.ts";
 import { parseCertificate, x509 } from "../pki/mod.ts";
 import {

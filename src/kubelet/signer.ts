@@ -6,8 +6,8 @@
  * @module
  */
 import { posix } from "node:path";
-import type { NodeAccess } from "../nodes/node_access.ts";
-import { manifestFlags } from "../kube/static_pod_manifest.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
+import { manifestFlags } from "../formats/static_pod_manifest.ts";
 import { parseCertificate } from "../pki/mod.ts";
 import { type CaTrust, classifyCa, type IssuerClass } from "./ca_trust.ts";
 

@@ -5,9 +5,9 @@
  * Used by `deno task verify-kubelets` and by the `verify-kubelet-rotation` plan step.
  * @module
  */
-import type { ClusterApi } from "../kube/cluster_api.ts";
+import type { ClusterApi } from "../engine/cluster_api.ts";
 import type { Printer } from "../engine/printer.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import { type CaTrust, caTrustFromBundle, caTrustFromPem, summarizeTrust } from "./ca_trust.ts";
 import { forceRotation } from "./force_rotation.ts";
 import {

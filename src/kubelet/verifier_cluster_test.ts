@@ -10,10 +10,10 @@
 import assert from "node:assert/strict";
 import { down, up } from "../../test/cluster/cluster.ts";
 import type { ClusterState } from "../../test/cluster/state.ts";
-import { KubeClusterApi } from "../kube/cluster_api.ts";
-import { kubeconfigCaData, kubeconfigClientCert } from "../kube/kubeconfig_file.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { setManifestFlags } from "../kube/static_pod_manifest.ts";
+import { setManifestFlags } from "../formats/static_pod_manifest.ts";
 import { memoryPrinter } from "../engine/printer.ts";
 import { LocalNode } from "../nodes/local.ts";
 import { generateCa, issueCertificate, parseCertificate, parsePrivateKey } from "../pki/mod.ts";

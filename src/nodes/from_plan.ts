@@ -5,7 +5,7 @@
 import type { NodeGroup } from "../plan/nodes.ts";
 import { nodeNames } from "../plan/nodes.ts";
 import type { Layout } from "../plan/layout.ts";
-import type { NodeAccess } from "./node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import { LocalNode } from "./local.ts";
 import { SshNode } from "./ssh.ts";
 

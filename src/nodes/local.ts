@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import type { CommandResult, NodeAccess, WriteOptions } from "./node_access.ts";
+import type { CommandResult, NodeAccess, WriteOptions } from "../engine/node_access.ts";
 
 /** Options of a local node. */
 export interface LocalNodeOptions {

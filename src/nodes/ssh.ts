@@ -4,7 +4,7 @@
  * a temporary file; every write and removal backs the old file up first.
  * @module
  */
-import type { CommandResult, NodeAccess, WriteOptions } from "./node_access.ts";
+import type { CommandResult, NodeAccess, WriteOptions } from "../engine/node_access.ts";
 
 /** How to reach one host. */
 export interface SshNodeOptions {

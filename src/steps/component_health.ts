@@ -5,7 +5,7 @@
  */
 import { parseDocument } from "yaml";
 import type { StepContext } from "../engine/step.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 
 interface ContainerJson {
   ports?: { name?: string; containerPort?: number }[];

@@ -5,7 +5,7 @@
  */
 import type { Change, FileTarget } from "../engine/change.ts";
 import type { StepContext } from "../engine/step.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 
 /** What one file on one node should hold (`undefined`: it should not exist). */
 export interface DesiredFile {

@@ -4,7 +4,7 @@
  * alphabetically.
  * @module
  */
-import type { ClusterApi, KubeObject } from "../kube/cluster_api.ts";
+import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 
 /** Namespace include/exclude glob patterns, as a plan gives them. */
 export interface NamespaceSelector {

@@ -8,7 +8,7 @@
 import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
 import { issuedBy, loadCa, parseCertificate, reissueLeaf, type x509 } from "../pki/mod.ts";
-import { kubeconfigClientCert, setKubeconfigClientCert } from "../kube/kubeconfig_file.ts";
+import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { kubeconfigPath } from "./update_kubeconfigs.ts";
 

@@ -7,7 +7,7 @@
  */
 import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
-import { manifestAnnotation, setManifestAnnotation } from "../kube/static_pod_manifest.ts";
+import { manifestAnnotation, setManifestAnnotation } from "../formats/static_pod_manifest.ts";
 import { nodeNamed } from "./file_changes.ts";
 import {
   applyManifestChanges,

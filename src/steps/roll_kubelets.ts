@@ -7,9 +7,9 @@
 import type { Change } from "../engine/change.ts";
 import type { StepContext, StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
-import type { KubeObject } from "../kube/cluster_api.ts";
-import { kubeletConfigFacts, setKubeletClientCAFile } from "../kube/kubelet_config.ts";
-import { kubeconfigCaData, setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
+import { kubeletConfigFacts, setKubeletClientCAFile } from "../formats/kubelet_config.ts";
+import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
 import { caPaths, sameCertificates, trustPem } from "./trust_sets.ts";
 

@@ -8,7 +8,7 @@
  */
 import type { Change, WorkloadTarget } from "../engine/change.ts";
 import type { StepContext, StepKind } from "../engine/step.ts";
-import { apiStatus, type ObjectRef } from "../kube/cluster_api.ts";
+import { apiStatus, type ObjectRef } from "../engine/cluster_api.ts";
 import type { StepOfKind } from "../plan/schema.ts";
 import { type RollWorkloadsSettings, rollWorkloadsSettings } from "../plan/workloads.ts";
 import { compareText, orderRank, selectedNamespaces } from "./namespace_selection.ts";

@@ -3,7 +3,7 @@
  * status as `kubectl rollout status` judges it.
  * @module
  */
-import type { KubeObject } from "../kube/cluster_api.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
 import type { WORKLOAD_KINDS } from "../plan/steps.ts";
 
 /** A kind `roll-workloads` rolls. */

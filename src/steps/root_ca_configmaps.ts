@@ -4,7 +4,7 @@
  * @module
  */
 import type { StepContext } from "../engine/step.ts";
-import type { KubeObject } from "../kube/cluster_api.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
 import type { TrustSet } from "../plan/ca.ts";
 import { compareText, selectedNamespaces } from "./namespace_selection.ts";
 import { fingerprintsOf, trustPem } from "./trust_sets.ts";

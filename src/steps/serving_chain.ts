@@ -4,7 +4,7 @@
  * @module
  */
 import type { StepContext } from "../engine/step.ts";
-import { manifestFlags } from "../kube/static_pod_manifest.ts";
+import { manifestFlags } from "../formats/static_pod_manifest.ts";
 import type { Plan } from "../plan/schema.ts";
 import { errorText } from "./watch_object.ts";
 

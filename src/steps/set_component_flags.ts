@@ -6,7 +6,7 @@
  */
 import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
-import { manifestFlags, setManifestFlags } from "../kube/static_pod_manifest.ts";
+import { manifestFlags, setManifestFlags } from "../formats/static_pod_manifest.ts";
 import {
   applyManifestChanges,
   manifestChanges,

@@ -6,7 +6,7 @@
  */
 import type { Change } from "../engine/change.ts";
 import type { StepContext } from "../engine/step.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait } from "./component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
 

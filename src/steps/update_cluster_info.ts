@@ -7,8 +7,8 @@
 import { stringify } from "yaml";
 import type { Change, ObjectTarget } from "../engine/change.ts";
 import type { StepContext, StepKind } from "../engine/step.ts";
-import { apiStatus, type KubeObject, type ObjectRef } from "../kube/cluster_api.ts";
-import { kubeconfigCaData, setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import { apiStatus, type KubeObject, type ObjectRef } from "../engine/cluster_api.ts";
+import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import type { TrustSet } from "../plan/ca.ts";
 import type { StepOfKind } from "../plan/schema.ts";
 import { sameCertificates, trustPem } from "./trust_sets.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { clusterInfoChanges, clusterInfoYaml } from "./update_cluster_info.ts";
-import { kubeconfigCaData, setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 
 const OLD_PEM = "-----BEGIN CERTIFICATE-----\nb2xk\n-----END CERTIFICATE-----\n";
 const NEW_PEM = "-----BEGIN CERTIFICATE-----\nbmV3\n-----END CERTIFICATE-----\n";

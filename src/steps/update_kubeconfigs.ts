@@ -5,10 +5,10 @@
  */
 import type { StepKind } from "../engine/step.ts";
 import type { StepOfKind } from "../plan/schema.ts";
-import { setKubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import { setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
 import { sameCertificates, trustPem } from "./trust_sets.ts";
-import { kubeconfigCaData } from "../kube/kubeconfig_file.ts";
+import { kubeconfigCaData } from "../formats/kubeconfig_file.ts";
 
 type Step = StepOfKind<"update-kubeconfigs">;
 

@@ -13,8 +13,8 @@
  * @module
  */
 import type { StepContext, StepKind } from "../engine/step.ts";
-import type { KubeObject } from "../kube/cluster_api.ts";
-import { kubeconfigCaData, kubeconfigClientCert } from "../kube/kubeconfig_file.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
+import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import type { CaName, TrustSet } from "../plan/ca.ts";
 import type { Phase } from "../plan/phase.ts";
 import type { StepOfKind } from "../plan/schema.ts";

@@ -6,7 +6,7 @@
  */
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { StepContext } from "../engine/step.ts";
-import type { KubeObject, ObjectRef } from "../kube/cluster_api.ts";
+import type { KubeObject, ObjectRef } from "../engine/cluster_api.ts";
 
 /** What a check says about the object: done, failed for good, or still waiting (and why). */
 export interface ObjectCheck {

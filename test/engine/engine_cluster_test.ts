@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
-import { apiStatus, KubeClusterApi, type KubeObject } from "../../src/kube/cluster_api.ts";
+import { apiStatus, type KubeObject } from "../../src/engine/cluster_api.ts";
+import { KubeClusterApi } from "../../src/kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
-import { kubeconfigClientCert } from "../../src/kube/kubeconfig_file.ts";
-import { ConfigMapProgressStore } from "../../src/kube/progress_configmap.ts";
-import { acquireRunLock, LockHeldError } from "../../src/kube/run_lock.ts";
+import { kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
+import { ConfigMapProgressStore } from "../../src/state/progress_configmap.ts";
+import { acquireRunLock, LockHeldError } from "../../src/state/run_lock.ts";
 import { OverlayClusterApi } from "../../src/kube/overlay_cluster.ts";
 import type { Progress } from "../../src/engine/progress.ts";
 

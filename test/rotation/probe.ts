@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { kubeconfigCaData, kubeconfigClientCert } from "../../src/kube/kubeconfig_file.ts";
+import { kubeconfigCaData, kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
 
 /** What the probe saw. */
 export interface ProbeCounts {

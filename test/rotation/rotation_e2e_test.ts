@@ -15,7 +15,7 @@ import {
 } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
 import type { KubeletStatus } from "../cluster/emulated_kubelet.ts";
-import { manifestFlags } from "../../src/kube/static_pod_manifest.ts";
+import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 

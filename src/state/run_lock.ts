@@ -3,7 +3,7 @@
  * run is told who holds it and refused; a holder whose lease expired is taken over.
  * @module
  */
-import { apiStatus, type ClusterApi, type KubeObject } from "./cluster_api.ts";
+import { apiStatus, type ClusterApi, type KubeObject } from "../engine/cluster_api.ts";
 
 interface Lease extends KubeObject {
   spec?: {

@@ -6,20 +6,20 @@
  */
 import { dirname } from "node:path";
 import { hostname } from "node:os";
-import { runPlan, type RunResult } from "./runner.ts";
-import type { Printer } from "./printer.ts";
-import type { StepRegistry } from "./registry.ts";
-import type { Change } from "./change.ts";
-import type { ProgressStore } from "./progress.ts";
-import { KubeClusterApi } from "../kube/cluster_api.ts";
+import { runPlan, type RunResult } from "../engine/runner.ts";
+import type { Printer } from "../engine/printer.ts";
+import type { StepRegistry } from "../engine/registry.ts";
+import type { Change } from "../engine/change.ts";
+import type { ProgressStore } from "../engine/progress.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { OverlayClusterApi } from "../kube/overlay_cluster.ts";
 import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
-import { ConfigMapProgressStore } from "../kube/progress_configmap.ts";
-import { acquireRunLock } from "../kube/run_lock.ts";
-import { loadNewCaMaterial } from "../kube/new_ca_secret.ts";
+import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
+import { acquireRunLock } from "../state/run_lock.ts";
+import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
 import { OverlayNode } from "../nodes/overlay_node.ts";
-import type { NodeAccess } from "../nodes/node_access.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 
 /** What a rotate run needs to know. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { ClusterApi, KubeObject } from "./cluster_api.ts";
+import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 import { type CaMaterial, caMaterialOf, type CaPair } from "../engine/ca_material.ts";
 import type { Change } from "../engine/change.ts";
 import type { CaSource } from "../plan/ca.ts";

@@ -3,7 +3,7 @@
  * carries the resourceVersion it read, so no update is lost; it never holds key material.
  * @module
  */
-import type { ClusterApi, KubeObject } from "./cluster_api.ts";
+import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 import type { Progress, ProgressStore } from "../engine/progress.ts";
 
 /** The ConfigMap that holds the progress of the plan named `planName`. */
