@@ -21,12 +21,14 @@ import { nodesOf } from "../nodes/from_plan.ts";
 import { OverlayNode } from "../nodes/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
+import { defaultRegistry } from "../steps/kinds.ts";
 
 /** What a rotate run needs to know. */
 export interface RotationOptions extends KubeConfigOptions {
   readonly loaded: LoadedPlan;
   readonly dryRun: boolean;
-  readonly registry: StepRegistry;
+  /** The step kinds (default: every kind of src/steps/kinds.ts). */
+  readonly registry?: StepRegistry;
   readonly printer: Printer;
 }
 
@@ -37,7 +39,8 @@ export interface RotationResult extends RunResult {
 
 /** Runs (or, dry, plans) the rotation. */
 export async function rotate(options: RotationOptions): Promise<RotationResult> {
-  const { loaded, dryRun, registry, printer } = options;
+  const { loaded, dryRun, printer } = options;
+  const registry = options.registry ?? defaultRegistry();
   const plan = loaded.plan;
   const source = new KubeConfigSource(options);
   const live = new KubeClusterApi(() => source.current());
@@ -68,7 +71,9 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
       printer,
       context: {
         dryRun,
-        plan,
+        layout: plan.layout,
+        apiServers: plan.apiServers,
+        workloads: plan.workloads,
         planDir: dirname(loaded.path),
         controlPlane: nodesOf(plan.nodes.controlPlane, plan.layout).map(wrap),
         workers: nodesOf(plan.nodes.workers, plan.layout).map(wrap),

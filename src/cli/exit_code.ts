@@ -18,10 +18,4 @@ export const ExitCode = {
 /** One of the exit codes. */
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
-/** An error that is the user's input, not the cluster: exit code 2. */
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InputError";
-  }
-}
+export { InputError } from "../app/input_error.ts";

@@ -6,8 +6,7 @@
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { rotate } from "../app/rotation.ts";
-import { loadPlan } from "../plan/load.ts";
-import { defaultRegistry } from "../steps/registry.ts";
+import { loadPlan } from "../app/plan.ts";
 import {
   renderChanges,
   renderJson,
@@ -32,7 +31,6 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   const result = await rotate({
     loaded,
     dryRun: flags.dryRun,
-    registry: defaultRegistry(),
     printer,
     kubeconfig: flags.kubeconfig,
     context: flags.context,

@@ -4,10 +4,8 @@
  */
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { loadPlan } from "../plan/load.ts";
-import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
-import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
+import { loadPlan } from "../app/plan.ts";
+import { rotationStatus } from "../app/status.ts";
 
 /** The flags of `status`. */
 export interface StatusFlags {
@@ -20,31 +18,14 @@ export interface StatusFlags {
 /** Prints each step with its recorded status. */
 export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
-  const cluster = new KubeClusterApi(loadKubeConfig(flags));
-  const progress = await new ConfigMapProgressStore(cluster, loaded.plan.metadata.name).load();
-  const rows = loaded.plan.steps.map((step) => {
-    const record = progress?.steps[step.id];
-    return {
-      id: step.id,
-      phase: step.phase,
-      kind: step.kind,
-      status: record?.status ?? "pending",
-      attempts: record?.attempts ?? 0,
-      finishedAt: record?.finishedAt ?? "",
-      error: record?.error,
-    };
-  });
+  const { configMap, progress, steps: rows } = await rotationStatus(loaded, flags);
   if (flags.output === "json") {
     const document = { plan: flags.plan, stopAfter: loaded.plan.stopAfter, progress, steps: rows };
     console.log(JSON.stringify(document, null, 2));
     return ExitCode.Ok;
   }
   if (!progress) {
-    printer.info(
-      `no rotation recorded yet (ConfigMap kube-system/${
-        progressConfigMapName(loaded.plan.metadata.name)
-      } does not exist)`,
-    );
+    printer.info(`no rotation recorded yet (ConfigMap ${configMap} does not exist)`);
   }
   const width = Math.max(...rows.map((row) => row.id.length), 4);
   console.log(`${"STEP".padEnd(width)}  PHASE     STATUS   ATTEMPTS  FINISHED`);

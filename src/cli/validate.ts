@@ -4,9 +4,8 @@
  */
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { loadPlan } from "../plan/load.ts";
+import { loadPlan } from "../app/plan.ts";
 import { PHASES } from "../plan/phase.ts";
-import { defaultRegistry } from "../steps/registry.ts";
 
 /** The flags of `validate`. */
 export interface ValidateFlags {
@@ -16,9 +15,7 @@ export interface ValidateFlags {
 /** Validates the plan; a bad plan throws a PlanError (exit code 2). */
 export async function validateCommand(flags: ValidateFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
-  const registry = defaultRegistry();
   const plan = loaded.plan;
-  for (const step of plan.steps) registry.get(step.kind);
   const perPhase = PHASES.map((phase) =>
     `${phase} ${plan.steps.filter((step) => step.phase === phase).length}`
   ).join(", ");

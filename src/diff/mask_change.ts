@@ -4,7 +4,8 @@
  */
 
 import type { Change } from "../engine/change.ts";
-import { maskAll, maskSecretObject, maskSecrets } from "./mask.ts";
+import { maskAll, maskSecrets } from "./mask.ts";
+import { maskSecretObject } from "./mask_secret_object.ts";
 
 /** A change's before and after text, masked; absent where the change has none. */
 export interface MaskedText {

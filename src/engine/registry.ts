@@ -3,16 +3,20 @@
  * @module
  */
 import type { StepKind } from "./step.ts";
-import type { PlanStep } from "../plan/schema.ts";
 
 /** Maps each step kind name to its implementation. */
 export class StepRegistry {
   readonly #kinds = new Map<string, StepKind>();
 
+  /** A registry of the given kinds; a kind listed twice is a programming error. */
+  constructor(kinds: readonly StepKind[] = []) {
+    for (const kind of kinds) this.register(kind);
+  }
+
   /** Registers an implementation; a kind registered twice is a programming error. */
-  register<S extends PlanStep, O>(kind: StepKind<S, O>): this {
+  register(kind: StepKind): this {
     if (this.#kinds.has(kind.kind)) throw new Error(`step kind "${kind.kind}" registered twice`);
-    this.#kinds.set(kind.kind, kind as unknown as StepKind);
+    this.#kinds.set(kind.kind, kind);
     return this;
   }
 

@@ -31,6 +31,7 @@ function fileKind(
 ): StepKind {
   const implementation: StepKind<never, { node: string; before?: string; after?: string }> = {
     kind: kind as never,
+    schema: undefined as never, // the runner never parses a plan
     async observe(ctx, step: TestStep) {
       calls.push(`observe ${step.id}`);
       const node = ctx.controlPlane[0];
@@ -87,7 +88,8 @@ async function setup(dryRun = false) {
   const printer = memoryPrinter();
   const context: SharedContext = {
     dryRun,
-    plan: undefined as never,
+    layout: undefined as never,
+    workloads: undefined as never,
     planDir: ".",
     controlPlane: [dryRun ? new OverlayNode(node) : node],
     workers: [],

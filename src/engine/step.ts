@@ -1,6 +1,7 @@
 /**
- * The step contract: observe → diff → apply → verify. The engine knows nothing of any step
- * kind; a step sees only this narrow context.
+ * The step contract: a step kind is one {@link StepKind} — its plan format (schema, phases,
+ * rules, tuning fields; see src/plan/step_format.ts) and its behaviour, observe → diff → apply →
+ * verify. The engine knows nothing of any step kind; a step sees only this narrow context.
  * @module
  */
 import type { Change } from "./change.ts";
@@ -8,14 +9,22 @@ import type { Printer } from "./printer.ts";
 import type { NodeAccess } from "./node_access.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import type { CaMaterial } from "./ca_material.ts";
-import type { Plan, PlanStep } from "../plan/schema.ts";
+import type { Layout } from "../plan/layout.ts";
+import type { ApiServers } from "../plan/schema.ts";
+import type { StepFields, StepFormat } from "../plan/step_format.ts";
+import type { RollWorkloadsSettings } from "../plan/workloads.ts";
 
 /** What a step may see and touch while it runs. In a dry run, writes land in an overlay. */
 export interface StepContext {
   readonly stepId: string;
   /** True in a dry run: writes go to the overlay and waits return at once. */
   readonly dryRun: boolean;
-  readonly plan: Plan;
+  /** Where PKI files, manifests, kubeconfigs and kubelet files live on the nodes. */
+  readonly layout: Layout;
+  /** The plan's `apiServers` section, when it has one. */
+  readonly apiServers?: ApiServers;
+  /** The plan's `workloads` defaults. */
+  readonly workloads: RollWorkloadsSettings;
   /** The directory of the plan file, for paths the plan gives relative to itself. */
   readonly planDir: string;
   readonly controlPlane: readonly NodeAccess[];
@@ -31,9 +40,8 @@ export interface StepContext {
   waitFor(description: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void>;
 }
 
-/** The implementation of one step kind. */
-export interface StepKind<S extends PlanStep = PlanStep, O = unknown> {
-  readonly kind: S["kind"];
+/** One step kind: its plan format and its behaviour. */
+export interface StepKind<S extends StepFields = StepFields, O = unknown> extends StepFormat<S> {
   /** Reads live state; never writes. */
   observe(ctx: StepContext, step: S): Promise<O>;
   /** Pure: the changes that would converge the observed state; empty when done. */
@@ -42,4 +50,12 @@ export interface StepKind<S extends PlanStep = PlanStep, O = unknown> {
   apply(ctx: StepContext, step: S, changes: readonly Change[]): Promise<void>;
   /** Waits until the step's postcondition holds; throws when it does not. */
   verify(ctx: StepContext, step: S): Promise<void>;
+}
+
+/**
+ * Declares a step kind; the step's type is inferred from its schema, so the kind's behaviour is
+ * checked against its own parameters.
+ */
+export function defineStepKind<S extends StepFields, O>(kind: StepKind<S, O>): StepKind<S, O> {
+  return kind;
 }

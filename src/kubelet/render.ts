@@ -2,13 +2,9 @@
  * Renders a verifier report: a text table for people, a JSON document for CI.
  * @module
  */
-import {
-  formatDuration,
-  gateMessage,
-  iso,
-  type NodeReport,
-  type VerifierReport,
-} from "./report.ts";
+import { gateMessage } from "./gate.ts";
+import type { NodeReport, VerifierReport } from "./report.ts";
+import { formatDuration, iso } from "./time_format.ts";
 
 const HEADERS = [
   "NODE",

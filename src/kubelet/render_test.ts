@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { at, kubeletCert, makeCas, signerIn } from "./_test_fixtures.ts";
 import { caTrustFromPem, summarizeTrust } from "./ca_trust.ts";
-import { buildReport, type VerifierReport } from "./report.ts";
+import { buildReport } from "./build_report.ts";
+import type { VerifierReport } from "./report.ts";
 import { renderReportJson, renderReportText } from "./render.ts";
 
 const cas = await makeCas();

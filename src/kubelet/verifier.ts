@@ -17,14 +17,10 @@ import {
   mapLimit,
   type RotationSetting,
 } from "./node_facts.ts";
-import {
-  buildReport,
-  type ForcedRotationRecord,
-  formatDuration,
-  iso,
-  type VerifierReport,
-  worthWaiting,
-} from "./report.ts";
+import { buildReport } from "./build_report.ts";
+import { worthWaiting } from "./gate.ts";
+import type { ForcedRotationRecord, VerifierReport } from "./report.ts";
+import { formatDuration, iso } from "./time_format.ts";
 import { observeSigner } from "./signer.ts";
 
 /** Options of {@link verifyKubelets} and {@link observeKubelets}. */

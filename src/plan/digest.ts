@@ -8,10 +8,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { stepCas } from "./references.ts";
-import type { Plan, PlanStep } from "./schema.ts";
-import { STEP_TUNING_FIELDS } from "./steps.ts";
-import { rollWorkloadsSettings } from "./workloads.ts";
+import type { Plan, PlanSettings } from "./schema.ts";
+import { stepCas, type StepFields, type StepFormat } from "./step_format.ts";
 
 /** Plan fields left out of the plan digest. */
 export const PLAN_UNDIGESTED_FIELDS = ["stopAfter"] as const;
@@ -41,32 +39,50 @@ export function sha256Digest(value: unknown): string {
 }
 
 /** The digest of a whole plan (without `stopAfter`, tuning and operational fields). */
-export function planDigest(plan: Plan): string {
+export function planDigest<S extends StepFields>(
+  plan: Plan<S>,
+  kinds: readonly StepFormat<S>[],
+): string {
   const rest: Record<string, unknown> = { ...plan };
   for (const field of PLAN_UNDIGESTED_FIELDS) delete rest[field];
   return sha256Digest({
     ...rest,
     layout: omit(plan.layout, LAYOUT_UNDIGESTED_FIELDS),
     workloads: omit(plan.workloads, WORKLOADS_TUNING_FIELDS),
-    steps: plan.steps.map((step) => omit(step, STEP_TUNING_FIELDS)),
+    steps: plan.steps.map((step) => omit(step, formatOf(kinds, step).tuning ?? [])),
   });
 }
 
-/** The digest of one step: the step, the layout and the definitions of the CAs it acts on. */
-export function stepDigest(plan: Plan, step: PlanStep): string {
-  const effective = step.kind === "roll-workloads"
-    ? { ...step, ...rollWorkloadsSettings(plan, step) }
-    : step;
+/**
+ * The digest of one step: the step as its kind digests it (a kind may fill in the plan's
+ * defaults), the layout and the definitions of the CAs it acts on.
+ */
+export function stepDigest<S extends StepFields>(
+  plan: PlanSettings,
+  step: S,
+  kinds: readonly StepFormat<S>[],
+): string {
+  const format = formatOf(kinds, step);
+  const digested = format.digested?.(step, plan) ?? step;
   return sha256Digest({
-    step: omit(effective, STEP_TUNING_FIELDS),
+    step: omit(digested, format.tuning ?? []),
     layout: omit(plan.layout, LAYOUT_UNDIGESTED_FIELDS),
-    cas: Object.fromEntries(stepCas(plan, step).map((ca) => [ca, plan.cas[ca]])),
+    cas: Object.fromEntries(stepCas(format, step, plan).map((ca) => [ca, plan.cas[ca]])),
   });
 }
 
 /** Every step's digest, by step id. */
-export function stepDigests(plan: Plan): Record<string, string> {
-  return Object.fromEntries(plan.steps.map((step) => [step.id, stepDigest(plan, step)]));
+export function stepDigests<S extends StepFields>(
+  plan: Plan<S>,
+  kinds: readonly StepFormat<S>[],
+): Record<string, string> {
+  return Object.fromEntries(plan.steps.map((step) => [step.id, stepDigest(plan, step, kinds)]));
+}
+
+function formatOf<S extends StepFields>(kinds: readonly StepFormat<S>[], step: S): StepFormat<S> {
+  const format = kinds.find((kind) => kind.kind === step.kind);
+  if (!format) throw new Error(`Cannot digest step "${step.id}": unknown step kind "${step.kind}"`);
+  return format;
 }
 
 function omit<T extends object>(value: T, fields: readonly string[]): Partial<T> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { canonicalJson, planDigest, stepDigest } from "./digest.ts";
-import { parsePlan } from "./load.ts";
+import { parsePlan } from "../app/plan.ts";
+import { STEP_KINDS } from "../steps/kinds.ts";
 import { edit, minimalPlanText, shippedPlan } from "./test_helpers.ts";
 
 const load = (text: string) => parsePlan(text, "plans/test.yaml", {});
@@ -84,6 +85,9 @@ Deno.test("in the kubeadm plan, a flag change touches only its step", async () =
     base.stepDigests[id] !== other.stepDigests[id]
   );
   assert.deepEqual(changed, ["controller-manager-trust-bundle"]);
-  assert.equal(stepDigest(base.plan, base.plan.steps[0]), base.stepDigests[base.plan.steps[0].id]);
-  assert.equal(planDigest(load(text).plan), base.digest);
+  assert.equal(
+    stepDigest(base.plan, base.plan.steps[0], STEP_KINDS),
+    base.stepDigests[base.plan.steps[0].id],
+  );
+  assert.equal(planDigest(load(text).plan, STEP_KINDS), base.digest);
 });

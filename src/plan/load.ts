@@ -12,16 +12,28 @@ import { pathKey, type PlanPath, substituteEnv, words } from "./env.ts";
 import { describeIssue, type PathProblem, valueAt } from "./issue_message.ts";
 import { formatPath, locate, pathAtOffset } from "./locate.ts";
 import { PlanError, type PlanProblem } from "./plan_error.ts";
-import { type Plan, PlanSchema } from "./schema.ts";
+import { type Plan, planSchema } from "./schema.ts";
+import type { StepFields, StepFormat } from "./step_format.ts";
 
 export { PlanError } from "./plan_error.ts";
 
+/** The plan format of a set of step kinds: their list and the plan schema derived from it. */
+export interface PlanFormat<S extends StepFields = StepFields> {
+  readonly kinds: readonly StepFormat<S>[];
+  readonly schema: ReturnType<typeof planSchema<S>>;
+}
+
+/** The plan format of the given step kinds. */
+export function planFormat<S extends StepFields>(kinds: readonly StepFormat<S>[]): PlanFormat<S> {
+  return { kinds, schema: planSchema(kinds) };
+}
+
 /** A loaded plan and its digests. */
-export interface LoadedPlan {
+export interface LoadedPlan<S extends StepFields = StepFields> {
   /** The plan file, as given. */
   readonly path: string;
   /** The plan; `files` CA sources are resolved against the plan file's directory. */
-  readonly plan: Plan;
+  readonly plan: Plan<S>;
   /** `sha256:…` of the plan without `stopAfter` and tuning fields (see `digest.ts`). */
   readonly digest: string;
   /** Each step's digest, by step id. */
@@ -32,10 +44,11 @@ export interface LoadedPlan {
  * Reads and loads a plan file; `env` (default: the process environment) fills `${NAME}`.
  * Besides {@link parsePlan}'s checks, the files a `files` CA source names must exist.
  */
-export async function loadPlan(
+export async function loadPlan<S extends StepFields>(
+  format: PlanFormat<S>,
   path: string,
   env: Record<string, string | undefined> = Deno.env.toObject(),
-): Promise<LoadedPlan> {
+): Promise<LoadedPlan<S>> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -45,7 +58,7 @@ export async function loadPlan(
       : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
     throw new PlanError(path, [{ message: reason }]);
   }
-  const { loaded, where } = analyze(text, path, env);
+  const { loaded, where } = analyze(format, text, path, env);
   const missing: PathProblem[] = [];
   for (const ca of CA_NAMES) {
     const source = loaded.plan.cas[ca];
@@ -61,15 +74,22 @@ export async function loadPlan(
 }
 
 /** Loads a plan from its text (pure: no file or environment access beyond `env`). */
-export function parsePlan(
+export function parsePlan<S extends StepFields>(
+  format: PlanFormat<S>,
   text: string,
   path: string,
   env: Record<string, string | undefined> = {},
-): LoadedPlan {
-  return analyze(text, path, env).loaded;
+): LoadedPlan<S> {
+  return analyze(format, text, path, env).loaded;
 }
 
-function analyze(text: string, path: string, env: Record<string, string | undefined>) {
+function analyze<S extends StepFields>(
+  format: PlanFormat<S>,
+  text: string,
+  path: string,
+  env: Record<string, string | undefined>,
+) {
+  const schema = format.schema;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const where = locator(doc, lineCounter);
@@ -103,26 +123,26 @@ function analyze(text: string, path: string, env: Record<string, string | undefi
   }
 
   let data = substituted.value;
-  let result = PlanSchema.safeParse(data);
+  let result = schema.safeParse(data);
   // A whole `${NAME}` where a list (or number, boolean) is expected stands for its words
   // (its number, its boolean): adjust those values and parse again.
   for (let round = 0; !result.success && round < 8; round++) {
     const adjusted = adjustWholeReferences(data, result.error.issues, substituted.wholeReferences);
     if (adjusted === undefined) break;
     data = adjusted;
-    result = PlanSchema.safeParse(data);
+    result = schema.safeParse(data);
   }
   if (!result.success) {
-    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, data, PlanSchema));
+    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, data, schema));
     throw new PlanError(path, sortByLine(problems.map(where)));
   }
 
   const plan = result.data;
-  const loaded: LoadedPlan = {
+  const loaded: LoadedPlan<S> = {
     path,
     plan: resolveFiles(plan, dirname(path)),
-    digest: planDigest(plan),
-    stepDigests: stepDigests(plan),
+    digest: planDigest(plan, format.kinds),
+    stepDigests: stepDigests(plan, format.kinds),
   };
   return { loaded, where };
 }
@@ -183,7 +203,7 @@ function setAt(data: unknown, path: PlanPath, value: unknown): unknown {
 }
 
 /** The plan with `files` CA sources resolved against the plan file's directory. */
-function resolveFiles(plan: Plan, base: string): Plan {
+function resolveFiles<P extends Plan<StepFields>>(plan: P, base: string): P {
   const cas = { ...plan.cas };
   for (const ca of CA_NAMES) {
     const source = cas[ca];

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { dirname, isAbsolute, join } from "node:path";
-import { loadPlan, parsePlan, PlanError } from "./load.ts";
-import { STEP_KINDS } from "./schema.ts";
+import { loadPlan, parsePlan } from "../app/plan.ts";
+import { PlanError } from "./load.ts";
+import { STEP_KINDS } from "../steps/kinds.ts";
+
+const KIND_NAMES = STEP_KINDS.map((kind) => kind.kind);
 import { edit, minimalPlanText, shippedPlan, testdata } from "./test_helpers.ts";
 
 /** Loads a plan that must fail and returns its PlanError. */
@@ -38,7 +41,7 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
   assert.match(digest, /^sha256:[0-9a-f]{64}$/);
   assert.equal(Object.keys(stepDigests).length, plan.steps.length);
   const kinds = new Set(plan.steps.map((step) => step.kind));
-  assert.deepEqual(STEP_KINDS.filter((kind) => !kinds.has(kind)), [], "every kind is used");
+  assert.deepEqual(KIND_NAMES.filter((kind) => !kinds.has(kind)), [], "every kind is used");
   const gate = plan.steps.findIndex((step) => step.kind === "verify-kubelet-rotation");
   const firstFinalize = plan.steps.findIndex((step) => step.phase === "finalize");
   assert.equal(gate, firstFinalize, "the kubelet gate opens the finalize phase");
@@ -92,7 +95,7 @@ Deno.test("an unknown step kind names file, line and field", async () => {
   assert.equal(
     error.message,
     `Cannot load plan "${path}": line 23, steps[1].kind: unknown step kind "restart-everything" ` +
-      `(expected one of: ${STEP_KINDS.join(", ")})`,
+      `(expected one of: ${KIND_NAMES.join(", ")})`,
   );
 });
 

@@ -1,8 +1,10 @@
 /**
- * The rotation plan: its schema, loader, digests and the helpers the engine needs.
+ * The rotation plan format: its schema (built from a list of step kinds), loader, rules and
+ * digests. The list of step kinds ca-rotator ships lives in src/steps/kinds.ts; src/app/plan.ts
+ * loads plans with it.
  *
  * ```ts
- * import { loadPlan } from "./src/plan/mod.ts";
+ * import { loadPlan } from "./src/app/plan.ts";
  * const { plan, digest, stepDigests } = await loadPlan("plans/kubeadm.yaml");
  * ```
  * @module
@@ -15,23 +17,34 @@ export {
   TRUST_SETS,
   type TrustSet,
 } from "./ca.ts";
+export { type Component, componentField, COMPONENTS } from "./component.ts";
 export { canonicalJson, planDigest, sha256Digest, stepDigest, stepDigests } from "./digest.ts";
 export { durationSeconds } from "./duration.ts";
 export { type Layout, LAYOUT_PRESETS, type LayoutPreset, PRESET_LAYOUTS } from "./layout.ts";
-export { type LoadedPlan, loadPlan, parsePlan } from "./load.ts";
-export { type NodeGroup, nodeNames } from "./nodes.ts";
+export { type LoadedPlan, loadPlan, parsePlan, type PlanFormat, planFormat } from "./load.ts";
+export { NODE_GROUPS, type NodeGroup, nodeNames } from "./nodes.ts";
 export { type Phase, phaseIndex, PHASES } from "./phase.ts";
 export { PlanError, type PlanProblem } from "./plan_error.ts";
-export { stepCas } from "./references.ts";
+export { ifPresentSubset, planRules } from "./rules.ts";
 export {
   API_VERSION,
+  type ApiServers,
   type Plan,
   PLAN_KIND,
-  PlanSchema,
-  type PlanStep,
-  STEP_KINDS,
-  type StepKind,
-  type StepOfKind,
+  planSchema,
+  type PlanSettings,
 } from "./schema.ts";
-export { COMPONENTS, NODE_GROUPS, VERIFY_CHECKS, WORKLOAD_KINDS } from "./steps.ts";
-export { type RollWorkloadsSettings, rollWorkloadsSettings } from "./workloads.ts";
+export {
+  type RuleIssue,
+  stepBase,
+  stepCas,
+  type StepFields,
+  type StepFormat,
+  type StepOf,
+} from "./step_format.ts";
+export {
+  NamespaceSelector,
+  type RollWorkloadsSettings,
+  rollWorkloadsSettings,
+  WORKLOAD_KINDS,
+} from "./workloads.ts";

@@ -49,6 +49,9 @@ export const NodesSchema = z.strictObject({
   workers: NodeGroupSchema.optional(),
 });
 
+/** The node groups of a plan. */
+export const NODE_GROUPS = ["controlPlane", "workers"] as const;
+
 /** The node names of a group, in order. */
 export function nodeNames(group: NodeGroup): string[] {
   if (group.driver === "ssh") return group.hosts.map((host) => host.name);

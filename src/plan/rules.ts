@@ -1,36 +1,27 @@
 /**
  * The cross-field rules of a plan, checked once its fields are well-formed: unique step ids,
- * steps in phase order, each kind in its phase, CAs declared and staged before use, no old-CA
- * removal before the kubelet client-rotation gate.
+ * steps in phase order, each kind in its phases, CAs declared and staged before use, no old-CA
+ * removal before the kubelet client-rotation gate, and each kind's own rules. What a kind
+ * requires comes from its {@link StepFormat}; nothing here names a kind.
  * @module
  */
 import { CA_NAMES, type CaName } from "./ca.ts";
 import { type NodeGroup, nodeNames } from "./nodes.ts";
-import { type Phase, phaseIndex, PHASES } from "./phase.ts";
-import type { Plan, PlanStep } from "./schema.ts";
-import type { StepKind } from "./steps.ts";
+import { phaseIndex, PHASES } from "./phase.ts";
+import type { Plan, PlanSettings } from "./schema.ts";
+import type { RuleIssue, StepFields, StepFormat } from "./step_format.ts";
 
-/** A rule broken, at a path in the plan. */
-export interface RuleIssue {
-  readonly path: (string | number)[];
-  readonly message: string;
-}
-
-/** The phases each kind may run in (kinds not listed may run in any phase). */
-export const KIND_PHASES: Partial<Record<StepKind, readonly Phase[]>> = {
-  "distribute-ca": ["trust"],
-  "activate-ca": ["switch"],
-  "reissue-leaves": ["switch"],
-  "verify-kubelet-rotation": ["switch", "finalize"],
-  "remove-old-ca": ["finalize"],
-};
+export type { RuleIssue } from "./step_format.ts";
 
 /** Every rule the plan breaks; empty when it is sound. */
-export function planRules(plan: Plan): RuleIssue[] {
-  return [...nodeRules(plan), ...stepRules(plan)];
+export function planRules<S extends StepFields>(
+  plan: Plan<S>,
+  kinds: readonly StepFormat<S>[],
+): RuleIssue[] {
+  return [...nodeRules(plan), ...stepRules(plan, kinds)];
 }
 
-function nodeRules(plan: Plan): RuleIssue[] {
+function nodeRules(plan: PlanSettings): RuleIssue[] {
   const issues: RuleIssue[] = [];
   const seen = new Map<string, string>();
   const groups: [string, NodeGroup | undefined][] = [
@@ -77,18 +68,23 @@ function nodeRules(plan: Plan): RuleIssue[] {
   return issues;
 }
 
-function stepRules(plan: Plan): RuleIssue[] {
+function stepRules<S extends StepFields>(
+  plan: Plan<S>,
+  kinds: readonly StepFormat<S>[],
+): RuleIssue[] {
   const issues: RuleIssue[] = [];
+  const formats = new Map(kinds.map((kind) => [kind.kind, kind]));
   const ids = new Map<string, number>();
-  const staged = new Set<CaName>();
-  const activated = new Set<CaName>();
-  const controlPlaneNodes = nodeNames(plan.nodes.controlPlane);
+  /** The kinds seen so far for each CA, for `needsEarlier`. */
+  const seenForCa = new Map<CaName, Set<string>>();
   const declared = CA_NAMES.filter((ca) => plan.cas[ca] !== undefined);
   let latest = { phase: 0, index: -1 };
   let gated = false;
   let gateReported = false;
 
   plan.steps.forEach((step, index) => {
+    const format = formats.get(step.kind);
+    if (!format) return; // the schema has already refused an unknown kind
     const at = (...rest: (string | number)[]) => ["steps", index, ...rest];
     const push = (path: (string | number)[], message: string) => issues.push({ path, message });
 
@@ -110,130 +106,68 @@ function stepRules(plan: Plan): RuleIssue[] {
       latest = { phase, index };
     }
 
-    const allowed = KIND_PHASES[step.kind];
-    if (allowed && !allowed.includes(step.phase)) {
-      push(at("phase"), `a ${step.kind} step belongs in phase ${allowed.join(" or ")}`);
+    if (format.phases && !format.phases.includes(step.phase)) {
+      push(at("phase"), `a ${step.kind} step belongs in phase ${format.phases.join(" or ")}`);
     }
 
-    if ("ca" in step) {
-      if (plan.cas[step.ca] === undefined) {
+    const ca = (step as { ca?: CaName }).ca;
+    if (ca !== undefined) {
+      if (plan.cas[ca] === undefined) {
         push(
           at("ca"),
-          `CA "${step.ca}" is not declared in cas (declared: ${declared.join(", ") || "none"})`,
+          `CA "${ca}" is not declared in cas (declared: ${declared.join(", ") || "none"})`,
         );
       }
-      const needs = (set: Set<CaName>, kind: StepKind) => {
-        if (!set.has(step.ca)) {
-          push(at("kind"), `${step.kind} for ${step.ca} needs an earlier ${kind} step for it`);
+      const seen = seenForCa.get(ca) ?? new Set<string>();
+      for (const needed of format.needsEarlier ?? []) {
+        if (!seen.has(needed)) {
+          push(at("kind"), `${step.kind} for ${ca} needs an earlier ${needed} step for it`);
         }
-      };
-      if (step.kind === "distribute-ca") staged.add(step.ca);
-      if (step.kind === "activate-ca") {
-        needs(staged, "distribute-ca");
-        activated.add(step.ca);
       }
-      if (step.kind === "reissue-leaves" || step.kind === "remove-old-ca") {
-        needs(activated, "activate-ca");
-      }
+      seenForCa.set(ca, seen.add(step.kind));
     }
 
-    if (step.kind === "verify-kubelet-rotation") gated = true;
+    if (format.kubeletGate) gated = true;
     if (
       step.phase === "finalize" && !gated && !gateReported && plan.cas.cluster !== undefined &&
-      step.kind !== "verify"
+      !format.checksOnly
     ) {
       gateReported = true;
+      const gates = kinds.filter((kind) => kind.kubeletGate).map((kind) => kind.kind);
       push(
         at("kind"),
         `${step.kind} runs in finalize before the kubelet client-rotation gate: put a ` +
-          `verify-kubelet-rotation step first (kubelets still holding old-CA client ` +
+          `${gates.join(" or ")} step first (kubelets still holding old-CA client ` +
           `certificates would be cut off the API)`,
       );
     }
 
-    const trustSet = trustSetField(step);
-    if (trustSet && step.phase === "trust" && trustSet.value === "new") {
+    const trustSet = format.trustSetField;
+    const trustSetValue = trustSet && (step as unknown as Record<string, unknown>)[trustSet];
+    if (trustSet && step.phase === "trust" && trustSetValue === "new") {
       push(
-        at(trustSet.field),
+        at(trustSet),
         `"new" in the trust phase would drop the old CA while it still issues every ` +
           `certificate; use "bundle"`,
       );
     }
 
-    for (const issue of paramRules(plan, step, controlPlaneNodes)) {
+    for (const issue of format.rules?.(step, plan) ?? []) {
       push(at(...issue.path), issue.message);
     }
   });
   return issues;
 }
 
-function trustSetField(step: PlanStep): { field: string; value: string } | undefined {
-  switch (step.kind) {
-    case "update-kubeconfigs":
-    case "update-cluster-info":
-      return { field: "caData", value: step.caData };
-    case "roll-kubelets":
-      return { field: "clientCA", value: step.clientCA };
-    case "wait-root-ca-configmaps":
-      return { field: "expect", value: step.expect };
-    default:
-      return undefined;
-  }
-}
-
-function paramRules(plan: Plan, step: PlanStep, controlPlaneNodes: string[]): RuleIssue[] {
-  const issues: RuleIssue[] = [];
-  const subset = (listed: readonly string[], within: readonly string[], what: string) => {
-    listed.forEach((name, index) => {
-      if (!within.includes(name)) {
-        issues.push({ path: ["ifPresent", index], message: `"${name}" is not one of ${what}` });
-      }
-    });
-  };
-  switch (step.kind) {
-    case "set-component-flags":
-      subset(step.ifPresent, Object.keys(step.flags), "this step's flags");
-      break;
-    case "update-kubeconfigs":
-      subset(step.ifPresent, step.files, "this step's files");
-      if (step.on === "workers" && !plan.nodes.workers) {
-        issues.push({ path: ["on"], message: "the plan has no nodes.workers" });
-      }
-      break;
-    case "reissue-leaves":
-      subset(step.ifPresent, [...step.certs, ...step.kubeconfigs], "this step's certs/kubeconfigs");
-      if (step.certs.length === 0 && step.kubeconfigs.length === 0) {
-        issues.push({ path: [], message: "must re-issue at least one of certs, kubeconfigs" });
-      }
-      if (step.ca !== "cluster" && step.kubeconfigs.length > 0) {
-        issues.push({
-          path: ["kubeconfigs"],
-          message: `kubeconfig client certificates are issued by the cluster CA, not ${step.ca}`,
-        });
-      }
-      break;
-    case "restart-component":
-      if (step.nodes !== "all") {
-        step.nodes.forEach((name, index) => {
-          if (!controlPlaneNodes.includes(name)) {
-            issues.push({
-              path: ["nodes", index],
-              message: `unknown control-plane node "${name}" (nodes: ${
-                controlPlaneNodes.join(", ")
-              })`,
-            });
-          }
-        });
-      }
-      break;
-    case "verify":
-      if (phaseIndex(step.expect) > phaseIndex(step.phase)) {
-        issues.push({
-          path: ["expect"],
-          message: `cannot expect the state after ${step.expect} in the ${step.phase} phase`,
-        });
-      }
-      break;
-  }
-  return issues;
+/** `ifPresent` entries that are not among `within`: for kinds whose `ifPresent` names a subset. */
+export function ifPresentSubset(
+  listed: readonly string[],
+  within: readonly string[],
+  what: string,
+): RuleIssue[] {
+  return listed.flatMap((name, index) =>
+    within.includes(name)
+      ? []
+      : [{ path: ["ifPresent", index], message: `"${name}" is not one of ${what}` }]
+  );
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parsePlan, PlanError } from "./load.ts";
+import { parsePlan } from "../app/plan.ts";
+import { PlanError } from "./load.ts";
 import { phaseIndex, PHASES } from "./phase.ts";
 import { edit, minimalPlanText } from "./test_helpers.ts";
 

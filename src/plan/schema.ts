@@ -1,8 +1,9 @@
 /**
  * The rotation plan schema: one YAML document, `apiVersion: ca-rotator.dev/v1`,
- * `kind: RotationPlan`. Every object is strict, so a misspelt field is an error, and the
- * cross-field rules of {@link planRules} (unique ids, phase order, declared CAs, the kubelet
- * gate before finalize) hold for every plan that parses.
+ * `kind: RotationPlan`. Every object is strict, so a misspelt field is an error. The `steps`
+ * list is built from the step kinds given to {@link planSchema}, and the cross-field rules of
+ * {@link planRules} (unique ids, phase order, declared CAs, each kind's own rules) hold for every
+ * plan that parses.
  * @module
  */
 import { z } from "zod";
@@ -12,10 +13,8 @@ import { LayoutSchema } from "./layout.ts";
 import { NodesSchema } from "./nodes.ts";
 import { PHASES } from "./phase.ts";
 import { planRules } from "./rules.ts";
-import { StepSchema } from "./steps.ts";
+import type { StepFields, StepFormat } from "./step_format.ts";
 import { WorkloadsSchema } from "./workloads.ts";
-
-export { STEP_KINDS, type StepKind } from "./steps.ts";
 
 /** The plan format's `apiVersion`. */
 export const API_VERSION = "ca-rotator.dev/v1";
@@ -30,7 +29,10 @@ export const ApiServersSchema = z.strictObject({
   loadBalancer: httpsUrl.optional(),
 });
 
-const PlanObject = z.strictObject({
+/** The `apiServers` section. */
+export type ApiServers = z.infer<typeof ApiServersSchema>;
+
+const settingsShape = {
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(PLAN_KIND),
   metadata: z.strictObject({
@@ -44,21 +46,30 @@ const PlanObject = z.strictObject({
   apiServers: ApiServersSchema.optional(),
   cas: CasSchema,
   workloads: WorkloadsSchema.prefault({}),
-  steps: z.array(StepSchema).min(1, "must list at least one step"),
-});
+};
 
-/** A rotation plan, resolved: layout preset applied, defaults filled in. */
-export const PlanSchema = PlanObject.superRefine((plan, ctx) => {
-  for (const issue of planRules(plan)) {
-    ctx.addIssue({ code: "custom", input: plan, path: issue.path, message: issue.message });
-  }
-});
+const PlanSettingsObject = z.strictObject(settingsShape);
 
-/** A rotation plan. */
-export type Plan = z.infer<typeof PlanObject>;
+/** Everything a plan says besides its steps. */
+export type PlanSettings = z.infer<typeof PlanSettingsObject>;
 
-/** Any step of a plan. */
-export type PlanStep = Plan["steps"][number];
+/** A rotation plan, resolved (layout preset applied, defaults filled in), with steps of type `S`. */
+export type Plan<S extends StepFields = StepFields> = PlanSettings & { steps: S[] };
 
-/** The step of one kind. */
-export type StepOfKind<K extends PlanStep["kind"]> = Extract<PlanStep, { kind: K }>;
+/** The plan schema for the given step kinds: `steps` is a union discriminated by `kind`. */
+export function planSchema<S extends StepFields>(
+  kinds: readonly StepFormat<S>[],
+): z.ZodType<Plan<S>> {
+  // Each kind's schema is a strict object with a literal `kind`: what a discriminated union takes.
+  const options = kinds.map((kind) => kind.schema) as unknown as [z.ZodObject, ...z.ZodObject[]];
+  const step = z.discriminatedUnion("kind", options);
+  const plan = z.strictObject({
+    ...settingsShape,
+    steps: z.array(step).min(1, "must list at least one step"),
+  });
+  return plan.superRefine((value, ctx) => {
+    for (const issue of planRules(value as unknown as Plan<S>, kinds)) {
+      ctx.addIssue({ code: "custom", input: value, path: issue.path, message: issue.message });
+    }
+  }) as unknown as z.ZodType<Plan<S>>;
+}

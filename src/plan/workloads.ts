@@ -5,8 +5,15 @@
  */
 import { z } from "zod";
 import { namespacePattern, positiveInt } from "./fields.ts";
-import type { Plan, StepOfKind } from "./schema.ts";
-import { NamespaceSelector, WORKLOAD_KINDS } from "./steps.ts";
+
+/** The workload kinds `roll-workloads` can roll. */
+export const WORKLOAD_KINDS = ["Deployment", "DaemonSet", "StatefulSet"] as const;
+
+/** Namespace selection: glob patterns to include, then to exclude. */
+export const NamespaceSelector = z.strictObject({
+  include: z.array(namespacePattern).min(1, "must include at least one pattern").default(["*"]),
+  exclude: z.array(namespacePattern).default([]),
+});
 
 /** The `workloads` section: defaults for every `roll-workloads` step. */
 export const WorkloadsSchema = z.strictObject({
@@ -28,10 +35,9 @@ export type RollWorkloadsSettings = z.infer<typeof WorkloadsSchema>;
 
 /** A `roll-workloads` step's settings: its own fields, else the plan's `workloads` defaults. */
 export function rollWorkloadsSettings(
-  plan: Plan,
-  step: StepOfKind<"roll-workloads">,
+  defaults: RollWorkloadsSettings,
+  step: Partial<RollWorkloadsSettings>,
 ): RollWorkloadsSettings {
-  const defaults = plan.workloads;
   return {
     kinds: step.kinds ?? defaults.kinds,
     namespaces: step.namespaces ?? defaults.namespaces,

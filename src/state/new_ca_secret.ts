@@ -8,7 +8,7 @@ import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 import { type CaMaterial, caMaterialOf, type CaPair } from "../engine/ca_material.ts";
 import type { Change } from "../engine/change.ts";
 import type { CaSource } from "../plan/ca.ts";
-import type { Plan } from "../plan/schema.ts";
+import type { PlanSettings } from "../plan/schema.ts";
 import { fingerprint, generateCa, loadCa, parseCertificate } from "../pki/mod.ts";
 
 /** The Secret that holds the generated CAs of the plan named `planName`. */
@@ -24,6 +24,34 @@ interface Secret extends KubeObject {
 const toBase64 = (text: string) => btoa(text);
 const fromBase64 = (text: string) => atob(text);
 
+/** The Secret's data keys of one CA: `<ca>.crt` and `<ca>.key`. */
+function secretKeys(caName: string): { cert: string; key: string } {
+  return { cert: `${caName}.crt`, key: `${caName}.key` };
+}
+
+function secretRef(planName: string) {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: "kube-system",
+    name: newCaSecretName(planName),
+  };
+}
+
+/**
+ * The new CA certificate (PEM) the rotation of `planName` keeps in its Secret, or `undefined`
+ * while none has been generated. Never returns the key.
+ */
+export async function readNewCaCertificate(
+  cluster: ClusterApi,
+  planName: string,
+  caName: string,
+): Promise<string | undefined> {
+  const secret = await cluster.read<Secret>(secretRef(planName));
+  const cert = secret?.data?.[secretKeys(caName).cert];
+  return cert === undefined ? undefined : fromBase64(cert);
+}
+
 /** The CA material and, when the Secret has to be written, that change (for the dry run). */
 export interface NewCaMaterial {
   readonly cas: CaMaterial;
@@ -36,12 +64,12 @@ export interface NewCaMaterial {
  */
 export async function loadNewCaMaterial(
   cluster: ClusterApi,
-  plan: Plan,
+  plan: Pick<PlanSettings, "metadata" | "cas">,
   planDir: string,
   options: { dryRun: boolean },
 ): Promise<NewCaMaterial> {
-  const name = newCaSecretName(plan.metadata.name);
-  const ref = { apiVersion: "v1", kind: "Secret", namespace: "kube-system", name };
+  const ref = secretRef(plan.metadata.name);
+  const name = ref.name;
   const secret = await cluster.read<Secret>(ref);
   const data = { ...secret?.data };
   const pairs: Record<string, CaPair> = {};
@@ -51,8 +79,9 @@ export async function loadNewCaMaterial(
       pairs[caName] = await fromFiles(caName, source, planDir);
       continue;
     }
-    const certPem = data[`${caName}.crt`] ? fromBase64(data[`${caName}.crt`]) : undefined;
-    const keyPem = data[`${caName}.key`] ? fromBase64(data[`${caName}.key`]) : undefined;
+    const keys = secretKeys(caName);
+    const certPem = data[keys.cert] ? fromBase64(data[keys.cert]) : undefined;
+    const keyPem = data[keys.key] ? fromBase64(data[keys.key]) : undefined;
     if (certPem && keyPem) {
       await loadCa(certPem, keyPem, `new ${caName} CA in Secret kube-system/${name}`);
       pairs[caName] = {
@@ -67,8 +96,8 @@ export async function loadNewCaMaterial(
       keyType: source.algorithm,
       validityDays: source.validityDays,
     });
-    data[`${caName}.crt`] = toBase64(generated.certPem);
-    data[`${caName}.key`] = toBase64(generated.keyPem);
+    data[keys.cert] = toBase64(generated.certPem);
+    data[keys.key] = toBase64(generated.keyPem);
     pairs[caName] = {
       certPem: generated.certPem,
       keyPem: generated.keyPem,

@@ -4,19 +4,34 @@
  * `--cluster-signing-cert-file`) signs with the new CA once restarted.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
-import { caPaths } from "./trust_sets.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { caField } from "./_step_fields.ts";
+import { caPaths } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"activate-ca">;
+/**
+ * `activate-ca` parameters: the staged new CA becomes `<base>.crt`/`<base>.key` on every
+ * control-plane node.
+ */
+export const ActivateCaStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("activate-ca"),
+  ca: caField,
+});
+
+type Step = z.infer<typeof ActivateCaStep>;
 
 /** The activate-ca step kind. */
-export const activateCa: StepKind<Step, DesiredFile[]> = {
+export const activateCa = defineStepKind<Step, DesiredFile[]>({
   kind: "activate-ca",
+  schema: ActivateCaStep,
+  phases: ["switch"],
+  needsEarlier: ["distribute-ca"],
 
   async observe(ctx, step) {
-    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
     const files: DesiredFile[] = [];
     for (const node of ctx.controlPlane) {
@@ -45,7 +60,7 @@ export const activateCa: StepKind<Step, DesiredFile[]> = {
   ...controlPlaneFileChanges,
 
   async verify(ctx, step) {
-    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
     for (const node of ctx.controlPlane) {
       if ((await node.readFile(paths.cert)) !== pair.certPem) {
@@ -53,4 +68,4 @@ export const activateCa: StepKind<Step, DesiredFile[]> = {
       }
     }
   },
-};
+});

@@ -3,20 +3,35 @@
  * the bundle (old + new) beside them, so that everything can trust both CAs.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { encodeBundle, parseCertificates } from "../pki/mod.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
-import { caPaths } from "./trust_sets.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { caField } from "./_step_fields.ts";
+import { caPaths } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"distribute-ca">;
+/**
+ * `distribute-ca` parameters: stage the new CA certificate and key on every control-plane node
+ * (`<pkiDir>/<base>-new.crt`, `.key`, 0600) and write the bundle `<pkiDir>/<base>-bundle.crt`
+ * (old + new).
+ */
+export const DistributeCaStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("distribute-ca"),
+  ca: caField,
+});
+
+type Step = z.infer<typeof DistributeCaStep>;
 
 /** The distribute-ca step kind. */
-export const distributeCa: StepKind<Step, DesiredFile[]> = {
+export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   kind: "distribute-ca",
+  schema: DistributeCaStep,
+  phases: ["trust"],
 
   async observe(ctx, step) {
-    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
     const files: DesiredFile[] = [];
     for (const node of ctx.controlPlane) {
@@ -58,7 +73,7 @@ export const distributeCa: StepKind<Step, DesiredFile[]> = {
   ...controlPlaneFileChanges,
 
   async verify(ctx, step) {
-    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     const newCa = ctx.cas.get(step.ca).certPem;
     for (const node of ctx.controlPlane) {
       const bundle = await node.readFile(paths.bundle);
@@ -67,4 +82,4 @@ export const distributeCa: StepKind<Step, DesiredFile[]> = {
       }
     }
   },
-};
+});

@@ -5,14 +5,35 @@
  * issued is left alone, so a resumed run re-issues only what is left.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { issuedBy, loadCa, parseCertificate, reissueLeaf, type x509 } from "../pki/mod.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
-import { kubeconfigPath } from "./update_kubeconfigs.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { positiveInt } from "../plan/fields.ts";
+import { ifPresentSubset } from "../plan/rules.ts";
+import { caField, certName, fileName } from "./_step_fields.ts";
+import { kubeconfigPath, leafPaths } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"reissue-leaves">;
+/**
+ * `reissue-leaves` parameters: leaf certificates (`<pkiDir>/<name>.crt`) and the client
+ * certificates inside kubeconfigs to re-issue with the new CA, keeping subject, SANs and usages.
+ */
+export const ReissueLeavesStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("reissue-leaves"),
+  ca: caField,
+  certs: z.array(certName).default([]),
+  /** Kubeconfigs (relative to `layout.kubeconfigDir`, or absolute) whose client cert to re-issue. */
+  kubeconfigs: z.array(fileName).default([]),
+  /** Names (of `certs` or `kubeconfigs`) re-issued only on the nodes that have them. */
+  ifPresent: z.array(fileName).default([]),
+  /** Validity of the new leaves; absent: the same lifetime as the certificate replaced. */
+  validityDays: positiveInt.optional(),
+});
+
+type Step = z.infer<typeof ReissueLeavesStep>;
 
 const DAY_MS = 86_400_000;
 
@@ -21,8 +42,28 @@ function lifetimeDays(cert: x509.X509Certificate): number {
 }
 
 /** The reissue-leaves step kind. */
-export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
+export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
   kind: "reissue-leaves",
+  schema: ReissueLeavesStep,
+  phases: ["switch"],
+  needsEarlier: ["activate-ca"],
+  rules(step) {
+    const issues = ifPresentSubset(
+      step.ifPresent,
+      [...step.certs, ...step.kubeconfigs],
+      "this step's certs/kubeconfigs",
+    );
+    if (step.certs.length === 0 && step.kubeconfigs.length === 0) {
+      issues.push({ path: [], message: "must re-issue at least one of certs, kubeconfigs" });
+    }
+    if (step.ca !== "cluster" && step.kubeconfigs.length > 0) {
+      issues.push({
+        path: ["kubeconfigs"],
+        message: `kubeconfig client certificates are issued by the cluster CA, not ${step.ca}`,
+      });
+    }
+    return issues;
+  },
 
   async observe(ctx, step) {
     const pair = ctx.cas.get(step.ca);
@@ -42,8 +83,7 @@ export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
     const files: DesiredFile[] = [];
     for (const node of ctx.controlPlane) {
       for (const name of step.certs) {
-        const certPath = `${ctx.plan.layout.pkiDir}/${name}.crt`;
-        const keyPath = `${ctx.plan.layout.pkiDir}/${name}.key`;
+        const { cert: certPath, key: keyPath } = leafPaths(ctx.layout, name);
         const current = await node.readFile(certPath);
         const key = await node.readFile(keyPath);
         if (current === undefined || key === undefined) {
@@ -60,7 +100,7 @@ export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
         });
       }
       for (const file of step.kubeconfigs) {
-        const path = kubeconfigPath(ctx.plan.layout.kubeconfigDir, file);
+        const path = kubeconfigPath(ctx.layout, file);
         const current = await node.readFile(path);
         if (current === undefined) {
           if (step.ifPresent.includes(file)) continue;
@@ -90,7 +130,7 @@ export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
     const newCa = parseCertificate(ctx.cas.get(step.ca).certPem);
     for (const node of ctx.controlPlane) {
       for (const name of step.certs) {
-        const path = `${ctx.plan.layout.pkiDir}/${name}.crt`;
+        const path = leafPaths(ctx.layout, name).cert;
         const current = await node.readFile(path);
         if (current === undefined) continue;
         if (!(await issuedBy(parseCertificate(current, path), newCa))) {
@@ -99,4 +139,4 @@ export const reissueLeaves: StepKind<Step, DesiredFile[]> = {
       }
     }
   },
-};
+});

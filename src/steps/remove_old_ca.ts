@@ -3,20 +3,32 @@
  * CA from every node (the driver keeps a backup of each).
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
-import { caPaths } from "./trust_sets.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { caField } from "./_step_fields.ts";
+import { caPaths, manifestPath } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"remove-old-ca">;
+/** `remove-old-ca` parameters: delete the bundle and staging files once nothing references them. */
+export const RemoveOldCaStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("remove-old-ca"),
+  ca: caField,
+});
+
+type Step = z.infer<typeof RemoveOldCaStep>;
 
 /** The remove-old-ca step kind. */
-export const removeOldCa: StepKind<Step, DesiredFile[]> = {
+export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   kind: "remove-old-ca",
+  schema: RemoveOldCaStep,
+  phases: ["finalize"],
+  needsEarlier: ["activate-ca"],
 
   async observe(ctx, step) {
-    const layout = ctx.plan.layout;
-    const paths = caPaths(layout.pkiDir, step.ca);
+    const layout = ctx.layout;
+    const paths = caPaths(layout, step.ca);
     const doomed = [paths.bundle, paths.newCert, paths.newKey];
     const files: DesiredFile[] = [];
     for (
@@ -29,8 +41,8 @@ export const removeOldCa: StepKind<Step, DesiredFile[]> = {
         const readers = group === "control-plane"
           ? await Promise.all(["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(
             async (component) => ({
-              path: `${layout.manifestsDir}/${component}.yaml`,
-              text: await node.readFile(`${layout.manifestsDir}/${component}.yaml`),
+              path: manifestPath(layout, component),
+              text: await node.readFile(manifestPath(layout, component)),
             }),
           ))
           : [];
@@ -69,11 +81,11 @@ export const removeOldCa: StepKind<Step, DesiredFile[]> = {
   },
 
   async verify(ctx, step) {
-    const paths = caPaths(ctx.plan.layout.pkiDir, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     for (const node of [...ctx.controlPlane, ...ctx.workers]) {
       if ((await node.readFile(paths.bundle)) !== undefined) {
         throw new Error(`${node.name}: ${paths.bundle} still exists`);
       }
     }
   },
-};
+});

@@ -5,28 +5,58 @@
  * marked by this step has been restarted by it: a resumed run does not restart it again.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { manifestAnnotation, setManifestAnnotation } from "../formats/static_pod_manifest.ts";
 import { nodeNamed } from "./file_changes.ts";
-import {
-  applyManifestChanges,
-  manifestChanges,
-  type ManifestEdit,
-  manifestPath,
-} from "./static_pod_files.ts";
+import { applyManifestChanges, manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { componentField } from "../plan/component.ts";
+import { nodeName } from "../plan/fields.ts";
+import { nodeNames } from "../plan/nodes.ts";
+import { healthTimeoutSeconds } from "./_step_fields.ts";
+import { manifestPath } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"restart-component">;
+/**
+ * `restart-component` parameters: restart a component whose files changed under an unchanged
+ * manifest (activated CA, re-issued certificates, kubeconfigs), one node at a time, waiting until
+ * healthy.
+ */
+export const RestartComponentStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("restart-component"),
+  component: componentField,
+  /** `all` control-plane nodes, or the named ones, in this order. */
+  nodes: z.union([z.literal("all"), z.array(nodeName).min(1, "must name at least one node")], {
+    error: 'must be "all" or a list of control-plane node names',
+  }).default("all"),
+  /** Tuning: how long to wait for the component to be healthy on each node. */
+  healthTimeoutSeconds,
+});
+
+type Step = z.infer<typeof RestartComponentStep>;
 
 /** The manifest annotation that records which step last restarted a component. */
 export const RESTARTED_BY = "ca-rotator.dev/restarted-by";
 
 /** The restart-component step kind. */
-export const restartComponent: StepKind<Step, ManifestEdit[]> = {
+export const restartComponent = defineStepKind<Step, ManifestEdit[]>({
   kind: "restart-component",
+  schema: RestartComponentStep,
+  tuning: ["healthTimeoutSeconds"],
+  rules(step, plan) {
+    if (step.nodes === "all") return [];
+    const known = nodeNames(plan.nodes.controlPlane);
+    return step.nodes.flatMap((name, index) =>
+      known.includes(name) ? [] : [{
+        path: ["nodes", index],
+        message: `unknown control-plane node "${name}" (nodes: ${known.join(", ")})`,
+      }]
+    );
+  },
 
   async observe(ctx, step) {
-    const path = manifestPath(ctx, step.component);
+    const path = manifestPath(ctx.layout, step.component);
     const nodes = step.nodes === "all"
       ? ctx.controlPlane
       : step.nodes.map((name) => nodeNamed(ctx.controlPlane, name));
@@ -57,4 +87,4 @@ export const restartComponent: StepKind<Step, ManifestEdit[]> = {
   async verify() {
     // apply waited until every restarted component was healthy again.
   },
-};
+});

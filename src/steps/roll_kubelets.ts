@@ -4,16 +4,35 @@
  * and wait until its node is Ready before the next batch.
  * @module
  */
+import { z } from "zod";
 import type { Change } from "../engine/change.ts";
-import type { StepContext, StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
 import { kubeletConfigFacts, setKubeletClientCAFile } from "../formats/kubelet_config.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
-import { caPaths, sameCertificates, trustPem } from "./trust_sets.ts";
+import { sameCertificates, trustPem } from "./trust_sets.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { positiveInt } from "../plan/fields.ts";
+import { trustSetField } from "./_step_fields.ts";
+import { caPaths } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"roll-kubelets">;
+/**
+ * `roll-kubelets` parameters: on every node, in batches: the kubelet config's `clientCAFile` and
+ * `kubelet.conf`'s `certificate-authority-data` → the bundle or the new CA; restart the kubelet
+ * (`layout.kubeletRestart`); wait until the node is Ready.
+ */
+export const RollKubeletsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("roll-kubelets"),
+  clientCA: trustSetField,
+  /** Tuning: nodes restarted at once. */
+  batchSize: positiveInt.default(1),
+  /** Tuning: how long to wait for each node to be Ready. */
+  healthTimeoutSeconds: positiveInt.default(300),
+});
+
+type Step = z.infer<typeof RollKubeletsStep>;
 
 interface Observed {
   readonly nodes: readonly string[];
@@ -53,13 +72,17 @@ async function kubeletBack(ctx: StepContext, name: string, since: number): Promi
 }
 
 /** The roll-kubelets step kind. */
-export const rollKubelets: StepKind<Step, Observed> = {
+export const rollKubelets = defineStepKind<Step, Observed>({
   kind: "roll-kubelets",
+  schema: RollKubeletsStep,
+  tuning: ["batchSize", "healthTimeoutSeconds"],
+  trustSetField: "clientCA",
+  cas: () => ["cluster"],
 
   async observe(ctx, step) {
-    const layout = ctx.plan.layout;
+    const layout = ctx.layout;
     const trusted = await trustPem(ctx, "cluster", step.clientCA);
-    const paths = caPaths(layout.pkiDir, "cluster");
+    const paths = caPaths(layout, "cluster");
     const caFile = step.clientCA === "bundle" ? paths.bundle : paths.cert;
     const files: DesiredFile[] = [];
     for (const node of allNodes(ctx)) {
@@ -132,10 +155,10 @@ export const rollKubelets: StepKind<Step, Observed> = {
           nodes,
           changes.filter((change) => change.target.type === "file" && change.target.node === name),
         );
-        const result = await node.run(ctx.plan.layout.kubeletRestart);
+        const result = await node.run(ctx.layout.kubeletRestart);
         if (result.code !== 0) {
           throw new Error(
-            `${name}: kubelet restart (${ctx.plan.layout.kubeletRestart.join(" ")}) exited ` +
+            `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
               `${result.code}: ${result.stderr.trim()}`,
           );
         }
@@ -167,4 +190,4 @@ export const rollKubelets: StepKind<Step, Observed> = {
       }
     }
   },
-};
+});

@@ -6,10 +6,10 @@
  * A workload already annotated by this step (for the same new CA) is not rolled again.
  * @module
  */
+import { z } from "zod";
 import type { Change, WorkloadTarget } from "../engine/change.ts";
-import type { StepContext, StepKind } from "../engine/step.ts";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { apiStatus, type ObjectRef } from "../engine/cluster_api.ts";
-import type { StepOfKind } from "../plan/schema.ts";
 import { type RollWorkloadsSettings, rollWorkloadsSettings } from "../plan/workloads.ts";
 import { compareText, orderRank, selectedNamespaces } from "./namespace_selection.ts";
 import {
@@ -20,8 +20,28 @@ import {
   type WorkloadObject,
 } from "./rollout_status.ts";
 import { errorText, type ObjectCheck, ObjectWaitError, waitForObject } from "./watch_object.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { namespacePattern, positiveInt } from "../plan/fields.ts";
+import { NamespaceSelector, WORKLOAD_KINDS } from "../plan/workloads.ts";
 
-type Step = StepOfKind<"roll-workloads">;
+/**
+ * `roll-workloads` parameters: annotate pod templates to roll workloads in bounded batches,
+ * waiting for each rollout. Absent fields come from the plan's `workloads` section.
+ */
+export const RollWorkloadsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("roll-workloads"),
+  kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1, "must name at least one kind").optional(),
+  namespaces: NamespaceSelector.optional(),
+  /** Tuning: workloads rolled at once. */
+  batchSize: positiveInt.optional(),
+  /** Tuning: how long to wait for each rollout. */
+  timeoutSeconds: positiveInt.optional(),
+  /** Tuning: namespaces rolled first, in this order (default: kube-system). */
+  order: z.array(namespacePattern).optional(),
+});
+
+type Step = z.infer<typeof RollWorkloadsStep>;
 
 /** The pod-template annotation naming the step that rolled a workload. */
 export const ROLLED_BY_ANNOTATION = "ca-rotator.dev/rolled-by";
@@ -250,11 +270,15 @@ async function awaitRollouts(
 }
 
 /** The roll-workloads step kind. */
-export const rollWorkloads: StepKind<Step, RollWorkloadsObserved> = {
+export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
   kind: "roll-workloads",
+  schema: RollWorkloadsStep,
+  tuning: ["batchSize", "timeoutSeconds", "order"],
+  // The digest covers the effective selection: a changed `workloads` default changes the step.
+  digested: (step, plan) => ({ ...step, ...rollWorkloadsSettings(plan.workloads, step) }),
 
   async observe(ctx, step) {
-    const settings = rollWorkloadsSettings(ctx.plan, step);
+    const settings = rollWorkloadsSettings(ctx.workloads, step);
     return {
       stepId: step.id,
       mark: rotationMark(ctx.cas.fingerprints()),
@@ -266,7 +290,7 @@ export const rollWorkloads: StepKind<Step, RollWorkloadsObserved> = {
   diff: (observed) => rollChanges(observed),
 
   async apply(ctx, step, changes) {
-    const settings = rollWorkloadsSettings(ctx.plan, step);
+    const settings = rollWorkloadsSettings(ctx.workloads, step);
     const mark = rotationMark(ctx.cas.fingerprints());
     const workloads = changes.flatMap((change) =>
       change.action === "roll" && change.target.type === "workload"
@@ -309,7 +333,7 @@ export const rollWorkloads: StepKind<Step, RollWorkloadsObserved> = {
   },
 
   async verify(ctx, step) {
-    const settings = rollWorkloadsSettings(ctx.plan, step);
+    const settings = rollWorkloadsSettings(ctx.workloads, step);
     const mark = rotationMark(ctx.cas.fingerprints());
     const observed = await observeWorkloads(ctx, settings);
     const rolled = observed.filter((workload) => alreadyRolled(workload, step.id, mark));
@@ -324,4 +348,4 @@ export const rollWorkloads: StepKind<Step, RollWorkloadsObserved> = {
     }
     ctx.log.info(`${rolled.length} rolled workloads are available`);
   },
-};
+});

@@ -4,7 +4,7 @@
  * @module
  */
 import type { KubeObject } from "../engine/cluster_api.ts";
-import type { WORKLOAD_KINDS } from "../plan/steps.ts";
+import type { WORKLOAD_KINDS } from "../plan/workloads.ts";
 
 /** A kind `roll-workloads` rolls. */
 export type WorkloadKind = typeof WORKLOAD_KINDS[number];

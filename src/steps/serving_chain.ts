@@ -7,6 +7,7 @@ import type { StepContext } from "../engine/step.ts";
 import { manifestFlags } from "../formats/static_pod_manifest.ts";
 import type { Plan } from "../plan/schema.ts";
 import { errorText } from "./watch_object.ts";
+import { manifestPath } from "../plan/node_paths.ts";
 
 /** One API server endpoint. */
 export interface ApiEndpoint {
@@ -93,13 +94,13 @@ export async function planApiServerEndpoints(
   ctx: StepContext,
 ): Promise<{ endpoints: ApiEndpoint[]; problems: string[] }> {
   const manifests: ApiServerManifest[] = [];
-  if (!ctx.plan.apiServers?.endpoints) {
+  if (!ctx.apiServers?.endpoints) {
     for (const node of ctx.controlPlane) {
-      const text = await node.readFile(`${ctx.plan.layout.manifestsDir}/kube-apiserver.yaml`);
+      const text = await node.readFile(manifestPath(ctx.layout, "kube-apiserver"));
       manifests.push({ node: node.name, text });
     }
   }
-  return apiServerEndpoints(ctx.plan.apiServers, manifests);
+  return apiServerEndpoints(ctx.apiServers, manifests);
 }
 
 /** The outcome of one handshake. */

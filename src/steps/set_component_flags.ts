@@ -4,24 +4,50 @@
  * it is healthy again.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { manifestFlags, setManifestFlags } from "../formats/static_pod_manifest.ts";
-import {
-  applyManifestChanges,
-  manifestChanges,
-  type ManifestEdit,
-  manifestPath,
-} from "./static_pod_files.ts";
+import { applyManifestChanges, manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { componentField } from "../plan/component.ts";
+import { flagName, healthTimeoutSeconds } from "./_step_fields.ts";
+import { ifPresentSubset } from "../plan/rules.ts";
+import { manifestPath } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"set-component-flags">;
+/**
+ * `set-component-flags` parameters: flags to set in a component's static-pod manifest on every
+ * control-plane node. The kubelet restarts a static pod whenever its manifest changes, so the
+ * edit is itself a restart: it is applied one node at a time, waiting until the component is
+ * healthy again (`healthTimeoutSeconds`) before the next node, never two API servers down at once.
+ */
+export const SetComponentFlagsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("set-component-flags"),
+  component: componentField,
+  /** Flag → value, e.g. `"--client-ca-file": /etc/kubernetes/pki/ca-bundle.crt`. */
+  flags: z.record(flagName, z.string()).refine(
+    (flags) => Object.keys(flags).length > 0,
+    "must set at least one flag",
+  ),
+  /** Flags (of `flags`) changed only where the manifest already sets them; never added. */
+  ifPresent: z.array(flagName).default([]),
+  /** Skip nodes where the component's manifest is absent (e.g. cloud-controller-manager). */
+  optional: z.boolean().default(false),
+  /** Tuning: how long to wait for the component to be healthy on each node. */
+  healthTimeoutSeconds,
+});
+
+type Step = z.infer<typeof SetComponentFlagsStep>;
 
 /** The set-component-flags step kind. */
-export const setComponentFlags: StepKind<Step, ManifestEdit[]> = {
+export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
   kind: "set-component-flags",
+  schema: SetComponentFlagsStep,
+  tuning: ["healthTimeoutSeconds"],
+  rules: (step) => ifPresentSubset(step.ifPresent, Object.keys(step.flags), "this step's flags"),
 
   async observe(ctx, step) {
-    const path = manifestPath(ctx, step.component);
+    const path = manifestPath(ctx.layout, step.component);
     const edits: ManifestEdit[] = [];
     for (const node of ctx.controlPlane) {
       const current = await node.readFile(path);
@@ -54,7 +80,7 @@ export const setComponentFlags: StepKind<Step, ManifestEdit[]> = {
   },
 
   async verify(ctx, step) {
-    const path = manifestPath(ctx, step.component);
+    const path = manifestPath(ctx.layout, step.component);
     for (const node of ctx.controlPlane) {
       const current = await node.readFile(path);
       if (current === undefined) continue;
@@ -66,4 +92,4 @@ export const setComponentFlags: StepKind<Step, ManifestEdit[]> = {
       }
     }
   },
-};
+});

@@ -10,11 +10,6 @@ import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait } from "./component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
 
-/** The path of a component's manifest. */
-export function manifestPath(ctx: StepContext, component: string): string {
-  return `${ctx.plan.layout.manifestsDir}/${component}.yaml`;
-}
-
 /** A manifest to rewrite, and the restart it causes. */
 export interface ManifestEdit extends DesiredFile {
   readonly component: string;

@@ -4,26 +4,15 @@
  * @module
  */
 import type { StepContext } from "../engine/step.ts";
-import { caFileBase, type CaName, type TrustSet } from "../plan/ca.ts";
+import type { CaName, TrustSet } from "../plan/ca.ts";
+import { caPaths } from "../plan/node_paths.ts";
 import { encodeBundle, fingerprint, parseCertificates } from "../pki/mod.ts";
-
-/** The PKI paths of one CA on a node, as kubeadm names them. */
-export function caPaths(pkiDir: string, ca: CaName) {
-  const base = `${pkiDir}/${caFileBase(ca)}`;
-  return {
-    cert: `${base}.crt`,
-    key: `${base}.key`,
-    newCert: `${base}-new.crt`,
-    newKey: `${base}-new.key`,
-    bundle: `${base}-bundle.crt`,
-  };
-}
 
 /** The PEM text a `bundle` or `new` trust set stands for. */
 export async function trustPem(ctx: StepContext, ca: CaName, set: TrustSet): Promise<string> {
   const newCa = ctx.cas.get(ca).certPem;
   if (set === "new") return encodeBundle(parseCertificates(newCa));
-  const paths = caPaths(ctx.plan.layout.pkiDir, ca);
+  const paths = caPaths(ctx.layout, ca);
   const first = ctx.controlPlane[0];
   const bundle = await first.readFile(paths.bundle);
   if (bundle !== undefined) return bundle;

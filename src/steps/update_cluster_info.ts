@@ -4,17 +4,26 @@
  * The controller-manager's bootstrap signer re-signs it (`jws-kubeconfig-*`) by itself.
  * @module
  */
+import { z } from "zod";
 import { stringify } from "yaml";
 import type { Change, ObjectTarget } from "../engine/change.ts";
-import type { StepContext, StepKind } from "../engine/step.ts";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { apiStatus, type KubeObject, type ObjectRef } from "../engine/cluster_api.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import type { TrustSet } from "../plan/ca.ts";
-import type { StepOfKind } from "../plan/schema.ts";
 import { sameCertificates, trustPem } from "./trust_sets.ts";
 import { errorText } from "./watch_object.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { trustSetField } from "./_step_fields.ts";
 
-type Step = StepOfKind<"update-cluster-info">;
+/** `update-cluster-info` parameters: `cluster-info` in `kube-public` → the bundle or the new CA. */
+export const UpdateClusterInfoStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("update-cluster-info"),
+  caData: trustSetField,
+});
+
+type Step = z.infer<typeof UpdateClusterInfoStep>;
 
 /** The ConfigMap `kube-public/cluster-info`. */
 export const CLUSTER_INFO: ObjectRef = {
@@ -90,8 +99,11 @@ async function readClusterInfo(ctx: StepContext): Promise<ConfigMap | undefined>
 }
 
 /** The update-cluster-info step kind. */
-export const updateClusterInfo: StepKind<Step, ClusterInfoObserved> = {
+export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
   kind: "update-cluster-info",
+  schema: UpdateClusterInfoStep,
+  trustSetField: "caData",
+  cas: () => ["cluster"],
 
   async observe(ctx, step) {
     const configMap = await readClusterInfo(ctx);
@@ -143,4 +155,4 @@ export const updateClusterInfo: StepKind<Step, ClusterInfoObserved> = {
       );
     }
   },
-};
+});

@@ -3,23 +3,49 @@
  * controller-manager.conf, scheduler.conf, …) to the bundle or the new CA.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import { setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
 import { sameCertificates, trustPem } from "./trust_sets.ts";
 import { kubeconfigCaData } from "../formats/kubeconfig_file.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { NODE_GROUPS } from "../plan/nodes.ts";
+import { ifPresentSubset } from "../plan/rules.ts";
+import { fileName, trustSetField } from "./_step_fields.ts";
+import { kubeconfigPath } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"update-kubeconfigs">;
+/**
+ * `update-kubeconfigs` parameters: set `certificate-authority-data` of kubeconfig files
+ * (relative to `layout.kubeconfigDir`, or absolute) to the bundle or the new CA.
+ */
+export const UpdateKubeconfigsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("update-kubeconfigs"),
+  files: z.array(fileName).min(1, "must name at least one kubeconfig"),
+  /** Files (of `files`) updated only on the nodes that have them (e.g. super-admin.conf). */
+  ifPresent: z.array(fileName).default([]),
+  on: z.enum(NODE_GROUPS).default("controlPlane"),
+  caData: trustSetField,
+  ca: z.literal("cluster", 'must be "cluster": kubeconfigs hold the cluster CA').default(
+    "cluster",
+  ),
+});
 
-/** A kubeconfig's path on a node: absolute, or relative to the layout's kubeconfig directory. */
-export function kubeconfigPath(kubeconfigDir: string, file: string): string {
-  return file.startsWith("/") ? file : `${kubeconfigDir}/${file}`;
-}
+type Step = z.infer<typeof UpdateKubeconfigsStep>;
 
 /** The update-kubeconfigs step kind. */
-export const updateKubeconfigs: StepKind<Step, DesiredFile[]> = {
+export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
   kind: "update-kubeconfigs",
+  schema: UpdateKubeconfigsStep,
+  trustSetField: "caData",
+  rules(step, plan) {
+    const issues = ifPresentSubset(step.ifPresent, step.files, "this step's files");
+    if (step.on === "workers" && !plan.nodes.workers) {
+      issues.push({ path: ["on"], message: "the plan has no nodes.workers" });
+    }
+    return issues;
+  },
 
   async observe(ctx, step) {
     const trusted = await trustPem(ctx, step.ca, step.caData);
@@ -27,7 +53,7 @@ export const updateKubeconfigs: StepKind<Step, DesiredFile[]> = {
     const files: DesiredFile[] = [];
     for (const node of nodes) {
       for (const file of step.files) {
-        const path = kubeconfigPath(ctx.plan.layout.kubeconfigDir, file);
+        const path = kubeconfigPath(ctx.layout, file);
         const current = await node.readFile(path);
         if (current === undefined) {
           if (step.ifPresent.includes(file)) continue;
@@ -61,7 +87,7 @@ export const updateKubeconfigs: StepKind<Step, DesiredFile[]> = {
     const nodes = step.on === "workers" ? ctx.workers : ctx.controlPlane;
     for (const node of nodes) {
       for (const file of step.files) {
-        const path = kubeconfigPath(ctx.plan.layout.kubeconfigDir, file);
+        const path = kubeconfigPath(ctx.layout, file);
         const current = await node.readFile(path);
         if (current === undefined) continue;
         for (const caData of kubeconfigCaData(current, `${node.name}:${path}`)) {
@@ -72,4 +98,4 @@ export const updateKubeconfigs: StepKind<Step, DesiredFile[]> = {
       }
     }
   },
-};
+});

@@ -12,13 +12,13 @@
  * {@link runVerifyChecks} runs the checks once (the CLI and tests use it).
  * @module
  */
-import type { StepContext, StepKind } from "../engine/step.ts";
+import { z } from "zod";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
 import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import type { CaName, TrustSet } from "../plan/ca.ts";
 import type { Phase } from "../plan/phase.ts";
-import type { StepOfKind } from "../plan/schema.ts";
-import { COMPONENTS, VERIFY_CHECKS } from "../plan/steps.ts";
+import { COMPONENTS } from "../plan/component.ts";
 import {
   encodeBundle,
   fingerprint,
@@ -39,8 +39,35 @@ import { WORKLOAD_API_VERSION, workloadAvailability } from "./rollout_status.ts"
 import { type ApiEndpoint, planApiServerEndpoints, probeServingChain } from "./serving_chain.ts";
 import { fingerprintsOf, trustPem } from "./trust_sets.ts";
 import { errorText } from "./watch_object.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { positiveInt } from "../plan/fields.ts";
+import { CA_NAMES } from "../plan/ca.ts";
+import { phaseIndex, PHASES } from "../plan/phase.ts";
+import { kubeconfigPath, manifestPath } from "../plan/node_paths.ts";
 
-type Step = StepOfKind<"verify">;
+/** The checks a `verify` step can run. */
+export const VERIFY_CHECKS = [
+  "api-serving-chain",
+  "root-ca-configmaps",
+  "nodes-ready",
+  "workloads-available",
+  "components-healthy",
+  "kubeconfigs",
+] as const;
+
+/** `verify` parameters: check that the cluster is in the state the phase `expect` leaves it in. */
+export const VerifyStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("verify"),
+  checks: z.array(z.enum(VERIFY_CHECKS)).min(1, "must name at least one check").default([
+    ...VERIFY_CHECKS,
+  ]),
+  expect: z.enum(PHASES),
+  /** Tuning: how long to wait for the checks to pass. */
+  timeoutSeconds: positiveInt.default(300),
+});
+
+type Step = z.infer<typeof VerifyStep>;
 
 /** One check a verify step can run. */
 export type VerifyCheck = typeof VERIFY_CHECKS[number];
@@ -290,7 +317,7 @@ type Deletable = KubeObject & {
 
 async function checkWorkloadsAvailable(facts: Facts): Promise<CheckBody> {
   const { ctx } = facts;
-  const settings = ctx.plan.workloads;
+  const settings = ctx.workloads;
   const kinds = [...new Set(["Deployment", "DaemonSet", ...settings.kinds])];
   const namespaces = new Set(await selectedNamespaces(ctx.cluster, settings.namespaces));
   const problems: string[] = [];
@@ -323,7 +350,7 @@ async function checkComponentsHealthy(facts: Facts): Promise<CheckBody> {
   let checked = 0;
   await Promise.all(ctx.controlPlane.flatMap((node) =>
     COMPONENTS.map(async (component) => {
-      const path = `${ctx.plan.layout.manifestsDir}/${component}.yaml`;
+      const path = manifestPath(ctx.layout, component);
       const manifest = await node.readFile(path);
       if (manifest === undefined) return;
       const url = probeUrl(manifest);
@@ -357,7 +384,7 @@ async function checkKubeconfigs(facts: Facts): Promise<CheckBody> {
   let checked = 0;
   for (const node of ctx.controlPlane) {
     for (const { file, required } of CONTROL_PLANE_KUBECONFIGS) {
-      const path = `${ctx.plan.layout.kubeconfigDir}/${file}`;
+      const path = kubeconfigPath(ctx.layout, file);
       const where = `${node.name}:${path}`;
       const text = await node.readFile(path);
       if (text === undefined) {
@@ -398,8 +425,19 @@ async function checkKubeconfigs(facts: Facts): Promise<CheckBody> {
 }
 
 /** The verify step kind. */
-export const verify: StepKind<Step, null> = {
+export const verify = defineStepKind<Step, null>({
   kind: "verify",
+  schema: VerifyStep,
+  tuning: ["timeoutSeconds"],
+  checksOnly: true,
+  cas: (_step, plan) => CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+  rules(step) {
+    if (phaseIndex(step.expect) <= phaseIndex(step.phase)) return [];
+    return [{
+      path: ["expect"],
+      message: `cannot expect the state after ${step.expect} in the ${step.phase} phase`,
+    }];
+  },
 
   observe: () => Promise.resolve(null),
 
@@ -428,4 +466,4 @@ export const verify: StepKind<Step, null> = {
       for (const note of check.notes) ctx.log.warn(`${check.check}: ${note}`);
     }
   },
-};
+});

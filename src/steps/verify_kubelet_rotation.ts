@@ -5,18 +5,34 @@
  * plan says so, and otherwise holds the run (exit code 3) naming the blocking nodes.
  * @module
  */
-import type { StepContext, StepKind } from "../engine/step.ts";
+import { z } from "zod";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { GateClosedError } from "../engine/step_error.ts";
-import type { StepOfKind } from "../plan/schema.ts";
 import { durationSeconds } from "../plan/duration.ts";
 import { gateMessage, observeKubelets, verifyKubelets } from "../kubelet/mod.ts";
 import type { VerifyKubeletsOptions } from "../kubelet/verifier.ts";
 import { trustPem } from "./trust_sets.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { DURATION_PATTERN } from "../plan/duration.ts";
 
-type Step = StepOfKind<"verify-kubelet-rotation">;
+/**
+ * `verify-kubelet-rotation` parameters: the gate before old-CA removal — every kubelet must
+ * authenticate with a client certificate issued by the new CA.
+ */
+export const VerifyKubeletRotationStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("verify-kubelet-rotation"),
+  /** Tuning: how long to wait for stragglers, e.g. `10m` (absent: check once). */
+  wait: z.string().regex(DURATION_PATTERN, "must be a duration such as 90s, 10m or 1h30m")
+    .optional(),
+  /** Tuning: make blocking nodes obtain a new-CA certificate through node access. */
+  forceRotation: z.boolean().default(false),
+});
+
+type Step = z.infer<typeof VerifyKubeletRotationStep>;
 
 async function verifierOptions(ctx: StepContext): Promise<VerifyKubeletsOptions> {
-  const layout = ctx.plan.layout;
+  const layout = ctx.layout;
   return {
     cluster: ctx.cluster,
     controlPlane: ctx.controlPlane,
@@ -35,8 +51,13 @@ async function verifierOptions(ctx: StepContext): Promise<VerifyKubeletsOptions>
 }
 
 /** The verify-kubelet-rotation step kind. */
-export const verifyKubeletRotation: StepKind<Step, void> = {
+export const verifyKubeletRotation = defineStepKind<Step, void>({
   kind: "verify-kubelet-rotation",
+  schema: VerifyKubeletRotationStep,
+  phases: ["switch", "finalize"],
+  tuning: ["wait", "forceRotation"],
+  kubeletGate: true,
+  cas: () => ["cluster"],
 
   async observe(ctx) {
     if (!ctx.dryRun) return;
@@ -61,4 +82,4 @@ export const verifyKubeletRotation: StepKind<Step, void> = {
     if (message) throw new GateClosedError(ctx.stepId, message);
     ctx.log.info(`every kubelet authenticates with a certificate of the new CA`);
   },
-};
+});

@@ -4,8 +4,8 @@
  * after it restarts). It changes nothing itself.
  * @module
  */
-import type { StepKind } from "../engine/step.ts";
-import type { StepOfKind } from "../plan/schema.ts";
+import { z } from "zod";
+import { defineStepKind } from "../engine/step.ts";
 import {
   describeRootCaProblems,
   ROOT_CA_CONFIGMAP,
@@ -13,12 +13,31 @@ import {
   rootCaStatus,
   trustSetName,
 } from "./root_ca_configmaps.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { positiveInt } from "../plan/fields.ts";
+import { trustSetField } from "./_step_fields.ts";
 
-type Step = StepOfKind<"wait-root-ca-configmaps">;
+/**
+ * `wait-root-ca-configmaps` parameters: wait until every namespace's `kube-root-ca.crt` holds
+ * exactly these CAs (the controller-manager publishes its `--root-ca-file`).
+ */
+export const WaitRootCaConfigMapsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("wait-root-ca-configmaps"),
+  expect: trustSetField,
+  /** Tuning. */
+  timeoutSeconds: positiveInt.default(300),
+});
+
+type Step = z.infer<typeof WaitRootCaConfigMapsStep>;
 
 /** The wait-root-ca-configmaps step kind. */
-export const waitRootCaConfigMaps: StepKind<Step, RootCaStatus | undefined> = {
+export const waitRootCaConfigMaps = defineStepKind<Step, RootCaStatus | undefined>({
   kind: "wait-root-ca-configmaps",
+  schema: WaitRootCaConfigMapsStep,
+  tuning: ["timeoutSeconds"],
+  trustSetField: "expect",
+  cas: () => ["cluster"],
 
   async observe(ctx, step) {
     if (ctx.dryRun) return undefined;
@@ -55,4 +74,4 @@ export const waitRootCaConfigMaps: StepKind<Step, RootCaStatus | undefined> = {
     }
     ctx.log.info(`every namespace's ${ROOT_CA_CONFIGMAP} holds ${trustSetName(step.expect)}`);
   },
-};
+});

@@ -1,0 +1,53 @@
+/**
+ * The rotation's status as the cluster records it: the plan's steps with their progress.
+ * @module
+ */
+import type { Progress, StepStatus } from "../engine/progress.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
+import type { Phase } from "../plan/phase.ts";
+import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
+import type { LoadedPlan } from "./plan.ts";
+
+/** One step of the plan with what the cluster records of it. */
+export interface StepStatusRow {
+  readonly id: string;
+  readonly phase: Phase;
+  readonly kind: string;
+  readonly status: StepStatus | "pending";
+  readonly attempts: number;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+/** The recorded progress of a plan's rotation. */
+export interface RotationStatus {
+  /** The progress ConfigMap, `kube-system/<name>`. */
+  readonly configMap: string;
+  /** The record; `undefined` while no run has started. */
+  readonly progress?: Progress;
+  readonly steps: readonly StepStatusRow[];
+}
+
+/** Reads the progress of `loaded`'s rotation from the cluster. */
+export async function rotationStatus(
+  loaded: LoadedPlan,
+  options: KubeConfigOptions,
+): Promise<RotationStatus> {
+  const cluster = new KubeClusterApi(loadKubeConfig(options));
+  const name = loaded.plan.metadata.name;
+  const progress = await new ConfigMapProgressStore(cluster, name).load();
+  const steps = loaded.plan.steps.map((step): StepStatusRow => {
+    const record = progress?.steps[step.id];
+    return {
+      id: step.id,
+      phase: step.phase,
+      kind: step.kind,
+      status: record?.status ?? "pending",
+      attempts: record?.attempts ?? 0,
+      finishedAt: record?.finishedAt ?? "",
+      error: record?.error,
+    };
+  });
+  return { configMap: `kube-system/${progressConfigMapName(name)}`, progress, steps };
+}

@@ -1,0 +1,50 @@
+/**
+ * Where things live on a node, derived from the plan's layout: the PKI files of a CA (current,
+ * staged new, bundle), leaf certificates, static-pod manifests and kubeconfigs. Every step, check
+ * and command builds these paths here.
+ * @module
+ */
+import { caFileBase, type CaName } from "./ca.ts";
+import type { Layout } from "./layout.ts";
+
+/** The PKI paths of one CA on a node, as kubeadm names them. */
+export interface CaPaths {
+  /** The CA in use: `<pkiDir>/<base>.crt`. */
+  readonly cert: string;
+  readonly key: string;
+  /** The new CA, staged by distribute-ca: `<base>-new.crt`. */
+  readonly newCert: string;
+  readonly newKey: string;
+  /** Old + new CA: `<base>-bundle.crt`. */
+  readonly bundle: string;
+}
+
+/** The PKI paths of one CA. */
+export function caPaths(layout: Pick<Layout, "pkiDir">, ca: CaName): CaPaths {
+  const base = `${layout.pkiDir}/${caFileBase(ca)}`;
+  return {
+    cert: `${base}.crt`,
+    key: `${base}.key`,
+    newCert: `${base}-new.crt`,
+    newKey: `${base}-new.key`,
+    bundle: `${base}-bundle.crt`,
+  };
+}
+
+/** A leaf certificate and its key in the PKI directory (`apiserver` → `apiserver.crt`). */
+export function leafPaths(
+  layout: Pick<Layout, "pkiDir">,
+  name: string,
+): { cert: string; key: string } {
+  return { cert: `${layout.pkiDir}/${name}.crt`, key: `${layout.pkiDir}/${name}.key` };
+}
+
+/** The static-pod manifest of a control-plane component. */
+export function manifestPath(layout: Pick<Layout, "manifestsDir">, component: string): string {
+  return `${layout.manifestsDir}/${component}.yaml`;
+}
+
+/** A kubeconfig on a node: absolute, or relative to the layout's kubeconfig directory. */
+export function kubeconfigPath(layout: Pick<Layout, "kubeconfigDir">, file: string): string {
+  return file.startsWith("/") ? file : `${layout.kubeconfigDir}/${file}`;
+}
