@@ -50,6 +50,17 @@ export interface ClusterApi {
   delete(ref: ObjectRef): Promise<void>;
   /** The client configuration (for watches), trusting what the orchestrator trusts now. */
   readonly kubeConfig: KubeConfig;
+  /**
+   * The same cluster, trusted the same way, authenticating with a client certificate instead
+   * (a node's, to act as the node).
+   */
+  asClient(credentials: ClientCredentials): ClusterApi;
+}
+
+/** A client certificate and its key, as PEM. */
+export interface ClientCredentials {
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
 /** The HTTP status of an API error, when it has one. */

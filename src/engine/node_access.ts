@@ -27,6 +27,12 @@ export interface NodeAccess {
   writeFile(path: string, content: string, options?: WriteOptions): Promise<void>;
   /** Removes a file, backing it up first; no error when it does not exist. */
   removeFile(path: string): Promise<void>;
+  /**
+   * Points `path` at `target` with a symbolic link, as the kubelet's certificate store does.
+   * Drivers whose node paths are not real paths where commands run (`local`) leave it out; callers
+   * then write a copy.
+   */
+  link?(target: string, path: string): Promise<void>;
   /** Runs a command on the node. */
   run(command: readonly string[]): Promise<CommandResult>;
   /**

@@ -8,8 +8,10 @@ import {
   type KubernetesObject,
   KubernetesObjectApi,
 } from "@kubernetes/client-node";
+import { withClientCertificate } from "./kubeconfig.ts";
 import {
   apiStatus,
+  type ClientCredentials,
   type ClusterApi,
   type KubeObject,
   type ListOptions,
@@ -34,6 +36,12 @@ export class KubeClusterApi implements ClusterApi {
 
   get kubeConfig(): KubeConfig {
     return this.#source();
+  }
+
+  asClient(credentials: ClientCredentials): ClusterApi {
+    return new KubeClusterApi(() => withClientCertificate(this.#source(), credentials), {
+      serverDryRun: this.#dryRun !== undefined,
+    });
   }
 
   get #client(): KubernetesObjectApi {

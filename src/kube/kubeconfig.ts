@@ -138,3 +138,29 @@ export class KubeConfigSource {
     }
   }
 }
+
+/**
+ * A client configuration for the cluster of `config` (same server, same trust) that
+ * authenticates with a client certificate.
+ */
+export function withClientCertificate(
+  config: KubeConfig,
+  credentials: { readonly certPem: string; readonly keyPem: string },
+): KubeConfig {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) {
+    throw new Error("Cannot use a client certificate: the kubeconfig has no current cluster");
+  }
+  const result = new Http1KubeConfig();
+  result.loadFromOptions({
+    clusters: [cluster],
+    users: [{
+      name: "client-certificate",
+      certData: btoa(credentials.certPem),
+      keyData: btoa(credentials.keyPem),
+    }],
+    contexts: [{ name: "client-certificate", cluster: cluster.name, user: "client-certificate" }],
+    currentContext: "client-certificate",
+  });
+  return result;
+}

@@ -4,7 +4,13 @@
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ClusterApi, KubeObject, ListOptions, ObjectRef } from "../engine/cluster_api.ts";
+import type {
+  ClientCredentials,
+  ClusterApi,
+  KubeObject,
+  ListOptions,
+  ObjectRef,
+} from "../engine/cluster_api.ts";
 
 /** A key that names an object uniquely. */
 function keyOf(ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string }) {
@@ -37,6 +43,13 @@ export class OverlayClusterApi implements ClusterApi {
 
   get kubeConfig(): KubeConfig {
     return this.#base.kubeConfig;
+  }
+
+  asClient(credentials: ClientCredentials): ClusterApi {
+    return new OverlayClusterApi(
+      this.#base.asClient(credentials),
+      this.#serverDryRun.asClient(credentials),
+    );
   }
 
   read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {

@@ -7,15 +7,11 @@
  * @module
  */
 import { posix } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { Http1KubeConfig } from "../kube/kubeconfig.ts";
-import { apiStatus, type ClusterApi } from "../engine/cluster_api.ts";
-import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { apiStatus, type ClientCredentials, type ClusterApi } from "../engine/cluster_api.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import type { Printer } from "../engine/printer.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
-import { LocalNode } from "../nodes/local.ts";
-import { createNodeClientCsr, parseCertificate } from "../pki/mod.ts";
+import { certificateAndKey, createNodeClientCsr, parseCertificate } from "../pki/mod.ts";
 import {
   type CsrObject,
   csrState,
@@ -72,7 +68,7 @@ export async function forceRotation(options: ForceRotationOptions): Promise<Forc
   let requester = "ca-rotator";
   if (credentials) {
     try {
-      await new KubeClusterApi(nodeKubeConfig(admin, credentials)).create(object);
+      await options.cluster.asClient(credentials).create(object);
       requester = `system:node:${node.name}`;
     } catch (error) {
       printer.warn(
@@ -148,12 +144,8 @@ export async function installClientCertificate(
   }
   const current = posix.join(paths.kubeletPkiDir, CURRENT_CLIENT_PEM);
   await node.writeFile(file, content, { mode: 0o600 });
-  let linked = false;
-  if (!(node instanceof LocalNode)) {
-    const ln = await node.run(["ln", "-sfn", file, current]);
-    linked = ln.code === 0;
-  }
-  if (!linked) await node.writeFile(current, content, { mode: 0o600 });
+  if (node.link) await node.link(file, current);
+  else await node.writeFile(current, content, { mode: 0o600 });
   const kubeconfig = await node.readFile(paths.kubeletKubeconfig);
   if (kubeconfig !== undefined) {
     const user = kubeconfigClientCert(kubeconfig, paths.kubeletKubeconfig);
@@ -168,12 +160,6 @@ export async function installClientCertificate(
   return file;
 }
 
-/** A node's client certificate and key. */
-export interface NodeCredentials {
-  readonly certPem: string;
-  readonly keyPem: string;
-}
-
 /**
  * The kubelet's current client credentials, when they exist and are valid now: the rotated PEM
  * (certificate and key in one file), else kubelet.conf's user.
@@ -182,14 +168,10 @@ export async function readNodeCredentials(
   node: NodeAccess,
   paths: KubeletPaths,
   at: Date = new Date(),
-): Promise<NodeCredentials | undefined> {
-  const fromText = (certText?: string, keyText?: string): NodeCredentials | undefined => {
-    const certPem = certText?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)
-      ?.[0];
-    const keyPem = keyText?.match(
-      /-----BEGIN ([A-Z ]*)PRIVATE KEY-{5}[\s\S]*?-----END \1PRIVATE KEY-{5}/,
-    )
-      ?.[0];
+): Promise<ClientCredentials | undefined> {
+  const fromText = (certText?: string, keyText?: string): ClientCredentials | undefined => {
+    const certPem = certText && certificateAndKey(certText).certPem;
+    const keyPem = keyText && certificateAndKey(keyText).keyPem;
     if (!certPem || !keyPem) return undefined;
     try {
       const cert = parseCertificate(certPem);
@@ -197,7 +179,7 @@ export async function readNodeCredentials(
     } catch {
       return undefined;
     }
-    return { certPem: certPem + "\n", keyPem: keyPem + "\n" };
+    return { certPem, keyPem };
   };
   try {
     const current = await node.readFile(posix.join(paths.kubeletPkiDir, CURRENT_CLIENT_PEM));
@@ -213,27 +195,6 @@ export async function readNodeCredentials(
   } catch {
     return undefined;
   }
-}
-
-/**
- * A client configuration for the cluster of `admin` (same server, same trust) that
- * authenticates with the node's client certificate.
- */
-export function nodeKubeConfig(admin: KubeConfig, credentials: NodeCredentials): KubeConfig {
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
-  const config = new Http1KubeConfig();
-  config.loadFromOptions({
-    clusters: [cluster],
-    users: [{
-      name: "node",
-      certData: encodeBase64Text(credentials.certPem),
-      keyData: encodeBase64Text(credentials.keyPem),
-    }],
-    contexts: [{ name: "node", cluster: cluster.name, user: "node" }],
-    currentContext: "node",
-  });
-  return config;
 }
 
 /** The kubelet's file-name timestamp, `2006-01-02-15-04-05` (UTC). */

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { KubeConfig } from "@kubernetes/client-node";
 import { makeCas } from "./_test_fixtures.ts";
 import {
   installClientCertificate,
   kubeletTimestamp,
-  nodeKubeConfig,
   readNodeCredentials,
 } from "./force_rotation.ts";
 import { CURRENT_CLIENT_PEM, DEFAULT_KUBELET_PATHS } from "./node_facts.ts";
@@ -95,26 +93,6 @@ Deno.test("readNodeCredentials: from the current PEM, only while valid", async (
     const later = new Date(Date.now() + 2 * 86_400_000);
     assert.equal(await readNodeCredentials(node, paths, later), undefined);
   });
-});
-
-Deno.test("nodeKubeConfig keeps the admin's server and trust, with the node's certificate", async () => {
-  const admin = new KubeConfig();
-  admin.loadFromOptions({
-    clusters: [{ name: "c", server: "https://10.0.0.1:6443", caData: "Q0E=" }],
-    users: [{ name: "admin", token: "secret" }],
-    contexts: [{ name: "ctx", cluster: "c", user: "admin" }],
-    currentContext: "ctx",
-  });
-  const { certPem, keyPem } = await nodeCert();
-  const config = nodeKubeConfig(admin, { certPem, keyPem });
-  assert.equal(config.getCurrentCluster()?.server, "https://10.0.0.1:6443");
-  assert.equal(config.getCurrentCluster()?.caData, "Q0E=");
-  const user = config.getCurrentUser()!;
-  assert.equal(user.token, undefined);
-  assert.equal(
-    parseCertificate(decodeBase64Text(user.certData!)).subject,
-    "O=system:nodes, CN=system:node:worker-1",
-  );
 });
 
 Deno.test("installClientCertificate never overwrites a kubelet's file of the same second", async () => {

@@ -46,6 +46,11 @@ export class SshNode implements NodeAccess {
     return result.stdout;
   }
 
+  async link(target: string, path: string): Promise<void> {
+    const script = `ln -sfn -- ${shellQuote(target)} ${shellQuote(path)}`;
+    this.#check(await this.#shell(script), `link ${path} to ${target}`);
+  }
+
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
     const q = shellQuote(path);
     const temporary = shellQuote(`${path}.ca-rotator.tmp`);

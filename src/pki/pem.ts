@@ -16,6 +16,7 @@ export interface PemBlock {
 }
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+const PRIVATE_KEY_LABEL = /^[A-Z0-9 ]*PRIVATE KEY( BLOCK)?$/;
 const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/;
 
 /**
@@ -70,6 +71,31 @@ export function encodePem(label: string, der: Uint8Array | ArrayBuffer): string 
  */
 export function containsPrivateKey(text: string): boolean {
   return PRIVATE_KEY_BEGIN.test(text);
+}
+
+/** Says whether a PEM label is a private key's (`PRIVATE KEY`, `EC PRIVATE KEY`, …). */
+export function isPrivateKeyLabel(label: string): boolean {
+  return PRIVATE_KEY_LABEL.test(label);
+}
+
+/**
+ * The first certificate and the first private key of a PEM text (a kubelet's
+ * `kubelet-client-current.pem` holds both), each as its own PEM block; absent parts are
+ * `undefined`, and so is everything when the text is not PEM.
+ */
+export function certificateAndKey(text: string): { certPem?: string; keyPem?: string } {
+  let blocks: PemBlock[];
+  try {
+    blocks = decodePem(text);
+  } catch {
+    return {};
+  }
+  const cert = blocks.find((block) => block.label === "CERTIFICATE");
+  const key = blocks.find((block) => isPrivateKeyLabel(block.label));
+  return {
+    certPem: cert && encodePem(cert.label, cert.der),
+    keyPem: key && encodePem(key.label, key.der),
+  };
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { containsPrivateKey, decodePem, encodePem } from "./pem.ts";
+import { certificateAndKey, containsPrivateKey, decodePem, encodePem } from "./pem.ts";
 
 Deno.test("decodePem finds blocks among comments, blank lines and CRLF", () => {
   const a = encodePem("CERTIFICATE", new Uint8Array([1, 2, 3, 4, 5]));
@@ -67,4 +67,17 @@ Deno.test("containsPrivateKey spots every private key kind and nothing else", ()
     assert.equal(containsPrivateKey(encodePem(label, new Uint8Array([1]))), false, label);
   }
   assert.equal(containsPrivateKey("private key: none"), false);
+});
+
+Deno.test("certificateAndKey takes the first certificate and the first key of a combined file", () => {
+  const cert = encodePem("CERTIFICATE", new Uint8Array([1, 2, 3]));
+  const other = encodePem("CERTIFICATE", new Uint8Array([9, 9, 9]));
+  const key = encodePem("EC PRIVATE KEY", new Uint8Array([4, 5, 6]));
+  assert.deepEqual(certificateAndKey(`${cert}${other}${key}`), { certPem: cert, keyPem: key });
+  assert.deepEqual(certificateAndKey(cert), { certPem: cert, keyPem: undefined });
+  assert.deepEqual(certificateAndKey("not PEM at all"), { certPem: undefined, keyPem: undefined });
+  assert.deepEqual(
+    certificateAndKey("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----"),
+    {},
+  );
 });
