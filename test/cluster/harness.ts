@@ -2,7 +2,7 @@
  * Test helper: a real cluster for a test suite, always torn down.
  *
  * ```ts
- * import { withCluster } from "../cluster/harness.ts";
+ * import { withCluster } from "./harness.ts";
  * Deno.test({ name: "rotation", sanitizeOps: false, sanitizeResources: false }, async (t) => {
  *   await withCluster({ apiServers: 3, nodes: 2 }, async (cluster) => {
  *     await cluster.kubectl(["get", "nodes"]);
@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import { clusterEnv, down, up, type UpOptions } from "./cluster.ts";
-import type { KubeletStatus } from "./emulated_kubelet.ts";
+import type { KubeletStatus } from "./kubelet_status.ts";
 import type { ClusterLayout, ControlPlaneNode, WorkerNode } from "./layout.ts";
 import { runCommand } from "./managed_process.ts";
 import type { ClusterState } from "./state.ts";

@@ -16,13 +16,13 @@
  */
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
-import { KUBELET_CLIENT_CURRENT, storeClientCertificate } from "./emulated_kubelet.ts";
 import {
   initPhase,
   KUBEADM_CONFIG_PATH,
   renderKubeadmConfig,
   SHARED_PKI_FILES,
 } from "./kubeadm.ts";
+import { KUBELET_CLIENT_CURRENT, storeClientCertificate } from "./kubelet_cert_store.ts";
 import { issueClientCertificate, nodeSubject } from "./kubelet_pki.ts";
 import { type ClusterLayout, endpointUrl } from "./layout.ts";
 import { hostPath } from "./path_map.ts";

@@ -14,7 +14,7 @@ import {
   waitForTeamDeployments,
 } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
-import type { KubeletStatus } from "../cluster/emulated_kubelet.ts";
+import type { KubeletStatus } from "../cluster/kubelet_status.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
