@@ -1,9 +1,11 @@
 /**
  * Plans in ca-rotator's own format: the plan loader bound to the step kinds of
- * src/steps/kinds.ts. Commands and tests load plans through here.
+ * src/steps/kinds.ts (or, for a test of a new kind, to another list). Commands and tests load
+ * plans through here.
  * @module
  */
 import * as format from "../plan/load.ts";
+import type { StepFormat } from "../plan/step_format.ts";
 import { PLAN_FORMAT, type PlanStep } from "../steps/kinds.ts";
 
 /** A loaded plan of ca-rotator's step kinds. */
@@ -12,9 +14,20 @@ export type LoadedPlan = format.LoadedPlan<PlanStep>;
 /** Reads and loads a plan file; `env` (default: the process environment) fills `${NAME}`. */
 export function loadPlan(
   path: string,
+  env?: Record<string, string | undefined>,
+): Promise<LoadedPlan>;
+/** Reads and loads a plan file whose steps are of the given kinds. */
+export function loadPlan(
+  path: string,
+  env: Record<string, string | undefined> | undefined,
+  kinds: readonly StepFormat[],
+): Promise<format.LoadedPlan>;
+export function loadPlan(
+  path: string,
   env: Record<string, string | undefined> = Deno.env.toObject(),
-): Promise<LoadedPlan> {
-  return format.loadPlan(PLAN_FORMAT, path, env);
+  kinds?: readonly StepFormat[],
+): Promise<format.LoadedPlan> {
+  return format.loadPlan(kinds ? format.planFormat(kinds) : PLAN_FORMAT, path, env);
 }
 
 /** Loads a plan from its text (pure: no file or environment access beyond `env`). */

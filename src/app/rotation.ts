@@ -8,7 +8,8 @@ import { dirname } from "node:path";
 import { hostname } from "node:os";
 import { runPlan, type RunResult } from "../engine/runner.ts";
 import type { Printer } from "../engine/printer.ts";
-import type { StepRegistry } from "../engine/registry.ts";
+import { StepRegistry } from "../engine/registry.ts";
+import type { StepKind } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
 import type { ProgressStore } from "../engine/progress.ts";
 import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
@@ -21,14 +22,14 @@ import { nodesOf } from "../nodes/from_plan.ts";
 import { OverlayNode } from "../nodes/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
-import { defaultRegistry } from "../steps/kinds.ts";
+import { STEP_KINDS } from "../steps/kinds.ts";
 
 /** What a rotate run needs to know. */
 export interface RotationOptions extends KubeConfigOptions {
   readonly loaded: LoadedPlan;
   readonly dryRun: boolean;
   /** The step kinds (default: every kind of src/steps/kinds.ts). */
-  readonly registry?: StepRegistry;
+  readonly kinds?: readonly StepKind[];
   readonly printer: Printer;
 }
 
@@ -40,7 +41,7 @@ export interface RotationResult extends RunResult {
 /** Runs (or, dry, plans) the rotation. */
 export async function rotate(options: RotationOptions): Promise<RotationResult> {
   const { loaded, dryRun, printer } = options;
-  const registry = options.registry ?? defaultRegistry();
+  const registry = new StepRegistry(options.kinds ?? STEP_KINDS);
   const plan = loaded.plan;
   const source = new KubeConfigSource(options);
   const live = new KubeClusterApi(() => source.current());

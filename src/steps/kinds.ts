@@ -4,7 +4,6 @@
  * are derived from it. Adding a step kind = one file under src/steps/ + one line here.
  * @module
  */
-import { StepRegistry } from "../engine/registry.ts";
 import { planFormat } from "../plan/load.ts";
 import type { StepOf } from "../plan/step_format.ts";
 import { activateCa } from "./activate_ca.ts";
@@ -49,8 +48,3 @@ export type StepOfKind<K extends StepKindName> = Extract<PlanStep, { kind: K }>;
 
 /** The plan format of ca-rotator's step kinds. */
 export const PLAN_FORMAT = planFormat<PlanStep>(STEP_KINDS);
-
-/** A runner registry of ca-rotator's step kinds. */
-export function defaultRegistry(): StepRegistry {
-  return new StepRegistry(STEP_KINDS);
-}

@@ -14,6 +14,12 @@ import { ConfigMapProgressStore } from "../../src/state/progress_configmap.ts";
 import { acquireRunLock, LockHeldError } from "../../src/state/run_lock.ts";
 import { OverlayClusterApi } from "../../src/kube/overlay_cluster.ts";
 import type { Progress } from "../../src/engine/progress.ts";
+import { loadPlan } from "../../src/app/plan.ts";
+import { rotate } from "../../src/app/rotation.ts";
+import { memoryPrinter } from "../../src/engine/printer.ts";
+import { PlanError } from "../../src/plan/load.ts";
+import { STEP_KINDS } from "../../src/steps/kinds.ts";
+import { writeNote } from "./_write_note_kind.ts";
 
 const progress = (step: string): Progress => ({
   plan: "engine-test",
@@ -124,6 +130,57 @@ Deno.test({
       },
     );
 
+    await t.step("a new step kind is one file and one list entry", async () => {
+      const kinds = [...STEP_KINDS, writeNote]; // the one list entry
+      const dir = await Deno.makeTempDir({ prefix: "ca-rotator-new-kind-" });
+      try {
+        const planPath = join(dir, "note.yaml");
+        await Deno.writeTextFile(
+          planPath,
+          notePlan(cluster.nodeRoots, cluster.nodes.map((n) => n.ip)),
+        );
+        await assert.rejects(
+          () => loadPlan(planPath, {}),
+          (error) =>
+            error instanceof PlanError && /unknown step kind "write-note"/.test(error.message),
+          "without the list entry the plan format does not know the kind",
+        );
+        const loaded = await loadPlan(planPath, {}, kinds);
+        assert.equal(loaded.plan.steps[0].kind, "write-note");
+
+        const notePath = join(cluster.nodeRoots[0], "etc/kubernetes/rotation-note.txt");
+        const printer = memoryPrinter();
+        const planned = await rotate({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          kinds,
+          dryRun: true,
+          printer,
+        });
+        const change = planned.steps.find((step) => step.kind === "write-note")?.changes[0];
+        assert.equal(change?.action, "create");
+        assert.equal(
+          change?.target.type === "file" && change.target.path,
+          "/etc/kubernetes/rotation-note.txt",
+        );
+        assert.equal(await exists(notePath), false, "the dry run wrote nothing");
+
+        const result = await rotate({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          kinds,
+          dryRun: false,
+          printer,
+        });
+        assert.equal(result.outcome, "done");
+        assert.equal(await Deno.readTextFile(notePath), "rotated by a kind the engine never saw\n");
+        const recorded = await new ConfigMapProgressStore(api, "new-kind").load();
+        assert.equal(recorded?.steps["leave-note"]?.status, "done");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
     await t.step("kubeconfig resolution runs an exec-plugin credential", async () => {
       const admin = await Deno.readTextFile(cluster.kubeconfig);
       const client = kubeconfigClientCert(admin);
@@ -164,3 +221,34 @@ Deno.test({
     await cluster.stop();
   }
 });
+
+/** A plan with one write-note step against the test cluster's control-plane node roots. */
+function notePlan(roots: string[], addresses: string[]): string {
+  return `apiVersion: ca-rotator.dev/v1
+kind: RotationPlan
+metadata: { name: new-kind }
+stopAfter: trust
+layout: { preset: kubeadm }
+nodes:
+  controlPlane: { driver: local, roots: ${JSON.stringify(roots)}, addresses: ${
+    JSON.stringify(addresses)
+  } }
+cas:
+  cluster: { source: generate, algorithm: ecdsa-p256 }
+steps:
+  - id: leave-note
+    phase: trust
+    kind: write-note
+    file: rotation-note.txt
+    text: rotated by a kind the engine never saw
+`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
