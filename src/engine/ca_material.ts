@@ -25,7 +25,7 @@ export function caMaterialOf(pairs: Readonly<Record<string, CaPair>>): CaMateria
   return {
     get(ca) {
       const pair = pairs[ca];
-      if (!pair) throw new Error(`the plan does not rotate a CA named "${ca}"`);
+      if (!pair) throw new Error(`Cannot use the new CA "${ca}": the plan does not rotate it`);
       return pair;
     },
     fingerprints: () =>

@@ -15,7 +15,9 @@ export class StepRegistry {
 
   /** Registers an implementation; a kind registered twice is a programming error. */
   register(kind: StepKind): this {
-    if (this.#kinds.has(kind.kind)) throw new Error(`step kind "${kind.kind}" registered twice`);
+    if (this.#kinds.has(kind.kind)) {
+      throw new Error(`Cannot register step kind "${kind.kind}": registered twice`);
+    }
     this.#kinds.set(kind.kind, kind);
     return this;
   }
@@ -25,7 +27,7 @@ export class StepRegistry {
     const found = this.#kinds.get(kind);
     if (!found) {
       throw new Error(
-        `no implementation for step kind "${kind}" (registered: ${
+        `Cannot run step kind "${kind}": no implementation (registered: ${
           [...this.#kinds.keys()].join(", ")
         })`,
       );

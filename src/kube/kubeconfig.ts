@@ -5,6 +5,7 @@
  * @module
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import { parseCertificates, sameCertificate } from "../pki/mod.ts";
 
 /**
  * A KubeConfig whose connections speak HTTP/1.1 only. The client library's HTTP agent offers
@@ -75,7 +76,9 @@ export function trustingAlso(config: KubeConfig, extraCaPem: string): KubeConfig
     : cluster.caFile
     ? Deno.readTextFileSync(cluster.caFile)
     : "";
-  if (current.includes(extraCaPem.trim())) return config;
+  const held = parseCertificates(current);
+  const extra = parseCertificates(extraCaPem, "the extra CA");
+  if (extra.every((cert) => held.some((each) => sameCertificate(each, cert)))) return config;
   const merged = `${current.trim()}\n${extraCaPem.trim()}\n`;
   const copy = new Http1KubeConfig();
   copy.loadFromString(config.exportConfig());

@@ -3,7 +3,14 @@
  * signature verification (old and new cluster CA usually share the subject "kubernetes").
  * @module
  */
-import { authorityKeyId, fingerprint, parseCertificates, subjectKeyId, x509 } from "../pki/mod.ts";
+import {
+  authorityKeyId,
+  fingerprint,
+  parseCertificates,
+  sameCertificate,
+  subjectKeyId,
+  x509,
+} from "../pki/mod.ts";
 
 /** The CA certificates a kubelet client certificate is checked against. */
 export interface CaTrust {
@@ -32,7 +39,7 @@ export interface CaSummary {
  */
 export function caTrustFromPem(newCa: string, oldCa?: string): CaTrust {
   const newCas = parseCertificates(newCa, "the new CA");
-  const isNew = (cert: x509.X509Certificate) => newCas.some((n) => sameDer(n, cert));
+  const isNew = (cert: x509.X509Certificate) => newCas.some((n) => sameCertificate(n, cert));
   const oldCas = oldCa ? parseCertificates(oldCa, "the old CA").filter((c) => !isNew(c)) : [];
   return { newCas, oldCas };
 }
@@ -128,8 +135,8 @@ async function signedBy(cert: x509.X509Certificate, ca: x509.X509Certificate): P
 
 /** Classifies a CA certificate itself (e.g. the controller-manager's signing certificate). */
 export function classifyCa(cert: x509.X509Certificate, trust: CaTrust): IssuerClass {
-  if (trust.newCas.some((c) => sameDer(c, cert) || sameKey(c, cert))) return "new";
-  if (trust.oldCas.some((c) => sameDer(c, cert) || sameKey(c, cert))) return "old";
+  if (trust.newCas.some((c) => sameCertificate(c, cert) || sameKey(c, cert))) return "new";
+  if (trust.oldCas.some((c) => sameCertificate(c, cert) || sameKey(c, cert))) return "old";
   return "unknown";
 }
 
@@ -146,10 +153,6 @@ export async function summarizeTrust(
     new: await Promise.all(trust.newCas.map(summary)),
     old: await Promise.all(trust.oldCas.map(summary)),
   };
-}
-
-function sameDer(a: x509.X509Certificate, b: x509.X509Certificate): boolean {
-  return equalBytes(new Uint8Array(a.rawData), new Uint8Array(b.rawData));
 }
 
 /** Same subject and same public key: the same CA re-encoded or re-signed. */

@@ -7,8 +7,7 @@ import {
 } from "./force_rotation.ts";
 import { CURRENT_CLIENT_PEM, DEFAULT_KUBELET_PATHS } from "./node_facts.ts";
 import { LocalNode } from "../nodes/local.ts";
-import { issueCertificate, parseCertificate } from "../pki/mod.ts";
-import { decodeBase64Text } from "./csr_index.ts";
+import { issueCertificate } from "../pki/mod.ts";
 
 const cas = await makeCas();
 const paths = DEFAULT_KUBELET_PATHS;

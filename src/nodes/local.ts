@@ -38,7 +38,9 @@ export class LocalNode implements NodeAccess {
 
   /** The path on this machine of a path on the node. */
   hostPath(path: string): string {
-    if (!path.startsWith("/")) throw new Error(`node path "${path}" is not absolute`);
+    if (!path.startsWith("/")) {
+      throw new Error(`Cannot use node path "${path}": it is not absolute`);
+    }
     return join(this.root, path);
   }
 

@@ -8,6 +8,7 @@ export { x509 } from "./crypto_provider.ts";
 export * from "./pem.ts";
 export * from "./bundle.ts";
 export * from "./fingerprint.ts";
+export * from "./compare.ts";
 export * from "./key_type.ts";
 export * from "./private_key.ts";
 export * from "./key_match.ts";

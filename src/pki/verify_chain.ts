@@ -5,6 +5,7 @@
 import { x509 } from "./crypto_provider.ts";
 import { toHex } from "./fingerprint.ts";
 import { isCa } from "./ca.ts";
+import { sameCertificate } from "./compare.ts";
 
 /** Trust and time to verify against. */
 export interface VerifyChainOptions {
@@ -54,7 +55,7 @@ export async function verifyChain(
       problems.push(dates);
       return undefined;
     }
-    const self = roots.find((r) => sameDer(r, cert));
+    const self = roots.find((r) => sameCertificate(r, cert));
     if (self) return { ok: true, root: self, chain: path };
     if (path.length > MAX_DEPTH) {
       problems.push(`chain is longer than ${MAX_DEPTH}`);
@@ -71,7 +72,7 @@ export async function verifyChain(
       return { ok: true, root, chain: [...path, root] };
     }
     for (const parent of intermediates) {
-      if (path.some((p) => sameDer(p, parent)) || !isCa(parent)) continue;
+      if (path.some((p) => sameCertificate(p, parent)) || !isCa(parent)) continue;
       if (!(await issuedBy(cert, parent))) continue;
       const found = await walk(parent, [...path, parent]);
       if (found) return found;
@@ -112,8 +113,4 @@ function validityProblem(cert: x509.X509Certificate, at: Date): string | undefin
     return `certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`;
   }
   return undefined;
-}
-
-function sameDer(a: x509.X509Certificate, b: x509.X509Certificate): boolean {
-  return toHex(a.rawData) === toHex(b.rawData);
 }

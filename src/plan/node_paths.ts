@@ -48,3 +48,16 @@ export function manifestPath(layout: Pick<Layout, "manifestsDir">, component: st
 export function kubeconfigPath(layout: Pick<Layout, "kubeconfigDir">, file: string): string {
   return file.startsWith("/") ? file : `${layout.kubeconfigDir}/${file}`;
 }
+
+/**
+ * The kubeconfigs of `layout.kubeconfigDir` on every control-plane node that hold the cluster
+ * CA, and whether every node has them (kubeadm writes `super-admin.conf` on the first node
+ * only). The plans' `update-kubeconfigs` steps name these files; the `kubeconfigs` check of
+ * `verify` reads them.
+ */
+export const CONTROL_PLANE_KUBECONFIGS: readonly { file: string; required: boolean }[] = [
+  { file: "admin.conf", required: true },
+  { file: "controller-manager.conf", required: true },
+  { file: "scheduler.conf", required: true },
+  { file: "super-admin.conf", required: false },
+];

@@ -148,7 +148,9 @@ async function fromFiles(
     try {
       return await Deno.readTextFile(path);
     } catch (error) {
-      throw new Error(`cas.${caName}.${field}: cannot read "${path}": ${(error as Error).message}`);
+      throw new Error(
+        `Cannot read cas.${caName}.${field} "${path}": ${(error as Error).message}`,
+      );
     }
   };
   const certPem = await read(certPath, "cert");

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
+import { sameCertificates } from "../pki/mod.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
@@ -63,7 +64,9 @@ export const activateCa = defineStepKind<Step, DesiredFile[]>({
     const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
     for (const node of ctx.controlPlane) {
-      if ((await node.readFile(paths.cert)) !== pair.certPem) {
+      const cert = await node.readFile(paths.cert);
+      const where = `${node.name}:${paths.cert}`;
+      if (cert === undefined || !(await sameCertificates(cert, pair.certPem, where))) {
         throw new Error(`${node.name}: ${paths.cert} is not the new CA`);
       }
     }

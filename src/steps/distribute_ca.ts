@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
-import { encodeBundle, parseCertificates } from "../pki/mod.ts";
+import { encodeBundle, holdsCertificates, parseCertificates } from "../pki/mod.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
@@ -77,7 +77,8 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
     const newCa = ctx.cas.get(step.ca).certPem;
     for (const node of ctx.controlPlane) {
       const bundle = await node.readFile(paths.bundle);
-      if (!bundle?.includes(newCa.trim())) {
+      const where = `${node.name}:${paths.bundle}`;
+      if (bundle === undefined || !(await holdsCertificates(bundle, newCa, where))) {
         throw new Error(`${node.name}: ${paths.bundle} does not hold the new CA`);
       }
     }

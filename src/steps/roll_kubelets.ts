@@ -11,7 +11,8 @@ import type { KubeObject } from "../engine/cluster_api.ts";
 import { kubeletConfigFacts, setKubeletClientCAFile } from "../formats/kubelet_config.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
-import { sameCertificates, trustPem } from "./trust_sets.ts";
+import { trustPem } from "./trust_sets.ts";
+import { sameCertificates } from "../pki/mod.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";
@@ -183,10 +184,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     }
   },
 
-  async verify(ctx, step) {
+  async verify(ctx) {
     for (const name of allNodes(ctx).map((node) => node.name)) {
       if (!(await kubeletBack(ctx, name, 0))) {
-        throw new Error(`node ${name} is not Ready after its kubelet restart (${step.id})`);
+        throw new Error(`node ${name} is not Ready after its kubelet restart`);
       }
     }
   },

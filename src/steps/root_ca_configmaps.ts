@@ -7,7 +7,8 @@ import type { StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
 import type { TrustSet } from "../plan/ca.ts";
 import { compareText, selectedNamespaces } from "./namespace_selection.ts";
-import { fingerprintsOf, trustPem } from "./trust_sets.ts";
+import { trustPem } from "./trust_sets.ts";
+import { fingerprintsOf } from "../pki/mod.ts";
 
 /** The name of the published ConfigMap. */
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";

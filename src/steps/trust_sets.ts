@@ -1,12 +1,14 @@
 /**
  * The CA certificates a file or object should hold in each phase: the bundle (old + new, built
- * by distribute-ca on the control-plane nodes) or the new CA only.
+ * by distribute-ca on the control-plane nodes) or the new CA only. Comparing the certificates a
+ * file holds with a trust set is the PKI's (`sameCertificates`, `fingerprintsOf` in
+ * src/pki/compare.ts).
  * @module
  */
 import type { StepContext } from "../engine/step.ts";
 import type { CaName, TrustSet } from "../plan/ca.ts";
 import { caPaths } from "../plan/node_paths.ts";
-import { encodeBundle, fingerprint, parseCertificates } from "../pki/mod.ts";
+import { encodeBundle, parseCertificates } from "../pki/mod.ts";
 
 /** The PEM text a `bundle` or `new` trust set stands for. */
 export async function trustPem(ctx: StepContext, ca: CaName, set: TrustSet): Promise<string> {
@@ -21,15 +23,4 @@ export async function trustPem(ctx: StepContext, ca: CaName, set: TrustSet): Pro
     throw new Error(`${first.name}: ${paths.cert} is missing: cannot build the ${ca} CA bundle`);
   }
   return encodeBundle([...parseCertificates(current), ...parseCertificates(newCa)]);
-}
-
-/** The sorted SHA-256 fingerprints of the certificates in a PEM text. */
-export async function fingerprintsOf(pem: string): Promise<string[]> {
-  const prints = await Promise.all(parseCertificates(pem).map((cert) => fingerprint(cert)));
-  return [...new Set(prints)].sort();
-}
-
-/** True when two PEM texts hold exactly the same certificates (order and duplicates aside). */
-export async function sameCertificates(a: string, b: string): Promise<boolean> {
-  return JSON.stringify(await fingerprintsOf(a)) === JSON.stringify(await fingerprintsOf(b));
 }
