@@ -1,0 +1,268 @@
+// The file part of roll-kubelets: what it writes on each node and how it restarts the kubelets.
+// Seeing a restarted kubelet back (its Node Ready, its Lease renewed) and the step's verify need
+// the Kubernetes API: the end-to-end test against a real control plane covers them. Here the
+// context's API throws on any use, so apply on the nodes runs up to that wait.
+import assert from "node:assert/strict";
+import { hasChanges } from "../engine/change.ts";
+import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
+import { kubeletConfigFacts } from "../formats/kubelet_config.ts";
+import { activateCa } from "./activate_ca.ts";
+import { distributeCa } from "./distribute_ca.ts";
+import { rollKubelets } from "./roll_kubelets.ts";
+import {
+  assertRejectsNaming,
+  changeOf,
+  type ClusterOptions,
+  describe,
+  fingerprints,
+  KUBELET_CONF,
+  KUBELET_CONFIG,
+  PKI,
+  RECORD_KUBELET_RESTART,
+  recording,
+  TestCluster,
+} from "./_test_fixtures.ts";
+
+const BUNDLE = `${PKI}/ca-bundle.crt`;
+const RESTARTS = "/var/log/kubelet-restarts";
+
+/** The plan's roll-kubelets-trust-bundle / roll-kubelets-trust-new steps (plans/kubeadm.yaml). */
+const stepOf = (fields: Record<string, unknown> = {}) =>
+  rollKubelets.schema.parse({
+    id: "roll-kubelets-trust-bundle",
+    phase: "trust",
+    kind: "roll-kubelets",
+    clientCA: "bundle",
+    ...fields,
+  });
+
+/** A cluster where distribute-ca (and, with `activate`, activate-ca) ran for the cluster CA. */
+async function distributed(options: ClusterOptions & { activate?: boolean } = {}) {
+  const cluster = await TestCluster.create(options);
+  const ctx = cluster.context();
+  const distribute = distributeCa.schema.parse({
+    id: "d",
+    phase: "trust",
+    kind: "distribute-ca",
+    ca: "cluster",
+  });
+  await distributeCa.apply(
+    ctx,
+    distribute,
+    distributeCa.diff(await distributeCa.observe(ctx, distribute), distribute),
+  );
+  if (options.activate) {
+    const activate = activateCa.schema.parse({
+      id: "a",
+      phase: "switch",
+      kind: "activate-ca",
+      ca: "cluster",
+    });
+    await activateCa.apply(
+      ctx,
+      activate,
+      activateCa.diff(await activateCa.observe(ctx, activate), activate),
+    );
+  }
+  return cluster;
+}
+
+Deno.test("roll-kubelets: per node, the client CA file, clientCAFile and kubelet.conf (0600), then that kubelet's restart", async () => {
+  await using cluster = await distributed();
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  const before = await cluster.snapshot();
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  assert.deepEqual(await cluster.snapshot(), before, "observe never writes");
+
+  assert.deepEqual(describe(changes), [
+    `update cp-1:${KUBELET_CONFIG}`,
+    `update cp-1:${KUBELET_CONF}`,
+    "restart cp-1/kubelet",
+    `update cp-2:${KUBELET_CONFIG}`,
+    `update cp-2:${KUBELET_CONF}`,
+    "restart cp-2/kubelet",
+    `create worker-1:${BUNDLE}`,
+    `update worker-1:${KUBELET_CONFIG}`,
+    `update worker-1:${KUBELET_CONF}`,
+    "restart worker-1/kubelet",
+  ]);
+  const bundle = [
+    ...await fingerprints(cluster.cas.oldCluster.certPem),
+    ...await fingerprints(cluster.cas.newCluster.certPem),
+  ];
+  assert.deepEqual(await fingerprints(changeOf(changes, "worker-1", BUNDLE).after!), bundle);
+  for (const node of ["cp-1", "cp-2", "worker-1"]) {
+    const config = changeOf(changes, node, KUBELET_CONFIG);
+    assert.deepEqual(kubeletConfigFacts(config.after!), {
+      clientCAFile: BUNDLE,
+      rotateCertificates: true,
+    });
+    const configLines = config.before!.split("\n");
+    assert.deepEqual(
+      config.after!.split("\n").filter((line, index) => line !== configLines[index]),
+      [`    clientCAFile: ${BUNDLE}`],
+      "only clientCAFile changes",
+    );
+    const kubeconfig = changeOf(changes, node, KUBELET_CONF);
+    assert.equal(kubeconfig.target.type === "file" && kubeconfig.target.mode, 0o600);
+    assert.deepEqual(await fingerprints(kubeconfigCaData(kubeconfig.after!)[0]), bundle);
+    assert.deepEqual(kubeconfigClientCert(kubeconfig.after!), {
+      certPem: undefined,
+      keyPem: undefined,
+      certFile: "/var/lib/kubelet/pki/kubelet-client-current.pem",
+      keyFile: "/var/lib/kubelet/pki/kubelet-client-current.pem",
+    });
+  }
+});
+
+Deno.test("roll-kubelets: a dry run writes a batch's files, restarts its kubelets, then waits; nothing reaches the nodes", async () => {
+  await using cluster = await distributed();
+  for (
+    const [batchSize, expected] of [
+      [1, [
+        `write cp-1:${KUBELET_CONFIG}`,
+        `write cp-1:${KUBELET_CONF}`,
+        `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        "wait the kubelet of cp-1 to be back (Ready, Lease renewed)",
+        `write cp-2:${KUBELET_CONFIG}`,
+        `write cp-2:${KUBELET_CONF}`,
+        `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        "wait the kubelet of cp-2 to be back (Ready, Lease renewed)",
+        `write worker-1:${BUNDLE}`,
+        `write worker-1:${KUBELET_CONFIG}`,
+        `write worker-1:${KUBELET_CONF}`,
+        `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
+      ]],
+      [2, [
+        `write cp-1:${KUBELET_CONFIG}`,
+        `write cp-1:${KUBELET_CONF}`,
+        `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        `write cp-2:${KUBELET_CONFIG}`,
+        `write cp-2:${KUBELET_CONF}`,
+        `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        "wait the kubelets of cp-1, cp-2 to be back (Ready, Lease renewed)",
+        `write worker-1:${BUNDLE}`,
+        `write worker-1:${KUBELET_CONFIG}`,
+        `write worker-1:${KUBELET_CONF}`,
+        `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
+      ]],
+    ] as const
+  ) {
+    const step = stepOf({ batchSize });
+    const events: string[] = [];
+    const dry = cluster.dryRun();
+    const ctx = cluster.context({
+      stepId: step.id,
+      dryRun: true,
+      controlPlane: recording(dry.controlPlane, events),
+      workers: recording(dry.workers, events),
+      events,
+    });
+    const before = await cluster.snapshot();
+    const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+
+    await rollKubelets.apply(ctx, step, changes);
+
+    assert.deepEqual(events, expected, `batchSize ${batchSize}`);
+    assert.deepEqual(await cluster.snapshot(), before);
+    const again = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+    assert.deepEqual(again, []);
+    assert.equal(hasChanges(again), false);
+  }
+});
+
+Deno.test("roll-kubelets: apply writes the first node's files and restarts its kubelet, then needs the API to see it back", async () => {
+  await using cluster = await distributed();
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  const before = await cluster.snapshot();
+
+  await assertRejectsNaming(rollKubelets.apply(ctx, step, changes), "no Kubernetes API");
+
+  assert.deepEqual(ctx.waits, ["the kubelet of cp-1 to be back (Ready, Lease renewed)"]);
+  assert.equal(await cluster.read("cp-1", RESTARTS), "restarted\n");
+  assert.equal(await cluster.node("cp-2").readFile(RESTARTS), undefined);
+  assert.equal(kubeletConfigFacts(await cluster.read("cp-1", KUBELET_CONFIG)).clientCAFile, BUNDLE);
+  assert.equal(
+    await cluster.read("cp-1", KUBELET_CONF),
+    changeOf(changes, "cp-1", KUBELET_CONF).after,
+  );
+  assert.equal(await cluster.mode("cp-1", KUBELET_CONF), 0o600);
+  assert.equal(await cluster.read("cp-2", KUBELET_CONF), before.get(`cp-2:${KUBELET_CONF}`));
+  assert.deepEqual(
+    describe(rollKubelets.diff(await rollKubelets.observe(ctx, step), step)),
+    describe(changes).filter((line) => !line.includes("cp-1")),
+    "a resumed run goes on with the next node",
+  );
+});
+
+Deno.test("roll-kubelets: a kubelet restart that fails stops the roll, naming the node and the command", async () => {
+  await using cluster = await distributed({
+    kubeletRestart: ["sh", "-c", "printf 'Unit %s not found.\\n' kubelet.service >&2; exit 5"],
+  });
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  const before = await cluster.snapshot();
+  await assertRejectsNaming(
+    rollKubelets.apply(ctx, step, changes),
+    "cp-1: kubelet restart (sh -c printf",
+    "exited 5: Unit kubelet.service not found.",
+  );
+  assert.deepEqual(ctx.waits, []);
+  assert.equal(await cluster.read("cp-2", KUBELET_CONFIG), before.get(`cp-2:${KUBELET_CONFIG}`));
+});
+
+Deno.test("roll-kubelets: clientCA new (finalize) leaves every kubelet trusting the new CA only", async () => {
+  await using cluster = await distributed({ activate: true });
+  const step = stepOf({ id: "roll-kubelets-trust-new", phase: "finalize", clientCA: "new" });
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  assert.deepEqual(describe(changes), [
+    `update cp-1:${KUBELET_CONF}`,
+    "restart cp-1/kubelet",
+    `update cp-2:${KUBELET_CONF}`,
+    "restart cp-2/kubelet",
+    `update worker-1:${PKI}/ca.crt`,
+    `update worker-1:${KUBELET_CONF}`,
+    "restart worker-1/kubelet",
+  ]);
+  const newOnly = await fingerprints(cluster.cas.newCluster.certPem);
+  assert.deepEqual(
+    await fingerprints(changeOf(changes, "worker-1", `${PKI}/ca.crt`).after!),
+    newOnly,
+  );
+  for (const node of ["cp-1", "cp-2", "worker-1"]) {
+    const kubeconfig = changeOf(changes, node, KUBELET_CONF).after!;
+    assert.deepEqual(await fingerprints(kubeconfigCaData(kubeconfig)[0]), newOnly);
+  }
+});
+
+Deno.test("roll-kubelets: observe refuses a node without its kubelet config or kubeconfig", async () => {
+  await using cluster = await distributed();
+  const ctx = cluster.context();
+  await Deno.remove(cluster.node("worker-1").hostPath(KUBELET_CONF));
+  await assertRejectsNaming(
+    rollKubelets.observe(ctx, stepOf()),
+    "worker-1",
+    KUBELET_CONF,
+    "missing",
+  );
+  await Deno.remove(cluster.node("cp-2").hostPath(KUBELET_CONFIG));
+  await assertRejectsNaming(rollKubelets.observe(ctx, stepOf()), "cp-2", KUBELET_CONFIG, "missing");
+});
+
+Deno.test("roll-kubelets: the plan format: tuning fields, trust-set field, the cluster CA", async () => {
+  await using cluster = await TestCluster.create({ workers: false });
+  const step = stepOf();
+  assert.equal(step.batchSize, 1);
+  assert.equal(step.healthTimeoutSeconds, 300);
+  assert.deepEqual(rollKubelets.tuning, ["batchSize", "healthTimeoutSeconds"]);
+  assert.equal(rollKubelets.trustSetField, "clientCA");
+  assert.deepEqual(rollKubelets.cas?.(step, cluster.plan), ["cluster"]);
+  assert.equal(rollKubelets.schema.safeParse({ ...step, batchSize: 0 }).success, false);
+});
