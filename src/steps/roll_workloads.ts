@@ -11,15 +11,15 @@ import type { Change, WorkloadTarget } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { apiStatus, type ObjectRef } from "../engine/cluster_api.ts";
 import { type RollWorkloadsSettings, rollWorkloadsSettings } from "../plan/workloads.ts";
-import { compareText, orderRank, selectedNamespaces } from "./namespace_selection.ts";
+import { compareText, orderRank, selectedNamespaces } from "./_namespace_selection.ts";
 import {
   rolloutStatus,
   WORKLOAD_API_VERSION,
   workloadAvailability,
   type WorkloadKind,
   type WorkloadObject,
-} from "./rollout_status.ts";
-import { errorText, type ObjectCheck, ObjectWaitError, waitForObject } from "./watch_object.ts";
+} from "./_rollout_status.ts";
+import { errorText, type ObjectCheck, ObjectWaitError, waitForObject } from "./_watch_object.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { namespacePattern, positiveInt } from "../plan/fields.ts";
 import { NamespaceSelector, WORKLOAD_KINDS } from "../plan/workloads.ts";

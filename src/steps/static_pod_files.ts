@@ -7,7 +7,7 @@
 import type { Change } from "../engine/change.ts";
 import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
-import { rewriteManifestAndWait } from "./component_health.ts";
+import { rewriteManifestAndWait } from "./_component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
 
 /** A manifest to rewrite, and the restart it causes. */

@@ -13,7 +13,7 @@ import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_fil
 import type { TrustSet } from "../plan/ca.ts";
 import { trustPem } from "./trust_sets.ts";
 import { sameCertificates } from "../pki/mod.ts";
-import { errorText } from "./watch_object.ts";
+import { errorText } from "./_watch_object.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { trustSetField } from "./_step_fields.ts";
 

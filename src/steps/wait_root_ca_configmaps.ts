@@ -12,7 +12,7 @@ import {
   type RootCaStatus,
   rootCaStatus,
   trustSetName,
-} from "./root_ca_configmaps.ts";
+} from "./_root_ca_configmaps.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";

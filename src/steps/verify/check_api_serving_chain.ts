@@ -4,8 +4,8 @@
  * after finalize).
  * @module
  */
-import { type ApiEndpoint, planApiServerEndpoints, probeServingChain } from "../serving_chain.ts";
-import { compareText } from "../namespace_selection.ts";
+import { type ApiEndpoint, planApiServerEndpoints, probeServingChain } from "../_serving_chain.ts";
+import { compareText } from "../_namespace_selection.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 
 /** Probes the TLS chain every API server endpoint serves. */

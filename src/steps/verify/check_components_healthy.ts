@@ -5,8 +5,8 @@
  */
 import { COMPONENTS } from "../../plan/component.ts";
 import { manifestPath } from "../../plan/node_paths.ts";
-import { probeHealthy, probeUrl } from "../component_health.ts";
-import { compareText } from "../namespace_selection.ts";
+import { probeHealthy, probeUrl } from "../_component_health.ts";
+import { compareText } from "../_namespace_selection.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 
 /** Probes each component the way its manifest's probe does. */

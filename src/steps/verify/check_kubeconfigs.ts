@@ -7,7 +7,7 @@
 import { kubeconfigCaData, kubeconfigClientCert } from "../../formats/kubeconfig_file.ts";
 import { CONTROL_PLANE_KUBECONFIGS, kubeconfigPath } from "../../plan/node_paths.ts";
 import { fingerprintsOf, issuedBy, parseCertificate, sameFingerprints } from "../../pki/mod.ts";
-import { trustSetName } from "../root_ca_configmaps.ts";
+import { trustSetName } from "../_root_ca_configmaps.ts";
 import { trustPem } from "../trust_sets.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 

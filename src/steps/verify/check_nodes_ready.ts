@@ -3,7 +3,7 @@
  * @module
  */
 import type { KubeObject } from "../../engine/cluster_api.ts";
-import { compareText } from "../namespace_selection.ts";
+import { compareText } from "../_namespace_selection.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 
 interface NodeObject extends KubeObject {

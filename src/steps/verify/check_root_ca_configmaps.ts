@@ -8,7 +8,7 @@ import {
   ROOT_CA_CONFIGMAP,
   rootCaStatus,
   trustSetName,
-} from "../root_ca_configmaps.ts";
+} from "../_root_ca_configmaps.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 
 /** Reads every namespace's `kube-root-ca.crt` and compares it with the expected trust set. */

@@ -4,8 +4,8 @@
  * @module
  */
 import type { KubeObject } from "../../engine/cluster_api.ts";
-import { compareText, selectedNamespaces } from "../namespace_selection.ts";
-import { WORKLOAD_API_VERSION, workloadAvailability } from "../rollout_status.ts";
+import { compareText, selectedNamespaces } from "../_namespace_selection.ts";
+import { WORKLOAD_API_VERSION, workloadAvailability } from "../_rollout_status.ts";
 import { type CheckFacts, type CheckFindings, plural } from "./_check.ts";
 
 type Deletable = KubeObject & {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeRootCaProblems, rootCaProblems } from "./root_ca_configmaps.ts";
+import { describeRootCaProblems, rootCaProblems } from "./_root_ca_configmaps.ts";
 
 const OLD = "a".repeat(64);
 const NEW = "b".repeat(64);

@@ -5,7 +5,7 @@ import {
   endpointUrl,
   parseEndpoint,
   probeServingChain,
-} from "./serving_chain.ts";
+} from "./_serving_chain.ts";
 
 const manifest = (flags: string[]) =>
   `apiVersion: v1

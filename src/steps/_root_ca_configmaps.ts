@@ -6,7 +6,7 @@
 import type { StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
 import type { TrustSet } from "../plan/ca.ts";
-import { compareText, selectedNamespaces } from "./namespace_selection.ts";
+import { compareText, selectedNamespaces } from "./_namespace_selection.ts";
 import { trustPem } from "./trust_sets.ts";
 import { fingerprintsOf } from "../pki/mod.ts";
 

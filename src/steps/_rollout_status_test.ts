@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rolloutStatus, workloadAvailability, type WorkloadObject } from "./rollout_status.ts";
+import { rolloutStatus, workloadAvailability, type WorkloadObject } from "./_rollout_status.ts";
 
 function deployment(
   status: WorkloadObject["status"],

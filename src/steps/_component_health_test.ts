@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { probeUrl } from "./component_health.ts";
+import { probeUrl } from "./_component_health.ts";
 import { LocalNode } from "../nodes/local.ts";
 
 const apiserver = `apiVersion: v1

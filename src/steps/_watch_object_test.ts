@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectionPath, refName } from "./watch_object.ts";
+import { collectionPath, refName } from "./_watch_object.ts";
 
 Deno.test("collectionPath: core and named groups, namespaced and cluster-scoped", () => {
   assert.equal(

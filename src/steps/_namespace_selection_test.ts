@@ -4,7 +4,7 @@ import {
   namespaceSelected,
   orderNamespaces,
   orderRank,
-} from "./namespace_selection.ts";
+} from "./_namespace_selection.ts";
 
 Deno.test("globMatches: * and ? globs, anchored, other characters literal", () => {
   assert.ok(globMatches("*", "kube-system"));

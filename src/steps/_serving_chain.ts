@@ -6,7 +6,7 @@
 import type { StepContext } from "../engine/step.ts";
 import { manifestFlags } from "../formats/static_pod_manifest.ts";
 import type { Plan } from "../plan/schema.ts";
-import { errorText } from "./watch_object.ts";
+import { errorText } from "./_watch_object.ts";
 import { manifestPath } from "../plan/node_paths.ts";
 
 /** One API server endpoint. */
