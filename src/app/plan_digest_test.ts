@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { loadPlan } from "./plan.ts";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { shippedPlan, testdata } from "../plan/test_helpers.ts";
+
+/** plans/kubeadm.yaml as it was when the digests below were recorded. */
+const kubeadmPlanAsRecorded = relative(
+  Deno.cwd(),
+  fileURLToPath(new URL("./testdata/kubeadm-97b0580.yaml", import.meta.url)),
+);
 
 // Digests recorded by ca-rotator before step kinds became one descriptor each (commit 97b0580):
 // a rotation started with an earlier version must still match its plan after an upgrade.
@@ -73,8 +81,8 @@ const KUBEADM_STEP_DIGESTS: Record<string, string> = {
   "verify-finalize": "sha256:9c3537a15538659cc4a2cfc645c19b615d8541263e1c895fc2461e83953cc556",
 };
 
-Deno.test("plans/kubeadm.yaml keeps the plan and step digests recorded by earlier versions", async () => {
-  const loaded = await loadPlan(shippedPlan("kubeadm.yaml"), {});
+Deno.test("plans/kubeadm.yaml as of 97b0580 keeps the plan and step digests recorded then", async () => {
+  const loaded = await loadPlan(kubeadmPlanAsRecorded, {});
   assert.equal(loaded.digest, KUBEADM_PLAN_DIGEST);
   assert.deepEqual(loaded.stepDigests, KUBEADM_STEP_DIGESTS);
 });
@@ -85,4 +93,14 @@ Deno.test("the minimal test plan keeps the digest recorded by earlier versions",
     loaded.digest,
     "sha256:6663b768b7b1ad51829cbfb384688494f424f1a016f506744265b51fb3cdaeca",
   );
+});
+
+Deno.test("plans/kubeadm.yaml today: every step it shares with 97b0580 keeps its digest", async () => {
+  const loaded = await loadPlan(shippedPlan("kubeadm.yaml"), {});
+  const changed = Object.entries(KUBEADM_STEP_DIGESTS)
+    .filter(([id, digest]) =>
+      loaded.stepDigests[id] !== undefined && loaded.stepDigests[id] !== digest
+    )
+    .map(([id]) => id);
+  assert.deepEqual(changed, []);
 });

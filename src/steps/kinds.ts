@@ -18,6 +18,7 @@ import { updateClusterInfo } from "./update_cluster_info.ts";
 import { updateKubeconfigs } from "./update_kubeconfigs.ts";
 import { verify } from "./verify.ts";
 import { verifyKubeletRotation } from "./verify_kubelet_rotation.ts";
+import { verifyPodTrust } from "./verify_pod_trust.ts";
 import { waitRootCaConfigMaps } from "./wait_root_ca_configmaps.ts";
 
 /** Every step kind ca-rotator implements. */
@@ -33,6 +34,7 @@ export const STEP_KINDS = [
   updateClusterInfo,
   waitRootCaConfigMaps,
   verify,
+  verifyPodTrust,
   verifyKubeletRotation,
   removeOldCa,
 ] as const;

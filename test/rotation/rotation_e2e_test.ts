@@ -93,10 +93,32 @@ Deno.test({
   let probe: Probe | undefined;
   try {
     await deployTeamWorkloads(cluster);
+    // A pod no roll replaces (no owner): it reads the old CA at start and would lose the API at
+    // the switch. The pod-trust gate must name it, in the dry run and before the switch.
+    await cluster.kubectl([
+      "run",
+      "debug-shell",
+      "-n",
+      "team-a",
+      "--image=busybox",
+      "--restart=Never",
+    ]);
+    await eventually(
+      "team-a/debug-shell running",
+      async () =>
+        (await cluster.kubectlJson<{ status: { phase?: string } }>(
+          ["get", "pod", "debug-shell", "-n", "team-a"],
+        )).status.phase === "Running",
+    );
 
     const planDir = await Deno.makeTempDir({ prefix: "ca-rotator-e2e-plan-" });
     const planPath = join(planDir, "local-demo.yaml");
     const demoPlan = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    const acceptDebugShell = (text: string) =>
+      text.replace(
+        "    kind: verify-pod-trust\n",
+        "    kind: verify-pod-trust\n    accept: [{ namespace: team-a, pod: debug-shell }]\n",
+      );
     const writePlan = (stopAfter: string, edit = (text: string) => text) =>
       Deno.writeTextFile(
         planPath,
@@ -142,6 +164,11 @@ Deno.test({
       assert.ok(plan.summary.restarts >= 9, `restarts: ${plan.summary.restarts}`);
       assert.ok(plan.summary.workloads >= 25, `workloads: ${plan.summary.workloads}`);
       assert.ok(!result.stdout.match(/PRIVATE KEY-----\\n[A-Za-z0-9+/]{20}/), "no key material");
+      assert.match(
+        result.stderr,
+        /\[pod-trust-gate\].*the gate would hold 1 pods .*team-a\/debug-shell \(owner Pod\/debug-shell: /,
+        "the dry run names the pod the gate would hold",
+      );
       assert.deepEqual(await clusterObjects(cluster), objectsBefore, "no API object changed");
       const filesAfter = await nodeFiles(allRoots);
       assert.deepEqual([...filesAfter.keys()].sort(), [...filesBefore.keys()].sort());
@@ -182,7 +209,23 @@ Deno.test({
         async () => !(await cluster.kubeletStatus(straggler)).rotateCertificates,
       );
       await writePlan("switch");
-      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (switch)");
+      const held = await caRotator(cluster, ["rotate", "--plan", planPath]);
+      assertExit(held, 3, "rotate (switch, a pod still trusts the old CA only)");
+      assert.match(
+        held.stderr,
+        /\[pod-trust-gate\] gate closed: 1 running pods trust the old CA only .*team-a\/debug-shell \(owner Pod\/debug-shell: no Deployment, DaemonSet or StatefulSet runs it\)/,
+      );
+      for (const ip of endpoints) {
+        assert.ok(await servesChainTo(ip, 6443, oldCa), `${ip}: still the old CA's chain`);
+      }
+      // The operator accepts it (a debugging pod), as a reviewed plan change.
+      await writePlan("switch", acceptDebugShell);
+      const accepted = await caRotator(cluster, ["rotate", "--plan", planPath]);
+      assertExit(accepted, 0, "rotate (switch)");
+      assert.match(
+        accepted.stderr,
+        /accepted: these pods will lose the API at the switch: team-a\/debug-shell/,
+      );
       for (const host of [...endpoints, lbHost]) {
         assert.ok(await servesChainTo(host, 6443, newCa), `${host} serves the new CA's chain`);
       }

@@ -1,0 +1,190 @@
+/**
+ * The pod-trust inventory: which running pods read the cluster CA before their namespace's
+ * `kube-root-ca.crt` held the bundle. client-go reads its CA file once, at start, so such a pod
+ * trusts the old CA only and loses the API the moment the API servers serve a new-CA chain.
+ * Pure rules over pod, owner and ConfigMap facts; the step kind gathers them.
+ * @module
+ */
+import type { KubeObject } from "../engine/cluster_api.ts";
+import {
+  compareText,
+  globMatches,
+  namespaceSelected,
+  type NamespaceSelector,
+} from "./_namespace_selection.ts";
+
+/** The kind and name of what runs a pod: `Deployment`, `DaemonSet`, `Job`, `CronJob`, … or `Pod`. */
+export interface PodOwner {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** What the inventory knows of one pod. */
+export interface PodTrustFacts {
+  readonly namespace: string;
+  readonly name: string;
+  /** `status.startTime`; absent for a pod not started yet (it will read the current CA). */
+  readonly startedAt?: Date;
+  readonly owner: PodOwner;
+  /** It has the API CA mounted: a projected `kube-root-ca.crt`, or an automounted token. */
+  readonly mountsApiCa: boolean;
+}
+
+/** A pod that trusts the old CA only, and why it is not simply rolled. */
+export interface StalePod extends PodTrustFacts {
+  /** `covered`: its owner is a workload the plan rolls; else why the plan does not roll it. */
+  readonly coverage: "covered" | "excluded-namespace" | "kind-not-rolled" | "not-a-workload";
+  /** Accepted by the plan: listed, not holding the run. */
+  readonly accepted: boolean;
+}
+
+/** A plan's acceptance of pods it knows will lose the API (globs; all given must match). */
+export interface PodAcceptance {
+  readonly namespace: string;
+  readonly pod?: string;
+  /** `Kind/name` of the owner, e.g. `Job/backup-*` or `Pod/*` for bare pods. */
+  readonly owner?: string;
+}
+
+/** What the plan rolls: its `workloads` kinds and namespaces. */
+export interface RollCoverage {
+  readonly kinds: readonly string[];
+  readonly namespaces: NamespaceSelector;
+}
+
+/** The kinds whose pods a roll replaces (what `roll-workloads` can roll). */
+const ROLLABLE = new Set(["Deployment", "DaemonSet", "StatefulSet"]);
+
+interface Volume {
+  projected?: {
+    sources?: { configMap?: { name?: string }; serviceAccountToken?: unknown }[];
+  };
+  configMap?: { name?: string };
+}
+
+/** A pod object, as far as the inventory reads it. */
+export interface PodObject extends KubeObject {
+  metadata?: KubeObject["metadata"] & {
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  };
+  spec?: { volumes?: Volume[] };
+  status?: { phase?: string; startTime?: string };
+}
+
+/**
+ * True when the pod has the API CA mounted: a volume (projected, as the ServiceAccount admission
+ * plugin adds unless `automountServiceAccountToken: false`, or plain) of the `kube-root-ca.crt`
+ * ConfigMap. A token without the CA file does not make a pod trust anything.
+ */
+export function podMountsApiCa(pod: PodObject): boolean {
+  return (pod.spec?.volumes ?? []).some((volume) =>
+    volume.configMap?.name === "kube-root-ca.crt" ||
+    (volume.projected?.sources ?? []).some((source) =>
+      source.configMap?.name === "kube-root-ca.crt"
+    )
+  );
+}
+
+/** The controller named in an object's ownerReferences, if any. */
+export function controllerOf(object: PodObject): PodOwner | undefined {
+  const refs = object.metadata?.ownerReferences ?? [];
+  const ref = refs.find((each) => each.controller) ?? refs[0];
+  return ref?.kind && ref.name ? { kind: ref.kind, name: ref.name } : undefined;
+}
+
+/**
+ * The workload that runs a pod: its controller, followed one step up for a ReplicaSet (to its
+ * Deployment) and a Job (to its CronJob); `Pod/<name>` for a bare pod. `parents` maps
+ * `<namespace>/<Kind>/<name>` of ReplicaSets and Jobs to their own controller.
+ */
+export function podOwner(
+  pod: PodObject,
+  parents: ReadonlyMap<string, PodOwner | undefined>,
+): PodOwner {
+  const namespace = pod.metadata?.namespace ?? "";
+  const direct = controllerOf(pod);
+  if (!direct) return { kind: "Pod", name: pod.metadata?.name ?? "" };
+  if (direct.kind === "ReplicaSet" || direct.kind === "Job") {
+    return parents.get(`${namespace}/${direct.kind}/${direct.name}`) ?? direct;
+  }
+  return direct;
+}
+
+/** The facts of a pod the inventory needs. */
+export function podTrustFacts(
+  pod: PodObject,
+  parents: ReadonlyMap<string, PodOwner | undefined>,
+): PodTrustFacts {
+  const startTime = pod.status?.startTime;
+  return {
+    namespace: pod.metadata?.namespace ?? "",
+    name: pod.metadata?.name ?? "",
+    startedAt: startTime ? new Date(startTime) : undefined,
+    owner: podOwner(pod, parents),
+    mountsApiCa: podMountsApiCa(pod),
+  };
+}
+
+/** Why the plan's rolls do or do not replace a pod of this owner. */
+export function rollCoverage(
+  namespace: string,
+  owner: PodOwner,
+  coverage: RollCoverage,
+): StalePod["coverage"] {
+  if (!ROLLABLE.has(owner.kind)) return "not-a-workload";
+  if (!coverage.kinds.includes(owner.kind)) return "kind-not-rolled";
+  if (!namespaceSelected(namespace, coverage.namespaces)) return "excluded-namespace";
+  return "covered";
+}
+
+/** True when the plan accepts this pod losing the API. */
+export function podAccepted(pod: PodTrustFacts, accept: readonly PodAcceptance[]): boolean {
+  return accept.some((rule) =>
+    globMatches(rule.namespace, pod.namespace) &&
+    (rule.pod === undefined || globMatches(rule.pod, pod.name)) &&
+    (rule.owner === undefined || globMatches(rule.owner, `${pod.owner.kind}/${pod.owner.name}`))
+  );
+}
+
+/**
+ * The pods that trust the old CA only: they have the API CA mounted, are running (or pending
+ * with a start time) and started before their namespace's `kube-root-ca.crt` held the bundle
+ * (`publishedAt`; a namespace missing from it has not got the bundle yet: every pod there is
+ * stale). Sorted by namespace, then name.
+ */
+export function stalePods(
+  pods: readonly PodTrustFacts[],
+  publishedAt: ReadonlyMap<string, Date>,
+  coverage: RollCoverage,
+  accept: readonly PodAcceptance[],
+): StalePod[] {
+  return pods
+    .filter((pod) => pod.mountsApiCa && pod.startedAt !== undefined)
+    .filter((pod) => {
+      const published = publishedAt.get(pod.namespace);
+      return published === undefined || pod.startedAt! < published;
+    })
+    .map((pod) => ({
+      ...pod,
+      coverage: rollCoverage(pod.namespace, pod.owner, coverage),
+      accepted: podAccepted(pod, accept),
+    }))
+    .sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name));
+}
+
+const REASONS: Record<StalePod["coverage"], string> = {
+  "covered": "a workload the plan rolls, not rolled since the bundle was published",
+  "excluded-namespace": "its namespace is excluded from the plan's rolls",
+  "kind-not-rolled": "the plan does not roll this kind",
+  "not-a-workload": "no Deployment, DaemonSet or StatefulSet runs it",
+};
+
+/** `ns/pod (owner Kind/name: why)`, one per pod, at most `limit`. */
+export function describeStalePods(pods: readonly StalePod[], limit = 20): string {
+  const shown = pods.slice(0, limit).map((pod) =>
+    `${pod.namespace}/${pod.name} (owner ${pod.owner.kind}/${pod.owner.name}: ` +
+    `${REASONS[pod.coverage]})`
+  );
+  const more = pods.length - shown.length;
+  return shown.join("; ") + (more > 0 ? `; … and ${more} more` : "");
+}

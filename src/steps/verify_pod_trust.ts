@@ -1,0 +1,179 @@
+/**
+ * `verify-pod-trust`: the gate before the switch. client-go reads its CA file once, at start, so
+ * every running pod with the API CA mounted that started before its namespace's
+ * `kube-root-ca.crt` held the bundle trusts the old CA only, and loses the API the moment the API
+ * servers serve a new-CA chain. The roll-workloads steps of the trust phase replace the pods of
+ * the workloads the plan rolls; this gate names every pod still left — bare pods, Jobs and CronJob
+ * pods, workloads in excluded namespaces or of kinds the plan does not roll, custom controllers —
+ * with its owner, and holds the run (exit code 3) unless the plan accepts them. The dry run
+ * shows the pods it would hold.
+ * @module
+ */
+import { z } from "zod";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
+import { GateClosedError } from "../engine/step_error.ts";
+import { namespacePattern } from "../plan/fields.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { fingerprintsOf } from "../pki/mod.ts";
+import {
+  controllerOf,
+  describeStalePods,
+  type PodObject,
+  type PodOwner,
+  podTrustFacts,
+  type StalePod,
+  stalePods,
+} from "./_pod_trust.ts";
+import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
+import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
+import { trustPem } from "./trust_sets.ts";
+
+/** `verify-pod-trust` parameters: the pods the plan accepts losing the API. */
+export const VerifyPodTrustStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("verify-pod-trust"),
+  /**
+   * Tuning: pods the operator accepts losing the API at the switch (globs; all given must
+   * match), e.g. `{ namespace: batch, owner: "CronJob/*" }`. They are listed, not held.
+   */
+  accept: z.array(z.strictObject({
+    namespace: namespacePattern,
+    pod: z.string().min(1).optional(),
+    owner: z.string().regex(/^[A-Za-z*?]+\/\S+$/, 'must be "Kind/name" (globs allowed)')
+      .optional(),
+  })).default([]),
+});
+
+type Step = z.infer<typeof VerifyPodTrustStep>;
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+  metadata?: KubeObject["metadata"] & { managedFields?: { manager?: string; time?: string }[] };
+}
+
+/**
+ * When each namespace's `kube-root-ca.crt` came to hold the new CA: the time the
+ * controller-manager last wrote it (its managed-fields entry), for the ConfigMaps that hold it.
+ */
+async function newCaPublishedAt(ctx: StepContext): Promise<Map<string, Date>> {
+  const newCa = (await fingerprintsOf(ctx.cas.get("cluster").certPem))[0];
+  const configMaps = await ctx.cluster.list<ConfigMap>("v1", "ConfigMap", {
+    fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}`,
+  });
+  const published = new Map<string, Date>();
+  for (const configMap of configMaps) {
+    const pem = configMap.data?.["ca.crt"];
+    const prints = pem ? await fingerprintsOf(pem).catch(() => []) : [];
+    if (!prints.includes(newCa)) continue;
+    const writes = (configMap.metadata?.managedFields ?? [])
+      .filter((entry) => entry.manager?.startsWith("kube-controller-manager") && entry.time)
+      .map((entry) => new Date(entry.time!).getTime());
+    const created = configMap.metadata?.creationTimestamp;
+    const at = writes.length ? Math.max(...writes) : created ? new Date(created).getTime() : NaN;
+    if (!Number.isNaN(at)) published.set(configMap.metadata?.namespace ?? "", new Date(at));
+  }
+  return published;
+}
+
+/** The owners one step up: ReplicaSet → Deployment, Job → CronJob. */
+async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | undefined>> {
+  const parents = new Map<string, PodOwner | undefined>();
+  for (const [apiVersion, kind] of [["apps/v1", "ReplicaSet"], ["batch/v1", "Job"]]) {
+    for (const object of await ctx.cluster.list<PodObject>(apiVersion, kind)) {
+      const key = `${object.metadata?.namespace}/${kind}/${object.metadata?.name}`;
+      parents.set(key, controllerOf(object));
+    }
+  }
+  return parents;
+}
+
+/** Every running pod that trusts the old CA only, as the plan sees it. */
+async function inventory(ctx: StepContext, step: Step): Promise<StalePod[]> {
+  const [pods, parents, published] = await Promise.all([
+    ctx.cluster.list<PodObject>("v1", "Pod"),
+    parentOwners(ctx),
+    newCaPublishedAt(ctx),
+  ]);
+  const running = pods.filter((pod) => pod.status?.phase === "Running");
+  return stalePods(
+    running.map((pod) => podTrustFacts(pod, parents)),
+    published,
+    ctx.workloads,
+    step.accept,
+  );
+}
+
+/**
+ * Logs the APIServices and webhooks whose own `caBundle` holds the old cluster CA: they stop
+ * trusting their servers once those are re-issued by the new CA. ca-rotator does not edit them.
+ */
+async function reportCaBundleConsumers(ctx: StepContext): Promise<void> {
+  const newPrints = await fingerprintsOf(ctx.cas.get("cluster").certPem);
+  const oldPrints = (await fingerprintsOf(await trustPem(ctx, "cluster", "bundle")))
+    .filter((print) => !newPrints.includes(print));
+  const consumers = await caBundleConsumers(ctx.cluster, oldPrints);
+  if (consumers.length === 0) return;
+  ctx.log.warn(
+    `${consumers.length} APIServices/webhooks hold the old cluster CA in their caBundle and ` +
+      `will not trust servers re-issued by the new CA (ca-rotator does not edit them): ` +
+      consumers.map((each) => each.name).join(", "),
+  );
+}
+
+/** The verify-pod-trust step kind. */
+export const verifyPodTrust = defineStepKind<Step, void>({
+  kind: "verify-pod-trust",
+  schema: VerifyPodTrustStep,
+  phases: ["trust", "switch"],
+  tuning: ["accept"],
+  checksOnly: true,
+  cas: () => ["cluster"],
+
+  async observe(ctx, step) {
+    await reportCaBundleConsumers(ctx);
+    if (!ctx.dryRun) return;
+    // Before the rotation no namespace holds the bundle yet: the plan's rolls will replace the
+    // pods of the workloads it covers; the rest are what the gate would hold.
+    const left = (await inventory(ctx, step)).filter((pod) => pod.coverage !== "covered");
+    const held = left.filter((pod) => !pod.accepted);
+    const accepted = left.filter((pod) => pod.accepted);
+    if (accepted.length) {
+      ctx.log.info(`accepted to lose the API: ${describeStalePods(accepted)}`);
+    }
+    ctx.log.info(
+      held.length
+        ? `the gate would hold ${held.length} pods the plan does not roll: ${
+          describeStalePods(held)
+        }`
+        : "every pod with the API CA mounted is rolled by the plan or accepted",
+    );
+  },
+
+  diff: () => [],
+
+  async apply() {},
+
+  async verify(ctx, step) {
+    const stale = await inventory(ctx, step);
+    const accepted = stale.filter((pod) => pod.accepted);
+    const held = stale.filter((pod) => !pod.accepted);
+    if (accepted.length) {
+      ctx.log.warn(
+        `accepted: these pods will lose the API at the switch: ${describeStalePods(accepted)}`,
+      );
+    }
+    if (held.length) {
+      throw new GateClosedError(
+        ctx.stepId,
+        `${held.length} running pods trust the old CA only and would lose the API at the ` +
+          `switch: ${describeStalePods(held)}. Restart them (or roll their owners), or list ` +
+          `them under this step's accept`,
+      );
+    }
+    ctx.log.info(
+      "every running pod with the API CA mounted started after its namespace " +
+        "trusted the new CA",
+    );
+  },
+});
