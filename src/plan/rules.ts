@@ -1,15 +1,22 @@
 /**
  * The cross-field rules of a plan, checked once its fields are well-formed: unique step ids,
- * steps in phase order, each kind in its phases, CAs declared and staged before use, no old-CA
- * removal before the kubelet client-rotation gate, and each kind's own rules. What a kind
- * requires comes from its {@link StepFormat}; nothing here names a kind.
+ * steps in phase order, each kind in its phases, CAs declared, the kinds a step needs earlier
+ * present for every CA it acts on (e.g. staged before activated), no old-CA removal before the
+ * kubelet client-rotation gate, and each kind's own rules. What a kind requires comes from its
+ * {@link StepFormat}; nothing here names a kind.
  * @module
  */
 import { CA_NAMES, type CaName } from "./ca.ts";
 import { type NodeGroup, nodeNames } from "./nodes.ts";
 import { phaseIndex, PHASES } from "./phase.ts";
 import type { Plan, PlanSettings } from "./schema.ts";
-import type { RuleIssue, StepFields, StepFormat } from "./step_format.ts";
+import {
+  type RuleIssue,
+  stepCas,
+  type StepFields,
+  type StepFormat,
+  stepNeedsEarlier,
+} from "./step_format.ts";
 
 export type { RuleIssue } from "./step_format.ts";
 
@@ -111,20 +118,21 @@ function stepRules<S extends StepFields>(
     }
 
     const ca = (step as { ca?: CaName }).ca;
-    if (ca !== undefined) {
-      if (plan.cas[ca] === undefined) {
-        push(
-          at("ca"),
-          `CA "${ca}" is not declared in cas (declared: ${declared.join(", ") || "none"})`,
-        );
-      }
-      const seen = seenForCa.get(ca) ?? new Set<string>();
-      for (const needed of format.needsEarlier ?? []) {
+    if (ca !== undefined && plan.cas[ca] === undefined) {
+      push(
+        at("ca"),
+        `CA "${ca}" is not declared in cas (declared: ${declared.join(", ") || "none"})`,
+      );
+    }
+    const needs = stepNeedsEarlier(format, step);
+    for (const actedOn of stepCas(format, step, plan)) {
+      const seen = seenForCa.get(actedOn) ?? new Set<string>();
+      for (const needed of needs) {
         if (!seen.has(needed)) {
-          push(at("kind"), `${step.kind} for ${ca} needs an earlier ${needed} step for it`);
+          push(at("kind"), `${step.kind} for ${actedOn} needs an earlier ${needed} step for it`);
         }
       }
-      seenForCa.set(ca, seen.add(step.kind));
+      seenForCa.set(actedOn, seen.add(step.kind));
     }
 
     if (format.kubeletGate) gated = true;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { parsePlan } from "../app/plan.ts";
 import { PlanError } from "./load.ts";
 import { phaseIndex, PHASES } from "./phase.ts";
+import { stepBase, type StepFields, stepNeedsEarlier } from "./step_format.ts";
 import { edit, minimalPlanText } from "./test_helpers.ts";
 
 function problems(text: string): string[] {
@@ -57,6 +59,57 @@ Deno.test("kinds stay in their phase and CAs are staged before they are activate
     "17 steps[0].phase: a activate-ca step belongs in phase switch",
     "17 steps[0].kind: activate-ca for cluster needs an earlier distribute-ca step for it",
   ]);
+});
+
+Deno.test("roll-kubelets with clientCA new needs an earlier activate-ca of the cluster CA", () => {
+  const early = [
+    "  - { id: d, phase: trust, kind: distribute-ca, ca: cluster }",
+    "  - { id: k, phase: switch, kind: roll-kubelets, clientCA: new }",
+    "  - { id: a, phase: switch, kind: activate-ca, ca: cluster }",
+  ].join("\n") + "\n";
+  assert.deepEqual(problems(withSteps(early)), [
+    "18 steps[1].kind: roll-kubelets for cluster needs an earlier activate-ca step for it",
+  ]);
+  // After activate-ca: sound. With the bundle, no activate-ca is needed at all.
+  const after = [
+    "  - { id: d, phase: trust, kind: distribute-ca, ca: cluster }",
+    "  - { id: a, phase: switch, kind: activate-ca, ca: cluster }",
+    "  - { id: k, phase: switch, kind: roll-kubelets, clientCA: new }",
+  ].join("\n") + "\n";
+  assert.deepEqual(problems(withSteps(after)), []);
+  const bundle = [
+    "  - { id: d, phase: trust, kind: distribute-ca, ca: cluster }",
+    "  - { id: k, phase: trust, kind: roll-kubelets, clientCA: bundle }",
+  ].join("\n") + "\n";
+  assert.deepEqual(problems(withSteps(bundle)), []);
+  // The front-proxy CA's activate-ca is not the cluster CA's.
+  const otherCa = [
+    "  - { id: d, phase: trust, kind: distribute-ca, ca: frontProxy }",
+    "  - { id: a, phase: switch, kind: activate-ca, ca: frontProxy }",
+    "  - { id: k, phase: switch, kind: roll-kubelets, clientCA: new }",
+  ].join("\n") + "\n";
+  assert.deepEqual(
+    problems(
+      withSteps(otherCa, "  cluster: { source: generate }\n  frontProxy: { source: generate }\n"),
+    ),
+    ["19 steps[2].kind: roll-kubelets for cluster needs an earlier activate-ca step for it"],
+  );
+});
+
+Deno.test("what a kind needs earlier may depend on the step, and names only kinds of its needsEarlier", () => {
+  const format = (needsEarlierFor?: (step: StepFields) => readonly string[]) => ({
+    kind: "k",
+    schema: z.strictObject({ ...stepBase, kind: z.literal("k") }),
+    needsEarlier: ["distribute-ca"],
+    needsEarlierFor,
+  });
+  const step = { id: "s", phase: "trust" as const, kind: "k" };
+  assert.deepEqual(stepNeedsEarlier(format(), step), ["distribute-ca"]);
+  assert.deepEqual(stepNeedsEarlier(format(() => []), step), []);
+  assert.throws(
+    () => stepNeedsEarlier(format(() => ["activate-ca"]), step),
+    /step "s": k's needsEarlierFor names activate-ca, not among its needsEarlier \(distribute-ca\)/,
+  );
 });
 
 Deno.test('"new" in the trust phase is refused', () => {

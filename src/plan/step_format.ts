@@ -41,12 +41,21 @@ export interface StepFormat<S extends StepFields = StepFields> {
   readonly tuning?: readonly string[];
   /** The field whose value is a trust set (`bundle` or `new`): `new` is refused in trust. */
   readonly trustSetField?: string;
-  /** Kinds that must come earlier in the plan for the same `ca` (e.g. distribute before activate). */
+  /**
+   * Kinds that must come earlier in the plan for each CA the step acts on ({@link stepCas}), e.g.
+   * distribute before activate: every step of the kind needs them, unless `needsEarlierFor` says
+   * which of them a given step needs (read both with {@link stepNeedsEarlier}).
+   */
   readonly needsEarlier?: readonly string[];
   /** True for the kubelet client-rotation gate: finalize steps must come after one. */
   readonly kubeletGate?: boolean;
   /** True for kinds that only check: allowed in finalize before the kubelet gate. */
   readonly checksOnly?: boolean;
+  /**
+   * Which of `needsEarlier` this step needs, when that depends on its parameters (e.g.
+   * roll-kubelets needs an earlier activate-ca only with `clientCA: new`); absent: all of them.
+   */
+  needsEarlierFor?(step: S): readonly string[];
   /** The CAs the step acts on (covered by its digest); absent: its `ca` field, if any. */
   cas?(step: S, plan: PlanSettings): CaName[];
   /** The step's own cross-field rules; paths are relative to the step. */
@@ -63,4 +72,26 @@ export function stepCas(format: StepFormat, step: StepFields, plan: PlanSettings
   if (format.cas) return format.cas(step, plan);
   const ca = (step as { ca?: CaName }).ca;
   return ca === undefined ? [] : [ca];
+}
+
+/**
+ * The kinds that must come earlier in the plan for each CA the step acts on: its kind's
+ * `needsEarlierFor(step)`, else its `needsEarlier`. A kind's `needsEarlierFor` names only kinds of
+ * its `needsEarlier`; one that names another is a bug in the kind, refused here.
+ */
+export function stepNeedsEarlier<S extends StepFields>(
+  format: StepFormat<S>,
+  step: S,
+): readonly string[] {
+  const declared = format.needsEarlier ?? [];
+  if (!format.needsEarlierFor) return declared;
+  const needed = format.needsEarlierFor(step);
+  const stray = needed.filter((kind) => !declared.includes(kind));
+  if (stray.length > 0) {
+    throw new Error(
+      `Cannot check step "${step.id}": ${step.kind}'s needsEarlierFor names ` +
+        `${stray.join(", ")}, not among its needsEarlier (${declared.join(", ") || "none"})`,
+    );
+  }
+  return needed;
 }

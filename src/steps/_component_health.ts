@@ -85,10 +85,43 @@ export async function rewriteManifestAndWait(
     return;
   }
   if (!ctx.dryRun) await waitUntilDown(node, url, RESTART_NOTICE_MS);
+  await waitHealthy(ctx, node, component, url, timeoutMs);
+  if (!ctx.dryRun) ctx.log.info(`${node.name}/${component} restarted and healthy`);
+}
+
+/** Waits until the component's probe at `url` answers 200 on the node, or throws after `timeoutMs`. */
+export async function waitHealthy(
+  ctx: StepContext,
+  node: NodeAccess,
+  component: string,
+  url: string,
+  timeoutMs: number,
+): Promise<void> {
   await ctx.waitFor(
     `${node.name}/${component} to be healthy (${url})`,
     () => probeHealthy(node, url),
     timeoutMs,
   );
-  if (!ctx.dryRun) ctx.log.info(`${node.name}/${component} restarted and healthy`);
+}
+
+/**
+ * Waits until the component whose manifest is at `path` is healthy on the node, probed as its
+ * current manifest says; a node without the manifest, or a manifest without an HTTP probe, is
+ * not waited for.
+ */
+export async function waitManifestHealthy(
+  ctx: StepContext,
+  node: NodeAccess,
+  component: string,
+  path: string,
+  timeoutMs: number,
+): Promise<void> {
+  const manifest = await node.readFile(path);
+  if (manifest === undefined) return;
+  const url = probeUrl(manifest);
+  if (!url) {
+    ctx.log.warn(`${node.name}/${component}: its manifest has no HTTP probe; not checking it`);
+    return;
+  }
+  await waitHealthy(ctx, node, component, url, timeoutMs);
 }

@@ -6,7 +6,12 @@
  */
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
-import { sameCertificates } from "../pki/mod.ts";
+import {
+  keyMatchesCertificate,
+  parseCertificate,
+  parsePrivateKey,
+  sameCertificates,
+} from "../pki/mod.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
@@ -63,11 +68,21 @@ export const activateCa = defineStepKind<Step, DesiredFile[]>({
   async verify(ctx, step) {
     const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
+    const newCa = parseCertificate(pair.certPem, `new ${step.ca} CA`);
     for (const node of ctx.controlPlane) {
       const cert = await node.readFile(paths.cert);
       const where = `${node.name}:${paths.cert}`;
       if (cert === undefined || !(await sameCertificates(cert, pair.certPem, where))) {
         throw new Error(`${node.name}: ${paths.cert} is not the new CA`);
+      }
+      // What signs is the pair: a new certificate beside the old key signs nothing valid.
+      const key = await node.readFile(paths.key);
+      if (key === undefined) throw new Error(`${node.name}: ${paths.key} is missing`);
+      const { privateKey } = await parsePrivateKey(key, `${node.name}:${paths.key}`);
+      if (!(await keyMatchesCertificate(privateKey, newCa))) {
+        throw new Error(
+          `${node.name}: ${paths.key} is not the new CA's key (it does not match ${paths.cert})`,
+        );
       }
     }
   },

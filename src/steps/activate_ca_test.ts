@@ -114,6 +114,30 @@ Deno.test("activate-ca: verify fails naming the node whose ca.crt is not the new
   await assertRejectsNaming(activateCa.verify(ctx, step), "cp-2", `${PKI}/ca.crt`);
 });
 
+Deno.test("activate-ca: verify fails naming the node whose ca.key is not the new CA's (a new ca.crt beside the old key)", async () => {
+  await using cluster = await distributed();
+  const step = activateStep("cluster");
+  const ctx = cluster.context({ stepId: step.id });
+  await activateCa.apply(ctx, step, activateCa.diff(await activateCa.observe(ctx, step), step));
+  await activateCa.verify(ctx, step);
+
+  // cp-2's certificate is the new CA, its key still the old one: it cannot sign as the new CA.
+  await cluster.put("cp-2", `${PKI}/ca.key`, cluster.cas.oldCluster.keyPem, 0o600);
+  assert.equal(await cluster.read("cp-2", `${PKI}/ca.crt`), cluster.cas.newCluster.certPem);
+  await assertRejectsNaming(activateCa.verify(ctx, step), "cp-2", `${PKI}/ca.key`);
+  // Another CA's key is no better.
+  await cluster.put("cp-2", `${PKI}/ca.key`, cluster.cas.newFrontProxy.keyPem, 0o600);
+  await assertRejectsNaming(activateCa.verify(ctx, step), "cp-2", `${PKI}/ca.key`);
+  await Deno.remove(cluster.node("cp-2").hostPath(`${PKI}/ca.key`));
+  await assertRejectsNaming(activateCa.verify(ctx, step), "cp-2", `${PKI}/ca.key`, "missing");
+
+  // The next run puts the new key back; then verify passes.
+  const left = activateCa.diff(await activateCa.observe(ctx, step), step);
+  assert.deepEqual(describe(left), [`create cp-2:${PKI}/ca.key`]);
+  await activateCa.apply(ctx, step, left);
+  await activateCa.verify(ctx, step);
+});
+
 Deno.test("activate-ca: a run interrupted between a node's certificate and its key resumes with the key", async () => {
   await using cluster = await distributed();
   const step = activateStep("cluster");

@@ -5,11 +5,17 @@
  */
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
-import { encodeBundle, holdsCertificates, parseCertificates } from "../pki/mod.ts";
+import {
+  encodeBundle,
+  fingerprintsOf,
+  holdsCertificates,
+  parseCertificates,
+  sameCertificates,
+} from "../pki/mod.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
-import { caPaths } from "../plan/node_paths.ts";
+import { type CaPaths, caPaths } from "../plan/node_paths.ts";
 
 /**
  * `distribute-ca` parameters: stage the new CA certificate and key on every control-plane node
@@ -23,6 +29,49 @@ export const DistributeCaStep = z.strictObject({
 });
 
 type Step = z.infer<typeof DistributeCaStep>;
+
+/** Whether `pem` holds a certificate that is not one of `others`'s. */
+async function holdsOtherThan(pem: string, others: string, source: string): Promise<boolean> {
+  const excluded = new Set(await fingerprintsOf(others));
+  return (await fingerprintsOf(pem, source)).some((print) => !excluded.has(print));
+}
+
+/**
+ * The bundle a node should hold: the old CA and the new one. Before activate-ca the old CA is
+ * `<base>.crt`: a bundle that already holds it and the new CA is kept as it is, else it is built
+ * from `<base>.crt` and the new CA. Once activate-ca has made the new CA `<base>.crt`, the old
+ * CA is only in the bundle: the bundle is kept (the new CA added, if it lacks it); a node whose
+ * bundle is gone, or holds nothing but the new CA, is refused: never a bundle without the old CA.
+ */
+async function desiredBundle(
+  node: string,
+  paths: CaPaths,
+  current: string,
+  bundle: string | undefined,
+  newCa: string,
+): Promise<string> {
+  const certWhere = `${node}:${paths.cert}`;
+  const where = `${node}:${paths.bundle}`;
+  const activated = await sameCertificates(current, newCa, certWhere);
+  if (!activated) {
+    if (
+      bundle !== undefined && await holdsCertificates(bundle, newCa, where) &&
+      await holdsCertificates(bundle, current, where)
+    ) {
+      return bundle;
+    }
+    return encodeBundle([...parseCertificates(current, certWhere), ...parseCertificates(newCa)]);
+  }
+  if (bundle === undefined || !(await holdsOtherThan(bundle, newCa, where))) {
+    throw new Error(
+      `${node}: ${paths.cert} is already the new CA and ${paths.bundle} ` +
+        `${bundle === undefined ? "is missing" : "holds no other CA"}: the old CA cannot be ` +
+        `rebuilt from ${paths.cert} (restore ${paths.bundle} from the backups)`,
+    );
+  }
+  if (await holdsCertificates(bundle, newCa, where)) return bundle;
+  return encodeBundle([...parseCertificates(bundle, where), ...parseCertificates(newCa)]);
+}
 
 /** The distribute-ca step kind. */
 export const distributeCa = defineStepKind<Step, DesiredFile[]>({
@@ -38,6 +87,7 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
       const current = await node.readFile(paths.cert);
       if (current === undefined) throw new Error(`${node.name}: ${paths.cert} is missing`);
       const read = (path: string) => node.readFile(path);
+      const bundle = await read(paths.bundle);
       files.push(
         {
           node: node.name,
@@ -58,11 +108,8 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
         {
           node: node.name,
           path: paths.bundle,
-          current: await read(paths.bundle),
-          desired: encodeBundle([
-            ...parseCertificates(current, `${node.name}:${paths.cert}`),
-            ...parseCertificates(pair.certPem),
-          ]),
+          current: bundle,
+          desired: await desiredBundle(node.name, paths, current, bundle, pair.certPem),
           reason: "old and new CA, trusted together until finalize",
         },
       );
@@ -81,6 +128,16 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
       if (bundle === undefined || !(await holdsCertificates(bundle, newCa, where))) {
         throw new Error(`${node.name}: ${paths.bundle} does not hold the new CA`);
       }
+      // The old CA: `<base>.crt` until activate-ca, some other CA than the new one after.
+      const current = await node.readFile(paths.cert);
+      const old = current !== undefined &&
+          !(await sameCertificates(current, newCa, `${node.name}:${paths.cert}`))
+        ? current
+        : undefined;
+      const holdsOld = old !== undefined
+        ? await holdsCertificates(bundle, old, where)
+        : await holdsOtherThan(bundle, newCa, where);
+      if (!holdsOld) throw new Error(`${node.name}: ${paths.bundle} does not hold the old CA`);
     }
   },
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { hasChanges, targetName } from "../engine/change.ts";
 import { renderChanges } from "../diff/mod.ts";
+import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import {
   assertNoKeyMaterial,
@@ -120,6 +121,70 @@ Deno.test("distribute-ca: a run interrupted after the first node resumes with th
     `create cp-2:${PKI}/ca-new.key`,
     `create cp-2:${PKI}/ca-bundle.crt`,
   ]);
+});
+
+Deno.test("distribute-ca: repeated after activate-ca, it keeps the bundle with the old CA; it never builds one without it", async () => {
+  await using cluster = await TestCluster.create();
+  const step = stepFor("cluster");
+  const ctx = cluster.context({ stepId: step.id });
+  await distributeCa.apply(
+    ctx,
+    step,
+    distributeCa.diff(await distributeCa.observe(ctx, step), step),
+  );
+  const activate = activateCa.schema.parse({
+    id: "activate-cluster-ca",
+    phase: "switch",
+    kind: "activate-ca",
+    ca: "cluster",
+  });
+  await activateCa.apply(
+    ctx,
+    activate,
+    activateCa.diff(await activateCa.observe(ctx, activate), activate),
+  );
+  const { oldCluster, newCluster } = cluster.cas;
+  const bothCas = [await fingerprints(oldCluster.certPem), await fingerprints(newCluster.certPem)]
+    .flat();
+  assert.equal(await cluster.read("cp-1", `${PKI}/ca.crt`), newCluster.certPem);
+
+  // ca.crt is the new CA now: the bundle (old + new) is what there is to keep.
+  const again = distributeCa.diff(await distributeCa.observe(ctx, step), step);
+  assert.deepEqual(describe(again), []);
+  await distributeCa.apply(ctx, step, again);
+  for (const node of ["cp-1", "cp-2"]) {
+    assert.deepEqual(await fingerprints(await cluster.read(node, `${PKI}/ca-bundle.crt`)), bothCas);
+  }
+  await distributeCa.verify(ctx, step);
+
+  // A bundle that lacks the new CA gets it added to the old CA it holds.
+  await cluster.put("cp-2", `${PKI}/ca-bundle.crt`, oldCluster.certPem);
+  const added = distributeCa.diff(await distributeCa.observe(ctx, step), step);
+  assert.deepEqual(describe(added), [`update cp-2:${PKI}/ca-bundle.crt`]);
+  assert.deepEqual(await fingerprints(added[0].after!), bothCas);
+
+  // Without the bundle, or with the new CA alone in it, the old CA is gone: refused.
+  await cluster.put("cp-2", `${PKI}/ca-bundle.crt`, newCluster.certPem);
+  await assertRejectsNaming(
+    distributeCa.observe(ctx, step),
+    "cp-2",
+    `${PKI}/ca-bundle.crt`,
+    "old CA",
+  );
+  await assertRejectsNaming(
+    distributeCa.verify(ctx, step),
+    "cp-2",
+    `${PKI}/ca-bundle.crt`,
+    "old CA",
+  );
+  await Deno.remove(cluster.node("cp-2").hostPath(`${PKI}/ca-bundle.crt`));
+  await assertRejectsNaming(
+    distributeCa.observe(ctx, step),
+    "cp-2",
+    `${PKI}/ca-bundle.crt`,
+    "missing",
+  );
+  assert.deepEqual(await fingerprints(await cluster.read("cp-1", `${PKI}/ca-bundle.crt`)), bothCas);
 });
 
 Deno.test("distribute-ca: the front-proxy CA is staged under front-proxy-ca-*, the cluster CA's files untouched", async () => {

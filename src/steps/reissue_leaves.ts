@@ -128,14 +128,33 @@ export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
 
   async verify(ctx, step) {
     const newCa = parseCertificate(ctx.cas.get(step.ca).certPem);
+    const byNewCa = async (node: string, path: string, certPem: string, what = path) => {
+      if (!(await issuedBy(parseCertificate(certPem, `${node}:${path}`), newCa))) {
+        throw new Error(`${node}: ${what} is not issued by the new CA`);
+      }
+    };
     for (const node of ctx.controlPlane) {
       for (const name of step.certs) {
         const path = leafPaths(ctx.layout, name).cert;
         const current = await node.readFile(path);
-        if (current === undefined) continue;
-        if (!(await issuedBy(parseCertificate(current, path), newCa))) {
-          throw new Error(`${node.name}: ${path} is not issued by the new CA`);
+        if (current === undefined) {
+          if (step.ifPresent.includes(name)) continue;
+          throw new Error(`${node.name}: ${path} is missing`);
         }
+        await byNewCa(node.name, path, current);
+      }
+      for (const file of step.kubeconfigs) {
+        const path = kubeconfigPath(ctx.layout, file);
+        const current = await node.readFile(path);
+        if (current === undefined) {
+          if (step.ifPresent.includes(file)) continue;
+          throw new Error(`${node.name}: ${path} is missing`);
+        }
+        const client = kubeconfigClientCert(current, `${node.name}:${path}`);
+        if (!client.certPem) {
+          throw new Error(`${node.name}: ${path} has no inline client certificate`);
+        }
+        await byNewCa(node.name, path, client.certPem, `the client certificate of ${path}`);
       }
     }
   },

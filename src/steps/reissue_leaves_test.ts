@@ -187,6 +187,42 @@ Deno.test("reissue-leaves: apply writes exactly its diff; nothing is left, verif
   );
 });
 
+Deno.test("reissue-leaves: verify fails naming a kubeconfig whose client certificate is still by the old CA; an ifPresent one may be absent, another may not", async () => {
+  await using cluster = await activated();
+  const step = clusterStep();
+  const ctx = cluster.context({ stepId: step.id });
+  const before = await cluster.snapshot();
+  await reissueLeaves.apply(
+    ctx,
+    step,
+    reissueLeaves.diff(await reissueLeaves.observe(ctx, step), step),
+  );
+  await reissueLeaves.verify(ctx, step);
+
+  // cp-2's admin.conf restored from before the step: its client certificate is old-CA.
+  const admin = "/etc/kubernetes/admin.conf";
+  await cluster.put("cp-2", admin, before.get(`cp-2:${admin}`)!, 0o600);
+  await assertRejectsNaming(reissueLeaves.verify(ctx, step), "cp-2", admin, "new CA");
+  // Only the kubeconfigs are checked here: the leaves alone pass.
+  await reissueLeaves.verify(ctx, clusterStep({ kubeconfigs: [], ifPresent: [] }));
+  await reissueLeaves.apply(
+    ctx,
+    step,
+    reissueLeaves.diff(await reissueLeaves.observe(ctx, step), step),
+  );
+  await reissueLeaves.verify(ctx, step);
+
+  // super-admin.conf is on cp-1 only (ifPresent); scheduler.conf must be on every node.
+  assert.equal(await cluster.node("cp-2").readFile("/etc/kubernetes/super-admin.conf"), undefined);
+  await Deno.remove(cluster.node("cp-2").hostPath("/etc/kubernetes/scheduler.conf"));
+  await assertRejectsNaming(
+    reissueLeaves.verify(ctx, step),
+    "cp-2",
+    "/etc/kubernetes/scheduler.conf",
+    "missing",
+  );
+});
+
 Deno.test("reissue-leaves: a run interrupted after the first node re-issues only what is left", async () => {
   await using cluster = await activated();
   const step = clusterStep();

@@ -8,7 +8,14 @@ import { defineStepKind } from "../engine/step.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
-import { caPaths, manifestPath } from "../plan/node_paths.ts";
+import { COMPONENTS } from "../plan/component.ts";
+import type { Layout } from "../plan/layout.ts";
+import {
+  caPaths,
+  CONTROL_PLANE_KUBECONFIGS,
+  kubeconfigPath,
+  manifestPath,
+} from "../plan/node_paths.ts";
 
 /** `remove-old-ca` parameters: delete the bundle and staging files once nothing references them. */
 export const RemoveOldCaStep = z.strictObject({
@@ -19,6 +26,20 @@ export const RemoveOldCaStep = z.strictObject({
 
 type Step = z.infer<typeof RemoveOldCaStep>;
 
+/**
+ * The files on a node that may name a CA file by path: the static-pod manifest of every
+ * control-plane component, the kubelet config, and the kubeconfigs (the control-plane ones and
+ * the kubelet's, whose `certificate-authority: <path>` names a file).
+ */
+function readersOf(layout: Layout): string[] {
+  return [
+    ...COMPONENTS.map((component) => manifestPath(layout, component)),
+    layout.kubeletConfig,
+    ...CONTROL_PLANE_KUBECONFIGS.map(({ file }) => kubeconfigPath(layout, file)),
+    layout.kubeletKubeconfig,
+  ];
+}
+
 /** The remove-old-ca step kind. */
 export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   kind: "remove-old-ca",
@@ -27,48 +48,33 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   needsEarlier: ["activate-ca"],
 
   async observe(ctx, step) {
-    const layout = ctx.layout;
-    const paths = caPaths(layout, step.ca);
+    const paths = caPaths(ctx.layout, step.ca);
     const doomed = [paths.bundle, paths.newCert, paths.newKey];
     const files: DesiredFile[] = [];
-    for (
-      const [group, nodes] of [["control-plane", ctx.controlPlane], [
-        "worker",
-        ctx.workers,
-      ]] as const
-    ) {
-      for (const node of nodes) {
-        const readers = group === "control-plane"
-          ? await Promise.all(["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(
-            async (component) => ({
-              path: manifestPath(layout, component),
-              text: await node.readFile(manifestPath(layout, component)),
-            }),
-          ))
-          : [];
-        readers.push({
-          path: layout.kubeletConfig,
-          text: await node.readFile(layout.kubeletConfig),
-        });
-        for (const path of doomed) {
-          const current = await node.readFile(path);
-          if (current === undefined) continue;
-          const user = readers.find((reader) => reader.text?.includes(path));
-          if (user) {
-            throw new Error(
-              `${node.name}: ${user.path} still references ${path}: ` +
-                `point it at the new CA before removing the old one`,
-            );
-          }
-          files.push({
-            node: node.name,
-            path,
-            current,
-            desired: undefined,
-            sensitive: path === paths.newKey,
-            reason: "the old CA is no longer trusted",
-          });
+    for (const node of [...ctx.controlPlane, ...ctx.workers]) {
+      const readers: { path: string; text: string }[] = [];
+      for (const path of new Set(readersOf(ctx.layout))) {
+        const text = await node.readFile(path);
+        if (text !== undefined) readers.push({ path, text });
+      }
+      for (const path of doomed) {
+        const current = await node.readFile(path);
+        if (current === undefined) continue;
+        const user = readers.find((reader) => reader.text.includes(path));
+        if (user) {
+          throw new Error(
+            `${node.name}: ${user.path} still references ${path}: ` +
+              `point it at the new CA before removing the old one`,
+          );
         }
+        files.push({
+          node: node.name,
+          path,
+          current,
+          desired: undefined,
+          sensitive: path === paths.newKey,
+          reason: "the old CA is no longer trusted",
+        });
       }
     }
     return files;
@@ -83,8 +89,10 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   async verify(ctx, step) {
     const paths = caPaths(ctx.layout, step.ca);
     for (const node of [...ctx.controlPlane, ...ctx.workers]) {
-      if ((await node.readFile(paths.bundle)) !== undefined) {
-        throw new Error(`${node.name}: ${paths.bundle} still exists`);
+      for (const path of [paths.bundle, paths.newCert, paths.newKey]) {
+        if ((await node.readFile(path)) !== undefined) {
+          throw new Error(`${node.name}: ${path} still exists`);
+        }
       }
     }
   },

@@ -9,6 +9,8 @@ import {
   assertRejectsNaming,
   changeOf,
   describe,
+  KUBE_CONTROLLER_MANAGER_MANIFEST,
+  KUBELET_CONF,
   KUBELET_CONFIG,
   kubeletConfigText,
   MANIFESTS,
@@ -161,6 +163,84 @@ Deno.test("remove-old-ca: refused while a manifest or a kubelet config still ref
 
   await cluster.put("worker-1", KUBELET_CONFIG, kubeletConfigText(`${PKI}/ca.crt`));
   assert.equal(removeOldCa.diff(await removeOldCa.observe(ctx, step), step).length, 7);
+});
+
+Deno.test("remove-old-ca: refused while cloud-controller-manager's manifest or a kubeconfig (certificate-authority: <path>) still names the bundle", async () => {
+  await using cluster = await finalized();
+  const step = stepOf("cluster");
+  const ctx = cluster.context({ stepId: step.id });
+  const before = await cluster.snapshot();
+
+  // A cloud-controller-manager the plan's (optional) steps did not reach: still on the bundle.
+  const ccm = `${MANIFESTS}/cloud-controller-manager.yaml`;
+  await cluster.put(
+    "cp-1",
+    ccm,
+    KUBE_CONTROLLER_MANAGER_MANIFEST
+      .replaceAll("kube-controller-manager", "cloud-controller-manager")
+      .replace(
+        "--root-ca-file=/etc/kubernetes/pki/ca.crt",
+        "--root-ca-file=/etc/kubernetes/pki/ca-bundle.crt",
+      ),
+    0o600,
+  );
+  await assertRejectsNaming(
+    removeOldCa.observe(ctx, step),
+    "cp-1",
+    ccm,
+    `${PKI}/ca-bundle.crt`,
+    "still references",
+  );
+  await Deno.remove(cluster.node("cp-1").hostPath(ccm));
+
+  // A kubeconfig that names the bundle by path rather than carrying the CA data.
+  const admin = "/etc/kubernetes/admin.conf";
+  const adminText = await cluster.read("cp-2", admin);
+  const byPath = adminText.replace(
+    /certificate-authority-data: \S+/,
+    `certificate-authority: ${PKI}/ca-bundle.crt`,
+  );
+  assert.notEqual(byPath, adminText);
+  await cluster.put("cp-2", admin, byPath, 0o600);
+  await assertRejectsNaming(removeOldCa.observe(ctx, step), "cp-2", admin, `${PKI}/ca-bundle.crt`);
+  await cluster.put("cp-2", admin, adminText, 0o600);
+
+  // The workers' kubelet.conf too.
+  const kubeletConf = await cluster.read("worker-1", KUBELET_CONF);
+  await cluster.put(
+    "worker-1",
+    KUBELET_CONF,
+    kubeletConf.replace(
+      /certificate-authority-data: \S+/,
+      `certificate-authority: ${PKI}/ca-bundle.crt`,
+    ),
+    0o600,
+  );
+  await assertRejectsNaming(
+    removeOldCa.observe(ctx, step),
+    "worker-1",
+    KUBELET_CONF,
+    `${PKI}/ca-bundle.crt`,
+  );
+  await cluster.put("worker-1", KUBELET_CONF, kubeletConf, 0o600);
+
+  assert.deepEqual(await cluster.snapshot(), before, "nothing was removed while referenced");
+  assert.equal(removeOldCa.diff(await removeOldCa.observe(ctx, step), step).length, 7);
+});
+
+Deno.test("remove-old-ca: verify fails naming a staged copy of the new CA (its key) left on a node", async () => {
+  await using cluster = await finalized();
+  const step = stepOf("cluster");
+  const ctx = cluster.context({ stepId: step.id });
+  const before = await cluster.snapshot();
+  await removeOldCa.apply(ctx, step, removeOldCa.diff(await removeOldCa.observe(ctx, step), step));
+  await removeOldCa.verify(ctx, step);
+
+  await cluster.put("cp-2", `${PKI}/ca-new.key`, before.get(`cp-2:${PKI}/ca-new.key`)!, 0o600);
+  await assertRejectsNaming(removeOldCa.verify(ctx, step), "cp-2", `${PKI}/ca-new.key`);
+  await Deno.remove(cluster.node("cp-2").hostPath(`${PKI}/ca-new.key`));
+  await cluster.put("cp-1", `${PKI}/ca-new.crt`, before.get(`cp-1:${PKI}/ca-new.crt`)!);
+  await assertRejectsNaming(removeOldCa.verify(ctx, step), "cp-1", `${PKI}/ca-new.crt`);
 });
 
 Deno.test("remove-old-ca: the front-proxy CA's files go, the cluster CA's stay", async () => {

@@ -2,7 +2,9 @@
  * `restart-component`: restarts a component whose files changed under an unchanged manifest
  * (an activated CA, re-issued certificates, kubeconfigs) by marking its manifest with this
  * step's id, one node at a time, waiting until it is healthy before the next. A node already
- * marked by this step has been restarted by it: a resumed run does not restart it again.
+ * marked by this step has been restarted by it: a resumed run does not restart it again, but
+ * waits until the component is healthy there (and on every node it leaves alone) before it
+ * restarts the next.
  * @module
  */
 import { z } from "zod";

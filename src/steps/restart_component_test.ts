@@ -143,6 +143,72 @@ Deno.test("restart-component: apply marks the first node (0600, backed up) and s
   );
 });
 
+Deno.test("restart-component: a resumed run waits for the component on the nodes it leaves alone before it restarts the next", async () => {
+  await using cluster = await TestCluster.create();
+  const step = stepOf();
+  const first = restartComponent.diff(
+    await restartComponent.observe(cluster.context({ stepId: step.id }), step),
+    step,
+  );
+  // The last run marked cp-1 and stopped before cp-1's scheduler was seen healthy again.
+  await cluster.put("cp-1", SCHEDULER, changeOf(first, "cp-1", SCHEDULER).after!, 0o600);
+  const cp1Health = "wait cp-1/kube-scheduler to be healthy (https://127.0.0.1:10259/readyz)";
+
+  const events: string[] = [];
+  const ctxDry = cluster.context({
+    stepId: step.id,
+    dryRun: true,
+    controlPlane: recording(cluster.dryRun().controlPlane, events),
+    events,
+  });
+  const dryChanges = restartComponent.diff(await restartComponent.observe(ctxDry, step), step);
+  assert.deepEqual(describe(dryChanges), [
+    `update cp-2:${SCHEDULER}`,
+    "restart cp-2/kube-scheduler",
+  ]);
+  await restartComponent.apply(ctxDry, step, dryChanges);
+  assert.deepEqual(events, [
+    cp1Health,
+    `write cp-2:${SCHEDULER}`,
+    "wait cp-2/kube-scheduler to be healthy (https://127.0.0.1:10259/readyz)",
+  ]);
+
+  // Named nodes: the ones not named are left alone, and checked all the same.
+  const onlyCp1 = stepOf({ nodes: ["cp-1"] });
+  const named: string[] = [];
+  const namedCtx = cluster.context({
+    stepId: "restart-scheduler-switch",
+    dryRun: true,
+    controlPlane: recording(cluster.dryRun().controlPlane, named),
+    events: named,
+  });
+  await restartComponent.apply(
+    namedCtx,
+    onlyCp1,
+    restartComponent.diff(await restartComponent.observe(namedCtx, onlyCp1), onlyCp1),
+  );
+  assert.deepEqual(named, [
+    "wait cp-2/kube-scheduler to be healthy (https://127.0.0.1:10259/readyz)",
+    `write cp-1:${SCHEDULER}`,
+    cp1Health,
+  ]);
+
+  // A real run: cp-1's scheduler does not answer, so cp-2 is not restarted.
+  const original = await cluster.read("cp-2", SCHEDULER);
+  const ctx = cluster.context({ stepId: step.id });
+  await assertRejectsNaming(
+    restartComponent.apply(
+      ctx,
+      step,
+      restartComponent.diff(await restartComponent.observe(ctx, step), step),
+    ),
+    "cp-1/kube-scheduler",
+    "https://127.0.0.1:10259/readyz",
+  );
+  assert.equal(await cluster.read("cp-2", SCHEDULER), original, "cp-2 is not touched");
+  assert.deepEqual(await cluster.backups("cp-2", SCHEDULER), []);
+});
+
 Deno.test("restart-component: observe refuses a missing manifest and a node it does not know", async () => {
   await using cluster = await TestCluster.create();
   const ctx = cluster.context();

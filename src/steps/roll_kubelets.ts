@@ -79,6 +79,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
   tuning: ["batchSize", "healthTimeoutSeconds"],
   trustSetField: "clientCA",
   cas: () => ["cluster"],
+  // With `new`, the control-plane nodes' client CA file is ca.crt itself, which observe would
+  // overwrite with the new CA: ca.crt must already be the new CA (beside its key), not the old.
+  needsEarlier: ["activate-ca"],
+  needsEarlierFor: (step) => step.clientCA === "new" ? ["activate-ca"] : [],
 
   async observe(ctx, step) {
     const layout = ctx.layout;
@@ -113,12 +117,14 @@ export const rollKubelets = defineStepKind<Step, Observed>({
           : setKubeletClientCAFile(config, caFile, layout.kubeletConfig),
         reason: `authentication.x509.clientCAFile → ${caFile}`,
       });
-      const [caData] = kubeconfigCaData(kubeconfig, `${node.name}:${layout.kubeletKubeconfig}`);
+      const held = kubeconfigCaData(kubeconfig, `${node.name}:${layout.kubeletKubeconfig}`);
+      const trusts = (await Promise.all(held.map((caData) => sameCertificates(caData, trusted))))
+        .every(Boolean);
       files.push({
         node: node.name,
         path: layout.kubeletKubeconfig,
         current: kubeconfig,
-        desired: await sameCertificates(caData, trusted)
+        desired: trusts
           ? kubeconfig
           : setKubeconfigCaData(kubeconfig, trusted, layout.kubeletKubeconfig),
         mode: 0o600,

@@ -3,12 +3,14 @@
 // the Kubernetes API: the end-to-end test against a real control plane covers them. Here the
 // context's API throws on any use, so apply on the nodes runs up to that wait.
 import assert from "node:assert/strict";
+import { parseDocument } from "yaml";
 import { hasChanges } from "../engine/change.ts";
 import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { kubeletConfigFacts } from "../formats/kubelet_config.ts";
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { rollKubelets } from "./roll_kubelets.ts";
+import { stepNeedsEarlier } from "../plan/step_format.ts";
 import {
   assertRejectsNaming,
   changeOf,
@@ -242,6 +244,36 @@ Deno.test("roll-kubelets: clientCA new (finalize) leaves every kubelet trusting 
   }
 });
 
+Deno.test("roll-kubelets: a kubelet.conf with a second, stale cluster entry is rewritten, not taken as done", async () => {
+  await using cluster = await distributed();
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  const first = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  const converged = changeOf(first, "worker-1", KUBELET_CONF).after!;
+  // The first cluster holds the bundle already; a second one still holds the old CA only.
+  const document = parseDocument(converged);
+  document.addIn(["clusters"], {
+    cluster: {
+      "certificate-authority-data": btoa(cluster.cas.oldCluster.certPem),
+      server: "https://198.18.1.2:6443",
+    },
+    name: "kubernetes-cp-2",
+  });
+  await cluster.put("worker-1", KUBELET_CONF, document.toString({ indentSeq: false }), 0o600);
+
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  const rewritten = changeOf(changes, "worker-1", KUBELET_CONF).after!;
+  const bundle = await fingerprints(kubeconfigCaData(converged)[0]);
+  const held = kubeconfigCaData(rewritten);
+  assert.equal(held.length, 2);
+  for (const caData of held) assert.deepEqual(await fingerprints(caData), bundle);
+
+  // With every cluster on the bundle, kubelet.conf is left alone.
+  await cluster.put("worker-1", KUBELET_CONF, rewritten, 0o600);
+  const after = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  assert.ok(!describe(after).includes(`update worker-1:${KUBELET_CONF}`));
+});
+
 Deno.test("roll-kubelets: observe refuses a node without its kubelet config or kubeconfig", async () => {
   await using cluster = await distributed();
   const ctx = cluster.context();
@@ -265,4 +297,12 @@ Deno.test("roll-kubelets: the plan format: tuning fields, trust-set field, the c
   assert.equal(rollKubelets.trustSetField, "clientCA");
   assert.deepEqual(rollKubelets.cas?.(step, cluster.plan), ["cluster"]);
   assert.equal(rollKubelets.schema.safeParse({ ...step, batchSize: 0 }).success, false);
+});
+
+Deno.test("roll-kubelets: the plan format: clientCA new needs an earlier activate-ca (it makes ca.crt the new CA), bundle does not", () => {
+  assert.deepEqual(stepNeedsEarlier(rollKubelets, stepOf()), []);
+  assert.deepEqual(
+    stepNeedsEarlier(rollKubelets, stepOf({ phase: "switch", clientCA: "new" })),
+    ["activate-ca"],
+  );
 });

@@ -1,7 +1,8 @@
 /**
  * `set-component-flags`: sets flags in a component's static-pod manifest on every control-plane
  * node, one node at a time; the kubelet restarts the component, and the next node waits until
- * it is healthy again.
+ * it is healthy again. A resumed run first waits until the component is healthy on the nodes
+ * already done (and every other node it leaves alone).
  * @module
  */
 import { z } from "zod";
@@ -83,10 +84,17 @@ export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
     const path = manifestPath(ctx.layout, step.component);
     for (const node of ctx.controlPlane) {
       const current = await node.readFile(path);
-      if (current === undefined) continue;
+      if (current === undefined) {
+        if (step.optional) continue;
+        throw new Error(`${node.name}: ${path} is missing`);
+      }
       const flags = manifestFlags(current, `${node.name}:${path}`);
       for (const [flag, value] of Object.entries(step.flags)) {
-        if (flags.has(flag) && flags.get(flag) !== value) {
+        if (!flags.has(flag)) {
+          if (step.ifPresent.includes(flag)) continue;
+          throw new Error(`${node.name}: ${path} does not set ${flag} (want ${value})`);
+        }
+        if (flags.get(flag) !== value) {
           throw new Error(`${node.name}: ${path} has ${flag}=${flags.get(flag)}, not ${value}`);
         }
       }

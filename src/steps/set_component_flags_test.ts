@@ -198,6 +198,59 @@ Deno.test("set-component-flags: apply writes the first node's manifest (0600, ba
   );
 });
 
+Deno.test("set-component-flags: a resumed run waits for the component on the node already done before it writes the next", async () => {
+  await using cluster = await TestCluster.create();
+  const step = controllerManagerStep();
+  const first = setComponentFlags.diff(
+    await setComponentFlags.observe(cluster.context({ stepId: step.id }), step),
+    step,
+  );
+  // The last run wrote cp-1's manifest and stopped (a crash, or its health wait timed out):
+  // cp-1's controller-manager may still be on its way back.
+  await cluster.put(
+    "cp-1",
+    CONTROLLER_MANAGER,
+    changeOf(first, "cp-1", CONTROLLER_MANAGER).after!,
+    0o600,
+  );
+  const cp1Health =
+    "wait cp-1/kube-controller-manager to be healthy (https://127.0.0.1:10257/healthz)";
+
+  // Dry run: cp-1 is waited for before anything of cp-2 is written.
+  const events: string[] = [];
+  const dry = cluster.dryRun({ stepId: step.id });
+  const dryCtx = cluster.context({
+    stepId: step.id,
+    dryRun: true,
+    controlPlane: recording(dry.controlPlane, events),
+    events,
+  });
+  const dryChanges = setComponentFlags.diff(await setComponentFlags.observe(dryCtx, step), step);
+  assert.deepEqual(describe(dryChanges), [
+    `update cp-2:${CONTROLLER_MANAGER}`,
+    "restart cp-2/kube-controller-manager",
+  ]);
+  await setComponentFlags.apply(dryCtx, step, dryChanges);
+  assert.deepEqual(events, [
+    cp1Health,
+    `write cp-2:${CONTROLLER_MANAGER}`,
+    "wait cp-2/kube-controller-manager to be healthy (https://127.0.0.1:10257/healthz)",
+  ]);
+
+  // A real run: cp-1's component does not answer, so cp-2 is not touched.
+  const original = await cluster.read("cp-2", CONTROLLER_MANAGER);
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = setComponentFlags.diff(await setComponentFlags.observe(ctx, step), step);
+  await assertRejectsNaming(
+    setComponentFlags.apply(ctx, step, changes),
+    "cp-1/kube-controller-manager",
+    "https://127.0.0.1:10257/healthz",
+  );
+  assert.deepEqual(ctx.waits, [cp1Health.slice("wait ".length)]);
+  assert.equal(await cluster.read("cp-2", CONTROLLER_MANAGER), original, "cp-2 is not touched");
+  assert.deepEqual(await cluster.backups("cp-2", CONTROLLER_MANAGER), []);
+});
+
 Deno.test("set-component-flags: verify fails naming the node, manifest and flag whose value differs", async () => {
   await using cluster = await TestCluster.create();
   const step = controllerManagerStep();
@@ -235,6 +288,41 @@ Deno.test("set-component-flags: verify fails naming the node, manifest and flag 
     CONTROLLER_MANAGER,
     "--root-ca-file",
   );
+});
+
+Deno.test("set-component-flags: verify fails on a required flag the manifest does not set and on a missing manifest; an absent ifPresent flag passes", async () => {
+  await using cluster = await TestCluster.create();
+  const step = apiserverStep();
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = setComponentFlags.diff(await setComponentFlags.observe(ctx, step), step);
+  for (const node of ["cp-1", "cp-2"]) {
+    await cluster.put(node, APISERVER, changeOf(changes, node, APISERVER).after!, 0o600);
+  }
+  // Neither node sets --kubelet-certificate-authority (ifPresent): that is as it should be.
+  await setComponentFlags.verify(ctx, step);
+
+  // An operator (or a bad merge) dropped --client-ca-file from cp-2: the API server would fall
+  // back to no client-certificate authentication at all.
+  const converged = await cluster.read("cp-2", APISERVER);
+  const dropped = converged.replace(
+    "    - --client-ca-file=/etc/kubernetes/pki/ca-bundle.crt\n",
+    "",
+  );
+  assert.notEqual(dropped, converged);
+  assert.equal(manifestFlags(dropped).has("--client-ca-file"), false);
+  await cluster.put("cp-2", APISERVER, dropped, 0o600);
+  await assertRejectsNaming(
+    setComponentFlags.verify(ctx, step),
+    "cp-2",
+    APISERVER,
+    "--client-ca-file",
+  );
+
+  // A required manifest that is gone is not "done".
+  await cluster.put("cp-2", APISERVER, converged, 0o600);
+  await setComponentFlags.verify(ctx, step);
+  await Deno.remove(cluster.node("cp-2").hostPath(APISERVER));
+  await assertRejectsNaming(setComponentFlags.verify(ctx, step), "cp-2", APISERVER, "missing");
 });
 
 Deno.test("set-component-flags: plan rules: ifPresent names only flags of the step", async () => {

@@ -60,14 +60,15 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
           if (step.ifPresent.includes(file)) continue;
           throw new Error(`${node.name}: ${path} is missing`);
         }
-        const [caData] = kubeconfigCaData(current, `${node.name}:${path}`);
+        // Every cluster of the file, as verify checks them: one stale entry is work left to do.
+        const held = kubeconfigCaData(current, `${node.name}:${path}`);
+        const done = (await Promise.all(held.map((caData) => sameCertificates(caData, trusted))))
+          .every(Boolean);
         files.push({
           node: node.name,
           path,
           current,
-          desired: await sameCertificates(caData, trusted)
-            ? current
-            : setKubeconfigCaData(current, trusted, `${node.name}:${path}`),
+          desired: done ? current : setKubeconfigCaData(current, trusted, `${node.name}:${path}`),
           mode: 0o600,
           sensitive: false,
           reason: `certificate-authority-data → ${step.caData === "new" ? "the new CA" : "bundle"}`,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parseDocument } from "yaml";
 import { hasChanges, targetName } from "../engine/change.ts";
 import { renderChanges } from "../diff/mod.ts";
 import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
@@ -143,6 +144,44 @@ Deno.test("update-kubeconfigs: caData new leaves only the new CA (finalize)", as
     "cp-1",
     "/etc/kubernetes/admin.conf",
   );
+});
+
+Deno.test("update-kubeconfigs: a kubeconfig whose second cluster is stale is work left to do, not done", async () => {
+  await using cluster = await distributed();
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  await updateKubeconfigs.apply(
+    ctx,
+    step,
+    updateKubeconfigs.diff(await updateKubeconfigs.observe(ctx, step), step),
+  );
+  await updateKubeconfigs.verify(ctx, step);
+
+  // An operator added a second cluster entry (another endpoint) with the old CA only.
+  const admin = "/etc/kubernetes/admin.conf";
+  const document = parseDocument(await cluster.read("cp-2", admin));
+  document.addIn(["clusters"], {
+    cluster: {
+      "certificate-authority-data": btoa(cluster.cas.oldCluster.certPem),
+      server: "https://198.18.1.2:6443",
+    },
+    name: "kubernetes-cp-2",
+  });
+  await cluster.put("cp-2", admin, document.toString({ indentSeq: false }), 0o600);
+  const [first, second] = kubeconfigCaData(await cluster.read("cp-2", admin));
+  assert.deepEqual(await fingerprints(second), await fingerprints(cluster.cas.oldCluster.certPem));
+  await assertRejectsNaming(updateKubeconfigs.verify(ctx, step), "cp-2", admin);
+
+  const changes = updateKubeconfigs.diff(await updateKubeconfigs.observe(ctx, step), step);
+  assert.deepEqual(describe(changes), [`update cp-2:${admin}`]);
+  await updateKubeconfigs.apply(ctx, step, changes);
+  const held = kubeconfigCaData(await cluster.read("cp-2", admin));
+  assert.equal(held.length, 2);
+  for (const caData of held) {
+    assert.deepEqual(await fingerprints(caData), await fingerprints(first));
+  }
+  await updateKubeconfigs.verify(ctx, step);
+  assert.deepEqual(updateKubeconfigs.diff(await updateKubeconfigs.observe(ctx, step), step), []);
 });
 
 Deno.test("update-kubeconfigs: a kubeconfig missing where it is not ifPresent is refused, naming the node", async () => {
