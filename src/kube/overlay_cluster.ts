@@ -93,13 +93,22 @@ export class OverlayClusterApi implements ClusterApi {
 
   async replace<T extends KubeObject>(object: T): Promise<T> {
     const key = keyOf(refOf(object));
-    const unconditional = { ...object, metadata: { ...object.metadata } };
-    delete unconditional.metadata.resourceVersion;
     const checked = this.#created.has(key)
-      ? await this.#serverDryRun.create(unconditional)
-      : await this.#serverDryRun.replace(unconditional);
+      ? await this.#serverDryRun.create(withoutResourceVersion(object))
+      : await this.#serverDryRun.replace(await this.#asOfLive(object));
     this.#objects.set(key, checked);
     return checked;
+  }
+
+  /**
+   * The object with the live resourceVersion: an earlier dry-run write may have given it
+   * another, and some kinds (APIService) refuse an update without one.
+   */
+  async #asOfLive<T extends KubeObject>(object: T): Promise<T> {
+    const live = await this.#base.read(refOf(object));
+    const copy = withoutResourceVersion(object);
+    const resourceVersion = live?.metadata?.resourceVersion;
+    return resourceVersion ? { ...copy, metadata: { ...copy.metadata, resourceVersion } } : copy;
   }
 
   delete(ref: ObjectRef): Promise<void> {
@@ -107,4 +116,10 @@ export class OverlayClusterApi implements ClusterApi {
     this.#created.delete(keyOf(ref));
     return Promise.resolve();
   }
+}
+
+function withoutResourceVersion<T extends KubeObject>(object: T): T {
+  const copy = { ...object, metadata: { ...object.metadata } };
+  delete copy.metadata.resourceVersion;
+  return copy;
 }

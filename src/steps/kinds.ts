@@ -14,6 +14,7 @@ import { restartComponent } from "./restart_component.ts";
 import { rollKubelets } from "./roll_kubelets.ts";
 import { rollWorkloads } from "./roll_workloads.ts";
 import { setComponentFlags } from "./set_component_flags.ts";
+import { updateCaBundles } from "./update_ca_bundles.ts";
 import { updateClusterInfo } from "./update_cluster_info.ts";
 import { updateKubeconfigs } from "./update_kubeconfigs.ts";
 import { verify } from "./verify.ts";
@@ -32,6 +33,7 @@ export const STEP_KINDS = [
   rollKubelets,
   rollWorkloads,
   updateClusterInfo,
+  updateCaBundles,
   waitRootCaConfigMaps,
   verify,
   verifyPodTrust,

@@ -181,6 +181,112 @@ Deno.test({
       }
     });
 
+    await t.step("update-ca-bundles: named APIServices and webhooks get the bundle", async () => {
+      const oldCa = await Deno.readTextFile(
+        join(cluster.nodeRoots[0], "etc/kubernetes/pki/ca.crt"),
+      );
+      const apiService = (name: string, group: string) => ({
+        apiVersion: "apiregistration.k8s.io/v1",
+        kind: "APIService",
+        metadata: { name },
+        spec: {
+          group,
+          version: "v1alpha1",
+          groupPriorityMinimum: 100,
+          versionPriority: 10,
+          service: { namespace: "default", name: "not-there" },
+          caBundle: btoa(oldCa),
+        },
+      });
+      await api.create(apiService("v1alpha1.named.example.com", "named.example.com"));
+      await api.create(apiService("v1alpha1.other.example.com", "other.example.com"));
+      await api.create({
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name: "policy" },
+        webhooks: [{
+          name: "policy.example.com",
+          clientConfig: {
+            service: { namespace: "default", name: "not-there" },
+            caBundle: btoa(oldCa),
+          },
+          rules: [{
+            apiGroups: ["example.com"],
+            apiVersions: ["v1"],
+            operations: ["CREATE"],
+            resources: ["widgets"],
+          }],
+          failurePolicy: "Ignore",
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+        }],
+      });
+      const dir = await Deno.makeTempDir({ prefix: "ca-rotator-ca-bundles-" });
+      try {
+        const planPath = join(dir, "bundles.yaml");
+        await Deno.writeTextFile(
+          planPath,
+          caBundlesPlan(cluster.nodeRoots, cluster.nodes.map((n) => n.ip)),
+        );
+        const loaded = await loadPlan(planPath, {});
+        const printer = memoryPrinter();
+        const planned = await rotate({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          dryRun: true,
+          printer,
+        });
+        const changed = planned.steps.find((step) => step.stepId === "bundles-trust")?.changes
+          .map((change) =>
+            change.target.type === "object" && `${change.target.kind}/${change.target.name}`
+          );
+        assert.deepEqual(changed, [
+          "APIService/v1alpha1.named.example.com",
+          "ValidatingWebhookConfiguration/policy",
+        ]);
+        const caBundleOf = async (name: string) =>
+          atob(
+            (await api.read<KubeObject & { spec: { caBundle: string } }>({
+              apiVersion: "apiregistration.k8s.io/v1",
+              kind: "APIService",
+              name,
+            }))!.spec.caBundle,
+          );
+        assert.equal(
+          await caBundleOf("v1alpha1.named.example.com"),
+          oldCa,
+          "the dry run changed nothing",
+        );
+        assert.match(
+          printer.lines.join("\n"),
+          /3 APIServices\/webhooks hold the old cluster CA .*APIService\/v1alpha1\.named\.example\.com, APIService\/v1alpha1\.other\.example\.com, ValidatingWebhookConfiguration\/policy \(webhook policy\.example\.com\)/,
+          "the pod-trust gate lists the objects that hold the old CA",
+        );
+
+        const result = await rotate({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          dryRun: false,
+          printer,
+        });
+        assert.equal(result.outcome, "done");
+        const named = await caBundleOf("v1alpha1.named.example.com");
+        assert.ok(named.includes(oldCa.trim()), "the bundle keeps the old CA");
+        assert.equal((named.match(/BEGIN CERTIFICATE/g) ?? []).length, 2, "and adds the new one");
+        assert.equal(await caBundleOf("v1alpha1.other.example.com"), oldCa, "unnamed: untouched");
+        const webhook = await api.read<
+          KubeObject & { webhooks: { clientConfig: { caBundle: string } }[] }
+        >({
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "ValidatingWebhookConfiguration",
+          name: "policy",
+        });
+        assert.equal(atob(webhook!.webhooks[0].clientConfig.caBundle), named);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
     await t.step("kubeconfig resolution runs an exec-plugin credential", async () => {
       const admin = await Deno.readTextFile(cluster.kubeconfig);
       const client = kubeconfigClientCert(admin);
@@ -251,4 +357,30 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A plan that points named APIServices and webhooks at the bundle, after the pod-trust gate. */
+function caBundlesPlan(roots: string[], addresses: string[]): string {
+  return `apiVersion: ca-rotator.dev/v1
+kind: RotationPlan
+metadata: { name: ca-bundles }
+stopAfter: trust
+layout: { preset: kubeadm }
+nodes:
+  controlPlane: { driver: local, roots: ${JSON.stringify(roots)}, addresses: ${
+    JSON.stringify(addresses)
+  } }
+cas:
+  cluster: { source: generate, algorithm: ecdsa-p256 }
+steps:
+  - id: gate
+    phase: trust
+    kind: verify-pod-trust
+    accept: [{ namespace: "*" }]
+  - id: bundles-trust
+    phase: trust
+    kind: update-ca-bundles
+    objects: [APIService/v1alpha1.named.example.com, ValidatingWebhookConfiguration/policy]
+    caData: bundle
+`;
 }
