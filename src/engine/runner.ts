@@ -15,7 +15,7 @@ import { type Phase, phaseIndex } from "../plan/phase.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 
 /** The parts of a step's context that are the same for every step. */
-export type SharedContext = Omit<StepContext, "stepId" | "log" | "waitFor">;
+export type SharedContext = Omit<StepContext, "stepId" | "log" | "waitFor" | "rotationStartedAt">;
 
 /** What the runner needs. */
 export interface RunnerDeps {
@@ -60,6 +60,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
   for (const step of plan.steps) registry.get(step.kind);
 
   const progress = await loadProgress(deps);
+  const rotationStartedAt = firstStart(progress) ?? now();
   const steps: StepChanges[] = [];
   const skipped: string[] = [];
 
@@ -77,6 +78,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
     const kind = registry.get(step.kind);
     const ctx: StepContext = {
       ...context,
+      rotationStartedAt,
       stepId: step.id,
       log,
       waitFor: (description, condition, timeoutMs) =>
@@ -161,6 +163,14 @@ async function loadProgress(deps: RunnerDeps): Promise<Progress> {
     stopAfter: loaded.plan.stopAfter,
     steps: existing?.steps ?? {},
   };
+}
+
+/** The earliest start recorded for any step: when the rotation began. */
+function firstStart(progress: Progress): Date | undefined {
+  const starts = Object.values(progress.steps)
+    .map((record) => record.startedAt ? Date.parse(record.startedAt) : NaN)
+    .filter((time) => !Number.isNaN(time));
+  return starts.length ? new Date(Math.min(...starts)) : undefined;
 }
 
 async function save(store: ProgressStore, progress: Progress, now: () => Date): Promise<void> {

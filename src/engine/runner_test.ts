@@ -4,7 +4,7 @@ import { StepRegistry } from "./registry.ts";
 import { memoryProgressStore } from "./progress.ts";
 import { memoryPrinter } from "./printer.ts";
 import { caMaterialOf } from "./ca_material.ts";
-import type { StepKind } from "./step.ts";
+import type { StepContext, StepKind } from "./step.ts";
 import type { Change } from "./change.ts";
 import { LocalNode } from "../nodes/local.ts";
 import { OverlayNode } from "../nodes/overlay_node.ts";
@@ -233,4 +233,47 @@ Deno.test("dry run walks the whole plan over an overlay and changes nothing", as
   assert.equal(store.saved, 0, "no progress was written");
   assert.deepEqual([...Deno.readDirSync(root)], []);
   await cleanup();
+});
+
+Deno.test("steps see when the rotation began: the first recorded start, kept across runs", async () => {
+  const { printer, context, cleanup } = await setup();
+  try {
+    const seen: Date[] = [];
+    const recordingRegistry = new StepRegistry([{
+      ...fileKind("write-file", (_node, step) => Promise.resolve(step.content)),
+      observe(ctx: StepContext) {
+        seen.push(ctx.rotationStartedAt);
+        return Promise.resolve({ node: "cp-1", before: "same", after: "same" });
+      },
+      verify: () => Promise.resolve(),
+    } as StepKind]);
+    const store = memoryProgressStore();
+    const first = new Date("2026-01-01T10:00:00Z");
+    const later = new Date("2026-01-02T10:00:00Z");
+    const writeOnly = (stopAfter: string) =>
+      loadedPlan(
+        [
+          { id: "one", phase: "trust", kind: "write-file", path: "/etc/x", content: "x" },
+          { id: "two", phase: "switch", kind: "write-file", path: "/etc/y", content: "y" },
+        ],
+        stopAfter,
+      );
+    const run = (stopAfter: string, now: Date) =>
+      runPlan({
+        loaded: writeOnly(stopAfter),
+        registry: recordingRegistry,
+        store,
+        context,
+        printer,
+        now: () => now,
+      });
+    await run("trust", first);
+    await run("switch", later);
+    assert.deepEqual(seen.map((date) => date.toISOString()), [
+      first.toISOString(),
+      first.toISOString(),
+    ]);
+  } finally {
+    await cleanup();
+  }
 });

@@ -27,6 +27,8 @@ export interface StepContext {
   readonly workloads: RollWorkloadsSettings;
   /** The directory of the plan file, for paths the plan gives relative to itself. */
   readonly planDir: string;
+  /** When this rotation's first step started (the progress record); now for a new one. */
+  readonly rotationStartedAt: Date;
   readonly controlPlane: readonly NodeAccess[];
   readonly workers: readonly NodeAccess[];
   readonly cluster: ClusterApi;

@@ -148,20 +148,20 @@ export function podAccepted(pod: PodTrustFacts, accept: readonly PodAcceptance[]
 
 /**
  * The pods that trust the old CA only: they have the API CA mounted, are running (or pending
- * with a start time) and started before their namespace's `kube-root-ca.crt` held the bundle
- * (`publishedAt`; a namespace missing from it has not got the bundle yet: every pod there is
- * stale). Sorted by namespace, then name.
+ * with a start time) and started before their namespace's `kube-root-ca.crt` held the new CA
+ * (`publishedAt`: by namespace — a namespace missing from it has not got it yet, every pod there
+ * is stale — or one time for every namespace). Sorted by namespace, then name.
  */
 export function stalePods(
   pods: readonly PodTrustFacts[],
-  publishedAt: ReadonlyMap<string, Date>,
+  publishedAt: ReadonlyMap<string, Date> | Date,
   coverage: RollCoverage,
   accept: readonly PodAcceptance[],
 ): StalePod[] {
   return pods
     .filter((pod) => pod.mountsApiCa && pod.startedAt !== undefined)
     .filter((pod) => {
-      const published = publishedAt.get(pod.namespace);
+      const published = publishedAt instanceof Date ? publishedAt : publishedAt.get(pod.namespace);
       return published === undefined || pod.startedAt! < published;
     })
     .map((pod) => ({

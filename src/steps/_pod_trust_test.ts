@@ -143,3 +143,15 @@ Deno.test("excluded namespaces are named, and the plan can accept pods by owner"
     /legacy-billing\/api-7-a \(owner Deployment\/api: its namespace is excluded from the plan's rolls\)/,
   );
 });
+
+Deno.test("after finalize, one time for every namespace: pods older than the new CA", () => {
+  const newCaBorn = new Date("2026-11-26T12:00:00Z");
+  const stale = stalePods(
+    [pod("old", { startTime: before }), pod("young", { startTime: after })]
+      .map((each) => podTrustFacts(each, parents)),
+    newCaBorn,
+    coverage,
+    [],
+  );
+  assert.deepEqual(stale.map((each) => each.name), ["old"]);
+});

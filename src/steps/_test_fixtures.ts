@@ -725,6 +725,7 @@ export class TestCluster {
       layout: this.layout,
       workloads: this.plan.workloads,
       planDir: this.base,
+      rotationStartedAt: new Date(),
       controlPlane: options.controlPlane ?? this.controlPlane,
       workers: options.workers ?? this.workers,
       cluster: NO_CLUSTER_API,

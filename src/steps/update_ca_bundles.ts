@@ -22,7 +22,10 @@ const KINDS = {
   MutatingWebhookConfiguration: "admissionregistration.k8s.io/v1",
 } as const;
 
-/** `update-ca-bundles` parameters: `Kind/name` of each object, and what its caBundle holds. */
+/**
+ * `update-ca-bundles` parameters: `Kind/name` of each object (none: the step does nothing, a place
+ * for the operator to list them), and what its caBundle holds.
+ */
 export const UpdateCaBundlesStep = z.strictObject({
   ...stepBase,
   kind: z.literal("update-ca-bundles"),
@@ -32,7 +35,7 @@ export const UpdateCaBundlesStep = z.strictObject({
       'must be "APIService/<name>", "ValidatingWebhookConfiguration/<name>" or ' +
         '"MutatingWebhookConfiguration/<name>"',
     ),
-  ).min(1, "must name at least one object"),
+  ),
   caData: trustSetField,
   /** Objects (of `objects`) updated only if they exist. */
   ifPresent: z.array(z.string()).default([]),

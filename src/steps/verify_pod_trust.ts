@@ -88,12 +88,18 @@ async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | un
   return parents;
 }
 
-/** Every running pod that trusts the old CA only, as the plan sees it. */
+/**
+ * Every running pod that trusts the old CA only, as the plan sees it. Before and at the switch:
+ * pods started before their namespace's `kube-root-ca.crt` held the new CA. In finalize, when
+ * those ConfigMaps hold the new CA alone and their history is gone: pods started before the
+ * rotation began (no bundle existed then) — a lower bound that misses pods started in the short
+ * window between the rotation's start and the bundle's publication.
+ */
 async function inventory(ctx: StepContext, step: Step): Promise<StalePod[]> {
   const [pods, parents, published] = await Promise.all([
     ctx.cluster.list<PodObject>("v1", "Pod"),
     parentOwners(ctx),
-    newCaPublishedAt(ctx),
+    step.phase === "finalize" ? ctx.rotationStartedAt : newCaPublishedAt(ctx),
   ]);
   const running = pods.filter((pod) => pod.status?.phase === "Running");
   return stalePods(
@@ -125,7 +131,7 @@ async function reportCaBundleConsumers(ctx: StepContext): Promise<void> {
 export const verifyPodTrust = defineStepKind<Step, void>({
   kind: "verify-pod-trust",
   schema: VerifyPodTrustStep,
-  phases: ["trust", "switch"],
+  phases: ["trust", "switch", "finalize"],
   tuning: ["accept"],
   checksOnly: true,
   cas: () => ["cluster"],

@@ -115,7 +115,7 @@ Deno.test({
     const planPath = join(planDir, "local-demo.yaml");
     const demoPlan = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
     const acceptDebugShell = (text: string) =>
-      text.replace(
+      text.replaceAll(
         "    kind: verify-pod-trust\n",
         "    kind: verify-pod-trust\n    accept: [{ namespace: team-a, pod: debug-shell }]\n",
       );
@@ -260,6 +260,13 @@ Deno.test({
 
     await t.step("finalize: the old CA is gone everywhere", async () => {
       await writePlan("finalize");
+      const held = await caRotator(cluster, ["rotate", "--plan", planPath]);
+      assertExit(held, 3, "rotate (finalize, a pod older than the new CA is still running)");
+      assert.match(
+        held.stderr,
+        /\[pod-trust-final\] gate closed: 1 running pods .*team-a\/debug-shell/,
+      );
+      await writePlan("finalize", acceptDebugShell);
       assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (finalize)");
       for (const host of [...endpoints, lbHost]) {
         assert.ok(await servesChainTo(host, 6443, newCa), `${host}: new CA`);
