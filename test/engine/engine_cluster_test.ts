@@ -137,7 +137,17 @@ Deno.test({
         const planPath = join(dir, "note.yaml");
         await Deno.writeTextFile(
           planPath,
-          notePlan(cluster.nodeRoots, cluster.nodes.map((n) => n.ip)),
+          localPlan(
+            "new-kind",
+            cluster.nodeRoots,
+            cluster.nodes.map((n) => n.ip),
+            `  - id: leave-note
+    phase: trust
+    kind: write-note
+    file: rotation-note.txt
+    text: rotated by a kind the engine never saw
+`,
+          ),
         );
         await assert.rejects(
           () => loadPlan(planPath, {}),
@@ -226,7 +236,21 @@ Deno.test({
         const planPath = join(dir, "bundles.yaml");
         await Deno.writeTextFile(
           planPath,
-          caBundlesPlan(cluster.nodeRoots, cluster.nodes.map((n) => n.ip)),
+          localPlan(
+            "ca-bundles",
+            cluster.nodeRoots,
+            cluster.nodes.map((n) => n.ip),
+            `  - id: gate
+    phase: trust
+    kind: verify-pod-trust
+    accept: [{ namespace: "*" }]
+  - id: bundles-trust
+    phase: trust
+    kind: update-ca-bundles
+    objects: [APIService/v1alpha1.named.example.com, ValidatingWebhookConfiguration/policy]
+    caData: bundle
+`,
+          ),
         );
         const loaded = await loadPlan(planPath, {});
         const printer = memoryPrinter();
@@ -328,11 +352,11 @@ Deno.test({
   }
 });
 
-/** A plan with one write-note step against the test cluster's control-plane node roots. */
-function notePlan(roots: string[], addresses: string[]): string {
+/** A plan over the test cluster's control-plane node roots with the given steps (YAML). */
+function localPlan(name: string, roots: string[], addresses: string[], steps: string): string {
   return `apiVersion: ca-rotator.dev/v1
 kind: RotationPlan
-metadata: { name: new-kind }
+metadata: { name: ${name} }
 stopAfter: trust
 layout: { preset: kubeadm }
 nodes:
@@ -342,12 +366,7 @@ nodes:
 cas:
   cluster: { source: generate, algorithm: ecdsa-p256 }
 steps:
-  - id: leave-note
-    phase: trust
-    kind: write-note
-    file: rotation-note.txt
-    text: rotated by a kind the engine never saw
-`;
+${steps}`;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -357,30 +376,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** A plan that points named APIServices and webhooks at the bundle, after the pod-trust gate. */
-function caBundlesPlan(roots: string[], addresses: string[]): string {
-  return `apiVersion: ca-rotator.dev/v1
-kind: RotationPlan
-metadata: { name: ca-bundles }
-stopAfter: trust
-layout: { preset: kubeadm }
-nodes:
-  controlPlane: { driver: local, roots: ${JSON.stringify(roots)}, addresses: ${
-    JSON.stringify(addresses)
-  } }
-cas:
-  cluster: { source: generate, algorithm: ecdsa-p256 }
-steps:
-  - id: gate
-    phase: trust
-    kind: verify-pod-trust
-    accept: [{ namespace: "*" }]
-  - id: bundles-trust
-    phase: trust
-    kind: update-ca-bundles
-    objects: [APIService/v1alpha1.named.example.com, ValidatingWebhookConfiguration/policy]
-    caData: bundle
-`;
 }
