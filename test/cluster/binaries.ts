@@ -8,7 +8,7 @@ import { textLines } from "./text_lines.ts";
 /** Path of build.sh beside this file. */
 export const BUILD_SCRIPT = new URL("./build.sh", import.meta.url).pathname;
 
-/** Binaries build.sh produces. */
+/** Binaries build.sh produces (the last: test programs the pods' processes run, programs/). */
 export const BINARIES = [
   "kube-apiserver",
   "kube-controller-manager",
@@ -17,6 +17,7 @@ export const BINARIES = [
   "kubeadm",
   "etcd",
   "kwok",
+  "incluster-client",
 ] as const;
 
 /** Runs build.sh (progress lines go to `log`) and returns the bin directory it prints last. */

@@ -3,7 +3,9 @@
 # Go module proxy, into a cache outside the repository keyed by version:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm (k8s.io/kubernetes
 #   with its staging modules replaced by their published versions), etcd (a wrapper module
-#   around go.etcd.io/etcd/server/v3/etcdmain) and kwok.
+#   around go.etcd.io/etcd/server/v3/etcdmain) and kwok;
+#   and the programs of ./programs (the Go module the pods' processes run, see
+#   pod_processes.ts), rebuilt whenever their source changes.
 # Prints the bin directory on its last line. A second run with the same versions is instant.
 set -euo pipefail
 
@@ -27,7 +29,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 with_progress() {
   local what="$1" started=$SECONDS rc=0 ticker
   shift
-  (while sleep 30; do log "… still $what ($((SECONDS - started))s)"; done) &
+  # sleep inherits no output: once the ticker is killed it must not hold the caller's pipe open.
+  (while sleep 30 </dev/null >/dev/null 2>&1; do log "… still $what ($((SECONDS - started))s)"; done) &
   ticker=$!
   "$@" || rc=$?
   kill "$ticker" 2>/dev/null || true
@@ -106,6 +109,33 @@ GO
     with_progress "building etcd" go build -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
 }
 
+# The test programs (programs/cmd/<name>, a module of this repository that requires client-go
+# v0.37.2, the staging version of Kubernetes v1.37.2, from the module cache): each binary is
+# rebuilt when the hash of the module's source (go.mod, go.sum, every non-test .go file), of the
+# Go version or of GOFLAGS differs from the one recorded beside it in .<name>.source.
+programs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/programs"
+test_programs=(incluster-client)
+
+build_test_programs() {
+  local source
+  source=$({
+    go version
+    echo "$GOFLAGS"
+    cd "$programs_dir" &&
+      find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' -print0 |
+      LC_ALL=C sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-16)
+  for p in "${test_programs[@]}"; do
+    if have "$p" && [ "$(cat "$bin/.$p.source" 2>/dev/null)" = "$source" ]; then continue; fi
+    local started=$SECONDS
+    log "test program $p: building (source $source)"
+    (cd "$programs_dir" && with_progress "building $p" go build -ldflags "-s -w" -o "$bin/$p.tmp" "./cmd/$p")
+    mv "$bin/$p.tmp" "$bin/$p"
+    echo "$source" >"$bin/.$p.source"
+    log "test program $p: built in $((SECONDS - started))s"
+  done
+}
+
 build_kwok() {
   have kwok && return 0
   log "kwok $KWOK_VERSION: building"
@@ -116,5 +146,6 @@ started=$SECONDS
 build_etcd
 build_kwok
 build_kubernetes
+build_test_programs
 log "binaries ready in $bin ($((SECONDS - started))s)"
 echo "$bin"

@@ -1,13 +1,14 @@
 /**
  * What the supervisor of a test cluster has started — haproxy, kwok, a static-pod runner per
- * control-plane node, the emulated kubelets — and its record of them in state.json (status
- * and pids), which every part of the supervisor shares.
+ * control-plane node, the emulated kubelets, the pods' processes — and its record of them in
+ * state.json (status and pids), which every part of the supervisor shares.
  * @module
  */
 import { join } from "node:path";
 import type { EmulatedKubelet } from "./emulated_kubelet.ts";
 import { adminKubeconfig, type ClusterLayout } from "./layout.ts";
 import { ManagedProcess, type ProcessSpec, runCommand } from "./managed_process.ts";
+import type { PodProcesses } from "./pod_processes.ts";
 import { type ClusterState, writeState } from "./state.ts";
 import type { StaticPodRunner } from "./static_pod_runner.ts";
 
@@ -29,6 +30,8 @@ export class Supervision {
   readonly kubelets: EmulatedKubelet[] = [];
   /** Other processes by name (`haproxy`, `kwok`). */
   readonly processes: Map<string, ManagedProcess> = new Map();
+  /** The processes of labelled kwok pods (pod_processes.ts), once started. */
+  podProcesses?: PodProcesses;
   /** Set once the shutdown has begun. */
   shuttingDown?: Promise<void>;
   #state: ClusterState;
@@ -87,6 +90,9 @@ export class Supervision {
       for (const [c, pid] of Object.entries(r.pids())) {
         pids[`${this.layout.controlPlane[i].name}/${c}`] = pid;
       }
+    }
+    for (const [pod, pid] of Object.entries(this.podProcesses?.pids() ?? {})) {
+      pids[`pod/${pod}`] = pid;
     }
     return pids;
   }

@@ -1,15 +1,17 @@
 /**
  * The detached process that keeps a test cluster running after `cluster up` returns: haproxy,
- * a static-pod runner per control-plane node, kwok and the emulated kubelets. It also runs the
- * kubeadm phases that need a running API (upload-config, bootstrap-token, addon,
- * kubelet-finalize, mark-control-plane), records pids and status in state.json, and on SIGTERM
- * (from `cluster down`) stops everything it started. `up` starts it inside the cluster's
- * network namespace (`ip netns exec`), so everything it starts binds the node addresses there.
+ * a static-pod runner per control-plane node, kwok, the emulated kubelets and the processes of
+ * labelled kwok pods. It also runs the kubeadm phases that need a running API (upload-config,
+ * bootstrap-token, addon, kubelet-finalize, mark-control-plane), records pids and status in
+ * state.json, and on SIGTERM (from `cluster down`) stops everything it started. `up` starts it
+ * inside the cluster's network namespace (`ip netns exec`), so everything it starts binds the
+ * node addresses there.
  * With an owner pid it tears the whole cluster down (directories, veth pair and network
  * namespace too) once the owner has exited.
  *
  * The parts: supervision.ts (what was started, state.json), supervisor_control_plane.ts,
- * supervisor_kwok.ts, supervisor_kubelets.ts, supervisor_shutdown.ts.
+ * supervisor_kwok.ts, supervisor_kubelets.ts, supervisor_pod_processes.ts,
+ * supervisor_shutdown.ts.
  * @module
  */
 import { readState } from "./state.ts";
@@ -24,6 +26,7 @@ import {
 } from "./supervisor_control_plane.ts";
 import { startEmulatedKubelets, waitForAllNodesReady } from "./supervisor_kubelets.ts";
 import { startKwok } from "./supervisor_kwok.ts";
+import { startPodProcesses } from "./supervisor_pod_processes.ts";
 import { shutdownOnSignals, shutdownWhenOwnerExits } from "./supervisor_shutdown.ts";
 
 /** Runs the supervisor for the cluster in `stateDir` until SIGTERM (never returns normally). */
@@ -43,6 +46,7 @@ export async function supervise(stateDir: string, haproxyPath: string): Promise<
       () => uploadConfigAndAddons(s),
     );
     await step("starting kwok", () => startKwok(s));
+    await step("starting the pods' processes", () => startPodProcesses(s));
     await step("starting the emulated kubelets", () => startEmulatedKubelets(s));
     await step("kubeadm init phase mark-control-plane", () => markControlPlane(s));
     await step("waiting for all nodes to be Ready", () => waitForAllNodesReady(s));

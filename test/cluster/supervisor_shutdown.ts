@@ -9,8 +9,8 @@ import { processAlive, processStartTime } from "./state.ts";
 import { log, type Supervision } from "./supervision.ts";
 
 /**
- * Stops everything the supervisor started — the emulated kubelets, kwok, the static-pod
- * runners, then haproxy — and exits. With `removeEverything` it also kills whatever else is
+ * Stops everything the supervisor started — the pods' processes, the emulated kubelets, kwok,
+ * the static-pod runners, then haproxy — and exits. With `removeEverything` it also kills whatever else is
  * left in the cluster's network namespace, removes the namespace and veth pair and deletes the
  * state directory. Calls after the first return the shutdown already under way.
  */
@@ -22,6 +22,7 @@ export function shutdown(
   s.shuttingDown ??= (async () => {
     log(`shutting down: ${reason}`);
     await s.save({ status: "stopping" });
+    await s.podProcesses?.stop(5_000);
     await Promise.all(s.kubelets.map((k) => k.stop()));
     await s.processes.get("kwok")?.stop(5_000);
     await Promise.all(s.runners.map((r) => r.stop()));
