@@ -6,12 +6,7 @@
  * @module
  */
 import type { KubeObject } from "../engine/cluster_api.ts";
-import {
-  compareText,
-  globMatches,
-  namespaceSelected,
-  type NamespaceSelector,
-} from "./_namespace_selection.ts";
+import { compareText, globMatches } from "./_namespace_selection.ts";
 
 /** The kind and name of what runs a pod: `Deployment`, `DaemonSet`, `Job`, `CronJob`, … or `Pod`. */
 export interface PodOwner {
@@ -32,8 +27,11 @@ export interface PodTrustFacts {
 
 /** A pod that trusts the old CA only, and why it is not simply rolled. */
 export interface StalePod extends PodTrustFacts {
-  /** `covered`: its owner is a workload the plan rolls; else why the plan does not roll it. */
-  readonly coverage: "covered" | "excluded-namespace" | "kind-not-rolled" | "not-a-workload";
+  /**
+   * `covered`: this rotation rolled its owner (the rollout will replace it); `not-rolled`: a
+   * workload the plan's rolls leave out; `not-a-workload`: nothing a roll could replace.
+   */
+  readonly coverage: "covered" | "not-rolled" | "not-a-workload";
   /** Accepted by the plan: listed, not holding the run. */
   readonly accepted: boolean;
 }
@@ -46,10 +44,12 @@ export interface PodAcceptance {
   readonly owner?: string;
 }
 
-/** What the plan rolls: its `workloads` kinds and namespaces. */
-export interface RollCoverage {
-  readonly kinds: readonly string[];
-  readonly namespaces: NamespaceSelector;
+/** The workloads this rotation has rolled (or, in a dry run, would have), as `ns/Kind/name`. */
+export type RolledWorkloads = ReadonlySet<string>;
+
+/** The key of a workload in {@link RolledWorkloads}. */
+export function workloadKey(namespace: string, owner: PodOwner): string {
+  return `${namespace}/${owner.kind}/${owner.name}`;
 }
 
 /** The kinds whose pods a roll replaces (what `roll-workloads` can roll). */
@@ -125,16 +125,14 @@ export function podTrustFacts(
   };
 }
 
-/** Why the plan's rolls do or do not replace a pod of this owner. */
+/** Whether this rotation's rolls replace a pod of this owner. */
 export function rollCoverage(
   namespace: string,
   owner: PodOwner,
-  coverage: RollCoverage,
+  rolled: RolledWorkloads,
 ): StalePod["coverage"] {
   if (!ROLLABLE.has(owner.kind)) return "not-a-workload";
-  if (!coverage.kinds.includes(owner.kind)) return "kind-not-rolled";
-  if (!namespaceSelected(namespace, coverage.namespaces)) return "excluded-namespace";
-  return "covered";
+  return rolled.has(workloadKey(namespace, owner)) ? "covered" : "not-rolled";
 }
 
 /** True when the plan accepts this pod losing the API. */
@@ -155,7 +153,7 @@ export function podAccepted(pod: PodTrustFacts, accept: readonly PodAcceptance[]
 export function stalePods(
   pods: readonly PodTrustFacts[],
   publishedAt: ReadonlyMap<string, Date> | Date,
-  coverage: RollCoverage,
+  rolled: RolledWorkloads,
   accept: readonly PodAcceptance[],
 ): StalePod[] {
   return pods
@@ -166,16 +164,15 @@ export function stalePods(
     })
     .map((pod) => ({
       ...pod,
-      coverage: rollCoverage(pod.namespace, pod.owner, coverage),
+      coverage: rollCoverage(pod.namespace, pod.owner, rolled),
       accepted: podAccepted(pod, accept),
     }))
     .sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name));
 }
 
 const REASONS: Record<StalePod["coverage"], string> = {
-  "covered": "a workload the plan rolls, not rolled since the bundle was published",
-  "excluded-namespace": "its namespace is excluded from the plan's rolls",
-  "kind-not-rolled": "the plan does not roll this kind",
+  "covered": "rolled by this rotation; its rollout has not replaced the pod yet",
+  "not-rolled": "the plan's rolls leave it out (an excluded namespace or kind)",
   "not-a-workload": "no Deployment, DaemonSet or StatefulSet runs it",
 };
 

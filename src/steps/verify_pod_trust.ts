@@ -24,7 +24,9 @@ import {
   podTrustFacts,
   type StalePod,
   stalePods,
+  workloadKey,
 } from "./_pod_trust.ts";
+import { ROLLED_FOR_ANNOTATION, rotationMark } from "./roll_workloads.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
 import { trustPem } from "./trust_sets.ts";
@@ -89,6 +91,31 @@ async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | un
 }
 
 /**
+ * The workloads this rotation rolled: those whose pod template carries its mark (in a dry run,
+ * the overlay holds what the plan's earlier roll-workloads steps would have written).
+ */
+async function rolledWorkloads(ctx: StepContext): Promise<Set<string>> {
+  const mark = rotationMark(ctx.cas.fingerprints());
+  const rolled = new Set<string>();
+  for (const kind of ["Deployment", "DaemonSet", "StatefulSet"]) {
+    for (const workload of await ctx.cluster.list<TemplateOwner>("apps/v1", kind)) {
+      if (workload.spec?.template?.metadata?.annotations?.[ROLLED_FOR_ANNOTATION] !== mark) {
+        continue;
+      }
+      rolled.add(workloadKey(workload.metadata?.namespace ?? "", {
+        kind,
+        name: workload.metadata?.name ?? "",
+      }));
+    }
+  }
+  return rolled;
+}
+
+interface TemplateOwner extends KubeObject {
+  spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+}
+
+/**
  * Every running pod that trusts the old CA only, as the plan sees it. Before and at the switch:
  * pods started before their namespace's `kube-root-ca.crt` held the new CA. In finalize, when
  * those ConfigMaps hold the new CA alone and their history is gone: pods started before the
@@ -96,16 +123,17 @@ async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | un
  * window between the rotation's start and the bundle's publication.
  */
 async function inventory(ctx: StepContext, step: Step): Promise<StalePod[]> {
-  const [pods, parents, published] = await Promise.all([
+  const [pods, parents, rolled, published] = await Promise.all([
     ctx.cluster.list<PodObject>("v1", "Pod"),
     parentOwners(ctx),
+    rolledWorkloads(ctx),
     step.phase === "finalize" ? ctx.rotationStartedAt : newCaPublishedAt(ctx),
   ]);
   const running = pods.filter((pod) => pod.status?.phase === "Running");
   return stalePods(
     running.map((pod) => podTrustFacts(pod, parents)),
     published,
-    ctx.workloads,
+    rolled,
     step.accept,
   );
 }
@@ -139,8 +167,8 @@ export const verifyPodTrust = defineStepKind<Step, void>({
   async observe(ctx, step) {
     await reportCaBundleConsumers(ctx);
     if (!ctx.dryRun) return;
-    // Before the rotation no namespace holds the bundle yet: the plan's rolls will replace the
-    // pods of the workloads it covers; the rest are what the gate would hold.
+    // Before the rotation no namespace holds the bundle yet: the rolls the plan's earlier steps
+    // would make (in the overlay) replace those pods; the rest are what the gate would hold.
     const left = (await inventory(ctx, step)).filter((pod) => pod.coverage !== "covered");
     const held = left.filter((pod) => !pod.accepted);
     const accepted = left.filter((pod) => pod.accepted);
