@@ -5,7 +5,7 @@
  * Everything a PodProcess does happens in order, one operation at a time.
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type AdminApi, ApiStatusError } from "./pod_api.ts";
 import {
   CA_FILE_OVERRIDE_ANNOTATION,
@@ -33,6 +33,11 @@ export interface PodPaths {
   logFile: string;
   /** `<dir>/process.json`, the mechanism's record of the process ({@linkcode PodProcessRecord}). */
   recordFile: string;
+  /**
+   * `<pods dir>/../pods-ended/<ns>_<pod>`: where a deleted pod's status.json and process.log are
+   * kept, so a test can still count the failures of a pod a roll replaced.
+   */
+  endedDir: string;
 }
 
 /** The files of the pod `namespace/name` of the cluster whose pods directory is `podsDir`. */
@@ -44,6 +49,7 @@ export function podPaths(podsDir: string, namespace: string, name: string): PodP
     statusFile: join(dir, "status.json"),
     logFile: join(dir, "process.log"),
     recordFile: join(dir, "process.json"),
+    endedDir: join(dirname(podsDir), "pods-ended", `${namespace}_${name}`),
   };
 }
 
@@ -387,6 +393,7 @@ export class PodProcess {
     if (removeDir) {
       this.#removed = true;
       await this.#recordWrites;
+      await keepEnded(this.paths);
       await Deno.remove(this.paths.dir, { recursive: true }).catch(() => {});
     } else {
       await this.#recordWrites;
@@ -524,5 +531,13 @@ export class PodProcess {
       await Deno.mkdir(this.paths.dir, { recursive: true });
       await writeJsonAtomic(this.paths.recordFile, snapshot);
     }).catch(() => {});
+  }
+}
+
+/** Copies a deleted pod's status.json and process.log to its `endedDir`. */
+async function keepEnded(paths: PodPaths): Promise<void> {
+  await Deno.mkdir(paths.endedDir, { recursive: true });
+  for (const file of [paths.statusFile, paths.logFile]) {
+    await Deno.copyFile(file, join(paths.endedDir, basename(file))).catch(() => {});
   }
 }

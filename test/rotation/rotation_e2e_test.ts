@@ -14,6 +14,12 @@ import {
   waitForTeamDeployments,
 } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
+import {
+  clientStatuses,
+  deployInClusterClients,
+  describeClient,
+  LEGACY_NAMESPACE,
+} from "./in_cluster_clients.ts";
 import type { KubeletStatus } from "../cluster/kubelet_status.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 
@@ -93,6 +99,7 @@ Deno.test({
   let probe: Probe | undefined;
   try {
     await deployTeamWorkloads(cluster);
+    await deployInClusterClients(cluster);
     // A pod no roll replaces (no owner): it reads the old CA at start and would lose the API at
     // the switch. The pod-trust gate must name it, in the dry run and before the switch.
     await cluster.kubectl([
@@ -113,11 +120,20 @@ Deno.test({
 
     const planDir = await Deno.makeTempDir({ prefix: "ca-rotator-e2e-plan-" });
     const planPath = join(planDir, "local-demo.yaml");
-    const demoPlan = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    // The plan leaves the legacy namespace out of its rolls: its client is the negative control.
+    const demoPlan = (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
+      .replace(
+        'namespaces: { include: ["*"], exclude: [] }',
+        `namespaces: { include: ["*"], exclude: [${LEGACY_NAMESPACE}] }`,
+      )
+      .replace("exclude: [kube-system] }", `exclude: [kube-system, ${LEGACY_NAMESPACE}] }`);
+    assert.match(demoPlan, /exclude: \[legacy\]/);
+    assert.match(demoPlan, /exclude: \[kube-system, legacy\]/);
     const acceptDebugShell = (text: string) =>
       text.replaceAll(
         "    kind: verify-pod-trust\n",
-        "    kind: verify-pod-trust\n    accept: [{ namespace: team-a, pod: debug-shell }]\n",
+        "    kind: verify-pod-trust\n    accept: [{ namespace: team-a, pod: debug-shell }, " +
+          `{ namespace: ${LEGACY_NAMESPACE}, owner: "Deployment/legacy-client" }]\n`,
       );
     const writePlan = (stopAfter: string, edit = (text: string) => text) =>
       Deno.writeTextFile(
@@ -166,8 +182,8 @@ Deno.test({
       assert.ok(!result.stdout.match(/PRIVATE KEY-----\\n[A-Za-z0-9+/]{20}/), "no key material");
       assert.match(
         result.stderr,
-        /\[pod-trust-gate\].*the gate would hold 1 pods .*team-a\/debug-shell \(owner Pod\/debug-shell: /,
-        "the dry run names the pod the gate would hold",
+        /\[pod-trust-gate\].*the gate would hold 2 pods .*legacy\/legacy-client-\S+ \(owner Deployment\/legacy-client: the plan's rolls leave it out \(an excluded namespace or kind\)\); team-a\/debug-shell \(owner Pod\/debug-shell: /,
+        "the dry run names the pods the gate would hold",
       );
       assert.deepEqual(await clusterObjects(cluster), objectsBefore, "no API object changed");
       const filesAfter = await nodeFiles(allRoots);
@@ -213,7 +229,14 @@ Deno.test({
       assertExit(held, 3, "rotate (switch, a pod still trusts the old CA only)");
       assert.match(
         held.stderr,
-        /\[pod-trust-gate\] gate closed: 1 running pods trust the old CA only .*team-a\/debug-shell \(owner Pod\/debug-shell: no Deployment, DaemonSet or StatefulSet runs it\)/,
+        /\[pod-trust-gate\] gate closed: 2 running pods trust the old CA only .*legacy\/legacy-client-\S+ \(owner Deployment\/legacy-client: the plan's rolls leave it out \(an excluded namespace or kind\)\); team-a\/debug-shell \(owner Pod\/debug-shell: no Deployment, DaemonSet or StatefulSet runs it\)/,
+      );
+      const legacyBefore = (await clientStatuses(cluster, { ended: false }))
+        .find((status) => status.namespace === LEGACY_NAMESPACE)!;
+      assert.equal(
+        legacyBefore.failures.certificate,
+        0,
+        "the legacy client works before the switch",
       );
       for (const ip of endpoints) {
         assert.ok(await servesChainTo(ip, 6443, oldCa), `${ip}: still the old CA's chain`);
@@ -224,7 +247,7 @@ Deno.test({
       assertExit(accepted, 0, "rotate (switch)");
       assert.match(
         accepted.stderr,
-        /accepted: these pods will lose the API at the switch: team-a\/debug-shell/,
+        /accepted: these pods will lose the API at the switch: legacy\/legacy-client-\S+ .*; team-a\/debug-shell/,
       );
       for (const host of [...endpoints, lbHost]) {
         assert.ok(await servesChainTo(host, 6443, newCa), `${host} serves the new CA's chain`);
@@ -264,7 +287,7 @@ Deno.test({
       assertExit(held, 3, "rotate (finalize, a pod older than the new CA is still running)");
       assert.match(
         held.stderr,
-        /\[pod-trust-final\] gate closed: 1 running pods .*team-a\/debug-shell/,
+        /\[pod-trust-final\] gate closed: 2 running pods .*legacy\/legacy-client-.*team-a\/debug-shell/,
       );
       await writePlan("finalize", acceptDebugShell);
       assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (finalize)");
@@ -309,8 +332,13 @@ Deno.test({
           }
         >(["get", kind, "-A"]);
         for (const item of list.items) {
+          const rolledBy = item.spec.template.metadata.annotations?.["ca-rotator.dev/rolled-by"];
+          if (item.metadata.namespace === LEGACY_NAMESPACE) {
+            assert.equal(rolledBy, undefined, "the excluded namespace is never rolled");
+            continue;
+          }
           assert.equal(
-            item.spec.template.metadata.annotations?.["ca-rotator.dev/rolled-by"],
+            rolledBy,
             "roll-workloads-finalize",
             `${kind} ${item.metadata.namespace}/${item.metadata.name} rolled in finalize`,
           );
@@ -363,6 +391,40 @@ Deno.test({
         assert.ok(status.requests > before.requests, `${status.node} kept making requests`);
       }
     });
+
+    await t.step(
+      "in-cluster clients: none of the rolled ones lost the API; the excluded one did",
+      async () => {
+        const statuses = await clientStatuses(cluster);
+        for (const status of statuses) console.log(`in-cluster client ${describeClient(status)}`);
+        const rolled = statuses.filter((status) => status.namespace !== LEGACY_NAMESPACE);
+        assert.ok(
+          rolled.length >= 14,
+          `clients of every rolled pod (${rolled.length}): three rolls`,
+        );
+        for (const status of rolled) {
+          assert.equal(
+            status.failures.certificate,
+            0,
+            `${status.namespace}/${status.pod}: certificate failures (last: ${status.lastError.certificate?.message})`,
+          );
+          assert.equal(
+            status.failures.unauthorized,
+            0,
+            `${status.namespace}/${status.pod}: 401s (last: ${status.lastError.unauthorized?.message})`,
+          );
+        }
+        const requests = rolled.reduce((sum, status) => sum + status.requests, 0);
+        assert.ok(requests > 500, `the rolled clients kept working (${requests} requests)`);
+        const legacy = statuses.filter((status) => status.namespace === LEGACY_NAMESPACE);
+        assert.equal(legacy.length, 1, "the excluded client was never rolled");
+        assert.ok(
+          legacy[0].failures.certificate > 0,
+          "the excluded client lost the API at the switch",
+        );
+        assert.match(legacy[0].lastError.certificate.message, /x509|certificate/);
+      },
+    );
 
     await t.step("rotating again changes nothing", async () => {
       const again = await caRotator(cluster, ["rotate", "--plan", planPath]);
