@@ -61,3 +61,13 @@ export const CONTROL_PLANE_KUBECONFIGS: readonly { file: string; required: boole
   { file: "scheduler.conf", required: true },
   { file: "super-admin.conf", required: false },
 ];
+
+/**
+ * The leaf certificates kubeadm issues in the PKI directory, by the CA that issues them: what the
+ * `reissue-leaves` steps of a plan re-issue and the `leaf-certificates` check of `verify` reads.
+ */
+export const KUBEADM_LEAF_CERTIFICATES: readonly { name: string; ca: CaName }[] = [
+  { name: "apiserver", ca: "cluster" },
+  { name: "apiserver-kubelet-client", ca: "cluster" },
+  { name: "front-proxy-client", ca: "frontProxy" },
+];

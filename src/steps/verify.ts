@@ -12,6 +12,7 @@ import { positiveInt } from "../plan/fields.ts";
 import { CA_NAMES } from "../plan/ca.ts";
 import { phaseIndex, PHASES } from "../plan/phase.ts";
 import {
+  DEFAULT_VERIFY_CHECKS,
   describeTimeout,
   runVerifyChecks,
   VERIFY_CHECKS,
@@ -24,7 +25,7 @@ export const VerifyStep = z.strictObject({
   ...stepBase,
   kind: z.literal("verify"),
   checks: z.array(z.enum(VERIFY_CHECKS)).min(1, "must name at least one check").default([
-    ...VERIFY_CHECKS,
+    ...DEFAULT_VERIFY_CHECKS,
   ]),
   expect: z.enum(PHASES),
   /** Tuning: how long to wait for the checks to pass. */

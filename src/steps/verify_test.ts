@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { verify, VerifyStep } from "./verify.ts";
-import { VERIFY_CHECKS } from "./verify/run_checks.ts";
+import { DEFAULT_VERIFY_CHECKS, VERIFY_CHECKS } from "./verify/run_checks.ts";
 import { parsePlan } from "../app/plan.ts";
 import { PlanError } from "../plan/load.ts";
 import { edit, minimalPlanText } from "../plan/test_helpers.ts";
 
-Deno.test("VerifyStep: every check by default, 300s to pass", () => {
+Deno.test("VerifyStep: the first version's checks by default, 300s to pass", () => {
   const step = VerifyStep.parse({ id: "verify", phase: "trust", kind: "verify", expect: "trust" });
-  assert.deepEqual(step.checks, [...VERIFY_CHECKS]);
+  assert.deepEqual(step.checks, [...DEFAULT_VERIFY_CHECKS]);
+  assert.deepEqual(
+    VERIFY_CHECKS.filter((check) => !(DEFAULT_VERIFY_CHECKS as readonly string[]).includes(check)),
+    ["leaf-certificates"],
+    "checks added later are named in a plan, so a recorded verify step keeps its digest",
+  );
   assert.equal(step.timeoutSeconds, 300);
   assert.throws(
     () => VerifyStep.parse({ ...step, checks: [] }),

@@ -6,6 +6,7 @@
  * | api-serving-chain   | chains to the old CA  | chains to new CA  | new CA, and not old alone  |
  * | root-ca-configmaps  | bundle                | bundle            | new CA only                |
  * | kubeconfigs         | bundle                | bundle, new certs | new CA only, new certs     |
+ * | leaf-certificates   | —                     | new CAs issued    | new CAs issued             |
  *
  * and, in every phase, nodes Ready, workloads available and components healthy.
  * @module
