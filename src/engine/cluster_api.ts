@@ -1,43 +1,14 @@
 /**
  * The engine's contract for the Kubernetes API: read, list, create, replace and delete any
- * object, with writes guarded by resourceVersion. src/kube/ implements it (`KubeClusterApi` on a
- * real API server, `OverlayClusterApi` for the dry run).
+ * object, with writes guarded by resourceVersion. `KubeClusterApi` (src/kube/) satisfies it on a
+ * real API server without importing it; `OverlayClusterApi` (here) lays a dry run over either.
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
 
-/** Any Kubernetes object. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    resourceVersion?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string | Date;
-    generation?: number;
-    managedFields?: unknown;
-  };
-  [field: string]: unknown;
-}
-
-/** Names one object. */
-export interface ObjectRef {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace?: string;
-}
-
-/** Options of a list call. */
-export interface ListOptions {
-  readonly namespace?: string;
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-}
+export { apiStatus } from "../kube/objects.ts";
+export type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
 
 /** What steps may do with the API. */
 export interface ClusterApi {
@@ -55,16 +26,4 @@ export interface ClusterApi {
    * (a node's, to act as the node).
    */
   asClient(credentials: ClientCredentials): ClusterApi;
-}
-
-/** A client certificate and its key, as PEM. */
-export interface ClientCredentials {
-  readonly certPem: string;
-  readonly keyPem: string;
-}
-
-/** The HTTP status of an API error, when it has one. */
-export function apiStatus(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "number" ? code : undefined;
 }

@@ -1,21 +1,13 @@
 /**
  * Node access: the one interface through which ca-rotator reads and writes files on a node
- * and runs commands there. Drivers: `local` (a root directory), `ssh`.
+ * and runs commands there. The drivers of src/nodes/ (`local`, a root directory; `ssh`) satisfy
+ * it without importing it; `OverlayNode` (here) lays a dry run over any of them.
  * @module
  */
 
-/** The result of a command run on a node. */
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import type { CommandResult, WriteOptions } from "../nodes/node_io.ts";
 
-/** Options for writing a file on a node. */
-export interface WriteOptions {
-  /** File mode; key files are written 0o600. */
-  readonly mode?: number;
-}
+export type { CommandResult, WriteOptions } from "../nodes/node_io.ts";
 
 /** Access to one node's files and commands. Paths are absolute paths as seen on the node. */
 export interface NodeAccess {

@@ -7,7 +7,7 @@ import { caMaterialOf } from "./ca_material.ts";
 import type { StepContext, StepKind } from "./step.ts";
 import type { Change } from "./change.ts";
 import { LocalNode } from "../nodes/local.ts";
-import { OverlayNode } from "../nodes/overlay_node.ts";
+import { OverlayNode } from "./overlay_node.ts";
 import type { NodeAccess } from "./node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import type { ClusterApi } from "./cluster_api.ts";

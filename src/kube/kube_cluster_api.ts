@@ -1,5 +1,5 @@
 /**
- * `KubeClusterApi`: the engine's {@link ClusterApi} on a real API server, through
+ * `KubeClusterApi`: the engine's `ClusterApi` contract on a real API server, through
  * `@kubernetes/client-node`.
  * @module
  */
@@ -12,14 +12,16 @@ import { withClientCertificate } from "./kubeconfig.ts";
 import {
   apiStatus,
   type ClientCredentials,
-  type ClusterApi,
   type KubeObject,
   type ListOptions,
   type ObjectRef,
-} from "../engine/cluster_api.ts";
+} from "./objects.ts";
 
-/** A ClusterApi on a real API server. */
-export class KubeClusterApi implements ClusterApi {
+/**
+ * The engine's `ClusterApi` on a real API server (it satisfies the contract structurally; the
+ * wiring in src/app/ holds it to it).
+ */
+export class KubeClusterApi {
   readonly #source: () => KubeConfig;
   readonly #dryRun: string | undefined;
   #config: KubeConfig | undefined;
@@ -38,7 +40,7 @@ export class KubeClusterApi implements ClusterApi {
     return this.#source();
   }
 
-  asClient(credentials: ClientCredentials): ClusterApi {
+  asClient(credentials: ClientCredentials): KubeClusterApi {
     return new KubeClusterApi(() => withClientCertificate(this.#source(), credentials), {
       serverDryRun: this.#dryRun !== undefined,
     });

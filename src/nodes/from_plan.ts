@@ -5,12 +5,14 @@
 import type { NodeGroup } from "../plan/nodes.ts";
 import { nodeNames } from "../plan/nodes.ts";
 import type { Layout } from "../plan/layout.ts";
-import type { NodeAccess } from "../engine/node_access.ts";
 import { LocalNode } from "./local.ts";
 import { SshNode } from "./ssh.ts";
 
 /** The nodes of one group (none when the plan does not declare it). */
-export function nodesOf(group: NodeGroup | undefined, layout: Layout): NodeAccess[] {
+export function nodesOf(
+  group: NodeGroup | undefined,
+  layout: Layout,
+): (LocalNode | SshNode)[] {
   if (!group) return [];
   const names = nodeNames(group);
   if (group.driver === "local") {

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import type { CommandResult, NodeAccess, WriteOptions } from "../engine/node_access.ts";
+import type { CommandResult, WriteOptions } from "./node_io.ts";
 
 /** Options of a local node. */
 export interface LocalNodeOptions {
@@ -18,7 +18,7 @@ export interface LocalNodeOptions {
 }
 
 /** A node whose files live under a root directory. Commands run with `NODE_ROOT` set. */
-export class LocalNode implements NodeAccess {
+export class LocalNode {
   readonly name: string;
   readonly root: string;
   readonly #backupDir: string;

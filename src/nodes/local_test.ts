@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalNode } from "./local.ts";
-import { OverlayNode } from "./overlay_node.ts";
+import { OverlayNode } from "../engine/overlay_node.ts";
 
 Deno.test("a local node maps node paths under its root, writes 0600 keys and backs up first", async () => {
   const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });

@@ -4,7 +4,7 @@
  * a temporary file; every write and removal backs the old file up first.
  * @module
  */
-import type { CommandResult, NodeAccess, WriteOptions } from "../engine/node_access.ts";
+import type { CommandResult, WriteOptions } from "./node_io.ts";
 
 /** How to reach one host. */
 export interface SshNodeOptions {
@@ -29,7 +29,7 @@ export function shellQuote(word: string): string {
 const MISSING = 44;
 
 /** A node reached over ssh. */
-export class SshNode implements NodeAccess {
+export class SshNode {
   readonly name: string;
   readonly #options: SshNodeOptions;
 

@@ -21,7 +21,7 @@ import { memoryPrinter } from "../engine/printer.ts";
 import type { StepContext } from "../engine/step.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
 import { LocalNode } from "../nodes/local.ts";
-import { OverlayNode } from "../nodes/overlay_node.ts";
+import { OverlayNode } from "../engine/overlay_node.ts";
 import type { Layout } from "../plan/layout.ts";
 import { parsePlan, planFormat } from "../plan/load.ts";
 import type { PlanSettings } from "../plan/schema.ts";

@@ -8,17 +8,22 @@ import { fileURLToPath } from "node:url";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
 
-/** The folders each folder of src/ may import (besides itself). */
+/**
+ * The folders (or single files, `folder/file.ts`) each folder of src/ may import, besides itself.
+ * The engine owns the contracts its adapters satisfy (src/kube, src/state, src/nodes): the
+ * adapters that sit below it (kube, nodes) do not import it, and it imports of them only the
+ * plain data shapes its contracts speak of.
+ */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   cli: ["app", "engine", "plan", "diff", "kubelet", "pki"],
   app: ["steps", "state", "kube", "nodes", "kubelet", "engine", "formats", "plan", "pki", "diff"],
   steps: ["kubelet", "engine", "formats", "plan", "pki"],
   state: ["engine", "plan", "pki"],
-  kube: ["engine", "plan", "pki"],
-  nodes: ["engine", "plan"],
+  kube: ["plan", "pki"],
+  nodes: ["plan"],
   kubelet: ["engine", "formats", "plan", "pki"],
   diff: ["engine", "pki"],
-  engine: ["plan"],
+  engine: ["plan", "kube/objects.ts", "nodes/node_io.ts"],
   formats: ["pki"],
   plan: [],
   pki: [],
@@ -49,8 +54,9 @@ async function layerViolations(src: string): Promise<{ violations: string[]; che
     const text = await Deno.readTextFile(file);
     for (const match of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
       checked++;
-      const target = folderOf(resolve(dirname(file), match[1]));
-      if (target !== from && !allowed.includes(target)) {
+      const targetPath = relative(src, resolve(dirname(file), match[1]));
+      const target = targetPath.split("/")[0];
+      if (target !== from && !allowed.includes(target) && !allowed.includes(targetPath)) {
         violations.push(`${relative(src, file)} imports ${match[1]} (${from} → ${target})`);
       }
     }

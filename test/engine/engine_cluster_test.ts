@@ -12,7 +12,7 @@ import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
 import { ConfigMapProgressStore } from "../../src/state/progress_configmap.ts";
 import { acquireRunLock, LockHeldError } from "../../src/state/run_lock.ts";
-import { OverlayClusterApi } from "../../src/kube/overlay_cluster.ts";
+import { OverlayClusterApi } from "../../src/engine/overlay_cluster.ts";
 import type { Progress } from "../../src/engine/progress.ts";
 import { loadPlan } from "../../src/app/plan.ts";
 import { rotate } from "../../src/app/rotation.ts";

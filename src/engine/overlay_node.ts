@@ -3,7 +3,7 @@
  * commands are recorded and never reach the node.
  * @module
  */
-import type { CommandResult, NodeAccess, WriteOptions } from "../engine/node_access.ts";
+import type { CommandResult, NodeAccess, WriteOptions } from "./node_access.ts";
 
 /** A node whose writes stay in memory. */
 export class OverlayNode implements NodeAccess {

@@ -10,7 +10,7 @@ import type {
   KubeObject,
   ListOptions,
   ObjectRef,
-} from "../engine/cluster_api.ts";
+} from "./cluster_api.ts";
 
 /** A key that names an object uniquely. */
 function keyOf(ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string }) {

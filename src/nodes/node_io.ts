@@ -1,0 +1,18 @@
+/**
+ * What a node driver reads and returns besides file text: a command's result and write options.
+ * Plain data, shared by the engine's `NodeAccess` contract and the drivers.
+ * @module
+ */
+
+/** The result of a command run on a node. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options for writing a file on a node. */
+export interface WriteOptions {
+  /** File mode; key files are written 0o600. */
+  readonly mode?: number;
+}
