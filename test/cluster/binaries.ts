@@ -18,6 +18,7 @@ export const BINARIES = [
   "etcd",
   "kwok",
   "incluster-client",
+  "sample-apiserver",
 ] as const;
 
 /** Runs build.sh (progress lines go to `log`) and returns the bin directory it prints last. */

@@ -110,13 +110,31 @@ GO
 }
 
 # The test programs (programs/cmd/<name>, a module of this repository that requires client-go
-# v0.37.2, the staging version of Kubernetes v1.37.2, from the module cache): each binary is
-# rebuilt when the hash of the module's source (go.mod, go.sum, every non-test .go file), of the
-# Go version or of GOFLAGS differs from the one recorded beside it in .<name>.source.
+# and k8s.io/sample-apiserver at v0.37.2, the staging version of Kubernetes v1.37.2, through the
+# Go module proxy): each binary is rebuilt when the hash of the module's source (go.mod, go.sum,
+# every non-test .go file), of the Go version or of GOFLAGS differs from the one recorded beside
+# it in .<name>.source. go.mod pins the versions, so a change of version is a change of source.
+#   incluster-client  client-go in-cluster client (lists and watches ConfigMaps)
+#   sample-apiserver  k8s.io/sample-apiserver's main, with the in-cluster config wired to the
+#                     pod's ServiceAccount volume (the aggregated API server of aggregated_api.ts)
 programs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/programs"
-test_programs=(incluster-client)
+test_programs=(incluster-client sample-apiserver)
+
+# Every k8s.io staging module programs/go.mod requires must be the staging version of
+# K8S_VERSION (v1.37.2 → v0.37.2): the programs speak to, and sample-apiserver is, that release.
+check_program_versions() {
+  local staging_version="v0.${K8S_VERSION#v1.}" wrong
+  wrong=$(sed -n 's#^\s*\(k8s\.io/[a-z-]*\) \(v0\.[0-9.]*\)\( //.*\)\?$#\1 \2#p' "$programs_dir/go.mod" |
+    grep -Ev "^k8s\.io/(klog|utils|kube-openapi) " | grep -v " $staging_version\$" || true)
+  if [ -n "$wrong" ]; then
+    log "programs/go.mod: these modules are not at $staging_version (the staging version of $K8S_VERSION):"
+    while read -r line; do log "  $line"; done <<<"$wrong"
+    return 1
+  fi
+}
 
 build_test_programs() {
+  check_program_versions
   local source
   source=$({
     go version

@@ -58,6 +58,15 @@ export function renderKubeadmConfig(
       podSubnet: "10.244.0.0/16",
       dnsDomain: "cluster.local",
     },
+    apiServer: {
+      extraArgs: [
+        // The aggregator dials an APIService's Service at one of its EndpointSlice addresses
+        // instead of its ClusterIP: nothing routes ClusterIPs in the test cluster, while the
+        // aggregated API server of aggregated_api.ts listens on an address of the cluster's
+        // network namespace, its Service's endpoint.
+        { name: "enable-aggregator-routing", value: "true" },
+      ],
+    },
     controllerManager: {
       extraArgs: [
         { name: "cluster-signing-duration", value: layout.options.signingDuration },

@@ -57,6 +57,11 @@ export interface PodProgram {
 export const POD_PROGRAMS: Readonly<Record<string, PodProgram>> = {
   /** programs/cmd/incluster-client: lists and watches its namespace's ConfigMaps. */
   "incluster-client": { binary: "incluster-client" },
+  /**
+   * programs/cmd/sample-apiserver: k8s.io/sample-apiserver v0.37.2, an aggregated API server
+   * (wardle.example.com) reaching the API with the pod's in-cluster config (aggregated_api.ts).
+   */
+  "sample-apiserver": { binary: "sample-apiserver" },
 };
 
 /** The program a pod runs, or `undefined` if it carries no label or names no known program. */
