@@ -84,6 +84,12 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     });
     return { ...result, setupChanges: material.changes };
   } finally {
-    await lock?.release();
+    // A failed release must not hide how the run ended: the Lease then simply expires.
+    await lock?.release().catch((error) =>
+      printer.warn(
+        `Cannot release the run lock: ${error instanceof Error ? error.message : error} ` +
+          "(it expires by itself)",
+      )
+    );
   }
 }

@@ -57,11 +57,13 @@ export class KubeClusterApi {
 
   async read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
-      return await this.#client.read({
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { name: ref.name, namespace: ref.namespace },
-      }) as T;
+      return await unsent(() =>
+        this.#client.read({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+        })
+      ) as T;
     } catch (error) {
       if (apiStatus(error) === 404) return undefined;
       throw error;
@@ -76,17 +78,19 @@ export class KubeClusterApi {
     const items: T[] = [];
     let continueToken: string | undefined;
     do {
-      const page = await this.#client.list(
-        apiVersion,
-        kind,
-        options.namespace,
-        undefined,
-        undefined,
-        undefined,
-        options.fieldSelector,
-        options.labelSelector,
-        500,
-        continueToken,
+      const page = await unsent(() =>
+        this.#client.list(
+          apiVersion,
+          kind,
+          options.namespace,
+          undefined,
+          undefined,
+          undefined,
+          options.fieldSelector,
+          options.labelSelector,
+          500,
+          continueToken,
+        )
       );
       for (const item of page.items) items.push({ apiVersion, kind, ...item } as T);
       continueToken = page.metadata?._continue || undefined;
@@ -95,36 +99,64 @@ export class KubeClusterApi {
   }
 
   async create<T extends KubeObject>(object: T): Promise<T> {
-    return await this.#client.create(
-      object as KubernetesObject,
-      undefined,
-      this.#dryRun,
-      "ca-rotator",
+    return await unsent(() =>
+      this.#client.create(object as KubernetesObject, undefined, this.#dryRun, "ca-rotator")
     ) as T;
   }
 
   async replace<T extends KubeObject>(object: T): Promise<T> {
-    return await this.#client.replace(
-      object as KubernetesObject,
-      undefined,
-      this.#dryRun,
-      "ca-rotator",
+    return await unsent(() =>
+      this.#client.replace(object as KubernetesObject, undefined, this.#dryRun, "ca-rotator")
     ) as T;
   }
 
   async delete(ref: ObjectRef): Promise<void> {
     try {
-      await this.#client.delete(
-        {
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, namespace: ref.namespace },
-        },
-        undefined,
-        this.#dryRun,
+      await unsent(() =>
+        this.#client.delete(
+          {
+            apiVersion: ref.apiVersion,
+            kind: ref.kind,
+            metadata: { name: ref.name, namespace: ref.namespace },
+          },
+          undefined,
+          this.#dryRun,
+        )
       );
     } catch (error) {
       if (apiStatus(error) !== 404) throw error;
+    }
+  }
+}
+
+/** How long a request is retried while the connection cannot be made (an API server restarting). */
+const UNSENT_RETRY_MS = 30_000;
+
+/**
+ * True when a request failed before it reached the API server: the connection was refused or
+ * dropped before TLS was established (a restarting API server, or a load balancer that has not
+ * taken it back yet). Such a request is safe to send again, a write included.
+ */
+export function failedUnsent(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === "ECONNREFUSED") return true;
+    if (/before secure TLS connection was established|ECONNREFUSED/.test(cause.message)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Runs `request`, again (with back-off, up to {@link UNSENT_RETRY_MS}) while it fails unsent. */
+async function unsent<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + UNSENT_RETRY_MS;
+  for (let delay = 200;; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!failedUnsent(error) || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 }
