@@ -8,6 +8,7 @@ import { planFormat } from "../plan/load.ts";
 import type { StepOf } from "../plan/step_format.ts";
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
+import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
 import { restartComponent } from "./restart_component.ts";
@@ -38,6 +39,7 @@ export const STEP_KINDS = [
   verify,
   verifyPodTrust,
   verifyKubeletRotation,
+  pruneAuthenticationTrust,
   removeOldCa,
 ] as const;
 

@@ -152,6 +152,9 @@ Deno.test({
       );
     const root1 = cluster.nodeRoots[0];
     const oldCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
+    const oldFrontProxyCa = await Deno.readTextFile(
+      join(root1, "etc/kubernetes/pki/front-proxy-ca.crt"),
+    );
     const endpoints = cluster.nodes.map((node) => node.ip);
     const lbHost = new URL(cluster.endpoint).hostname;
     const allRoots = [...cluster.nodeRoots, ...cluster.workerRoots];
@@ -311,6 +314,17 @@ Deno.test({
         path
       );
       assert.deepEqual(holders, [], "no node file holds the old CA");
+      const authentication = await cluster.kubectlJson<{ data: Record<string, string> }>(
+        ["get", "configmap", "extension-apiserver-authentication", "-n", "kube-system"],
+      );
+      assert.ok(
+        !holdsCertificate(authentication.data["client-ca-file"], oldCa),
+        "extension-apiserver-authentication: no old cluster CA",
+      );
+      assert.ok(
+        !holdsCertificate(authentication.data["requestheader-client-ca-file"], oldFrontProxyCa),
+        "extension-apiserver-authentication: no old front-proxy CA",
+      );
       const roots = await cluster.kubectlJson<
         { items: { metadata: { namespace: string }; data: Record<string, string> }[] }
       >(

@@ -1,0 +1,150 @@
+/**
+ * `prune-authentication-trust`: removes the old CAs from `kube-system/extension-apiserver-
+ * authentication`. kube-apiserver merges every client CA (`client-ca-file`) and front-proxy CA
+ * (`requestheader-client-ca-file`) it has been started with into that ConfigMap and drops only
+ * expired ones, so without this step aggregated API servers and webhooks with delegated
+ * authentication keep accepting client certificates of the old CAs after finalize. Runs once every
+ * API server has the new CAs only in its flags (kube-apiserver re-adds what its flags hold).
+ * @module
+ */
+import { z } from "zod";
+import { stringify } from "yaml";
+import type { Change } from "../engine/change.ts";
+import { apiStatus, type KubeObject, type ObjectRef } from "../engine/cluster_api.ts";
+import { defineStepKind, type StepContext } from "../engine/step.ts";
+import type { CaName } from "../plan/ca.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { encodeBundle, fingerprint, fingerprintsOf, parseCertificates } from "../pki/mod.ts";
+import { errorText } from "./_watch_object.ts";
+import { trustPem } from "./trust_sets.ts";
+
+/** `prune-authentication-trust` parameters: none but the common ones. */
+export const PruneAuthenticationTrustStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("prune-authentication-trust"),
+});
+
+type Step = z.infer<typeof PruneAuthenticationTrustStep>;
+
+/** The ConfigMap kube-apiserver publishes its client and front-proxy CAs in. */
+export const AUTHENTICATION_CONFIGMAP: ObjectRef = {
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace: "kube-system",
+  name: "extension-apiserver-authentication",
+};
+
+/** Which CA each key of the ConfigMap holds. */
+const KEYS: readonly { key: string; ca: CaName }[] = [
+  { key: "client-ca-file", ca: "cluster" },
+  { key: "requestheader-client-ca-file", ca: "frontProxy" },
+];
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+interface Observed {
+  readonly current?: ConfigMap;
+  /** The ConfigMap without the old CAs (the same object when none is left). */
+  readonly desired?: ConfigMap;
+}
+
+/** The fingerprints of the old CA certificates of each rotating CA: the bundle minus the new. */
+async function oldCaPrints(ctx: StepContext): Promise<Set<string>> {
+  const old = new Set<string>();
+  for (const ca of Object.keys(ctx.cas.fingerprints()) as CaName[]) {
+    const fresh = await fingerprintsOf(ctx.cas.get(ca).certPem);
+    for (const print of await fingerprintsOf(await trustPem(ctx, ca, "bundle"))) {
+      if (!fresh.includes(print)) old.add(print);
+    }
+  }
+  return old;
+}
+
+/** Pure over parsed data: the PEM of `pem` without the certificates `old` names. */
+async function without(pem: string, old: ReadonlySet<string>): Promise<string> {
+  const kept = [];
+  for (const cert of parseCertificates(pem)) {
+    if (!old.has(await fingerprint(cert))) kept.push(cert);
+  }
+  return kept.length ? encodeBundle(kept) : pem;
+}
+
+async function observeConfigMap(ctx: StepContext): Promise<Observed> {
+  const current = await ctx.cluster.read<ConfigMap>(AUTHENTICATION_CONFIGMAP);
+  if (!current?.data) return {};
+  const old = await oldCaPrints(ctx);
+  const data = { ...current.data };
+  let changed = false;
+  for (const { key } of KEYS) {
+    if (data[key] === undefined) continue;
+    const pruned = await without(data[key], old);
+    if (
+      pruned !== data[key] && (await fingerprintsOf(pruned)).length <
+        (await fingerprintsOf(data[key])).length
+    ) {
+      data[key] = pruned;
+      changed = true;
+    }
+  }
+  const object = { ...current, apiVersion: "v1", kind: "ConfigMap" };
+  return { current: object, desired: changed ? { ...object, data } : object };
+}
+
+const view = (configMap: ConfigMap) =>
+  stringify(
+    Object.fromEntries(KEYS.map(({ key }) => [key, configMap.data?.[key] ?? null])),
+    { lineWidth: 0 },
+  );
+
+/** The prune-authentication-trust step kind. */
+export const pruneAuthenticationTrust = defineStepKind<Step, Observed>({
+  kind: "prune-authentication-trust",
+  schema: PruneAuthenticationTrustStep,
+  phases: ["finalize"],
+  cas: (_step, plan) => KEYS.map(({ ca }) => ca).filter((ca) => plan.cas[ca] !== undefined),
+
+  observe: (ctx) => observeConfigMap(ctx),
+
+  diff: ({ current, desired }): Change[] =>
+    current && desired && current !== desired
+      ? [{
+        action: "update",
+        target: { type: "object", ...AUTHENTICATION_CONFIGMAP },
+        before: view(current),
+        after: view(desired),
+        reason: "kube-apiserver keeps every CA it published: the old CAs must be removed",
+      }]
+      : [],
+
+  async apply(ctx) {
+    // kube-apiserver writes the same ConfigMap: re-read and retry on a conflict.
+    for (let attempt = 1;; attempt++) {
+      const { current, desired } = await observeConfigMap(ctx);
+      if (!current || !desired || desired === current) return;
+      try {
+        await ctx.cluster.replace(desired);
+        return;
+      } catch (error) {
+        if (apiStatus(error) !== 409 || attempt >= 5) {
+          throw new Error(
+            `cannot update kube-system/${AUTHENTICATION_CONFIGMAP.name}: ${errorText(error)}`,
+          );
+        }
+      }
+    }
+  },
+
+  async verify(ctx) {
+    const old = await oldCaPrints(ctx);
+    await ctx.waitFor("the old CAs to stay out of extension-apiserver-authentication", async () => {
+      const configMap = await ctx.cluster.read<ConfigMap>(AUTHENTICATION_CONFIGMAP);
+      for (const { key } of KEYS) {
+        const pem = configMap?.data?.[key];
+        if (pem && (await fingerprintsOf(pem)).some((print) => old.has(print))) return false;
+      }
+      return true;
+    }, 60_000);
+  },
+});
