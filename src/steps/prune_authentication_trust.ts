@@ -16,7 +16,7 @@ import type { CaName } from "../plan/ca.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { encodeBundle, fingerprint, fingerprintsOf, parseCertificates } from "../pki/mod.ts";
 import { errorText } from "./_watch_object.ts";
-import { trustPem } from "./trust_sets.ts";
+import { oldCaFingerprints } from "./trust_sets.ts";
 
 /** `prune-authentication-trust` parameters: none but the common ones. */
 export const PruneAuthenticationTrustStep = z.strictObject({
@@ -50,25 +50,23 @@ interface Observed {
   readonly desired?: ConfigMap;
 }
 
-/** The fingerprints of the old CA certificates of each rotating CA: the bundle minus the new. */
+/** The fingerprints of the old CA certificates of every rotating CA. */
 async function oldCaPrints(ctx: StepContext): Promise<Set<string>> {
-  const old = new Set<string>();
-  for (const ca of Object.keys(ctx.cas.fingerprints()) as CaName[]) {
-    const fresh = await fingerprintsOf(ctx.cas.get(ca).certPem);
-    for (const print of await fingerprintsOf(await trustPem(ctx, ca, "bundle"))) {
-      if (!fresh.includes(print)) old.add(print);
-    }
-  }
-  return old;
+  const cas = Object.keys(ctx.cas.fingerprints()) as CaName[];
+  return new Set((await Promise.all(cas.map((ca) => oldCaFingerprints(ctx, ca)))).flat());
 }
 
-/** Pure over parsed data: the PEM of `pem` without the certificates `old` names. */
-async function without(pem: string, old: ReadonlySet<string>): Promise<string> {
+/**
+ * The PEM of `pem` without the certificates `old` names; undefined when it holds none of them or
+ * nothing else (a key is never emptied).
+ */
+async function without(pem: string, old: ReadonlySet<string>): Promise<string | undefined> {
+  const certs = parseCertificates(pem);
   const kept = [];
-  for (const cert of parseCertificates(pem)) {
+  for (const cert of certs) {
     if (!old.has(await fingerprint(cert))) kept.push(cert);
   }
-  return kept.length ? encodeBundle(kept) : pem;
+  return kept.length > 0 && kept.length < certs.length ? encodeBundle(kept) : undefined;
 }
 
 async function observeConfigMap(ctx: StepContext): Promise<Observed> {
@@ -80,13 +78,9 @@ async function observeConfigMap(ctx: StepContext): Promise<Observed> {
   for (const { key } of KEYS) {
     if (data[key] === undefined) continue;
     const pruned = await without(data[key], old);
-    if (
-      pruned !== data[key] && (await fingerprintsOf(pruned)).length <
-        (await fingerprintsOf(data[key])).length
-    ) {
-      data[key] = pruned;
-      changed = true;
-    }
+    if (pruned === undefined) continue;
+    data[key] = pruned;
+    changed = true;
   }
   const object = { ...current, apiVersion: "v1", kind: "ConfigMap" };
   return { current: object, desired: changed ? { ...object, data } : object };

@@ -8,7 +8,7 @@
 import type { StepContext } from "../engine/step.ts";
 import type { CaName, TrustSet } from "../plan/ca.ts";
 import { caPaths } from "../plan/node_paths.ts";
-import { encodeBundle, parseCertificates } from "../pki/mod.ts";
+import { encodeBundle, fingerprint, fingerprintsOf, parseCertificates } from "../pki/mod.ts";
 
 /** The PEM text a `bundle` or `new` trust set stands for. */
 export async function trustPem(ctx: StepContext, ca: CaName, set: TrustSet): Promise<string> {
@@ -23,4 +23,20 @@ export async function trustPem(ctx: StepContext, ca: CaName, set: TrustSet): Pro
     throw new Error(`${first.name}: ${paths.cert} is missing: cannot build the ${ca} CA bundle`);
   }
   return encodeBundle([...parseCertificates(current), ...parseCertificates(newCa)]);
+}
+
+/** The old CA certificate(s) of `ca`: the bundle minus the new CA; undefined once gone. */
+export async function oldCaPem(ctx: StepContext, ca: CaName): Promise<string | undefined> {
+  const newPrints = await fingerprintsOf(ctx.cas.get(ca).certPem);
+  const old = [];
+  for (const cert of parseCertificates(await trustPem(ctx, ca, "bundle"))) {
+    if (!newPrints.includes(await fingerprint(cert))) old.push(cert);
+  }
+  return old.length > 0 ? encodeBundle(old) : undefined;
+}
+
+/** The fingerprints of {@link oldCaPem}: empty once the old CA is gone. */
+export async function oldCaFingerprints(ctx: StepContext, ca: CaName): Promise<string[]> {
+  const pem = await oldCaPem(ctx, ca);
+  return pem ? await fingerprintsOf(pem) : [];
 }

@@ -29,7 +29,7 @@ import {
 import { ROLLED_FOR_ANNOTATION, rotationMark } from "./roll_workloads.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
-import { trustPem } from "./trust_sets.ts";
+import { oldCaFingerprints } from "./trust_sets.ts";
 
 /** `verify-pod-trust` parameters: the pods the plan accepts losing the API. */
 export const VerifyPodTrustStep = z.strictObject({
@@ -143,10 +143,7 @@ async function inventory(ctx: StepContext, step: Step): Promise<StalePod[]> {
  * trusting their servers once those are re-issued by the new CA. ca-rotator does not edit them.
  */
 async function reportCaBundleConsumers(ctx: StepContext): Promise<void> {
-  const newPrints = await fingerprintsOf(ctx.cas.get("cluster").certPem);
-  const oldPrints = (await fingerprintsOf(await trustPem(ctx, "cluster", "bundle")))
-    .filter((print) => !newPrints.includes(print));
-  const consumers = await caBundleConsumers(ctx.cluster, oldPrints);
+  const consumers = await caBundleConsumers(ctx.cluster, await oldCaFingerprints(ctx, "cluster"));
   if (consumers.length === 0) return;
   ctx.log.warn(
     `${consumers.length} APIServices/webhooks hold the old cluster CA in their caBundle and ` +

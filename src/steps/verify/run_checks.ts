@@ -5,11 +5,10 @@
  * @module
  */
 import type { StepContext } from "../../engine/step.ts";
-import type { CaName } from "../../plan/ca.ts";
 import type { Phase } from "../../plan/phase.ts";
-import { encodeBundle, fingerprint, fingerprintsOf, parseCertificates } from "../../pki/mod.ts";
+import { fingerprintsOf } from "../../pki/mod.ts";
 import { trustLabels } from "../_root_ca_configmaps.ts";
-import { trustPem } from "../trust_sets.ts";
+import { oldCaPem } from "../trust_sets.ts";
 import { errorText } from "../_watch_object.ts";
 import { type Check, type CheckFacts, plural } from "./_check.ts";
 import { phaseExpectations } from "./expectations.ts";
@@ -80,16 +79,6 @@ const CHECKS: Record<VerifyCheck, Check> = {
   "kubeconfigs": checkKubeconfigs,
   "leaf-certificates": checkLeafCertificates,
 };
-
-/** The old CA certificate(s) of `ca`: the bundle minus the new CA; undefined once gone. */
-export async function oldCaPem(ctx: StepContext, ca: CaName): Promise<string | undefined> {
-  const newPrints = await fingerprintsOf(ctx.cas.get(ca).certPem);
-  const old = [];
-  for (const cert of parseCertificates(await trustPem(ctx, ca, "bundle"))) {
-    if (!newPrints.includes(await fingerprint(cert))) old.push(cert);
-  }
-  return old.length > 0 ? encodeBundle(old) : undefined;
-}
 
 /** Runs the checks once, concurrently; a check that throws fails with the error. */
 export async function runVerifyChecks(
