@@ -6,6 +6,7 @@
  */
 import * as format from "../plan/load.ts";
 import type { StepFormat } from "../plan/step_format.ts";
+import { planJsonSchema } from "../plan/json_schema.ts";
 import { PLAN_FORMAT, type PlanStep } from "../steps/kinds.ts";
 
 /** A loaded plan of ca-rotator's step kinds. */
@@ -37,4 +38,9 @@ export function parsePlan(
   env: Record<string, string | undefined> = {},
 ): LoadedPlan {
   return format.parsePlan(PLAN_FORMAT, text, path, env);
+}
+
+/** The JSON Schema of plans of the shipped step kinds, as schema/plan.schema.json holds it. */
+export function planJsonSchemaText(): string {
+  return JSON.stringify(planJsonSchema(PLAN_FORMAT.kinds), null, 2) + "\n";
 }
