@@ -11,7 +11,7 @@ import { verifyKubelets, type VerifyKubeletsOptions } from "../kubelet/verifier.
 import { nodesOf } from "../nodes/from_plan.ts";
 import { caPaths } from "../plan/node_paths.ts";
 import { newCaSecretName, readNewCaCertificate } from "../state/new_ca_secret.ts";
-import { InputError } from "./input_error.ts";
+import { InputError } from "../plan/input_error.ts";
 import type { LoadedPlan } from "./plan.ts";
 
 /** What a verify-kubelets run is given. */

@@ -18,4 +18,4 @@ export const ExitCode = {
 /** One of the exit codes. */
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
-export { InputError } from "../app/input_error.ts";
+export { InputError } from "../plan/input_error.ts";

@@ -1,11 +1,20 @@
 /**
- * Finds the cluster the way kubectl does: the --kubeconfig flag, else $KUBECONFIG (a list of
- * files), else ~/.kube/config, else the in-cluster service account. Exec-plugin credentials
- * work as the client library runs them.
+ * Finds the cluster the way kubectl does (see kubeconfig_files.ts: the flag, `$KUBECONFIG`,
+ * `~/.kube/config`, the in-cluster service account). Exec-plugin credentials work as the client
+ * library runs them.
  * @module
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { parseCertificates, sameCertificate } from "../pki/mod.ts";
+import {
+  describeFiles,
+  kubeconfigFiles,
+  type KubeConfigLookup,
+  loadKubeconfigFiles,
+} from "./kubeconfig_files.ts";
+
+export { KubeConfigError } from "./kubeconfig_files.ts";
+import { KubeConfigError } from "./kubeconfig_files.ts";
 
 /**
  * A KubeConfig whose connections speak HTTP/1.1 only. The client library's HTTP agent offers
@@ -27,37 +36,43 @@ export class Http1KubeConfig extends KubeConfig {
 }
 
 /** Where to look for the cluster. */
-export interface KubeConfigOptions {
-  /** The --kubeconfig flag. */
-  readonly kubeconfig?: string;
+export interface KubeConfigOptions extends KubeConfigLookup {
   /** The --context flag. */
   readonly context?: string;
 }
 
 /** Loads the client configuration; errors name the file or context that is wrong. */
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
+  const files = kubeconfigFiles(options);
   const config = new Http1KubeConfig();
-  if (options.kubeconfig) {
-    try {
-      config.loadFromFile(options.kubeconfig);
-    } catch (error) {
-      throw new Error(
-        `Cannot load kubeconfig "${options.kubeconfig}": ${(error as Error).message}`,
-      );
-    }
-  } else {
-    config.loadFromDefault();
-  }
+  loadKubeconfigFiles(config, files);
+  const contexts = config.getContexts().map((context) => context.name);
+  const known = contexts.length ? contexts.join(", ") : "none";
   if (options.context) {
     if (!config.getContextObject(options.context)) {
-      const known = config.getContexts().map((context) => context.name).join(", ");
-      throw new Error(`kubeconfig has no context "${options.context}" (contexts: ${known})`);
+      throw new KubeConfigError(
+        `${describeFiles(files)} has no context "${options.context}" (contexts: ${known})`,
+      );
     }
     config.setCurrentContext(options.context);
   }
-  if (!config.getCurrentCluster()) {
-    throw new Error(
-      "no cluster found: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod",
+  const current = config.getCurrentContext();
+  if (!current) {
+    throw new KubeConfigError(
+      `${describeFiles(files)} sets no current-context: give --context (contexts: ${known})`,
+    );
+  }
+  const context = config.getContextObject(current);
+  if (!context) {
+    throw new KubeConfigError(
+      `${describeFiles(files)}: current-context "${current}" is not defined (contexts: ${known})`,
+    );
+  }
+  const cluster = config.getCurrentCluster();
+  if (!cluster?.server) {
+    throw new KubeConfigError(
+      `${describeFiles(files)}: context "${current}" names cluster "${context.cluster}", ` +
+        (cluster ? "which has no server" : "which is not defined"),
     );
   }
   return config;
@@ -132,9 +147,9 @@ export class KubeConfigSource {
   }
 
   #readFile(): string | undefined {
-    const path = this.#options.kubeconfig ?? Deno.env.get("KUBECONFIG")?.split(":")[0];
-    if (!path) return undefined;
     try {
+      const path = kubeconfigFiles(this.#options)[0];
+      if (!path) return undefined;
       return Deno.readTextFileSync(path);
     } catch {
       return undefined;

@@ -341,7 +341,7 @@ Deno.test({
         assert.ok(namespaces.some((ns) => ns.metadata?.name === "kube-system"));
         assert.throws(
           () => loadKubeConfig({ kubeconfig: join(dir, "kubeconfig"), context: "nope" }),
-          /kubeconfig has no context "nope"/,
+          /kubeconfig ".*" has no context "nope"/,
         );
       } finally {
         await Deno.remove(dir, { recursive: true });

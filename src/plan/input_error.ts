@@ -1,5 +1,6 @@
 /**
  * Errors that are the user's input, not the cluster's doing: the commands exit with code 2.
+ * It sits with the plan format, the lowest layer, so that every layer can raise it.
  * @module
  */
 
