@@ -5,7 +5,6 @@
  * @module
  */
 import { dirname } from "node:path";
-import { hostname } from "node:os";
 import { runPlan, type RunResult } from "../engine/runner.ts";
 import type { Printer } from "../engine/printer.ts";
 import { StepRegistry } from "../engine/registry.ts";
@@ -54,7 +53,8 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
 
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
-    holder: `${hostname()}/${Deno.pid}`,
+    onTakeover: (previous, why) =>
+      printer.warn(`took the rotation lock over from ${previous}: ${why}`),
   });
   try {
     const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });

@@ -1,9 +1,19 @@
 /**
- * One run at a time: a coordination.k8s.io Lease in kube-system named after the plan. A second
- * run is told who holds it and refused; a holder whose lease expired is taken over.
+ * One run at a time: a coordination.k8s.io Lease in kube-system named after the plan, held by
+ * `host/pid` (and the CI run's URL). A second run is told who holds it and when it expires and
+ * is refused; a holder whose lease expired — or, on the same host, whose process is gone — is
+ * taken over. The holder renews the Lease; when it loses it (taken over, or not renewed before
+ * expiry) its `signal` aborts, so the run stops before it acts without the lock.
  * @module
  */
 import { apiStatus, type ClusterApi, type KubeObject } from "../engine/cluster_api.ts";
+import {
+  currentHolder,
+  holderIdentity,
+  parseHolderIdentity,
+  processAlive,
+  type RunHolder,
+} from "./run_holder.ts";
 
 interface Lease extends KubeObject {
   spec?: {
@@ -17,10 +27,17 @@ interface Lease extends KubeObject {
 
 /** The lock is held by another run. */
 export class LockHeldError extends Error {
-  constructor(readonly holder: string, readonly renewedAt: string) {
+  constructor(
+    readonly holder: string,
+    readonly renewedSecondsAgo: number,
+    readonly expiresInSeconds: number,
+    leaseName: string,
+  ) {
     super(
-      `another run holds the rotation lock: ${holder} (renewed ${renewedAt}); ` +
-        `wait for it to finish, or for its lease to expire`,
+      `another run holds the rotation lock (Lease kube-system/${leaseName}): ${holder}, ` +
+        `renewed ${renewedSecondsAgo} s ago; it expires in ${expiresInSeconds} s unless that ` +
+        "run renews it. Wait for that run to finish; if it is gone, run `unlock` with the same " +
+        "plan and --confirm, or wait for the lease to expire.",
     );
     this.name = "LockHeldError";
   }
@@ -29,14 +46,31 @@ export class LockHeldError extends Error {
 /** Options of the lock. */
 export interface RunLockOptions {
   readonly planName: string;
-  readonly holder: string;
+  /** Default: this process ({@link currentHolder}). */
+  readonly holder?: RunHolder;
   readonly leaseSeconds?: number;
   readonly now?: () => Date;
+  /** Whether a process of this host is alive (default: /proc). */
+  readonly processAlive?: (pid: number) => boolean;
+  /** Told when a dead or expired holder is taken over. */
+  readonly onTakeover?: (previous: string, why: string) => void;
 }
 
 /** A held lock; `release` ends it, and it renews itself until then. */
 export interface HeldLock {
+  /** Aborts, with the reason, when the lock is lost. */
+  readonly signal: AbortSignal;
   release(): Promise<void>;
+}
+
+/** The Lease that locks runs of `planName`. */
+export function runLockRef(planName: string) {
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace: "kube-system",
+    name: `ca-rotator-${planName}`,
+  };
 }
 
 /** Microsecond-precision timestamp, as the Lease API wants it. */
@@ -51,69 +85,103 @@ export async function acquireRunLock(
 ): Promise<HeldLock> {
   const now = options.now ?? (() => new Date());
   const leaseSeconds = options.leaseSeconds ?? 60;
-  const ref = {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    namespace: "kube-system",
-    name: `ca-rotator-${options.planName}`,
-  };
-  const existing = await cluster.read<Lease>(ref);
-  const stamp = microTime(now());
-  let lease: Lease;
-  if (!existing) {
-    lease = await cluster.create<Lease>({
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: { name: ref.name, namespace: ref.namespace },
-      spec: {
-        holderIdentity: options.holder,
-        leaseDurationSeconds: leaseSeconds,
-        acquireTime: stamp,
-        renewTime: stamp,
-        leaseTransitions: 0,
-      },
-    });
-  } else {
-    const spec = existing.spec ?? {};
-    const renewed = new Date(spec.renewTime ?? spec.acquireTime ?? 0).getTime();
-    const expired = renewed + (spec.leaseDurationSeconds ?? leaseSeconds) * 1000 < now().getTime();
-    if (spec.holderIdentity && spec.holderIdentity !== options.holder && !expired) {
-      throw new LockHeldError(spec.holderIdentity, spec.renewTime ?? "never");
-    }
-    lease = await cluster.replace<Lease>({
-      ...existing,
-      spec: {
-        ...spec,
-        holderIdentity: options.holder,
-        leaseDurationSeconds: leaseSeconds,
-        acquireTime: stamp,
-        renewTime: stamp,
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (spec.holderIdentity ? 1 : 0),
-      },
-    });
-  }
+  const identity = holderIdentity(options.holder ?? currentHolder());
+  const ref = runLockRef(options.planName);
+  const alive = options.processAlive ?? processAlive;
+  const me = options.holder ?? currentHolder();
 
-  let stopped = false;
-  const renew = async () => {
+  let lease: Lease | undefined;
+  // Two runs that start together race on create or on the resourceVersion of replace: the loser
+  // gets a conflict, reads the Lease again and is refused by the winner's hold.
+  for (let attempt = 0; !lease; attempt++) {
+    const existing = await cluster.read<Lease>(ref);
+    const stamp = microTime(now());
     try {
+      if (!existing) {
+        lease = await cluster.create<Lease>({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: leaseSeconds,
+            acquireTime: stamp,
+            renewTime: stamp,
+            leaseTransitions: 0,
+          },
+        });
+        break;
+      }
+      const spec = existing.spec ?? {};
+      const holder = spec.holderIdentity;
+      if (holder && holder !== identity) {
+        const renewed = new Date(spec.renewTime ?? spec.acquireTime ?? 0).getTime();
+        const expiresAt = renewed + (spec.leaseDurationSeconds ?? leaseSeconds) * 1000;
+        const parsed = parseHolderIdentity(holder);
+        const deadHere = parsed !== undefined && parsed.host === me.host && !alive(parsed.pid);
+        if (expiresAt >= now().getTime() && !deadHere) {
+          throw new LockHeldError(
+            holder,
+            Math.max(0, Math.round((now().getTime() - renewed) / 1000)),
+            Math.max(0, Math.round((expiresAt - now().getTime()) / 1000)),
+            ref.name,
+          );
+        }
+        options.onTakeover?.(
+          holder,
+          deadHere ? `process ${parsed!.pid} is gone from this host` : "its lease expired",
+        );
+      }
       lease = await cluster.replace<Lease>({
-        ...lease,
-        spec: { ...lease.spec, renewTime: microTime(now()) },
+        ...existing,
+        spec: {
+          ...spec,
+          holderIdentity: identity,
+          leaseDurationSeconds: leaseSeconds,
+          acquireTime: stamp,
+          renewTime: stamp,
+          leaseTransitions: (spec.leaseTransitions ?? 0) + (holder ? 1 : 0),
+        },
       });
     } catch (error) {
-      if (!stopped && apiStatus(error) === 409) {
-        stopped = true;
-        clearInterval(timer);
+      if (attempt >= 2 || apiStatus(error) !== 409) throw error;
+    }
+  }
+
+  const lost = new AbortController();
+  let renewedAt = now().getTime();
+  let stopped = false;
+  const lose = (why: string) => {
+    stopped = true;
+    clearInterval(timer);
+    lost.abort(new Error(`lost the rotation lock (Lease kube-system/${ref.name}): ${why}`));
+  };
+  const renew = async () => {
+    if (stopped) return;
+    try {
+      const stamp = now();
+      lease = await cluster.replace<Lease>({
+        ...lease,
+        spec: { ...lease!.spec, renewTime: microTime(stamp) },
+      });
+      renewedAt = stamp.getTime();
+    } catch (error) {
+      if (stopped) return;
+      if (apiStatus(error) === 409) {
+        lose("another run took it over");
+      } else if (now().getTime() - renewedAt >= leaseSeconds * 1000) {
+        lose(`not renewed for ${leaseSeconds} s (${(error as Error).message})`);
       }
     }
   };
-  const timer = setInterval(renew, (leaseSeconds * 1000) / 3);
+  const timer = setInterval(renew, (leaseSeconds * 1000) / 6);
   return {
+    signal: lost.signal,
     async release() {
       stopped = true;
       clearInterval(timer);
       const current = await cluster.read<Lease>(ref);
-      if (current?.spec?.holderIdentity === options.holder) {
+      if (current?.spec?.holderIdentity === identity) {
         await cluster.replace<Lease>({
           ...current,
           spec: { ...current.spec, holderIdentity: undefined, renewTime: undefined },
@@ -121,4 +189,22 @@ export async function acquireRunLock(
       }
     },
   };
+}
+
+/**
+ * Clears the lock's holder (the `unlock` command: the operator says the holder is gone).
+ * Returns who held it, or `undefined` when nobody did.
+ */
+export async function breakRunLock(
+  cluster: ClusterApi,
+  planName: string,
+): Promise<string | undefined> {
+  const current = await cluster.read<Lease>(runLockRef(planName));
+  const holder = current?.spec?.holderIdentity;
+  if (!current || !holder) return undefined;
+  await cluster.replace<Lease>({
+    ...current,
+    spec: { ...current.spec, holderIdentity: undefined, renewTime: undefined },
+  });
+  return holder;
 }

@@ -5,13 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
+import { eventually, startCluster } from "../cluster/harness.ts";
 import { apiStatus, type KubeObject } from "../../src/engine/cluster_api.ts";
 import { KubeClusterApi } from "../../src/kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
 import { ConfigMapProgressStore } from "../../src/state/progress_configmap.ts";
-import { acquireRunLock, LockHeldError } from "../../src/state/run_lock.ts";
+import {
+  acquireRunLock,
+  breakRunLock,
+  type HeldLock,
+  LockHeldError,
+} from "../../src/state/run_lock.ts";
+import { hostname } from "node:os";
 import { OverlayClusterApi } from "../../src/engine/overlay_cluster.ts";
 import type { Progress } from "../../src/engine/progress.ts";
 import { loadPlan } from "../../src/app/plan.ts";
@@ -37,6 +43,13 @@ Deno.test({
   const cluster = await startCluster({ apiServers: 1, nodes: 1 });
   try {
     const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+    const readLease = (name: string) =>
+      api.read<KubeObject & { spec: { holderIdentity?: string } }>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: "kube-system",
+        name,
+      });
 
     await t.step("progress is kept in a ConfigMap; a stale write is refused", async () => {
       const store = new ConfigMapProgressStore(api, "engine-test");
@@ -60,15 +73,44 @@ Deno.test({
       assert.doesNotMatch(JSON.stringify(configMap), /PRIVATE KEY/);
     });
 
-    await t.step("one run at a time: a second run is told who holds the lock", async () => {
-      const first = await acquireRunLock(api, { planName: "engine-test", holder: "ci-runner/1" });
-      await assert.rejects(
-        () => acquireRunLock(api, { planName: "engine-test", holder: "laptop/2" }),
-        (error) => error instanceof LockHeldError && /ci-runner\/1/.test(error.message),
+    await t.step(
+      "one run at a time: a second run is told who holds it and until when",
+      async () => {
+        const first = await acquireRunLock(api, {
+          planName: "engine-test",
+          holder: { host: "ci-runner", pid: 1, runUrl: "https://ci.example/runs/7" },
+        });
+        await assert.rejects(
+          () =>
+            acquireRunLock(api, { planName: "engine-test", holder: { host: "laptop", pid: 2 } }),
+          (error) =>
+            error instanceof LockHeldError &&
+            /ci-runner\/1 https:\/\/ci.example\/runs\/7, renewed \d+ s ago; it expires in \d+ s/
+              .test(error.message) &&
+            /unlock/.test(error.message),
+        );
+        await first.release();
+        const second = await acquireRunLock(api, {
+          planName: "engine-test",
+          holder: { host: "laptop", pid: 2 },
+        });
+        await second.release();
+      },
+    );
+
+    await t.step("five runs started together: exactly one takes the lock", async () => {
+      const outcomes = await Promise.allSettled(
+        [1, 2, 3, 4, 5].map((pid) =>
+          acquireRunLock(api, { planName: "engine-race", holder: { host: "racer", pid } })
+        ),
       );
-      await first.release();
-      const second = await acquireRunLock(api, { planName: "engine-test", holder: "laptop/2" });
-      await second.release();
+      const held = outcomes.filter((outcome) => outcome.status === "fulfilled");
+      const refused = outcomes.filter((outcome) =>
+        outcome.status === "rejected" && outcome.reason instanceof LockHeldError
+      );
+      assert.equal(held.length, 1, JSON.stringify(outcomes.map((outcome) => outcome.status)));
+      assert.equal(refused.length, 4);
+      await (held[0] as PromiseFulfilledResult<HeldLock>).value.release();
     });
 
     await t.step("an expired holder is taken over", async () => {
@@ -84,15 +126,68 @@ Deno.test({
           renewTime: minuteAgo,
         },
       });
-      const taker = await acquireRunLock(api, { planName: "engine-test-expiry", holder: "next/2" });
-      const lease = await api.read<KubeObject & { spec: { holderIdentity: string } }>({
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        namespace: "kube-system",
-        name: "ca-rotator-engine-test-expiry",
+      const taken: string[] = [];
+      const taker = await acquireRunLock(api, {
+        planName: "engine-test-expiry",
+        holder: { host: "next", pid: 2 },
+        onTakeover: (previous, why) => taken.push(`${previous}: ${why}`),
       });
-      assert.equal(lease?.spec.holderIdentity, "next/2");
+      assert.equal(
+        (await readLease("ca-rotator-engine-test-expiry"))?.spec.holderIdentity,
+        "next/2",
+      );
+      assert.deepEqual(taken, ["crashed/1: its lease expired"]);
       await taker.release();
+    });
+
+    await t.step("a holder on this host whose process is gone is taken over at once", async () => {
+      const exited = new Deno.Command("true").spawn();
+      await exited.status;
+      const dead = await acquireRunLock(api, {
+        planName: "engine-test-dead",
+        holder: { host: hostname(), pid: exited.pid },
+      });
+      void dead; // never released: its process "crashed"
+      const taken: string[] = [];
+      const taker = await acquireRunLock(api, {
+        planName: "engine-test-dead",
+        onTakeover: (previous, why) => taken.push(`${previous}: ${why}`),
+      });
+      assert.deepEqual(taken, [
+        `${hostname()}/${exited.pid}: process ${exited.pid} is gone from this host`,
+      ]);
+      // A live holder on this host (this very process) is not taken over.
+      await assert.rejects(
+        () =>
+          acquireRunLock(api, {
+            planName: "engine-test-dead",
+            holder: { host: hostname(), pid: exited.pid },
+          }),
+        LockHeldError,
+      );
+      await taker.release();
+      await dead.release();
+    });
+
+    await t.step("a holder that loses the lock is told at once, and unlock frees it", async () => {
+      const holder = await acquireRunLock(api, {
+        planName: "engine-test-lost",
+        holder: { host: "slow", pid: 3 },
+        leaseSeconds: 3,
+      });
+      assert.equal(await breakRunLock(api, "engine-test-lost"), "slow/3");
+      const other = await acquireRunLock(api, {
+        planName: "engine-test-lost",
+        holder: { host: "fast", pid: 4 },
+      });
+      await eventually("the holder is told", () => Promise.resolve(holder.signal.aborted), 10_000);
+      assert.match(
+        String(holder.signal.reason),
+        /lost the rotation lock .*another run took it over/,
+      );
+      await other.release();
+      assert.equal(await breakRunLock(api, "engine-test-lost"), undefined, "nobody holds it");
+      await holder.release();
     });
 
     await t.step(
