@@ -290,6 +290,22 @@ Deno.test("local node roots and an ssh identityFile resolve against the plan fil
   assert.equal(ssh("/etc/ca-rotator/id"), "/etc/ca-rotator/id");
 });
 
+Deno.test("a step's wait is a Go-style duration; a bad one is refused with line and field", () => {
+  const withWait = (wait: string) =>
+    minimalPlanText() +
+    `  - { id: gate, phase: finalize, kind: verify-kubelet-rotation, wait: "${wait}" }\n`;
+  const { plan } = parsePlan(withWait("1.5h"), "plans/test.yaml");
+  const gate = plan.steps.at(-1);
+  assert.ok(gate?.kind === "verify-kubelet-rotation");
+  assert.equal(gate.wait, "1.5h");
+
+  assert.equal(
+    refusedText(withWait("10")).message,
+    'Cannot load plan "plans/test.yaml": line 29, steps[3].wait: invalid duration "10": ' +
+      "missing unit after 10 (expected e.g. 300ms, 90s, 10m, 1.5h or 1h30m)",
+  );
+});
+
 Deno.test("a plan file that does not exist is a PlanError", async () => {
   const error = await refused("plans/nonexistent.yaml");
   assert.equal(error.message, `Cannot load plan "plans/nonexistent.yaml": file not found`);
