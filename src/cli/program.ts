@@ -197,7 +197,7 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     const exitCode = exitCodeOf(error);
     if (error instanceof CommanderError) {
       if (exitCode !== 0 && requestedOutput(args) === "json") {
-        const command = program.commands.find((each) => args.includes(each.name()))?.name();
+        const command = args.find((arg) => program.commands.some((each) => each.name() === arg));
         printDocument(
           errorDocument(error.message.replace(/^error: /, ""), exitCode, { command }),
         );
