@@ -2,6 +2,9 @@
  * The exit codes of every command (documented in the README).
  * @module
  */
+import { CommanderError } from "@commander-js/extra-typings";
+import { InputError } from "../plan/input_error.ts";
+import { PlanError } from "../plan/plan_error.ts";
 
 /** How a command ended. */
 export const ExitCode = {
@@ -18,4 +21,16 @@ export const ExitCode = {
 /** One of the exit codes. */
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 
-export { InputError } from "../plan/input_error.ts";
+export { InputError };
+
+/**
+ * The exit code a thrown error ends a command with: a usage error (commander's) or bad input
+ * is 2 — help and `--version` are 0 — anything else a failure, 1.
+ */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+  }
+  if (error instanceof PlanError || error instanceof InputError) return ExitCode.BadInput;
+  return ExitCode.Failure;
+}

@@ -1,36 +1,79 @@
 /**
  * The command line: builds options from flags and hands them to the commands. It holds no
- * rotation logic of its own.
+ * rotation logic of its own. A command's module — and with it the Kubernetes client, the step
+ * kinds, the PKI — is loaded only when that command runs, so `--help` and `validate` start fast.
  * @module
  */
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { ExitCode, InputError } from "./exit_code.ts";
+import {
+  Argument,
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+} from "@commander-js/extra-typings";
+import { exitCodeOf } from "./exit_code.ts";
 import { consolePrinter, type Printer } from "../engine/printer.ts";
-import { PlanError } from "../plan/plan_error.ts";
-import { validateCommand } from "./validate.ts";
-import { rotateCommand } from "./rotate.ts";
-import { statusCommand } from "./status.ts";
-import { verifyKubeletsCommand } from "./verify_kubelets.ts";
+import { DurationError, parseDuration } from "../plan/duration.ts";
+import { outputOption, requestedOutput } from "./output_format.ts";
+import { type ErrorContext, errorDocument, printDocument } from "./output_document.ts";
+import { VERSION } from "./version.ts";
 
-const output = () =>
-  new Option("--output <format>", "output format").choices(["text", "json"] as const).default(
-    "text" as const,
-  );
+/** Examples shown at the end of a command's help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join("\n")}\n`;
+}
 
-/** Parses `args`, runs the command and returns its exit code. */
-export async function runCli(args: string[], printer: Printer = consolePrinter()): Promise<number> {
-  let exitCode: number = ExitCode.Ok;
+/** `--wait` and other durations: Go/kubectl style, `300ms`, `10m`, `1.5h`, `1h30m`. */
+function durationArgument(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    if (error instanceof DurationError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The program: every command with its flags and help. Actions set `result.exitCode`;
+ * `completion: false` leaves out the completion commands (the completion library adds its own).
+ */
+export function buildProgram(
+  printer: Printer,
+  result: { exitCode: number },
+  { completion = true }: { completion?: boolean } = {},
+) {
   const program = new Command()
     .name("ca-rotator")
     .description("Rotates a Kubernetes cluster's certificate authority from a plan kept in git.")
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
-    .configureOutput({ writeErr: (text) => printer.error(text.trimEnd().replace(/^error: /, "")) });
+    .configureOutput({
+      outputError: (text) => printer.error(text.trimEnd().replace(/^error: /, "")),
+      writeErr: (text) => printer.info(text.trimEnd()),
+    })
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator validate --plan plans/prod.yaml",
+        "ca-rotator rotate --plan plans/prod.yaml --dry-run",
+        "ca-rotator rotate --plan plans/prod.yaml -o json",
+        "ca-rotator completion bash > /etc/bash_completion.d/ca-rotator",
+      ) + "\nExit codes: 0 done, 1 failure, 2 bad input (nothing changed), 3 stopped at a gate.\n",
+    );
 
   program.command("validate")
     .description("check a plan without touching the cluster")
     .requiredOption("--plan <file>", "the plan file")
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator validate --plan plans/kubeadm.yaml",
+        "ca-rotator validate --plan plans/kubeadm.yaml -o json",
+      ),
+    )
     .action(async (options) => {
-      exitCode = await validateCommand(options, printer);
+      const { validateCommand } = await import("./validate.ts");
+      result.exitCode = await validateCommand(options, printer);
     });
 
   program.command("rotate")
@@ -39,9 +82,18 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     .option("--dry-run", "show the diff of every remaining step and change nothing", false)
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .addOption(output())
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator rotate --plan plans/prod.yaml --dry-run     # the diff of every remaining step",
+        "ca-rotator rotate --plan plans/prod.yaml               # run up to stopAfter",
+        "ca-rotator rotate --plan plans/prod.yaml -o json       # one JSON document on stdout",
+      ),
+    )
     .action(async (options) => {
-      exitCode = await rotateCommand(options, printer);
+      const { rotateCommand } = await import("./rotate.ts");
+      result.exitCode = await rotateCommand(options, printer);
     });
 
   program.command("status")
@@ -49,9 +101,17 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     .requiredOption("--plan <file>", "the plan file")
     .option("--kubeconfig <file>", "kubeconfig file")
     .option("--context <name>", "kubeconfig context")
-    .addOption(output())
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator status --plan plans/prod.yaml",
+        "ca-rotator status --plan plans/prod.yaml -o json --context prod-admin",
+      ),
+    )
     .action(async (options) => {
-      exitCode = await statusCommand(options, printer);
+      const { statusCommand } = await import("./status.ts");
+      result.exitCode = await statusCommand(options, printer);
     });
 
   program.command("verify-kubelets")
@@ -60,32 +120,94 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     .option("--ca-bundle <file>", "PEM file with the new CA (and optionally the old one)")
     .option("--kubeconfig <file>", "kubeconfig file")
     .option("--context <name>", "kubeconfig context")
-    .option("--wait <duration>", "wait until every node is ok (e.g. 10m)")
+    .option(
+      "--wait <duration>",
+      "wait until every node is ok (e.g. 90s, 10m, 1.5h)",
+      durationArgument,
+    )
     .option("--force-rotation", "make straggling nodes obtain a new-CA certificate", false)
-    .addOption(output())
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator verify-kubelets --plan plans/prod.yaml",
+        "ca-rotator verify-kubelets --plan plans/prod.yaml --wait 15m -o json",
+        "ca-rotator verify-kubelets --ca-bundle new-ca.crt --kubeconfig admin.conf",
+      ),
+    )
     .action(async (options) => {
-      exitCode = await verifyKubeletsCommand(options, printer);
+      const { verifyKubeletsCommand } = await import("./verify_kubelets.ts");
+      result.exitCode = await verifyKubeletsCommand(options, printer);
     });
 
-  try {
-    await program.parseAsync(args, { from: "user" });
-    return exitCode;
-  } catch (error) {
-    return exitCodeOf(error, printer);
+  if (completion) {
+    program.command("completion")
+      .description("print a shell completion script (it calls `ca-rotator complete`)")
+      .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"] as const))
+      .addHelpText(
+        "after",
+        examples(
+          "ca-rotator completion bash > ~/.local/share/bash-completion/completions/ca-rotator",
+          'ca-rotator completion zsh > "${fpath[1]}/_ca-rotator"',
+          "ca-rotator completion fish > ~/.config/fish/completions/ca-rotator.fish",
+        ),
+      )
+      .action(async (shell) => {
+        const { printCompletionScript } = await import("./completion.ts");
+        printCompletionScript(() => buildProgram(printer, result, { completion: false }), shell);
+      });
+
+    program.command("complete", { hidden: true })
+      .description("print the completions of a command line (used by the completion scripts)")
+      .argument("[words...]")
+      .allowUnknownOption()
+      .action(async (words) => {
+        const { printCompletions } = await import("./completion.ts");
+        printCompletions(() => buildProgram(printer, result, { completion: false }), words);
+      });
   }
+
+  for (const command of program.commands) {
+    command.showHelpAfterError(`(see "ca-rotator ${command.name()} --help")`);
+  }
+  program.showHelpAfterError(`(see "ca-rotator --help")`);
+  return program;
 }
 
-function exitCodeOf(error: unknown, printer: Printer): number {
-  if (error instanceof CommanderError) {
-    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
-      return ExitCode.Ok;
+/**
+ * Parses `args`, runs the command and returns its exit code. With `-o json` every outcome —
+ * usage errors and failures included — is one JSON document on stdout.
+ */
+export async function runCli(args: string[], printer: Printer = consolePrinter()): Promise<number> {
+  const result = { exitCode: 0 };
+  const program = buildProgram(printer, result);
+  let context: ErrorContext & { output?: string } | undefined;
+  program.hook("preAction", (_program, action) => {
+    const options = action.opts() as { plan?: string; output?: string };
+    context = { command: action.name(), plan: options.plan, output: options.output };
+  });
+  if (args.length === 0) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return result.exitCode;
+  } catch (error) {
+    const exitCode = exitCodeOf(error);
+    if (error instanceof CommanderError) {
+      if (exitCode !== 0 && requestedOutput(args) === "json") {
+        const command = args.find((arg) => program.commands.some((each) => each.name() === arg));
+        printDocument(
+          errorDocument(error.message.replace(/^error: /, ""), exitCode, { command }),
+        );
+      }
+      return exitCode;
     }
-    return ExitCode.BadInput;
+    printer.error(error instanceof Error ? error.message : String(error));
+    if ((context?.output ?? requestedOutput(args)) === "json") {
+      printDocument(errorDocument(error, exitCode, context ?? {}));
+    }
+    return exitCode;
   }
-  if (error instanceof PlanError || error instanceof InputError) {
-    printer.error(error.message);
-    return ExitCode.BadInput;
-  }
-  printer.error(error instanceof Error ? error.message : String(error));
-  return ExitCode.Failure;
 }

@@ -41,3 +41,140 @@ Deno.test("a missing flag or plan file is bad input (exit code 2)", async () => 
     2,
   );
 });
+
+// ─── the command line as a user runs it: a subprocess of main.ts ───
+
+const repo = new URL("../../", import.meta.url).pathname;
+
+/** Runs `deno run -A main.ts …args` in the checkout; returns exit code, stdout and stderr. */
+async function cli(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", ...args],
+    cwd: repo,
+    env: { INIT_CWD: "", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+/** The one JSON document on stdout, with the fields every document has. */
+function document(stdout: string, kind: string, exitCode: number) {
+  const doc = JSON.parse(stdout);
+  assert.equal(doc.apiVersion, "ca-rotator.dev/v1");
+  assert.equal(doc.kind, kind);
+  assert.equal(doc.exitCode, exitCode);
+  return doc;
+}
+
+Deno.test("a bare call, help and --help print the help on stdout and exit 0", async () => {
+  for (const args of [[], ["help"], ["--help"], ["help", "rotate"]]) {
+    const { code, stdout } = await cli(...args);
+    assert.equal(code, 0, args.join(" "));
+    assert.match(stdout, /^Usage: ca-rotator/, args.join(" "));
+  }
+  const rotate = await cli("rotate", "--help");
+  assert.match(rotate.stdout, /-o, --output <format>/);
+  assert.match(rotate.stdout, /Examples:\n {2}ca-rotator rotate --plan plans\/prod.yaml --dry-run/);
+});
+
+Deno.test("--version and -V print the version from src/cli/version.ts", async () => {
+  const { VERSION } = await import("./version.ts");
+  for (const flag of ["--version", "-V"]) {
+    const { code, stdout } = await cli(flag);
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), VERSION);
+  }
+});
+
+Deno.test("a usage error exits 2 and points at the command's --help", async () => {
+  const missing = await cli("rotate", "--dry-run");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /error: required option '--plan <file>' not specified/);
+  assert.match(missing.stderr, /\(see "ca-rotator rotate --help"\)/);
+  assert.equal(missing.stdout, "");
+  const unknown = await cli("rotat");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'rotat'[\s\S]*Did you mean rotate\?/);
+});
+
+Deno.test("-o json: a usage error is one Error document on stdout", async () => {
+  const { code, stdout } = await cli("status", "-o", "json");
+  assert.equal(code, 2);
+  const doc = document(stdout, "Error", 2);
+  assert.equal(doc.command, "status");
+  assert.match(doc.error, /required option '--plan <file>' not specified/);
+  const output = await cli("validate", "--plan", "plans/kubeadm.yaml", "--output=yaml");
+  assert.equal(output.code, 2);
+  assert.match(output.stderr, /argument 'yaml' is invalid/);
+});
+
+Deno.test("validate -o json: a ValidationResult, or an Error naming file, line and field", async () => {
+  const valid = await cli("validate", "--plan", "plans/kubeadm.yaml", "-o", "json");
+  assert.equal(valid.code, 0, valid.stderr);
+  const doc = document(valid.stdout, "ValidationResult", 0);
+  assert.equal(doc.valid, true);
+  assert.equal(doc.plan, "plans/kubeadm.yaml");
+  assert.equal(doc.steps, 42);
+  assert.deepEqual(doc.stepsPerPhase, { trust: 14, switch: 12, finalize: 16 });
+  assert.match(doc.digest, /^sha256:[0-9a-f]{64}$/);
+
+  const path = "src/plan/testdata/unknown_kind.yaml";
+  const bad = await cli("validate", "--plan", path, "-o", "json");
+  assert.equal(bad.code, 2);
+  const error = document(bad.stdout, "Error", 2);
+  assert.equal(error.command, "validate");
+  assert.equal(error.plan, path);
+  assert.match(error.error, /unknown step kind "restart-everything"/);
+  const [problem] = error.problems;
+  assert.deepEqual([problem.file, problem.line, problem.field], [path, 23, "steps[1].kind"]);
+  assert.match(problem.message, /^unknown step kind "restart-everything"/);
+  assert.match(bad.stderr, /error: Cannot load plan/);
+});
+
+Deno.test("--wait takes Go-style durations; a bad one is a usage error naming it", async () => {
+  const bad = await cli("verify-kubelets", "--ca-bundle", "x.pem", "--wait", "10", "-o", "json");
+  assert.equal(bad.code, 2);
+  const doc = document(bad.stdout, "Error", 2);
+  assert.match(doc.error, /--wait <duration>.*invalid duration "10": missing unit after 10/);
+  // A good duration gets past the flags: the next problem is the missing file.
+  const good = await cli("verify-kubelets", "--ca-bundle", "no-such.pem", "--wait", "1.5h");
+  assert.equal(good.code, 2);
+  assert.match(good.stderr, /--ca-bundle: cannot read "no-such.pem"/);
+});
+
+Deno.test("an error with -o json is an Error document with its exit code (a missing kubeconfig: 2)", async () => {
+  const { code, stdout } = await cli(
+    "status",
+    "--plan",
+    "plans/kubeadm.yaml",
+    "--kubeconfig",
+    "no-such-kubeconfig",
+    "-o",
+    "json",
+  );
+  assert.equal(code, 2);
+  const doc = document(stdout, "Error", 2);
+  assert.equal(doc.command, "status");
+  assert.equal(doc.plan, "plans/kubeadm.yaml");
+  assert.match(doc.error, /kubeconfig "[^"]*no-such-kubeconfig": file not found/);
+});
+
+Deno.test("completion prints a script for bash, zsh and fish that asks `ca-rotator complete`", async () => {
+  for (const shell of ["bash", "zsh", "fish"]) {
+    const { code, stdout } = await cli("completion", shell);
+    assert.equal(code, 0, shell);
+    assert.match(stdout, /ca-rotator complete --/, shell);
+  }
+  const commands = await cli("complete", "--", "ro");
+  assert.match(commands.stdout, /^rotate\t/m);
+  const options = await cli("complete", "--", "rotate", "--");
+  assert.match(options.stdout, /^--dry-run\t/m);
+  assert.match(options.stdout, /^--plan\t/m);
+  const formats = await cli("complete", "--", "rotate", "--output", "");
+  assert.match(formats.stdout, /^json\t/m);
+  const unknown = await cli("completion", "tcsh");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Allowed choices are bash, zsh, fish/);
+});

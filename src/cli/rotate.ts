@@ -15,6 +15,8 @@ import {
   summarize,
 } from "../diff/mod.ts";
 import type { Change } from "../engine/change.ts";
+import { outputDocument, printDocument, writeStdout } from "./output_document.ts";
+import type { OutputFormat } from "./output_format.ts";
 
 /** The flags of `rotate`. */
 export interface RotateFlags {
@@ -22,7 +24,7 @@ export interface RotateFlags {
   readonly dryRun: boolean;
   readonly kubeconfig?: string;
   readonly context?: string;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /** Runs `rotate` and returns its exit code. */
@@ -40,38 +42,30 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
     ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
   ].filter((section) => section.changes.length > 0);
   const all: Change[] = sections.flatMap((section) => section.changes);
+  const exitCode = result.outcome === "gate" ? ExitCode.Gate : ExitCode.Ok;
   if (flags.output === "json") {
-    const document = {
+    printDocument(outputDocument("RotateResult", exitCode, {
       plan: flags.plan,
       dryRun: flags.dryRun,
       outcome: result.outcome,
-      gate: result.gate,
+      ...(result.gate !== undefined ? { gate: result.gate, step: result.gateStep } : {}),
+      stopAfter: loaded.plan.stopAfter,
       skipped: result.skipped,
       steps: sections.map((section) => ({
         stepId: section.stepId,
         ...renderJson(section.changes, { stepId: section.stepId }),
       })),
       summary: summarize(all),
-    };
-    writeOut(JSON.stringify(document, null, 2) + "\n");
+    }));
   } else if (flags.dryRun) {
     const color = shouldUseColor(Deno.stdout, Deno.env.toObject());
     for (const section of sections) {
-      writeOut(renderChanges(section.changes, { color, stepId: section.stepId }));
+      writeStdout(renderChanges(section.changes, { color, stepId: section.stepId }));
     }
-    writeOut(renderSummary(summarize(all)) + "\n");
+    writeStdout(renderSummary(summarize(all)) + "\n");
   } else {
     printer.info(renderSummary(summarize(all)).replace("to change", "changed"));
   }
-  if (result.outcome === "gate") {
-    printer.warn(`stopped at a gate: ${result.gate}`);
-    return ExitCode.Gate;
-  }
-  return ExitCode.Ok;
-}
-
-function writeOut(text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  if (result.outcome === "gate") printer.warn(`stopped at a gate: ${result.gate}`);
+  return exitCode;
 }

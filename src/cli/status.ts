@@ -6,13 +6,15 @@ import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { rotationStatus } from "../app/status.ts";
+import { outputDocument, printDocument } from "./output_document.ts";
+import type { OutputFormat } from "./output_format.ts";
 
 /** The flags of `status`. */
 export interface StatusFlags {
   readonly plan: string;
   readonly kubeconfig?: string;
   readonly context?: string;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /** Prints each step with its recorded status. */
@@ -20,8 +22,13 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const { configMap, progress, steps: rows } = await rotationStatus(loaded, flags);
   if (flags.output === "json") {
-    const document = { plan: flags.plan, stopAfter: loaded.plan.stopAfter, progress, steps: rows };
-    console.log(JSON.stringify(document, null, 2));
+    printDocument(outputDocument("StatusReport", ExitCode.Ok, {
+      plan: flags.plan,
+      configMap,
+      stopAfter: loaded.plan.stopAfter,
+      progress: progress ?? null,
+      steps: rows,
+    }));
     return ExitCode.Ok;
   }
   if (!progress) {

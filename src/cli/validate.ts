@@ -6,19 +6,35 @@ import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { PHASES } from "../plan/phase.ts";
+import { outputDocument, printDocument } from "./output_document.ts";
+import type { OutputFormat } from "./output_format.ts";
 
 /** The flags of `validate`. */
 export interface ValidateFlags {
   readonly plan: string;
+  readonly output?: OutputFormat;
 }
 
 /** Validates the plan; a bad plan throws a PlanError (exit code 2). */
 export async function validateCommand(flags: ValidateFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const plan = loaded.plan;
-  const perPhase = PHASES.map((phase) =>
-    `${phase} ${plan.steps.filter((step) => step.phase === phase).length}`
-  ).join(", ");
+  const steps = Object.fromEntries(
+    PHASES.map((phase) => [phase, plan.steps.filter((step) => step.phase === phase).length]),
+  );
+  if (flags.output === "json") {
+    printDocument(outputDocument("ValidationResult", ExitCode.Ok, {
+      plan: flags.plan,
+      name: plan.metadata.name,
+      valid: true,
+      stopAfter: plan.stopAfter,
+      steps: plan.steps.length,
+      stepsPerPhase: steps,
+      digest: loaded.digest,
+    }));
+    return ExitCode.Ok;
+  }
+  const perPhase = PHASES.map((phase) => `${phase} ${steps[phase]}`).join(", ");
   printer.info(
     `plan "${flags.plan}" is valid: ${plan.steps.length} steps (${perPhase}), ` +
       `stopAfter ${plan.stopAfter}, digest ${loaded.digest.slice(0, 16)}`,

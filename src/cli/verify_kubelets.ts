@@ -6,9 +6,10 @@
 import { ExitCode, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
-import { durationSeconds } from "../plan/duration.ts";
-import { gateMessage, renderReportJson, renderReportText } from "../kubelet/mod.ts";
+import { gateMessage, renderReportText, reportDocument } from "../kubelet/mod.ts";
 import { verifyKubeletRotation } from "../app/kubelet_verification.ts";
+import { outputDocument, printDocument } from "./output_document.ts";
+import type { OutputFormat } from "./output_format.ts";
 
 /** The flags of `verify-kubelets`. */
 export interface VerifyKubeletsFlags {
@@ -16,9 +17,10 @@ export interface VerifyKubeletsFlags {
   readonly caBundle?: string;
   readonly kubeconfig?: string;
   readonly context?: string;
-  readonly wait?: string;
+  /** How long to wait for stragglers, in milliseconds (absent: check once). */
+  readonly wait?: number;
   readonly forceRotation: boolean;
-  readonly output: "text" | "json";
+  readonly output: OutputFormat;
 }
 
 /** Runs the verifier and prints its report. */
@@ -28,14 +30,6 @@ export async function verifyKubeletsCommand(
 ): Promise<number> {
   if (!flags.plan && !flags.caBundle) {
     throw new InputError("verify-kubelets: give --plan FILE or --ca-bundle FILE");
-  }
-  let waitMs = 0;
-  if (flags.wait) {
-    try {
-      waitMs = durationSeconds(flags.wait) * 1000;
-    } catch {
-      throw new InputError(`--wait: "${flags.wait}" is not a duration such as 90s, 10m or 1h30m`);
-    }
   }
   let caBundle: string | undefined;
   if (flags.caBundle) {
@@ -52,15 +46,17 @@ export async function verifyKubeletsCommand(
     context: flags.context,
     loaded: flags.plan ? await loadPlan(flags.plan, Deno.env.toObject()) : undefined,
     caBundle,
-    waitMs,
+    waitMs: flags.wait ?? 0,
     forceRotation: flags.forceRotation,
     printer,
   });
-  console.log(flags.output === "json" ? renderReportJson(report) : renderReportText(report));
   const message = gateMessage(report);
-  if (message) {
-    printer.warn(message);
-    return ExitCode.Gate;
+  const exitCode = message ? ExitCode.Gate : ExitCode.Ok;
+  if (flags.output === "json") {
+    printDocument(outputDocument("KubeletReport", exitCode, reportDocument(report)));
+  } else {
+    console.log(renderReportText(report));
   }
-  return ExitCode.Ok;
+  if (message) printer.warn(message);
+  return exitCode;
 }

@@ -47,6 +47,8 @@ export interface RunResult {
   readonly skipped: readonly string[];
   /** The gate's message when the outcome is "gate". */
   readonly gate?: string;
+  /** The id of the gate step that held the run when the outcome is "gate". */
+  readonly gateStep?: string;
 }
 
 /** Runs the plan; in a dry run (context.dryRun) writes nothing and ignores `stopAfter`. */
@@ -126,7 +128,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
           progress.steps[step.id] = { ...attempt, status: "blocked", error: error.message };
           await save(store, progress, now);
         }
-        return { outcome: "gate", steps, skipped, gate: error.message };
+        return { outcome: "gate", steps, skipped, gate: error.message, gateStep: step.id };
       }
       const wrapped = error instanceof StepError ? error : new StepError(step.id, stage, error);
       if (!dryRun) {

@@ -1,15 +1,11 @@
 /**
  * A raw API server request with a timeout, authenticated as the kubeconfig says (client
  * certificate, token, exec plugin): for paths no typed client covers well, such as the node
- * proxy's `configz`.
+ * proxy's `configz`. The client library is loaded on first use, so that loading a plan
+ * (validate) does not.
  * @module
  */
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  type KubeConfig,
-  RequestContext,
-} from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 
 /** The status and body of a raw response. */
 export interface RawResponse {
@@ -28,6 +24,9 @@ export async function rawGet(
 ): Promise<RawResponse> {
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error("kubeconfig has no current cluster");
+  const { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } = await import(
+    "@kubernetes/client-node"
+  );
   const context = new RequestContext(server.replace(/\/+$/, "") + path, HttpMethod.GET);
   await config.applySecurityAuthentication(context);
   context.setHeaderParam("Accept", "application/json");

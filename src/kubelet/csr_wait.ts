@@ -1,10 +1,11 @@
 /**
  * Waits for a CertificateSigningRequest to reach a state, by watching it (a field-selected watch
  * on its name, re-established when the server closes it), and approves one through the
- * `approval` subresource.
+ * `approval` subresource. The client library is loaded on first use, so that loading a plan
+ * (validate) does not.
  * @module
  */
-import { CertificatesV1Api, type KubeConfig, Watch } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { apiStatus } from "../engine/cluster_api.ts";
 import type { CsrObject } from "./csr_index.ts";
 
@@ -14,13 +15,14 @@ const CSR_PATH = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
  * Watches CSR `name` until `until` holds for it; resolves with the CSR then, or with `undefined`
  * when `timeoutMs` passes first. A deleted CSR is an error.
  */
-export function waitForCsr(
+export async function waitForCsr(
   config: KubeConfig,
   name: string,
   until: (csr: CsrObject) => boolean,
   timeoutMs: number,
 ): Promise<CsrObject | undefined> {
-  return new Promise((resolve, reject) => {
+  const { Watch } = await import("@kubernetes/client-node");
+  return await new Promise((resolve, reject) => {
     let settled = false;
     let controller: AbortController | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
@@ -71,6 +73,7 @@ export async function approveCsr(
   reason: string,
   message: string,
 ): Promise<void> {
+  const { CertificatesV1Api } = await import("@kubernetes/client-node");
   const api = config.makeApiClient(CertificatesV1Api);
   for (let attempt = 1;; attempt++) {
     const csr = await api.readCertificateSigningRequest({ name });

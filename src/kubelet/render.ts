@@ -44,16 +44,17 @@ export function renderReportText(report: VerifierReport): string {
   return lines.join("\n") + "\n";
 }
 
-/** The report as a JSON document (`--output json`): dates as ISO 8601, stable field names. */
+/** The report as JSON: {@link reportDocument}. */
 export function renderReportJson(report: VerifierReport): string {
   return JSON.stringify(reportDocument(report), null, 2) + "\n";
 }
 
-/** The JSON document's object. */
+/**
+ * The report as the body of a JSON document (`--output json`, whose command adds `apiVersion`
+ * and `kind`): dates as ISO 8601, stable field names.
+ */
 export function reportDocument(report: VerifierReport): Record<string, unknown> {
   return {
-    apiVersion: "ca-rotator/v1",
-    kind: "KubeletRotationReport",
     generatedAt: report.generatedAt.toISOString(),
     deadline: report.deadline.toISOString(),
     gateOpen: report.gateOpen,

@@ -8,6 +8,7 @@
 import { posix } from "node:path";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { manifestFlags } from "../formats/static_pod_manifest.ts";
+import { isDuration, parseDuration } from "../plan/duration.ts";
 import { parseCertificate } from "../pki/mod.ts";
 import { type CaTrust, classifyCa, type IssuerClass } from "./ca_trust.ts";
 
@@ -77,7 +78,7 @@ export async function observeNodeSigner(
     const flags = manifestFlags(manifest, `${node.name}:${manifestPath}`);
     const certFile = CERT_FLAGS.map((f) => flags.get(f)).find((v) => v);
     const duration = flags.get("--cluster-signing-duration") ?? DEFAULT_SIGNING_DURATION;
-    const durationMs = parseGoDuration(duration);
+    const durationMs = goDurationMs(duration);
     const base = {
       node: node.name,
       duration,
@@ -118,20 +119,7 @@ export function summarizeSigners(nodes: readonly NodeSigner[]): SignerReport {
   };
 }
 
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration (`8760h0m0s`, `10m`, `1.5h`, `300ms`) to milliseconds; `undefined` if malformed. */
-export function parseGoDuration(text: string): number | undefined {
-  if (text === "0") return 0;
-  const parts = [...text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) return undefined;
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit], 0);
+/** A Go duration (`8760h0m0s`, `10m`, `1.5h`) in milliseconds; `undefined` if malformed. */
+function goDurationMs(text: string): number | undefined {
+  return isDuration(text) ? parseDuration(text) : undefined;
 }

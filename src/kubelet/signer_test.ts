@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { makeCas } from "./_test_fixtures.ts";
 import { caTrustFromPem } from "./ca_trust.ts";
-import { observeNodeSigner, observeSigner, parseGoDuration, summarizeSigners } from "./signer.ts";
+import { observeNodeSigner, observeSigner, summarizeSigners } from "./signer.ts";
 import { LocalNode } from "../nodes/local.ts";
 
 const cas = await makeCas();
@@ -32,18 +32,6 @@ async function node(name: string, files: Record<string, string>): Promise<LocalN
 }
 
 const MANIFEST = "/etc/kubernetes/manifests/kube-controller-manager.yaml";
-
-Deno.test("parseGoDuration", () => {
-  assert.equal(parseGoDuration("8760h0m0s"), 8760 * 3_600_000);
-  assert.equal(parseGoDuration("10m"), 600_000);
-  assert.equal(parseGoDuration("1.5h"), 5_400_000);
-  assert.equal(parseGoDuration("300ms"), 300);
-  assert.equal(parseGoDuration("1h30m15s"), 5_415_000);
-  assert.equal(parseGoDuration("0"), 0);
-  assert.equal(parseGoDuration("ten minutes"), undefined);
-  assert.equal(parseGoDuration("10"), undefined);
-  assert.equal(parseGoDuration("10m junk"), undefined);
-});
 
 Deno.test("observeNodeSigner reads the signing CA and duration from the manifest", async () => {
   const cp = await node("control-plane-1", {

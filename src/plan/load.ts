@@ -11,6 +11,7 @@ import { planDigest, stepDigests } from "./digest.ts";
 import { pathKey, type PlanPath, substituteEnv, words } from "./env.ts";
 import { describeIssue, type PathProblem, valueAt } from "./issue_message.ts";
 import { formatPath, locate, pathAtOffset } from "./locate.ts";
+import type { NodeGroup } from "./nodes.ts";
 import { PlanError, type PlanProblem } from "./plan_error.ts";
 import { type Plan, planSchema } from "./schema.ts";
 import type { StepFields, StepFormat } from "./step_format.ts";
@@ -32,7 +33,10 @@ export function planFormat<S extends StepFields>(kinds: readonly StepFormat<S>[]
 export interface LoadedPlan<S extends StepFields = StepFields> {
   /** The plan file, as given. */
   readonly path: string;
-  /** The plan; `files` CA sources are resolved against the plan file's directory. */
+  /**
+   * The plan; the paths it names on this machine (`files` CA sources, `local` node roots, an
+   * ssh `identityFile`) are resolved against the plan file's directory.
+   */
   readonly plan: Plan<S>;
   /** `sha256:…` of the plan without `stopAfter` and tuning fields (see `digest.ts`). */
   readonly digest: string;
@@ -202,16 +206,32 @@ function setAt(data: unknown, path: PlanPath, value: unknown): unknown {
   return { ...object, [head]: setAt(object[head], rest, value) };
 }
 
-/** The plan with `files` CA sources resolved against the plan file's directory. */
+/**
+ * The plan with the paths it names on this machine resolved against the plan file's
+ * directory: `files` CA sources, `local` node roots and an ssh `identityFile` (one starting
+ * with `~` is left to ssh). The digests are of the plan as written.
+ */
 function resolveFiles<P extends Plan<StepFields>>(plan: P, base: string): P {
+  const absolute = (file: string) => isAbsolute(file) ? file : resolve(base, file);
   const cas = { ...plan.cas };
   for (const ca of CA_NAMES) {
     const source = cas[ca];
     if (source?.source !== "files") continue;
-    const absolute = (file: string) => isAbsolute(file) ? file : resolve(base, file);
     cas[ca] = { ...source, cert: absolute(source.cert), key: absolute(source.key) };
   }
-  return { ...plan, cas };
+  const group = (nodes: NodeGroup | undefined): NodeGroup | undefined => {
+    if (nodes?.driver === "local") return { ...nodes, roots: nodes.roots.map(absolute) };
+    if (nodes?.driver === "ssh" && nodes.identityFile && !nodes.identityFile.startsWith("~")) {
+      return { ...nodes, identityFile: absolute(nodes.identityFile) };
+    }
+    return nodes;
+  };
+  const nodes = {
+    ...plan.nodes,
+    controlPlane: group(plan.nodes.controlPlane)!,
+    ...(plan.nodes.workers ? { workers: group(plan.nodes.workers) } : {}),
+  };
+  return { ...plan, cas, nodes };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -262,6 +262,50 @@ Deno.test("files CA sources resolve against the plan file and must exist", async
   }
 });
 
+Deno.test("local node roots and an ssh identityFile resolve against the plan file, digests as written", () => {
+  const text = edit(minimalPlanText(), "roots: [/tmp/ca-rotator-test/cp-1]", "roots: [nodes/cp-1]");
+  const local = parsePlan(text, "/repo/plans/p.yaml");
+  assert.deepEqual(
+    local.plan.nodes.controlPlane.driver === "local" && local.plan.nodes.controlPlane.roots,
+    ["/repo/plans/nodes/cp-1"],
+  );
+  // The same plan elsewhere is the same rotation.
+  assert.equal(parsePlan(text, "/elsewhere/p.yaml").digest, local.digest);
+
+  const ssh = (identityFile: string) => {
+    const loaded = parsePlan(
+      edit(
+        minimalPlanText(),
+        "    driver: local\n    roots: [/tmp/ca-rotator-test/cp-1]\n",
+        `    driver: ssh\n    identityFile: ${identityFile}\n` +
+          "    hosts: [{ name: cp-1, address: 10.0.0.1 }]\n",
+      ),
+      "/repo/plans/p.yaml",
+    );
+    const group = loaded.plan.nodes.controlPlane;
+    return group.driver === "ssh" ? group.identityFile : undefined;
+  };
+  assert.equal(ssh("keys/id_ed25519"), "/repo/plans/keys/id_ed25519");
+  assert.equal(ssh("~/.ssh/id_ed25519"), "~/.ssh/id_ed25519");
+  assert.equal(ssh("/etc/ca-rotator/id"), "/etc/ca-rotator/id");
+});
+
+Deno.test("a step's wait is a Go-style duration; a bad one is refused with line and field", () => {
+  const withWait = (wait: string) =>
+    minimalPlanText() +
+    `  - { id: gate, phase: finalize, kind: verify-kubelet-rotation, wait: "${wait}" }\n`;
+  const { plan } = parsePlan(withWait("1.5h"), "plans/test.yaml");
+  const gate = plan.steps.at(-1);
+  assert.ok(gate?.kind === "verify-kubelet-rotation");
+  assert.equal(gate.wait, "1.5h");
+
+  assert.equal(
+    refusedText(withWait("10")).message,
+    'Cannot load plan "plans/test.yaml": line 29, steps[3].wait: invalid duration "10": ' +
+      "missing unit after 10 (expected e.g. 300ms, 90s, 10m, 1.5h or 1h30m)",
+  );
+});
+
 Deno.test("a plan file that does not exist is a PlanError", async () => {
   const error = await refused("plans/nonexistent.yaml");
   assert.equal(error.message, `Cannot load plan "plans/nonexistent.yaml": file not found`);

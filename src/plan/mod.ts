@@ -19,7 +19,7 @@ export {
 } from "./ca.ts";
 export { type Component, componentField, COMPONENTS } from "./component.ts";
 export { canonicalJson, planDigest, sha256Digest, stepDigest, stepDigests } from "./digest.ts";
-export { durationSeconds } from "./duration.ts";
+export { DurationError, isDuration, parseDuration } from "./duration.ts";
 export { type Layout, LAYOUT_PRESETS, type LayoutPreset, PRESET_LAYOUTS } from "./layout.ts";
 export { type LoadedPlan, loadPlan, parsePlan, type PlanFormat, planFormat } from "./load.ts";
 export { NODE_GROUPS, type NodeGroup, nodeNames } from "./nodes.ts";

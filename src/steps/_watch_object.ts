@@ -4,7 +4,7 @@
  * cannot be opened it falls back to polling reads through the context's `waitFor`.
  * @module
  */
-import { type KubeConfig, Watch } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { StepContext } from "../engine/step.ts";
 import type { KubeObject, ObjectRef } from "../engine/cluster_api.ts";
 
@@ -61,15 +61,19 @@ type WatchOutcome =
 /** How long one watch request lasts before it is re-opened (under the client's idle timeout). */
 const WATCH_SECONDS = 25;
 
-/** Opens one watch from `resourceVersion`; resolves when the check is done or the watch ends. */
-function watchOnce(
+/**
+ * Opens one watch from `resourceVersion`; resolves when the check is done or the watch ends.
+ * The client library is loaded here, on first use, so that loading a plan (validate) does not.
+ */
+async function watchOnce(
   config: KubeConfig,
   ref: ObjectRef,
   resourceVersion: string | undefined,
   check: (object: KubeObject | undefined) => ObjectCheck,
   timeoutMs: number,
 ): Promise<WatchOutcome> {
-  return new Promise((resolve) => {
+  const { Watch } = await import("@kubernetes/client-node");
+  return await new Promise((resolve) => {
     let settled = false;
     let controller: AbortController | undefined;
     let last: ObjectCheck | undefined;

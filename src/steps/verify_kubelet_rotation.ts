@@ -8,12 +8,11 @@
 import { z } from "zod";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { GateClosedError } from "../engine/step_error.ts";
-import { durationSeconds } from "../plan/duration.ts";
 import { gateMessage, observeKubelets, verifyKubelets } from "../kubelet/mod.ts";
 import type { VerifyKubeletsOptions } from "../kubelet/verifier.ts";
 import { trustPem } from "./trust_sets.ts";
 import { stepBase } from "../plan/step_format.ts";
-import { DURATION_PATTERN } from "../plan/duration.ts";
+import { DurationError, parseDuration } from "../plan/duration.ts";
 
 /**
  * `verify-kubelet-rotation` parameters: the gate before old-CA removal — every kubelet must
@@ -22,9 +21,15 @@ import { DURATION_PATTERN } from "../plan/duration.ts";
 export const VerifyKubeletRotationStep = z.strictObject({
   ...stepBase,
   kind: z.literal("verify-kubelet-rotation"),
-  /** Tuning: how long to wait for stragglers, e.g. `10m` (absent: check once). */
-  wait: z.string().regex(DURATION_PATTERN, "must be a duration such as 90s, 10m or 1h30m")
-    .optional(),
+  /** Tuning: how long to wait for stragglers, e.g. `10m` or `1.5h` (absent: check once). */
+  wait: z.string().superRefine((text, ctx) => {
+    try {
+      parseDuration(text);
+    } catch (error) {
+      if (!(error instanceof DurationError)) throw error;
+      ctx.addIssue({ code: "custom", input: text, message: error.message });
+    }
+  }).optional(),
   /** Tuning: make blocking nodes obtain a new-CA certificate through node access. */
   forceRotation: z.boolean().default(false),
 });
@@ -75,7 +80,7 @@ export const verifyKubeletRotation = defineStepKind<Step, void>({
   async verify(ctx, step) {
     const report = await verifyKubelets({
       ...await verifierOptions(ctx),
-      waitMs: step.wait ? durationSeconds(step.wait) * 1000 : 0,
+      waitMs: step.wait ? parseDuration(step.wait) : 0,
       forceRotation: step.forceRotation,
     });
     const message = gateMessage(report);

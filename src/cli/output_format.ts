@@ -1,0 +1,39 @@
+/**
+ * The `-o, --output` flag every reporting command takes, and how to find it on a command line
+ * commander could not parse (a usage error still owes `-o json` its JSON document).
+ * @module
+ */
+import { Option } from "@commander-js/extra-typings";
+
+/** The output formats. */
+export const OUTPUT_FORMATS = ["text", "json"] as const;
+
+/** One of the output formats. */
+export type OutputFormat = typeof OUTPUT_FORMATS[number];
+
+/** The `-o, --output <format>` option (default `text`). */
+export function outputOption() {
+  return new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default(
+    "text" as const,
+  );
+}
+
+/**
+ * The format the command line asks for — the last `-o F`, `-oF`, `--output F` or
+ * `--output=F` before a `--` — whether or not the rest of it parses; `text` when none.
+ */
+export function requestedOutput(args: readonly string[]): string {
+  let format = "text";
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    if (arg === "-o" || arg === "--output") {
+      if (i + 1 < args.length) format = args[++i];
+    } else if (arg.startsWith("--output=")) {
+      format = arg.slice("--output=".length);
+    } else if (/^-o[^-]/.test(arg)) {
+      format = arg.slice(2);
+    }
+  }
+  return format;
+}
