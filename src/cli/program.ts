@@ -11,6 +11,7 @@ import { validateCommand } from "./validate.ts";
 import { rotateCommand } from "./rotate.ts";
 import { statusCommand } from "./status.ts";
 import { verifyKubeletsCommand } from "./verify_kubelets.ts";
+import { annotationsOf, inGitHubActions } from "./github_actions.ts";
 
 const output = () =>
   new Option("--output <format>", "output format").choices(["text", "json"] as const).default(
@@ -39,7 +40,12 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     .option("--dry-run", "show the diff of every remaining step and change nothing", false)
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .addOption(output())
+    .addOption(
+      new Option("--output <format>", "output format (jsonl: one event per line, docs/events.md)")
+        .choices(["text", "json", "jsonl"] as const).default("text" as const),
+    )
+    .option("--summary <file>", "also write a Markdown summary of the run to this file")
+    .option("--timestamps", "start every log line with an RFC 3339 time", false)
     .action(async (options) => {
       exitCode = await rotateCommand(options, printer);
     });
@@ -76,6 +82,12 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
 }
 
 function exitCodeOf(error: unknown, printer: Printer): number {
+  const env = Deno.env.toObject();
+  if (inGitHubActions(env) && !(error instanceof CommanderError)) {
+    // Workflow commands on stderr: stdout stays one JSON document (or stream) for --output.
+    const text = annotationsOf(error, env.GITHUB_WORKSPACE).map((line) => line + "\n").join("");
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  }
   if (error instanceof CommanderError) {
     if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
       return ExitCode.Ok;
