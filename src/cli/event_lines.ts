@@ -32,6 +32,11 @@ export interface SummaryLine {
 /** Anything a line can carry. */
 export type StreamRecord = RunEvent | SummaryLine;
 
+// No record may carry a field of the line's head (it would overwrite it): a compile error if one does.
+const _noHeadClash:
+  [Extract<StreamRecord, { kind: unknown } | { apiVersion: unknown } | { time: unknown }>] extends
+    [never] ? true : false = true;
+
 /** One line: the record with the schema's head and `time` (RFC 3339). */
 export function eventLine(record: StreamRecord, time: Date): string {
   return JSON.stringify({

@@ -18,7 +18,11 @@ export interface RunStartedEvent {
   /** The plan's `stopAfter` (a dry run walks every phase regardless). */
   readonly stopAfter: Phase;
   /** Every step of the plan, in order. */
-  readonly steps: readonly { readonly id: string; readonly phase: Phase; readonly kind: string }[];
+  readonly steps: readonly {
+    readonly id: string;
+    readonly phase: Phase;
+    readonly stepKind: string;
+  }[];
 }
 
 /** A step began (it was not recorded as done). */
@@ -26,7 +30,8 @@ export interface StepStartedEvent {
   readonly type: "StepStarted";
   readonly step: string;
   readonly phase: Phase;
-  readonly kind: string;
+  /** The step's kind, e.g. `distribute-ca`. */
+  readonly stepKind: string;
   /** 1 for the first attempt; more when an earlier run failed or stopped in it. */
   readonly attempt: number;
 }

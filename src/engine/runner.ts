@@ -95,7 +95,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
     planFile: deps.loaded.path,
     dryRun: deps.context.dryRun,
     stopAfter: plan.stopAfter,
-    steps: plan.steps.map((step) => ({ id: step.id, phase: step.phase, kind: step.kind })),
+    steps: plan.steps.map((step) => ({ id: step.id, phase: step.phase, stepKind: step.kind })),
   });
   let result: RunResult;
   try {
@@ -185,7 +185,7 @@ async function walk(
       type: "StepStarted",
       step: step.id,
       phase: step.phase,
-      kind: step.kind,
+      stepKind: step.kind,
       attempt: attempt.attempts,
     });
     let stage: StepStage = "observe";

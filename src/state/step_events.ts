@@ -32,7 +32,7 @@ export function kubernetesEventOf(
         reason: "StepStarted",
         type: "Normal",
         message:
-          `[${event.step}] started ${event.kind} (phase ${event.phase}, attempt ${event.attempt})`,
+          `[${event.step}] started ${event.stepKind} (phase ${event.phase}, attempt ${event.attempt})`,
       };
     case "StepDone":
       return {

@@ -1,0 +1,272 @@
+/**
+ * What a pipeline and a Kubernetes user see of a rotation: `rotate --output jsonl` as a
+ * subprocess on the local control plane (1 API server, 1 worker), phase by phase, with every line
+ * parsed; the Markdown summary of `--summary` and `$GITHUB_STEP_SUMMARY`; the Events on the
+ * progress ConfigMap as `kubectl describe` shows them (none from a dry run); and `status`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { parse as parseYaml } from "yaml";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const PLAN_NAME = "local-demo";
+const CONFIGMAP = `ca-rotator-${PLAN_NAME}`;
+
+interface Line {
+  apiVersion: string;
+  kind: string;
+  time: string;
+  type: string;
+  step?: string;
+  [field: string]: unknown;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function caRotator(
+  cluster: TestCluster,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "main.ts"), ...args],
+    cwd: repo,
+    env: { ...cluster.env, NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** Every stdout line parsed; each must be one JSON object with the schema's head. */
+function parseLines(stdout: string): Line[] {
+  const lines = stdout.split("\n").filter((line) => line !== "");
+  return lines.map((line, index) => {
+    const parsed = JSON.parse(line) as Line;
+    assert.equal(parsed.apiVersion, "ca-rotator.dev/v1", `line ${index + 1}: apiVersion`);
+    assert.equal(parsed.kind, "RotateEvent", `line ${index + 1}: kind`);
+    assert.ok(!Number.isNaN(Date.parse(parsed.time)), `line ${index + 1}: time`);
+    return parsed;
+  });
+}
+
+interface PlanStep {
+  id: string;
+  phase: string;
+}
+
+/** Asserts the shape of one phase's stream: started … each step started and done … summary. */
+function assertPhaseStream(lines: Line[], steps: PlanStep[], phase: string, next?: PlanStep) {
+  const types = lines.map((line) => line.type);
+  assert.equal(types[0], "RunStarted");
+  assert.deepEqual(types.slice(-2), ["RunFinished", "Summary"]);
+  const summary = lines.at(-1)!;
+  assert.equal(summary.outcome, "done");
+  assert.equal(summary.exitCode, 0);
+  const ran = steps.filter((step) => step.phase === phase).map((step) => step.id);
+  const started = lines.filter((line) => line.type === "StepStarted").map((line) => line.step);
+  const done = lines.filter((line) => line.type === "StepDone").map((line) => line.step);
+  assert.deepEqual(started, ran, `every ${phase} step started, in order`);
+  assert.deepEqual(done, ran, `every ${phase} step done, in order`);
+  for (const id of ran) {
+    const first = lines.findIndex((line) => line.type === "StepStarted" && line.step === id);
+    const last = lines.findIndex((line) => line.type === "StepDone" && line.step === id);
+    assert.ok(first < last, `${id} started before it was done`);
+    for (const line of lines.slice(first + 1, last)) {
+      if (line.step !== undefined) assert.equal(line.step, id, `${line.type} inside ${id}`);
+    }
+  }
+  assert.equal(lines.filter((line) => line.type === "StepFailed").length, 0);
+  if (next) {
+    const stopped = lines.find((line) => line.type === "StoppedAfterPhase");
+    assert.deepEqual(stopped?.next, { step: next.id, phase: next.phase });
+    assert.deepEqual(summary.next, { step: next.id, phase: next.phase });
+  }
+}
+
+const PRIVATE_KEY = /PRIVATE KEY|MII[A-Za-z0-9+/]{60}/;
+
+interface EventList {
+  items: { reason: string; message: string; type: string; involvedObject: { name: string } }[];
+}
+
+async function configMapEvents(cluster: TestCluster) {
+  const list = await cluster.kubectlJson<EventList>([
+    "get",
+    "events",
+    "-n",
+    "kube-system",
+    "--field-selector",
+    `involvedObject.kind=ConfigMap,involvedObject.name=${CONFIGMAP}`,
+  ]);
+  return list.items;
+}
+
+Deno.test({
+  name: "rotate --output jsonl, the Markdown summary, Events on the progress ConfigMap, status",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await startCluster({ apiServers: 1, nodes: 1 });
+  const work = await Deno.makeTempDir({ prefix: "ca-rotator-record-" });
+  try {
+    const plan = join(work, "local-demo.yaml");
+    const source = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    const withStop = (phase: string) =>
+      Deno.writeTextFile(plan, source.replace(/^stopAfter: .*$/m, `stopAfter: ${phase}`));
+    const steps = (parseYaml(source) as { steps: PlanStep[] }).steps;
+    const firstOf = (phase: string) => steps.find((step) => step.phase === phase)!;
+    const stepSummary = join(work, "step-summary.md");
+    const github = { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: stepSummary };
+
+    await t.step("a dry run streams every step of every phase and records no Event", async () => {
+      await withStop("trust");
+      const run = await caRotator(
+        cluster,
+        ["rotate", "--plan", plan, "--dry-run", "--output", "jsonl"],
+        github,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const lines = parseLines(run.stdout);
+      assert.equal(lines[0].type, "RunStarted");
+      assert.equal(lines[0].dryRun, true);
+      assert.deepEqual(
+        lines.filter((line) => line.type === "StepDone").map((line) => line.step),
+        steps.map((step) => step.id),
+      );
+      assert.ok(lines.some((line) => line.type === "ChangeApplied"), "planned changes");
+      assert.equal(lines.filter((line) => line.type === "Waiting").length, 0);
+      assert.equal(lines.at(-1)!.type, "Summary");
+      assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
+      const markdown = await Deno.readTextFile(stepSummary);
+      assert.match(markdown, /## ca-rotator dry run: `local-demo`/);
+      assert.match(markdown, /<details>\n<summary><code>distribute-cluster-ca<\/code>/);
+      assert.match(markdown, /```diff\n/);
+      assert.match(markdown, /\*\*Next:\*\* a run with `stopAfter: trust` runs \d+ steps/);
+      assert.doesNotMatch(markdown, PRIVATE_KEY);
+      assert.deepEqual(await configMapEvents(cluster), [], "a dry run records nothing");
+    });
+
+    await t.step("trust: the stream, the summary file and the Events", async () => {
+      const summaryFile = join(work, "trust.md");
+      const run = await caRotator(cluster, [
+        "rotate",
+        "--plan",
+        plan,
+        "--output",
+        "jsonl",
+        "--summary",
+        summaryFile,
+        "--timestamps",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const lines = parseLines(run.stdout);
+      assertPhaseStream(lines, steps, "trust", firstOf("switch"));
+      const waits = lines.filter((line) => line.type === "Waiting");
+      assert.ok(waits.length > 0, "the trust phase waits (restarts, root CA ConfigMaps)");
+      for (const wait of waits) {
+        assert.ok(Date.parse(wait.deadline as string) > Date.parse(wait.since as string));
+      }
+      assert.ok(
+        waits.some((wait) => typeof wait.total === "number" && wait.step === "wait-root-ca-bundle"),
+        "the root CA wait counts namespaces",
+      );
+      assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
+      for (const line of run.stderr.split("\n").filter((line) => line.startsWith("["))) {
+        assert.fail(`a log line without a timestamp: ${line}`);
+      }
+      assert.match(
+        run.stderr,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[distribute-cluster-ca\]/m,
+      );
+      const markdown = await Deno.readTextFile(summaryFile);
+      assert.match(markdown, /\| Outcome \| ✅ done \|/);
+      assert.match(markdown, /\*\*Next:\*\* phase `switch` starts at step `[a-z-]+` once a commit/);
+      assert.doesNotMatch(markdown, PRIVATE_KEY);
+
+      const events = await configMapEvents(cluster);
+      const trust = steps.filter((step) => step.phase === "trust");
+      for (const step of trust) {
+        for (const reason of ["StepStarted", "StepDone"]) {
+          assert.ok(
+            events.some((event) =>
+              event.reason === reason && event.message.startsWith(`[${step.id}]`)
+            ),
+            `${reason} Event for ${step.id}`,
+          );
+        }
+      }
+      assert.ok(events.some((event) => event.reason === "RotationStopped"));
+      const described = await cluster.kubectl([
+        "describe",
+        "configmap",
+        "-n",
+        "kube-system",
+        CONFIGMAP,
+      ]);
+      assert.match(described, /Events:/);
+      assert.match(described, /StepDone\s+\S+\s+ca-rotator\s+\[distribute-cluster-ca\] done/);
+    });
+
+    await t.step("status after trust: the phase and what the next run would do", async () => {
+      const run = await caRotator(cluster, ["status", "--plan", plan, "--output", "json"]);
+      assert.equal(run.code, 0, run.stderr);
+      const status = JSON.parse(run.stdout);
+      assert.equal(status.phase, "switch");
+      assert.deepEqual(status.phasesDone, ["trust"]);
+      assert.equal(status.next.action, "wait-for-stop-after");
+      assert.equal(status.next.step, firstOf("switch").id);
+      const text = await caRotator(cluster, ["status", "--plan", plan]);
+      assert.match(text.stdout, /^phase: switch \(done: trust\); stopAfter: trust$/m);
+      assert.match(text.stdout, /^next run: nothing until stopAfter moves to "switch"/m);
+    });
+
+    await t.step("switch and finalize, each a commit moving stopAfter", async () => {
+      for (
+        const [phase, next] of [["switch", firstOf("finalize")], ["finalize", undefined]] as const
+      ) {
+        await withStop(phase);
+        const run = await caRotator(cluster, ["rotate", "--plan", plan, "--output", "jsonl"]);
+        assert.equal(run.code, 0, `${phase}: ${run.stderr}`);
+        const lines = parseLines(run.stdout);
+        assertPhaseStream(lines, steps, phase, next);
+        const skipped = lines.filter((line) => line.type === "StepSkipped").map((line) =>
+          line.step
+        );
+        assert.deepEqual(
+          skipped,
+          steps.filter((step) =>
+            step.phase !== phase && (phase === "finalize" || step.phase === "trust")
+          )
+            .map((step) => step.id),
+          `${phase}: the steps done before are skipped`,
+        );
+        assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
+      }
+      const status = JSON.parse(
+        (await caRotator(cluster, ["status", "--plan", plan, "--output", "json"])).stdout,
+      );
+      assert.equal(status.phase, "complete");
+      assert.equal(status.next.action, "none");
+      const finalize = steps.filter((step) => step.phase === "finalize");
+      const events = await configMapEvents(cluster);
+      assert.ok(
+        finalize.every((step) =>
+          events.some((event) =>
+            event.reason === "StepDone" && event.message.startsWith(`[${step.id}]`)
+          )
+        ),
+        "every finalize step has its StepDone Event",
+      );
+    });
+  } finally {
+    await cluster.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});
