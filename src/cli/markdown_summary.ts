@@ -59,7 +59,10 @@ export function renderMarkdownSummary(report: RunReport): string {
   );
   lines.push(
     `| ${report.dryRun ? "Would change" : "Changed"} | ${
-      escapeHtml(renderSummary(summarize(all)).replace(/^summary: /, ""))
+      escapeHtml(
+        renderSummary(summarize(all)).replace(/^Plan: /, "").replace(/ to change\.$/, "")
+          .replace(/^No changes\.$/, "nothing"),
+      )
     } |`,
   );
   if (report.skipped.length) {

@@ -57,6 +57,7 @@ Deno.test("a dry run's summary collapses each step's diff in <details>, keys mas
   assertNoKeyMaterial(markdown, keys.pkcs8);
   assert.match(markdown, /^## ca-rotator dry run: `prod`$/m);
   assert.match(markdown, /\| Outcome \| 📝 planned, nothing changed \|/);
+  assert.match(markdown, /\| Would change \| 2 files, 0 objects, 1 restart, 0 workloads \|/);
   assert.match(
     markdown,
     /<details>\n<summary><code>distribute-cluster-ca<\/code> — trust, distribute-ca: 2 changes<\/summary>\n\n````diff\n/,
@@ -107,6 +108,7 @@ Deno.test("a failed run's summary shows the outcome and the error in a block", (
     error: "[restart-apiserver] verify: <timed out>",
   }));
   assert.match(markdown, /\| Outcome \| ❌ failed \|/);
+  assert.match(markdown, /\| Changed \| nothing \|/);
   assert.match(markdown, /\*\*Error:\*\*\n\n```\n\[restart-apiserver\] verify: <timed out>\n```/);
   assert.doesNotMatch(markdown, /<details>/);
 });

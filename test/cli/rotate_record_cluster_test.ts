@@ -90,7 +90,39 @@ function assertPhaseStream(lines: Line[], steps: PlanStep[], phase: string, next
   }
 }
 
-const PRIVATE_KEY = /PRIVATE KEY|MII[A-Za-z0-9+/]{60}/;
+/** A PEM private-key header followed by key material rather than the mask. */
+const UNMASKED_KEY = /PRIVATE KEY-{5}(\n|\\n)\+?[A-Za-z0-9+/]{16}/;
+
+/** Fails if `text` holds an unmasked key, or any 16-character run of one of `keys`' bodies. */
+function assertNoKeys(text: string, keys: readonly string[]): void {
+  assert.doesNotMatch(text, UNMASKED_KEY);
+  for (const key of keys) {
+    const body = key.split("\n").filter((line) => line && !line.startsWith("-----")).join("");
+    for (let i = 0; i + 16 <= body.length; i += 8) {
+      assert.ok(!text.includes(body.slice(i, i + 16)), "key material leaked");
+    }
+  }
+}
+
+/** The private keys of a rotation: the old CAs' (node 1) and the new ones' (the Secret). */
+async function privateKeys(cluster: TestCluster): Promise<string[]> {
+  const pki = join(cluster.nodeRoots[0], "etc/kubernetes/pki");
+  const keys = [
+    await Deno.readTextFile(join(pki, "ca.key")),
+    await Deno.readTextFile(join(pki, "front-proxy-ca.key")),
+  ];
+  const secret = await cluster.kubectlJson<{ data?: Record<string, string> }>([
+    "get",
+    "secret",
+    "-n",
+    "kube-system",
+    `ca-rotator-${PLAN_NAME}-new-ca`,
+  ]).catch(() => ({ data: {} as Record<string, string> }));
+  for (const [name, value] of Object.entries(secret.data ?? {})) {
+    if (name.endsWith(".key")) keys.push(atob(value));
+  }
+  return keys;
+}
 
 interface EventList {
   items: { reason: string; message: string; type: string; involvedObject: { name: string } }[];
@@ -124,6 +156,10 @@ Deno.test({
     const firstOf = (phase: string) => steps.find((step) => step.phase === phase)!;
     const stepSummary = join(work, "step-summary.md");
     const github = { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: stepSummary };
+    const oldKeys = await privateKeys(cluster);
+    /** Everything ca-rotator printed or wrote, checked for keys once the new ones exist. */
+    const outputs: string[] = [];
+    let knownKeys = oldKeys;
 
     await t.step("a dry run streams every step of every phase and records no Event", async () => {
       await withStop("trust");
@@ -143,13 +179,13 @@ Deno.test({
       assert.ok(lines.some((line) => line.type === "ChangeApplied"), "planned changes");
       assert.equal(lines.filter((line) => line.type === "Waiting").length, 0);
       assert.equal(lines.at(-1)!.type, "Summary");
-      assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
       const markdown = await Deno.readTextFile(stepSummary);
+      outputs.push(run.stdout, run.stderr, markdown);
+      assertNoKeys(outputs.join("\n"), oldKeys);
       assert.match(markdown, /## ca-rotator dry run: `local-demo`/);
       assert.match(markdown, /<details>\n<summary><code>distribute-cluster-ca<\/code>/);
       assert.match(markdown, /```diff\n/);
       assert.match(markdown, /\*\*Next:\*\* a run with `stopAfter: trust` runs \d+ steps/);
-      assert.doesNotMatch(markdown, PRIVATE_KEY);
       assert.deepEqual(await configMapEvents(cluster), [], "a dry run records nothing");
     });
 
@@ -177,7 +213,6 @@ Deno.test({
         waits.some((wait) => typeof wait.total === "number" && wait.step === "wait-root-ca-bundle"),
         "the root CA wait counts namespaces",
       );
-      assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
       for (const line of run.stderr.split("\n").filter((line) => line.startsWith("["))) {
         assert.fail(`a log line without a timestamp: ${line}`);
       }
@@ -188,7 +223,11 @@ Deno.test({
       const markdown = await Deno.readTextFile(summaryFile);
       assert.match(markdown, /\| Outcome \| ✅ done \|/);
       assert.match(markdown, /\*\*Next:\*\* phase `switch` starts at step `[a-z-]+` once a commit/);
-      assert.doesNotMatch(markdown, PRIVATE_KEY);
+      outputs.push(run.stdout, run.stderr, markdown);
+      const keys = await privateKeys(cluster);
+      assert.equal(keys.length, 4, "the old and the new CA keys");
+      assertNoKeys(outputs.join("\n"), keys);
+      knownKeys = keys;
 
       const events = await configMapEvents(cluster);
       const trust = steps.filter((step) => step.phase === "trust");
@@ -247,13 +286,14 @@ Deno.test({
             .map((step) => step.id),
           `${phase}: the steps done before are skipped`,
         );
-        assert.doesNotMatch(run.stdout + run.stderr, PRIVATE_KEY);
+        outputs.push(run.stdout, run.stderr);
       }
       const status = JSON.parse(
         (await caRotator(cluster, ["status", "--plan", plan, "--output", "json"])).stdout,
       );
       assert.equal(status.phase, "complete");
       assert.equal(status.next.action, "none");
+      assertNoKeys(outputs.join("\n"), [...knownKeys, ...await privateKeys(cluster)]);
       const finalize = steps.filter((step) => step.phase === "finalize");
       const events = await configMapEvents(cluster);
       assert.ok(
