@@ -9,6 +9,7 @@ import type { StepKind } from "./step.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import type { SharedContext } from "./runner.ts";
+import { GateClosedError } from "./step_error.ts";
 
 /** A kind that restarts a named component, waits for a count to fill up, and may fail. */
 interface CountStep {
@@ -17,6 +18,7 @@ interface CountStep {
   kind: "count";
   total: number;
   fail?: boolean;
+  gate?: boolean;
 }
 
 const countKind = {
@@ -31,6 +33,7 @@ const countKind = {
   apply: () => Promise.resolve(),
   async verify(ctx: Parameters<StepKind["verify"]>[0], step: CountStep) {
     if (step.fail) throw new Error("the component did not come back");
+    if (step.gate) throw new GateClosedError(step.id, "2 kubelets still on the old CA");
     let ready = 0;
     await ctx.waitFor(
       "the count to fill up",
@@ -149,5 +152,33 @@ Deno.test("a dry run plans every phase and waits for nothing", async () => {
   assert.deepEqual(last.type === "RunFinished" && [last.dryRun, last.next], [
     true,
     { step: "one", phase: "trust" },
+  ]);
+});
+
+Deno.test("a gate emits GateReached and the run finishes with outcome gate", async () => {
+  const sink = memoryEvents();
+  const result = await runPlan({
+    loaded: loaded([plan[0], { ...plan[1], gate: true }, plan[2]]),
+    registry: new StepRegistry().register(countKind),
+    store: memoryProgressStore(),
+    context: context(false),
+    printer: memoryPrinter(),
+    events: sink,
+  });
+  assert.equal(result.outcome, "gate");
+  assert.deepEqual(sink.events.map(shape).slice(-3), [
+    "ChangeApplied two",
+    "GateReached two",
+    "RunFinished",
+  ]);
+  const gate = sink.events.find((event) => event.type === "GateReached");
+  assert.equal(
+    gate?.type === "GateReached" && gate.message,
+    "[two] gate closed: 2 kubelets still on the old CA",
+  );
+  const last = sink.events.at(-1)!;
+  assert.deepEqual(last.type === "RunFinished" && [last.outcome, last.next], [
+    "gate",
+    { step: "two", phase: "trust" },
   ]);
 });
