@@ -93,24 +93,42 @@ function assertPhaseStream(lines: Line[], steps: PlanStep[], phase: string, next
 /** A PEM private-key header followed by key material rather than the mask. */
 const UNMASKED_KEY = /PRIVATE KEY-{5}(\n|\\n)\+?[A-Za-z0-9+/]{16}/;
 
-/** Fails if `text` holds an unmasked key, or any 16-character run of one of `keys`' bodies. */
-function assertNoKeys(text: string, keys: readonly string[]): void {
+/** Key files and the certificates that go with them (public: they may be shown). */
+interface KeyMaterial {
+  readonly keys: readonly string[];
+  readonly certs: readonly string[];
+}
+
+const pemBody = (pem: string) =>
+  pem.split("\n").filter((line) => line && !line.startsWith("-----")).join("");
+
+/**
+ * Fails if `text` holds an unmasked key, or any 16-character run of a key's body that is not
+ * also in a certificate (a key's DER shares its algorithm header and public key with the
+ * certificate, which is public and is shown in diffs).
+ */
+function assertNoKeys(text: string, material: KeyMaterial): void {
   assert.doesNotMatch(text, UNMASKED_KEY);
-  for (const key of keys) {
-    const body = key.split("\n").filter((line) => line && !line.startsWith("-----")).join("");
-    for (let i = 0; i + 16 <= body.length; i += 8) {
-      assert.ok(!text.includes(body.slice(i, i + 16)), "key material leaked");
+  const certs = material.certs.map(pemBody).join("\n");
+  for (const key of material.keys) {
+    const body = pemBody(key);
+    let checked = 0;
+    for (let i = 0; i + 16 <= body.length; i += 4) {
+      const piece = body.slice(i, i + 16);
+      if (certs.includes(piece)) continue;
+      checked++;
+      assert.ok(!text.includes(piece), `key material "${piece}" leaked`);
     }
+    assert.ok(checked >= 8, "the private part of every key is checked");
   }
 }
 
-/** The private keys of a rotation: the old CAs' (node 1) and the new ones' (the Secret). */
-async function privateKeys(cluster: TestCluster): Promise<string[]> {
+/** The CA keys and certificates of a rotation: the old ones (node 1) and the new ones (Secret). */
+async function keyMaterial(cluster: TestCluster): Promise<KeyMaterial> {
   const pki = join(cluster.nodeRoots[0], "etc/kubernetes/pki");
-  const keys = [
-    await Deno.readTextFile(join(pki, "ca.key")),
-    await Deno.readTextFile(join(pki, "front-proxy-ca.key")),
-  ];
+  const read = (name: string) => Deno.readTextFile(join(pki, name));
+  const keys = [await read("ca.key"), await read("front-proxy-ca.key")];
+  const certs = [await read("ca.crt"), await read("front-proxy-ca.crt")];
   const secret = await cluster.kubectlJson<{ data?: Record<string, string> }>([
     "get",
     "secret",
@@ -120,9 +138,15 @@ async function privateKeys(cluster: TestCluster): Promise<string[]> {
   ]).catch(() => ({ data: {} as Record<string, string> }));
   for (const [name, value] of Object.entries(secret.data ?? {})) {
     if (name.endsWith(".key")) keys.push(atob(value));
+    if (name.endsWith(".crt")) certs.push(atob(value));
   }
-  return keys;
+  return { keys, certs };
 }
+
+const merge = (a: KeyMaterial, b: KeyMaterial): KeyMaterial => ({
+  keys: [...a.keys, ...b.keys],
+  certs: [...a.certs, ...b.certs],
+});
 
 interface EventList {
   items: { reason: string; message: string; type: string; involvedObject: { name: string } }[];
@@ -156,7 +180,7 @@ Deno.test({
     const firstOf = (phase: string) => steps.find((step) => step.phase === phase)!;
     const stepSummary = join(work, "step-summary.md");
     const github = { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: stepSummary };
-    const oldKeys = await privateKeys(cluster);
+    const oldKeys = await keyMaterial(cluster);
     /** Everything ca-rotator printed or wrote, checked for keys once the new ones exist. */
     const outputs: string[] = [];
     let knownKeys = oldKeys;
@@ -224,8 +248,8 @@ Deno.test({
       assert.match(markdown, /\| Outcome \| ✅ done \|/);
       assert.match(markdown, /\*\*Next:\*\* phase `switch` starts at step `[a-z-]+` once a commit/);
       outputs.push(run.stdout, run.stderr, markdown);
-      const keys = await privateKeys(cluster);
-      assert.equal(keys.length, 4, "the old and the new CA keys");
+      const keys = await keyMaterial(cluster);
+      assert.equal(keys.keys.length, 4, "the old and the new CA keys");
       assertNoKeys(outputs.join("\n"), keys);
       knownKeys = keys;
 
@@ -293,7 +317,7 @@ Deno.test({
       );
       assert.equal(status.phase, "complete");
       assert.equal(status.next.action, "none");
-      assertNoKeys(outputs.join("\n"), [...knownKeys, ...await privateKeys(cluster)]);
+      assertNoKeys(outputs.join("\n"), merge(knownKeys, await keyMaterial(cluster)));
       const finalize = steps.filter((step) => step.phase === "finalize");
       const events = await configMapEvents(cluster);
       assert.ok(
