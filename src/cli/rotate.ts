@@ -45,7 +45,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   const lines = flags.output === "jsonl" ? jsonLinesSink(writeOut) : undefined;
   // A live wait line only on a terminal (and never mixed with a stream on the same terminal).
   const live = !lines && Deno.stderr.isTerminal()
-    ? liveWaitLine(stamped, writeErr, { columns: () => Deno.consoleSize().columns })
+    ? liveWaitLine(stamped, writeErr, { columns: terminalColumns })
     : undefined;
   let finished: RunFinishedEvent | undefined;
   const recorder: EventSink = {
@@ -184,6 +184,15 @@ async function writeMarkdown(
         }`,
       );
     }
+  }
+}
+
+/** The terminal's width; 120 when it cannot be told (stdout redirected on some platforms). */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 120;
   }
 }
 
