@@ -77,6 +77,8 @@ export const verifyKubeletRotation = defineStepKind<Step, void>({
       ...await verifierOptions(ctx),
       waitMs: step.wait ? durationSeconds(step.wait) * 1000 : 0,
       forceRotation: step.forceRotation,
+      onProgress: (ready, total, waitUntil) =>
+        ctx.progress("every kubelet to authenticate with the new CA", ready, total, waitUntil),
     });
     const message = gateMessage(report);
     if (message) throw new GateClosedError(ctx.stepId, message);

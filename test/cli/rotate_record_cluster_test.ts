@@ -64,6 +64,12 @@ interface PlanStep {
 /** Asserts the shape of one phase's stream: started … each step started and done … summary. */
 function assertPhaseStream(lines: Line[], steps: PlanStep[], phase: string, next?: PlanStep) {
   const types = lines.map((line) => line.type);
+  const counts = Object.entries(Object.groupBy(types, (type) => type))
+    .map(([type, of]) => `${type} ${of!.length}`).join(", ");
+  const waits = [
+    ...new Set(lines.filter((line) => line.type === "Waiting").map((line) => `${line.step}`)),
+  ];
+  console.log(`${phase}: ${lines.length} lines (${counts}); waits in ${waits.join(", ")}`);
   assert.equal(types[0], "RunStarted");
   assert.deepEqual(types.slice(-2), ["RunFinished", "Summary"]);
   const summary = lines.at(-1)!;
