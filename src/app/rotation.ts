@@ -16,6 +16,9 @@ import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
 import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
 import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
 import { acquireRunLock } from "../state/run_lock.ts";
+import { currentHolder, holderIdentity } from "../state/run_holder.ts";
+import { configMapEventRecorder } from "../state/step_events.ts";
+import { type EventSink, fanOut } from "../engine/events.ts";
 import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
@@ -30,6 +33,8 @@ export interface RotationOptions extends KubeConfigOptions {
   /** The step kinds (default: every kind of src/steps/kinds.ts). */
   readonly kinds?: readonly StepKind[];
   readonly printer: Printer;
+  /** Where the run's structured events go (besides Events on the progress ConfigMap). */
+  readonly events?: EventSink;
 }
 
 /** The result of a rotate run, with the changes of the new-CA Secret in a dry run. */
@@ -51,8 +56,10 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     )
     : live;
 
+  const holder = currentHolder();
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
+    holder,
     onTakeover: (previous, why) =>
       printer.warn(`took the rotation lock over from ${previous}: ${why}`),
   });
@@ -70,6 +77,11 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
       registry,
       store,
       printer,
+      // A dry run records nothing in the cluster, Events included.
+      events: dryRun ? options.events : fanOut(
+        options.events,
+        configMapEventRecorder(live, plan.metadata.name, holderIdentity(holder), printer),
+      ),
       context: {
         dryRun,
         layout: plan.layout,

@@ -8,6 +8,7 @@ import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
 import type { Phase } from "../plan/phase.ts";
 import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
 import type { LoadedPlan } from "./plan.ts";
+import { type Standing, standing } from "./next_run.ts";
 
 /** One step of the plan with what the cluster records of it. */
 export interface StepStatusRow {
@@ -17,6 +18,8 @@ export interface StepStatusRow {
   readonly status: StepStatus | "pending";
   readonly attempts: number;
   readonly finishedAt: string;
+  /** When its last attempt started (RFC 3339), if it ever ran. */
+  readonly startedAt?: string;
   readonly error?: string;
 }
 
@@ -27,6 +30,8 @@ export interface RotationStatus {
   /** The record; `undefined` while no run has started. */
   readonly progress?: Progress;
   readonly steps: readonly StepStatusRow[];
+  /** The phase the rotation is in and what the next run would do. */
+  readonly standing: Standing;
 }
 
 /** Reads the progress of `loaded`'s rotation from the cluster. */
@@ -46,8 +51,17 @@ export async function rotationStatus(
       status: record?.status ?? "pending",
       attempts: record?.attempts ?? 0,
       finishedAt: record?.finishedAt ?? "",
+      ...(record?.startedAt ? { startedAt: record.startedAt } : {}),
       error: record?.error,
     };
   });
-  return { configMap: `kube-system/${progressConfigMapName(name)}`, progress, steps };
+  return {
+    configMap: `kube-system/${progressConfigMapName(name)}`,
+    progress,
+    steps,
+    standing: standing(
+      loaded.plan.steps.map((step) => ({ ...step, record: progress?.steps[step.id] })),
+      loaded.plan.stopAfter,
+    ),
+  };
 }

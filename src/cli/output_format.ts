@@ -5,17 +5,19 @@
  */
 import { Option } from "@commander-js/extra-typings";
 
-/** The output formats. */
+/** The output formats every reporting command takes. */
 export const OUTPUT_FORMATS = ["text", "json"] as const;
 
-/** One of the output formats. */
-export type OutputFormat = typeof OUTPUT_FORMATS[number];
+/** One of the output formats (`jsonl`: rotate's event stream). */
+export type OutputFormat = typeof OUTPUT_FORMATS[number] | "jsonl";
 
-/** The `-o, --output <format>` option (default `text`). */
-export function outputOption() {
-  return new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default(
-    "text" as const,
-  );
+/** The `-o, --output <format>` option (default `text`), with the given formats. */
+export function outputOption<F extends OutputFormat>(
+  formats: readonly F[] = OUTPUT_FORMATS as unknown as readonly F[],
+  note?: string,
+) {
+  return new Option("-o, --output <format>", `output format${note ? ` (${note})` : ""}`)
+    .choices(formats).default("text" as F);
 }
 
 /**

@@ -16,6 +16,7 @@ import { DurationError, parseDuration } from "../plan/duration.ts";
 import { outputOption, requestedOutput } from "./output_format.ts";
 import { type ErrorContext, errorDocument, printDocument } from "./output_document.ts";
 import { VERSION } from "./version.ts";
+import { annotationsOf, inGitHubActions } from "./github_actions.ts";
 
 /** Examples shown at the end of a command's help. */
 function examples(...lines: string[]): string {
@@ -82,13 +83,17 @@ export function buildProgram(
     .option("--dry-run", "show the diff of every remaining step and change nothing", false)
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .addOption(outputOption())
+    .addOption(outputOption(["text", "json", "jsonl"], "jsonl: one event per line, docs/events.md"))
+    .option("--summary <file>", "also write a Markdown summary of the run to this file")
+    .option("--timestamps", "start every log line with an RFC 3339 time", false)
     .addHelpText(
       "after",
       examples(
         "ca-rotator rotate --plan plans/prod.yaml --dry-run     # the diff of every remaining step",
         "ca-rotator rotate --plan plans/prod.yaml               # run up to stopAfter",
         "ca-rotator rotate --plan plans/prod.yaml -o json       # one JSON document on stdout",
+        "ca-rotator rotate --plan plans/prod.yaml -o jsonl      # one event per line as it runs",
+        "ca-rotator rotate --plan plans/prod.yaml --summary summary.md   # Markdown for a PR",
       ),
     )
     .action(async (options) => {
@@ -195,6 +200,12 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     return result.exitCode;
   } catch (error) {
     const exitCode = exitCodeOf(error);
+    const env = Deno.env.toObject();
+    if (inGitHubActions(env) && !(error instanceof CommanderError)) {
+      // Workflow commands on stderr: stdout stays one JSON document (or stream) for --output.
+      const text = annotationsOf(error, env.GITHUB_WORKSPACE).map((line) => line + "\n").join("");
+      Deno.stderr.writeSync(new TextEncoder().encode(text));
+    }
     if (error instanceof CommanderError) {
       if (exitCode !== 0 && requestedOutput(args) === "json") {
         const command = args.find((arg) => program.commands.some((each) => each.name() === arg));

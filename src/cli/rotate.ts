@@ -3,10 +3,18 @@
  * remaining step and changes nothing.
  * @module
  */
-import { ExitCode } from "./exit_code.ts";
+import { ExitCode, exitCodeOf } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { rotate } from "../app/rotation.ts";
+import { rotate, type RotationResult } from "../app/rotation.ts";
 import { loadPlan } from "../app/plan.ts";
+import type { LoadedPlan } from "../plan/load.ts";
+import { StepError } from "../engine/step_error.ts";
+import { type EventSink, fanOut, type RunFinishedEvent } from "../engine/events.ts";
+import { jsonLinesSink } from "./event_lines.ts";
+import { liveWaitLine } from "./live_wait_line.ts";
+import { timestampedPrinter } from "./log_timestamps.ts";
+import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
+import { inGitHubActions } from "./github_actions.ts";
 import {
   renderChanges,
   renderJson,
@@ -25,30 +33,105 @@ export interface RotateFlags {
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly output: OutputFormat;
+  /** Write the run's Markdown summary to this file (as well). */
+  readonly summary?: string;
+  /** Start every log line with an RFC 3339 time. */
+  readonly timestamps?: boolean;
 }
 
 /** Runs `rotate` and returns its exit code. */
 export async function rotateCommand(flags: RotateFlags, printer: Printer): Promise<number> {
-  const loaded = await loadPlan(flags.plan, Deno.env.toObject());
-  const result = await rotate({
-    loaded,
-    dryRun: flags.dryRun,
-    printer,
-    kubeconfig: flags.kubeconfig,
-    context: flags.context,
-  });
+  const env = Deno.env.toObject();
+  const stamped = flags.timestamps ? timestampedPrinter(printer) : printer;
+  const lines = flags.output === "jsonl" ? jsonLinesSink(writeStdout) : undefined;
+  // A live wait line only on a terminal (and never mixed with a stream on the same terminal).
+  const live = !lines && Deno.stderr.isTerminal()
+    ? liveWaitLine(stamped, writeErr, { columns: terminalColumns })
+    : undefined;
+  let finished: RunFinishedEvent | undefined;
+  const recorder: EventSink = {
+    emit: (event) => void (event.type === "RunFinished" && (finished = event)),
+  };
+  let loaded: LoadedPlan | undefined;
+  let result: RotationResult;
+  try {
+    loaded = await loadPlan(flags.plan, env);
+    result = await rotate({
+      loaded,
+      dryRun: flags.dryRun,
+      printer: live?.printer ?? stamped,
+      events: fanOut(lines, live?.sink, recorder),
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+    });
+  } catch (error) {
+    live?.stop();
+    const exitCode = exitCodeOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    lines?.summary({
+      type: "Summary",
+      outcome: "failed",
+      exitCode,
+      dryRun: flags.dryRun,
+      error: message,
+      ...(error instanceof StepError ? { step: error.stepId } : {}),
+      ...(finished?.next ? { next: finished.next } : {}),
+    });
+    await writeMarkdown(flags, env, stamped, {
+      plan: loaded?.plan.metadata.name ?? flags.plan,
+      planFile: flags.plan,
+      dryRun: flags.dryRun,
+      stopAfter: loaded?.plan.stopAfter ?? "trust",
+      outcome: "failed",
+      sections: [],
+      steps: loaded?.plan.steps ?? [],
+      skipped: [],
+      error: message,
+      next: finished?.next,
+    });
+    throw error;
+  }
+  live?.stop();
   const sections = [
     { stepId: "new-ca-material", changes: result.setupChanges },
     ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
   ].filter((section) => section.changes.length > 0);
   const all: Change[] = sections.flatMap((section) => section.changes);
   const exitCode = result.outcome === "gate" ? ExitCode.Gate : ExitCode.Ok;
-  if (flags.output === "json") {
+  const phaseOf = new Map(loaded.plan.steps.map((step) => [step.id, step]));
+  await writeMarkdown(flags, env, stamped, {
+    plan: loaded.plan.metadata.name,
+    planFile: flags.plan,
+    dryRun: flags.dryRun,
+    stopAfter: loaded.plan.stopAfter,
+    outcome: result.outcome,
+    sections: sections.map((section) => ({
+      ...section,
+      phase: phaseOf.get(section.stepId)?.phase,
+      kind: phaseOf.get(section.stepId)?.kind,
+    })),
+    steps: loaded.plan.steps,
+    skipped: result.skipped,
+    gate: result.gate,
+    next: result.next,
+  });
+  if (lines) {
+    lines.summary({
+      type: "Summary",
+      outcome: result.outcome,
+      exitCode,
+      dryRun: flags.dryRun,
+      summary: summarize(all),
+      ...(result.gate ? { gate: result.gate } : {}),
+      ...(result.next ? { next: result.next } : {}),
+    });
+  } else if (flags.output === "json") {
     printDocument(outputDocument("RotateResult", exitCode, {
       plan: flags.plan,
       dryRun: flags.dryRun,
       outcome: result.outcome,
       ...(result.gate !== undefined ? { gate: result.gate, step: result.gateStep } : {}),
+      ...(result.next ? { next: result.next } : {}),
       stopAfter: loaded.plan.stopAfter,
       skipped: result.skipped,
       steps: sections.map((section) => ({
@@ -64,8 +147,57 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
     }
     writeStdout(renderSummary(summarize(all)) + "\n");
   } else {
-    printer.info(renderSummary(summarize(all)).replace("to change", "changed"));
+    stamped.info(renderSummary(summarize(all)).replace("to change", "changed"));
   }
-  if (result.outcome === "gate") printer.warn(`stopped at a gate: ${result.gate}`);
-  return exitCode;
+  if (result.outcome === "gate") {
+    stamped.warn(`stopped at a gate: ${result.gate}`);
+    return ExitCode.Gate;
+  }
+  return ExitCode.Ok;
+}
+
+/**
+ * Writes the Markdown summary to `--summary FILE` and, in GitHub Actions, appends it to
+ * `$GITHUB_STEP_SUMMARY`. A summary that cannot be written is a warning, not a failed run.
+ */
+async function writeMarkdown(
+  flags: RotateFlags,
+  env: Record<string, string>,
+  printer: Printer,
+  report: RunReport,
+): Promise<void> {
+  const targets = [
+    ...(flags.summary ? [{ path: flags.summary, append: false }] : []),
+    ...(inGitHubActions(env) && env.GITHUB_STEP_SUMMARY
+      ? [{ path: env.GITHUB_STEP_SUMMARY, append: true }]
+      : []),
+  ];
+  if (targets.length === 0) return;
+  const markdown = renderMarkdownSummary(report);
+  for (const target of targets) {
+    try {
+      await Deno.writeTextFile(target.path, markdown, { append: target.append });
+    } catch (error) {
+      printer.warn(
+        `Cannot write the summary to "${target.path}": ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+}
+
+/** The terminal's width; 120 when it cannot be told (stdout redirected on some platforms). */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 120;
+  }
+}
+
+function writeErr(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }

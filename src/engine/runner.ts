@@ -4,7 +4,15 @@
  * dry run walks the whole remaining plan against an overlay.
  * @module
  */
-import { type Change, hasChanges } from "./change.ts";
+import { type Change, type ChangeAction, hasChanges, targetName } from "./change.ts";
+import {
+  type EventSink,
+  noEvents,
+  type RunEvent,
+  waitCounts,
+  waitDone,
+  type WaitState,
+} from "./events.ts";
 import { type Printer, stepPrinter } from "./printer.ts";
 import type { Progress, ProgressStore, StepProgress } from "./progress.ts";
 import type { StepRegistry } from "./registry.ts";
@@ -15,7 +23,10 @@ import { type Phase, phaseIndex } from "../plan/phase.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 
 /** The parts of a step's context that are the same for every step. */
-export type SharedContext = Omit<StepContext, "stepId" | "log" | "waitFor" | "rotationStartedAt">;
+export type SharedContext = Omit<
+  StepContext,
+  "stepId" | "log" | "waitFor" | "progress" | "rotationStartedAt"
+>;
 
 /** What the runner needs. */
 export interface RunnerDeps {
@@ -24,6 +35,8 @@ export interface RunnerDeps {
   readonly store: ProgressStore;
   readonly context: SharedContext;
   readonly printer: Printer;
+  /** Where the run's structured events go, beside the printer (default: nowhere). */
+  readonly events?: EventSink;
   /** The clock, for timestamps (tests fix it). */
   readonly now?: () => Date;
 }
@@ -49,12 +62,65 @@ export interface RunResult {
   readonly gate?: string;
   /** The id of the gate step that held the run when the outcome is "gate". */
   readonly gateStep?: string;
+  /**
+   * The first step a next run would start with (the gate's step, or the first step after
+   * `stopAfter`); absent when nothing of the plan is left. In a dry run: the first step not done.
+   */
+  readonly next?: { readonly step: string; readonly phase: Phase };
 }
 
 /** Runs the plan; in a dry run (context.dryRun) writes nothing and ignores `stopAfter`. */
 export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
-  const { loaded, registry, store, context, printer } = deps;
   const now = deps.now ?? (() => new Date());
+  const events = deps.events ?? noEvents;
+  const plan = deps.loaded.plan;
+  const began = now().getTime();
+  const steps: StepChanges[] = [];
+  const skipped: string[] = [];
+  const finished = async (
+    outcome: "done" | "gate" | "failed",
+    next?: RunResult["next"],
+  ) =>
+    await events.emit({
+      type: "RunFinished",
+      outcome,
+      dryRun: deps.context.dryRun,
+      changes: countByAction(steps),
+      stepsChanged: steps.length,
+      stepsSkipped: skipped.length,
+      ...(next ? { next } : {}),
+      durationSeconds: seconds(now().getTime() - began),
+    });
+  await events.emit({
+    type: "RunStarted",
+    plan: plan.metadata.name,
+    planFile: deps.loaded.path,
+    dryRun: deps.context.dryRun,
+    stopAfter: plan.stopAfter,
+    steps: plan.steps.map((step) => ({ id: step.id, phase: step.phase, stepKind: step.kind })),
+  });
+  let result: RunResult;
+  try {
+    result = await walk(deps, events, now, steps, skipped);
+  } catch (error) {
+    const failedStep = error instanceof StepError
+      ? plan.steps.find((step) => step.id === error.stepId)
+      : undefined;
+    await finished("failed", failedStep && { step: failedStep.id, phase: failedStep.phase });
+    throw error;
+  }
+  await finished(result.outcome, result.next);
+  return result;
+}
+
+async function walk(
+  deps: RunnerDeps,
+  events: EventSink,
+  now: () => Date,
+  steps: StepChanges[],
+  skipped: string[],
+): Promise<RunResult> {
+  const { loaded, registry, store, context, printer } = deps;
   const plan = loaded.plan;
   const dryRun = context.dryRun;
   const stopAfter = phaseIndex(plan.stopAfter);
@@ -63,30 +129,50 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
 
   const progress = await loadProgress(deps);
   const rotationStartedAt = firstStart(progress) ?? now();
-  const steps: StepChanges[] = [];
-  const skipped: string[] = [];
+  let firstPending: RunResult["next"];
 
   for (const step of plan.steps) {
     if (!dryRun && phaseIndex(step.phase) > stopAfter) {
       printer.info(`stopping after phase "${plan.stopAfter}" (stopAfter); next: ${step.id}`);
-      break;
+      const next = { step: step.id, phase: step.phase };
+      await events.emit({ type: "StoppedAfterPhase", stopAfter: plan.stopAfter, next });
+      return { outcome: "done", steps, skipped, next };
     }
     const record = progress.steps[step.id];
     if (record?.status === "done") {
       skipped.push(step.id);
+      await events.emit({ type: "StepSkipped", step: step.id, phase: step.phase });
       continue;
     }
+    firstPending ??= { step: step.id, phase: step.phase };
     const log = stepPrinter(printer, step.id);
     const kind = registry.get(step.kind);
+    const emit = (event: RunEvent) => void events.emit(event);
+    const stepBegan = now().getTime();
     const ctx: StepContext = {
       ...context,
       rotationStartedAt,
       stepId: step.id,
       log,
       waitFor: (description, condition, timeoutMs) =>
-        dryRun ? Promise.resolve() : waitFor(log, description, condition, timeoutMs),
+        dryRun
+          ? Promise.resolve()
+          : waitFor(log, emit, step.id, description, condition, timeoutMs, now),
+      progress: (description, ready, total, deadline) => {
+        if (dryRun) return;
+        emit({
+          type: "Waiting",
+          step: step.id,
+          description,
+          since: new Date(stepBegan).toISOString(),
+          deadline: new Date(deadline).toISOString(),
+          elapsedSeconds: seconds(now().getTime() - stepBegan),
+          ready,
+          total,
+        });
+      },
     };
-    const started = now().toISOString();
+    const started = new Date(stepBegan).toISOString();
     const attempt: StepProgress = {
       status: "running",
       attempts: (record?.attempts ?? 0) + 1,
@@ -97,6 +183,13 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
       progress.steps[step.id] = attempt;
       await save(store, progress, now);
     }
+    await events.emit({
+      type: "StepStarted",
+      step: step.id,
+      phase: step.phase,
+      stepKind: step.kind,
+      attempt: attempt.attempts,
+    });
     let stage: StepStage = "observe";
     try {
       log.info(`${dryRun ? "planning" : "running"} ${step.kind} (phase ${step.phase})`);
@@ -107,6 +200,16 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
         stage = "apply";
         await kind.apply(ctx, step, changes);
         steps.push({ stepId: step.id, phase: step.phase, kind: step.kind, changes });
+        for (const change of changes) {
+          await events.emit({
+            type: "ChangeApplied",
+            step: step.id,
+            action: change.action,
+            targetType: change.target.type,
+            target: targetName(change.target),
+            ...(change.reason ? { reason: change.reason } : {}),
+          });
+        }
       } else {
         log.info("nothing to change");
       }
@@ -122,24 +225,61 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
         await save(store, progress, now);
         log.info(`done (${changes.length} changes)`);
       }
+      await events.emit({
+        type: "StepDone",
+        step: step.id,
+        phase: step.phase,
+        changes: hasChanges(changes) ? changes.length : 0,
+        durationSeconds: seconds(now().getTime() - stepBegan),
+      });
     } catch (error) {
       if (error instanceof GateClosedError) {
         if (!dryRun) {
           progress.steps[step.id] = { ...attempt, status: "blocked", error: error.message };
           await save(store, progress, now);
         }
-        return { outcome: "gate", steps, skipped, gate: error.message, gateStep: step.id };
+        await events.emit({
+          type: "GateReached",
+          step: step.id,
+          phase: step.phase,
+          message: error.message,
+        });
+        const next = { step: step.id, phase: step.phase };
+        return { outcome: "gate", steps, skipped, gate: error.message, gateStep: step.id, next };
       }
       const wrapped = error instanceof StepError ? error : new StepError(step.id, stage, error);
       if (!dryRun) {
         progress.steps[step.id] = { ...attempt, status: "failed", error: wrapped.message };
         await save(store, progress, now);
       }
+      await events.emit({
+        type: "StepFailed",
+        step: step.id,
+        phase: step.phase,
+        stage: wrapped.stage,
+        error: wrapped.message,
+      });
       throw wrapped;
     }
   }
-  return { outcome: "done", steps, skipped };
+  return {
+    outcome: "done",
+    steps,
+    skipped,
+    ...(dryRun && firstPending ? { next: firstPending } : {}),
+  };
 }
+
+/** Changes by action, over every step. */
+function countByAction(steps: readonly StepChanges[]): Partial<Record<ChangeAction, number>> {
+  const counts: Partial<Record<ChangeAction, number>> = {};
+  for (const change of steps.flatMap((step) => step.changes)) {
+    counts[change.action] = (counts[change.action] ?? 0) + 1;
+  }
+  return counts;
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 async function loadProgress(deps: RunnerDeps): Promise<Progress> {
   const { loaded, store, context } = deps;
@@ -180,25 +320,58 @@ async function save(store: ProgressStore, progress: Progress, now: () => Date): 
   await store.save(progress);
 }
 
+/** How often a long wait says it is still waiting (text line and event). */
+const REPORT_EVERY_MS = 10_000;
+
 async function waitFor(
   log: Printer,
+  emit: (event: RunEvent) => void,
+  stepId: string,
   description: string,
-  condition: () => Promise<boolean>,
+  condition: () => Promise<WaitState>,
   timeoutMs: number,
+  now: () => Date,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastReport = Date.now();
+  const began = now().getTime();
+  const deadline = began + timeoutMs;
+  let lastReport = began;
+  let lastCounts = "";
   let delay = 250;
+  const report = (state: WaitState | undefined) => {
+    const counts = state === undefined ? undefined : waitCounts(state);
+    lastCounts = counts ? `${counts.ready}/${counts.total}` : "";
+    emit({
+      type: "Waiting",
+      step: stepId,
+      description,
+      since: new Date(began).toISOString(),
+      deadline: new Date(deadline).toISOString(),
+      elapsedSeconds: seconds(now().getTime() - began),
+      ...counts,
+    });
+  };
   log.info(`waiting for ${description}`);
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
+  report(undefined);
+  for (;;) {
+    const state = await condition();
+    if (waitDone(state)) return;
+    const counts = waitCounts(state);
+    const moved = counts !== undefined && `${counts.ready}/${counts.total}` !== lastCounts;
+    const current = now().getTime();
+    if (current > deadline) {
       throw new Error(
-        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${description}`,
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${description}` +
+          (counts ? ` (${counts.ready} of ${counts.total} ready)` : ""),
       );
     }
-    if (Date.now() - lastReport > 10_000) {
-      log.info(`still waiting for ${description}`);
-      lastReport = Date.now();
+    if (current - lastReport > REPORT_EVERY_MS) {
+      log.info(
+        `still waiting for ${description}${counts ? ` (${counts.ready}/${counts.total})` : ""}`,
+      );
+      lastReport = current;
+      report(state);
+    } else if (moved) {
+      report(state);
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 2_000);

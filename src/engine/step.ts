@@ -9,6 +9,7 @@ import type { Printer } from "./printer.ts";
 import type { NodeAccess } from "./node_access.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import type { CaMaterial } from "./ca_material.ts";
+import type { WaitState } from "./events.ts";
 import type { Layout } from "../plan/layout.ts";
 import type { ApiServers } from "../plan/schema.ts";
 import type { StepFields, StepFormat } from "../plan/step_format.ts";
@@ -37,9 +38,19 @@ export interface StepContext {
   readonly log: Printer;
   /**
    * Waits until `condition` holds (it is called again whenever it returns false), or throws
-   * after `timeoutMs`. In a dry run it returns at once.
+   * after `timeoutMs`. In a dry run it returns at once. A condition that counts (`{done, ready,
+   * total}`) shows its counts as progress.
    */
-  waitFor(description: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void>;
+  waitFor(
+    description: string,
+    condition: () => Promise<WaitState>,
+    timeoutMs: number,
+  ): Promise<void>;
+  /**
+   * Reports the progress of a wait the step runs itself (a watch, concurrent rollouts): `ready`
+   * of `total` done, giving up at `deadline` (epoch ms). Shown as the waits of `waitFor` are.
+   */
+  progress(description: string, ready: number, total: number, deadline: number): void;
 }
 
 /** One step kind: its plan format and its behaviour. */

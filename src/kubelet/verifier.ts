@@ -49,6 +49,8 @@ export interface VerifyKubeletsOptions {
   /** Force the rotation of blocking nodes through node access. */
   readonly forceRotation?: boolean;
   readonly printer: Printer;
+  /** Told after every round while it waits: how many of the kubelets are on the new CA. */
+  readonly onProgress?: (ready: number, total: number, waitUntil: number) => void;
   /** Re-check interval while waiting. Default 5 s. */
   readonly pollIntervalMs?: number;
   /** Ask kubelets for `configz` through the API server. Default true. */
@@ -126,6 +128,7 @@ export async function verifyKubelets(options: VerifyKubeletsOptions): Promise<Ve
       );
       break;
     }
+    options.onProgress?.(report.summary.ok, report.summary.nodes, waitUntil);
     const line = progressLine(report);
     if (line !== lastProgress || now().getTime() - lastProgressAt >= 30_000) {
       options.printer.info(`${line} (${formatDuration(remaining)} left)`);

@@ -25,6 +25,7 @@ import { OverlayNode } from "../engine/overlay_node.ts";
 import type { Layout } from "../plan/layout.ts";
 import { parsePlan, planFormat } from "../plan/load.ts";
 import type { PlanSettings } from "../plan/schema.ts";
+import { waitDone } from "../engine/events.ts";
 import {
   fingerprint,
   generateCa,
@@ -736,8 +737,9 @@ export class TestCluster {
         waits.push(description);
         events?.push(`wait ${description}`);
         if (dryRun) return;
-        if (!(await condition())) throw new Error(`timed out waiting for ${description}`);
+        if (!waitDone(await condition())) throw new Error(`timed out waiting for ${description}`);
       },
+      progress() {},
     };
   }
 

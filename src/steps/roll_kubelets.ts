@@ -174,10 +174,11 @@ export const rollKubelets = defineStepKind<Step, Observed>({
         `the kubelet${batch.length > 1 ? "s" : ""} of ${
           batch.join(", ")
         } to be back (Ready, Lease renewed)`,
-        async () =>
-          (await Promise.all(batch.map((name) => kubeletBack(ctx, name, restartedAt)))).every(
-            Boolean,
-          ),
+        async () => {
+          const back = await Promise.all(batch.map((name) => kubeletBack(ctx, name, restartedAt)));
+          const ready = back.filter(Boolean).length;
+          return { done: ready === batch.length, ready, total: batch.length };
+        },
         step.healthTimeoutSeconds * 1000,
       );
       if (!ctx.dryRun) {

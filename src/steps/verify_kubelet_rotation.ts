@@ -82,6 +82,8 @@ export const verifyKubeletRotation = defineStepKind<Step, void>({
       ...await verifierOptions(ctx),
       waitMs: step.wait ? parseDuration(step.wait) : 0,
       forceRotation: step.forceRotation,
+      onProgress: (ready, total, waitUntil) =>
+        ctx.progress("every kubelet to authenticate with the new CA", ready, total, waitUntil),
     });
     const message = gateMessage(report);
     if (message) throw new GateClosedError(ctx.stepId, message);

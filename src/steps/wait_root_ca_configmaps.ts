@@ -61,7 +61,11 @@ export const waitRootCaConfigMaps = defineStepKind<Step, RootCaStatus | undefine
     try {
       await ctx.waitFor(description, async () => {
         last = await rootCaStatus(ctx, step.expect);
-        return last.wrong.length === 0;
+        return {
+          done: last.wrong.length === 0,
+          ready: last.namespaces - last.wrong.length,
+          total: last.namespaces,
+        };
       }, step.timeoutSeconds * 1000);
     } catch (error) {
       if (!last || last.wrong.length === 0) throw error;
