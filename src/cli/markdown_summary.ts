@@ -29,6 +29,15 @@ export interface RunReport {
   readonly skipped: readonly string[];
   readonly gate?: string;
   readonly error?: string;
+  /**
+   * The changes a failed run had applied before it failed, by name (a failed run's result and
+   * its diffs are not kept; the events name each change).
+   */
+  readonly applied?: readonly {
+    readonly step: string;
+    readonly action: string;
+    readonly target: string;
+  }[];
   /** The step a next run starts with. */
   readonly next?: { readonly step: string; readonly phase: Phase };
 }
@@ -72,6 +81,21 @@ export function renderMarkdownSummary(report: RunReport): string {
   if (report.gate) lines.push(`**Gate:** ${escapeHtml(report.gate)}`, "");
   if (report.error) lines.push("**Error:**", "", fenced(report.error, ""), "");
   lines.push(`**Next:** ${nextRun(report)}`, "");
+  if (report.applied?.length) {
+    lines.push(
+      "<details>",
+      `<summary>Applied before the failure: ${report.applied.length} change${
+        report.applied.length === 1 ? "" : "s"
+      }</summary>`,
+      "",
+      ...report.applied.map((change) =>
+        `- \`${inline(change.step)}\` ${change.action} \`${inline(change.target)}\``
+      ),
+      "",
+      "</details>",
+      "",
+    );
+  }
   if (report.sections.length) {
     lines.push(`### ${report.dryRun ? "Changes the plan would make" : "Changes made"}`, "");
     for (const section of report.sections) {

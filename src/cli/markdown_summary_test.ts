@@ -106,9 +106,17 @@ Deno.test("a failed run's summary shows the outcome and the error in a block", (
     dryRun: false,
     outcome: "failed",
     error: "[restart-apiserver] verify: <timed out>",
+    applied: [{
+      step: "distribute-cluster-ca",
+      action: "create",
+      target: "cp-1:/etc/kubernetes/pki/ca-new.crt",
+    }],
   }));
   assert.match(markdown, /\| Outcome \| ❌ failed \|/);
   assert.match(markdown, /\| Changed \| nothing \|/);
   assert.match(markdown, /\*\*Error:\*\*\n\n```\n\[restart-apiserver\] verify: <timed out>\n```/);
-  assert.doesNotMatch(markdown, /<details>/);
+  assert.match(
+    markdown,
+    /<details>\n<summary>Applied before the failure: 1 change<\/summary>\n\n- `distribute-cluster-ca` create `cp-1:\/etc\/kubernetes\/pki\/ca-new.crt`\n/,
+  );
 });

@@ -49,8 +49,12 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
     ? liveWaitLine(stamped, writeErr, { columns: terminalColumns })
     : undefined;
   let finished: RunFinishedEvent | undefined;
+  const applied: { step: string; action: string; target: string }[] = [];
   const recorder: EventSink = {
-    emit: (event) => void (event.type === "RunFinished" && (finished = event)),
+    emit(event) {
+      if (event.type === "RunFinished") finished = event;
+      if (event.type === "ChangeApplied") applied.push(event);
+    },
   };
   let loaded: LoadedPlan | undefined;
   let result: RotationResult;
@@ -87,6 +91,9 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
       steps: loaded?.plan.steps ?? [],
       skipped: [],
       error: message,
+      applied: flags.dryRun
+        ? []
+        : applied.map(({ step, action, target }) => ({ step, action, target })),
       next: finished?.next,
     });
     throw error;

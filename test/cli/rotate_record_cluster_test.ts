@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { parse as parseYaml } from "yaml";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -191,6 +191,24 @@ Deno.test({
     const outputs: string[] = [];
     let knownKeys = oldKeys;
 
+    // A pod no roll replaces, started before the trust phase: the pod-trust gate holds the switch
+    // on it (exit 3) until it is gone.
+    await cluster.kubectl([
+      "run",
+      "debug-shell",
+      "-n",
+      "default",
+      "--image=busybox",
+      "--restart=Never",
+    ]);
+    await eventually(
+      "default/debug-shell running",
+      async () =>
+        (await cluster.kubectlJson<{ status: { phase?: string } }>(
+          ["get", "pod", "debug-shell", "-n", "default"],
+        )).status.phase === "Running",
+    );
+
     await t.step("a dry run streams every step of every phase and records no Event", async () => {
       await withStop("trust");
       const run = await caRotator(
@@ -296,6 +314,62 @@ Deno.test({
       assert.match(text.stdout, /^next run: nothing until stopAfter moves to "switch"/m);
     });
 
+    await t.step(
+      "switch held at the gate: exit 3, GateReached, a Warning Event, status",
+      async () => {
+        await withStop("switch");
+        const summaryFile = join(work, "gate.md");
+        const run = await caRotator(
+          cluster,
+          ["rotate", "--plan", plan, "--output", "jsonl", "--summary", summaryFile],
+        );
+        assert.equal(run.code, 3, run.stderr);
+        const lines = parseLines(run.stdout);
+        outputs.push(run.stdout, run.stderr);
+        const gate = firstOf("switch").id;
+        assert.deepEqual(lines.slice(-3).map((line) => `${line.type} ${line.step ?? ""}`), [
+          `GateReached ${gate}`,
+          "RunFinished ",
+          "Summary ",
+        ]);
+        const held = lines.find((line) => line.type === "GateReached")!;
+        assert.match(held.message as string, /default\/debug-shell/);
+        const summary = lines.at(-1)!;
+        assert.equal(summary.outcome, "gate");
+        assert.equal(summary.exitCode, 3);
+        assert.deepEqual(summary.next, { step: gate, phase: "switch" });
+        const markdown = await Deno.readTextFile(summaryFile);
+        outputs.push(markdown);
+        assert.match(markdown, /\| Outcome \| ⏸️ stopped at a gate \(exit 3\) \|/);
+        assert.match(markdown, new RegExp(`\\*\\*Next:\\*\\* a run retries the gate \`${gate}\``));
+        const described = await cluster.kubectl([
+          "describe",
+          "configmap",
+          "-n",
+          "kube-system",
+          CONFIGMAP,
+        ]);
+        assert.match(
+          described,
+          new RegExp(`Warning\\s+GateReached\\s+\\S+\\s+ca-rotator\\s+\\[${gate}\\] gate closed`),
+        );
+        const status = JSON.parse(
+          (await caRotator(cluster, ["status", "--plan", plan, "--output", "json"])).stdout,
+        );
+        assert.equal(status.next.action, "recheck-gate");
+        assert.equal(status.next.step, gate);
+        await cluster.kubectl([
+          "delete",
+          "pod",
+          "debug-shell",
+          "-n",
+          "default",
+          "--grace-period=0",
+          "--force",
+        ]);
+      },
+    );
+
     await t.step("switch and finalize, each a commit moving stopAfter", async () => {
       for (
         const [phase, next] of [["switch", firstOf("finalize")], ["finalize", undefined]] as const
@@ -305,6 +379,16 @@ Deno.test({
         assert.equal(run.code, 0, `${phase}: ${run.stderr}`);
         const lines = parseLines(run.stdout);
         assertPhaseStream(lines, steps, phase, next);
+        const attempts = lines.filter((line) => line.type === "StepStarted").map((line) =>
+          line.attempt
+        );
+        assert.deepEqual(
+          attempts,
+          steps.filter((step) => step.phase === phase).map((_, index) =>
+            phase === "switch" && index === 0 ? 2 : 1
+          ),
+          `${phase}: the gate's second attempt, every other step's first`,
+        );
         const skipped = lines.filter((line) => line.type === "StepSkipped").map((line) =>
           line.step
         );
