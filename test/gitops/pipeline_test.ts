@@ -1,0 +1,148 @@
+/**
+ * The pipelines of docs/ci.md, run as their CI runners would, from a plan repository of the
+ * user's (a temporary git repository outside this checkout) against the local control plane:
+ * the pull request's dry run, the merge's rotate, and each commit that moves `stopAfter`, through
+ * finalize — then the GitLab jobs on the finished rotation.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { pipelineFromDocs, runGithubJob, runGitlabJob } from "./pipeline.ts";
+
+const repo = new URL("../../", import.meta.url).pathname;
+
+async function git(workspace: string, ...args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("git", {
+    args: ["-c", "user.name=Operator", "-c", "user.email=op@example.invalid", ...args],
+    cwd: workspace,
+  }).output();
+  if (code !== 0) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
+/**
+ * The CI secret: a kubeconfig of a ServiceAccount token (tokens survive a CA rotation), whose
+ * CA is what the operator keeps current (see docs/ci.md): the cluster's bundle, read from
+ * kube-root-ca.crt.
+ */
+async function kubeconfigSecret(cluster: TestCluster, token: string): Promise<string> {
+  // The controller-manager publishes kube-root-ca.crt a moment after the cluster is up.
+  const rootCa = await eventually(
+    "kube-root-ca.crt",
+    () =>
+      cluster.kubectlJson<{ data: Record<string, string> }>(
+        ["get", "configmap", "-n", "kube-system", "kube-root-ca.crt"],
+      ).catch(() => undefined),
+  );
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{
+      name: "prod",
+      cluster: {
+        server: cluster.endpoint,
+        "certificate-authority-data": btoa(rootCa.data["ca.crt"]),
+      },
+    }],
+    users: [{ name: "ca-rotator", user: { token } }],
+    contexts: [{ name: "prod", context: { cluster: "prod", user: "ca-rotator" } }],
+    "current-context": "prod",
+  });
+}
+
+Deno.test({
+  name: "docs/ci.md's pipelines rotate the cluster from a plan repository, phase by phase",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const cluster = await startCluster({ apiServers: 1, nodes: 2 });
+  const workspace = await Deno.makeTempDir({ prefix: "plans-repository-" });
+  try {
+    await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
+    await cluster.kubectl([
+      "create",
+      "clusterrolebinding",
+      "ca-rotator-pipeline",
+      "--clusterrole=cluster-admin",
+      "--serviceaccount=kube-system:ca-rotator",
+    ]);
+    const token = (await cluster.kubectl([
+      "create",
+      "token",
+      "-n",
+      "kube-system",
+      "ca-rotator",
+      "--duration=2h",
+    ])).trim();
+
+    const source = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    const plan = (phase: string) =>
+      source
+        .replace(/^ {2}name: local-demo$/m, "  name: prod")
+        .replace(/^stopAfter: .*$/m, `stopAfter: ${phase}`);
+    await Deno.mkdir(join(workspace, "plans"));
+    await git(workspace, "init", "-q", "-b", "main");
+
+    const github = await pipelineFromDocs(".github/workflows/ca-rotation.yaml");
+    const env = { ...cluster.env, HOME: Deno.env.get("HOME") ?? "/root" };
+    const secrets = { CA_ROTATOR_KUBECONFIG: await kubeconfigSecret(cluster, token) };
+    const job = async (name: string, event: string) => {
+      const run = await runGithubJob(github, name, { workspace, secrets, env, event });
+      console.log(`${event} → ${name}: exit ${run.code}, summary ${run.summary.length} bytes`);
+      return run;
+    };
+
+    for (const phase of ["trust", "switch", "finalize"]) {
+      // The pull request that sets stopAfter: its dry run and summary.
+      await Deno.writeTextFile(join(workspace, "plans/prod.yaml"), plan(phase));
+      if (phase === "switch") {
+        // The gate's reviewed commit also carries the operator's update of the kubeconfig
+        // secret's CA to the bundle, which stays valid through finalize (docs/ci.md).
+        secrets.CA_ROTATOR_KUBECONFIG = await kubeconfigSecret(cluster, token);
+      }
+      const pullRequest = await job("dry-run", "pull_request");
+      assert.equal(pullRequest.code, 0, pullRequest.log);
+      assert.match(pullRequest.log, /plan "plans\/prod.yaml" is valid/);
+      assert.match(pullRequest.summary, /<details>/, "the summary collapses the diff per step");
+      assert.doesNotMatch(
+        pullRequest.log + pullRequest.summary,
+        /PRIVATE KEY-----\n\+?[A-Za-z0-9+/=]{32}/,
+      );
+
+      // The merge: rotate up to stopAfter.
+      await git(workspace, "add", "-A");
+      await git(workspace, "commit", "-q", "-m", `ca rotation: stopAfter ${phase}`);
+      const merge = await job("rotate", "push");
+      assert.equal(merge.code, 0, merge.log);
+      assert.doesNotMatch(merge.log, /::error/);
+      assert.match(merge.summary, new RegExp(phase));
+    }
+
+    const status = await cluster.kubectlJson<{ data: Record<string, string> }>([
+      "get",
+      "configmap",
+      "-n",
+      "kube-system",
+      "ca-rotator-prod",
+    ]);
+    const steps = JSON.parse(status.data.steps) as Record<string, { status: string }>;
+    assert.ok(
+      Object.values(steps).every((step) => step.status === "done"),
+      JSON.stringify(steps),
+    );
+
+    // The GitLab jobs on the finished rotation: a dry run with nothing left, a no-op rotate.
+    const gitlab = await pipelineFromDocs(".gitlab-ci.yml");
+    const kubeconfigFile = join(workspace, ".kubeconfig");
+    await Deno.writeTextFile(kubeconfigFile, await kubeconfigSecret(cluster, token));
+    const gitlabEnv = { ...env, CA_ROTATOR_KUBECONFIG: kubeconfigFile };
+    for (const name of ["dry-run", "rotate"]) {
+      const run = await runGitlabJob(gitlab, name, { workspace, env: gitlabEnv });
+      console.log(`gitlab ${name}: exit ${run.code}, summary ${run.summary.length} bytes`);
+      assert.equal(run.code, 0, run.log);
+      assert.ok(run.summary.length > 0, "--summary wrote summary.md");
+    }
+  } finally {
+    await Deno.remove(workspace, { recursive: true });
+    await cluster.stop();
+  }
+});
