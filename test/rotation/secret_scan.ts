@@ -27,6 +27,8 @@ export interface Leak {
   readonly label: string;
   /** Offset in the text. */
   readonly at: number;
+  /** For armour: what follows it, every base64 run replaced by its length (no key shown). */
+  readonly next?: string;
 }
 
 /** The shortest base64 run looked for: 30 bytes of key, never a coincidence. */
@@ -140,11 +142,12 @@ async function privateScalar(pem: string, name: string): Promise<Uint8Array | un
 }
 
 /**
- * PEM private-key armour followed by anything but a masked marker (or its END line); the
+ * PEM private-key armour followed by anything but a masked marker (or its END line), also as a
+ * line of a unified diff (`+`, `-` or ` ` before it) or inside a JSON string (`\\n`). The
  * separators are taken atomically (a lookahead's capture), so no backtracking skips them.
  */
 const UNMASKED_ARMOUR =
-  /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?=((?:\\r|\\n|\s)*))\2(?!\(masked, [a-z0-9]+:[0-9a-f]+\)|-----END)/g;
+  /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?=((?:\\r|\\n|\s)*[-+]?))\2(?!\(masked, [a-z0-9]+:[0-9a-f]+\)|-{4,5}END)/g;
 
 /** Every needle found in `text`, and every private-key armour whose body is not masked. */
 export function findLeaks(where: string, text: string, needles: readonly Needle[]): Leak[] {
@@ -161,12 +164,18 @@ export function findLeaks(where: string, text: string, needles: readonly Needle[
     if (at >= 0) leaks.push({ where, label: needle.label, at });
   }
   for (const match of text.matchAll(UNMASKED_ARMOUR)) {
-    leaks.push({ where, label: `unmasked ${match[1]}PRIVATE KEY armour`, at: match.index });
+    const end = match.index + match[0].length;
+    const next = text.slice(end, end + 40).replace(
+      /[A-Za-z0-9+/=]{4,}/g,
+      (run) => `<${run.length}>`,
+    );
+    leaks.push({ where, label: `unmasked ${match[1]}PRIVATE KEY armour`, at: match.index, next });
   }
   return leaks;
 }
 
 /** A leak as one line of a report: where and which form (never the text found). */
 export function describeLeak(leak: Leak): string {
-  return `${leak.where} @${leak.at}: ${leak.label}`;
+  const next = leak.next === undefined ? "" : ` before ${JSON.stringify(leak.next)}`;
+  return `${leak.where} @${leak.at}: ${leak.label}${next}`;
 }

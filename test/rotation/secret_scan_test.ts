@@ -15,7 +15,10 @@ Deno.test("findLeaks: a certificate, fingerprints and salted markers are not key
   const fingerprint = createHash("sha256").update(ecCa.certPem).digest("hex");
   const text = `${ecCa.certPem}\nfingerprint: ${fingerprint}\n` +
     `-----BEGIN EC PRIVATE KEY-----\n(masked, sha256:0123abcd)\n-----END EC PRIVATE KEY-----\n` +
-    `{"key": "-----BEGIN PRIVATE KEY-----\\n(masked, sha256:89ab4567)\\n-----END PRIVATE KEY-----"}`;
+    `{"key": "-----BEGIN PRIVATE KEY-----\\n(masked, sha256:89ab4567)\\n-----END PRIVATE KEY-----"}` +
+    // a unified diff of a key file: armour as context, the masked body changed
+    " -----BEGIN EC PRIVATE KEY-----\n-(masked, sha256:0123abcd)\n+(masked, sha256:4567cdef)\n" +
+    " -----END EC PRIVATE KEY-----\n+-----BEGIN PRIVATE KEY-----\n+-----END PRIVATE KEY-----\n";
   assert.deepEqual(labels(text, needles), []);
 });
 
@@ -51,6 +54,8 @@ Deno.test("findLeaks: PEM private-key armour with a body is found even for an un
   const text = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
   assert.deepEqual(labels(text, []), ["unmasked PRIVATE KEY armour"]);
   assert.deepEqual(labels(JSON.stringify(text), []), ["unmasked PRIVATE KEY armour"]);
+  const diff = " -----BEGIN PRIVATE KEY-----\n+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
+  assert.deepEqual(labels(diff, []), ["unmasked PRIVATE KEY armour"]);
 });
 
 Deno.test("embeddedBase64: each alignment's run appears in base64 of the bytes behind a prefix", () => {
