@@ -22,9 +22,58 @@ const RBAC = await Deno.readTextFile(join(repo, "deploy/rbac.yaml"));
 const PLAN_NAME = "local-demo";
 const SERVICE_ACCOUNT = "system:serviceaccount:kube-system:ca-rotator";
 
-/** deploy/rbac.yaml for the plan, as README says to apply it. */
+/** The webhook configuration the plan's update-ca-bundles steps name. */
+const WEBHOOK = "ca-rotator-test-webhook";
+
+/**
+ * deploy/rbac.yaml for the plan, as README says to apply it: the plan's name, and the rule the
+ * file's head shows for the objects of update-ca-bundles, naming the plan's webhook.
+ */
 function rbacForPlan(text = RBAC): string {
-  return text.replaceAll("kubeadm-ha", PLAN_NAME);
+  const example = text.match(/Add a rule with their names, e\.g\.\n((?:# {7}.*\n)+)/);
+  assert.ok(example, "deploy/rbac.yaml shows the update-ca-bundles rule");
+  const rule = example[1].replaceAll(/^# {5}/gm, "").replace("[policy]", `[${WEBHOOK}]`);
+  const clusterRole = /kind: ClusterRole\nmetadata:\n(?: {2}.*\n)+rules:\n/;
+  assert.match(text, clusterRole);
+  return text.replaceAll("kubeadm-ha", PLAN_NAME).replace(clusterRole, (head) => head + rule);
+}
+
+/** A webhook of the old cluster CA that is never called (failurePolicy Ignore, no resource). */
+function webhookConfiguration(caPem: string): string {
+  return JSON.stringify({
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingWebhookConfiguration",
+    metadata: { name: WEBHOOK },
+    webhooks: [{
+      name: "check.ca-rotator.test",
+      clientConfig: {
+        service: { namespace: "default", name: "no-such-webhook", port: 443 },
+        caBundle: btoa(caPem),
+      },
+      rules: [{
+        apiGroups: ["ca-rotator.test"],
+        apiVersions: ["v1"],
+        operations: ["CREATE"],
+        resources: ["nothings"],
+      }],
+      failurePolicy: "Ignore",
+      sideEffects: "None",
+      admissionReviewVersions: ["v1"],
+    }],
+  });
+}
+
+/** How many certificates the webhook's caBundle holds, and whether `caPem` is one. */
+async function webhookTrust(cluster: TestCluster, caPem: string) {
+  const config = await cluster.kubectlJson<
+    { webhooks: { clientConfig: { caBundle: string } }[] }
+  >(["get", "validatingwebhookconfiguration", WEBHOOK]);
+  const bundle = atob(config.webhooks[0].clientConfig.caBundle);
+  const body = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+  return {
+    certificates: bundle.split("BEGIN CERTIFICATE").length - 1,
+    holds: bundle.replace(/\s+/g, "").includes(body(caPem)),
+  };
 }
 
 /** The same RBAC without `update` on the workloads: roll-workloads cannot roll anything. */
@@ -171,7 +220,12 @@ Deno.test({
     }
 
     const planPath = join(dir, "local-demo.yaml");
-    const demoPlan = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
+    const demoPlan = (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
+      .replaceAll(
+        /objects: \[\]\n(\s+caData: (bundle|new))/g,
+        `objects: [ValidatingWebhookConfiguration/${WEBHOOK}]\n$1`,
+      );
+    assert.equal(demoPlan.split(`ValidatingWebhookConfiguration/${WEBHOOK}`).length - 1, 2);
     const writePlan = (stopAfter: string) =>
       Deno.writeTextFile(planPath, demoPlan.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`));
 
@@ -191,8 +245,10 @@ Deno.test({
       run(what, tokenKubeconfig, ["rotate", "--plan", planPath, ...extra]);
 
     let token = "";
+    let newCa = "";
     await t.step("deploy/rbac.yaml applies; its subjects get a kubeconfig each", async () => {
       await applyRbac(cluster, rbacForPlan(), true);
+      await cluster.kubectl(["apply", "-f", "-"], { stdin: webhookConfiguration(oldCa) });
       token = (await cluster.kubectl([
         "create",
         "token",
@@ -221,6 +277,11 @@ Deno.test({
         await canI(cluster, ["get", `secrets/ca-rotator-${PLAN_NAME}-new-ca`, "-n", "kube-system"]),
         true,
       );
+      assert.equal(
+        await canI(cluster, ["update", `validatingwebhookconfigurations/${WEBHOOK}`]),
+        true,
+      );
+      assert.equal(await canI(cluster, ["update", "validatingwebhookconfigurations/other"]), false);
     });
 
     await t.step(
@@ -294,6 +355,12 @@ Deno.test({
     await t.step("trust, with the RBAC as shipped: the run resumes and completes", async () => {
       await applyRbac(cluster, rbacForPlan(), true);
       assertExit(await rotate("rotate (trust)"), 0, "rotate (trust)");
+      assert.deepEqual(
+        await webhookTrust(cluster, oldCa),
+        { certificates: 2, holds: true },
+        "update-ca-bundles set the webhook's caBundle to the bundle",
+      );
+      newCa = await Deno.readTextFile(join(pki, "ca-new.crt"));
     });
 
     await t.step(
@@ -335,6 +402,9 @@ Deno.test({
           0,
           "verify-kubelets",
         );
+        const newCa = await Deno.readTextFile(join(pki, "ca.crt"));
+        assert.deepEqual(await webhookTrust(cluster, newCa), { certificates: 1, holds: true });
+        assert.equal((await webhookTrust(cluster, oldCa)).holds, false, "the webhook: new CA only");
         const again = await rotate("rotate (again)");
         assertExit(again, 0, "rotate (again)");
         assert.match(again.stderr, /No changes\./);
