@@ -326,6 +326,7 @@ Deno.test({
         );
         assert.ok(failed, `a forbidden error naming the roll step:\n${result.stderr.slice(-3000)}`);
         const stepId = failed[1];
+        console.log(`negative control: ${result.stderr.match(/^error: .*$/m)?.[0]}`);
         assert.doesNotMatch(
           result.stderr,
           /Headers:|audit-id|\\"/,
@@ -388,7 +389,12 @@ Deno.test({
       "finalize: the old CA goes; the token still works, the old-CA certificate not",
       async () => {
         await writePlan("finalize");
-        assertExit(await rotate("rotate (finalize)"), 0, "rotate (finalize)");
+        const finalized = await rotate("rotate (finalize)");
+        assertExit(finalized, 0, "rotate (finalize)");
+        // What the kubelet gate did with the CSR API (as the node, or as ca-rotator).
+        for (const line of finalized.stderr.match(/^.*(created CSR|approving it).*$/gm) ?? []) {
+          console.log(`finalize: ${line}`);
+        }
         const refused = await kubectlAs(cluster, operatorKubeconfig, ["get", "--raw", "/version"])
           .then(() => "", (error) => String(error));
         assert.match(refused, /Unauthorized|401/, "a client certificate of the old CA is refused");
@@ -402,7 +408,6 @@ Deno.test({
           0,
           "verify-kubelets",
         );
-        const newCa = await Deno.readTextFile(join(pki, "ca.crt"));
         assert.deepEqual(await webhookTrust(cluster, newCa), { certificates: 1, holds: true });
         assert.equal((await webhookTrust(cluster, oldCa)).holds, false, "the webhook: new CA only");
         const again = await rotate("rotate (again)");
@@ -442,6 +447,16 @@ Deno.test({
         "Events of kube-system",
         await cluster.kubectl(["get", "events", "-n", "kube-system", "-o", "json"]),
       ]);
+      // The scan can fail: the Secret that holds the new CAs is found out.
+      const secretJson = await cluster.kubectl(
+        ["get", "secret", `ca-rotator-${PLAN_NAME}-new-ca`, "-n", "kube-system", "-o", "json"],
+      );
+      const inSecret = findLeaks("the new-CA Secret", secretJson, needles);
+      assert.ok(
+        inSecret.some((leak) => leak.label.startsWith("new cluster.key")) &&
+          inSecret.some((leak) => leak.label.startsWith("new frontProxy.key")),
+        `the scan finds the keys in the Secret: ${inSecret.map(describeLeak).join("; ")}`,
+      );
       const leaks = scanned.flatMap(([where, text]) => findLeaks(where, text, needles));
       const bytes = scanned.reduce((sum, [, text]) => sum + text.length, 0);
       console.log(
