@@ -282,6 +282,44 @@ Deno.test({
         true,
       );
       assert.equal(await canI(cluster, ["update", "validatingwebhookconfigurations/other"]), false);
+      // What RBAC cannot limit, the admission policy does: no Secret of another name, none that
+      // the token controller would fill with a ServiceAccount's token (server-side dry runs).
+      const planted = join(dir, "planted.json");
+      const tryCreate = async (object: unknown) => {
+        await Deno.writeTextFile(planted, JSON.stringify(object));
+        return await kubectlAs(cluster, tokenKubeconfig, [
+          "create",
+          "-f",
+          planted,
+          "--dry-run=server",
+        ]).then(() => "created", (error) => String(error));
+      };
+      const secret = (name: string, type: string, annotations = {}) => ({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: "kube-system", annotations },
+        type,
+      });
+      await eventually(
+        "the admission policy to refuse a Secret of another name",
+        async () =>
+          /ca-rotator creates only its own objects/.test(
+            await tryCreate(secret("planted", "Opaque")),
+          ),
+      );
+      assert.match(
+        await tryCreate(
+          secret(`ca-rotator-${PLAN_NAME}-new-ca`, "kubernetes.io/service-account-token", {
+            "kubernetes.io/service-account.name": "namespace-controller",
+          }),
+        ),
+        /new-CA Secret is of type Opaque/,
+      );
+      assert.equal(
+        await tryCreate(secret(`ca-rotator-${PLAN_NAME}-new-ca`, "Opaque")),
+        "created",
+        "its own Secret may be created",
+      );
     });
 
     await t.step(
