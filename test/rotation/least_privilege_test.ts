@@ -2,12 +2,12 @@
  * The rotation run as the user deploy/rbac.yaml binds, on the real control plane: the dry run as
  * an operator with a client certificate in the group `ca-rotator:operators`, the rotation itself
  * (trust → switch → finalize, moving stopAfter) as the ServiceAccount kube-system/ca-rotator with
- * a token, as a pipeline would. Negative control: the same RBAC without `update` on Deployments
- * stops the run at the first roll, with a forbidden error naming the step, and nothing after it
- * runs. Then everything the rotation emitted outside key files — its output (text and JSON, dry
- * run included), the ConfigMaps of kube-system and kube-public, the Events of kube-system — is
- * scanned for the private keys of the old and new CAs and of every re-issued leaf, and the key
- * files and their backups on the nodes must be 0600.
+ * a token, as a pipeline would. Negative control: the same RBAC without `update` on Deployments,
+ * DaemonSets and StatefulSets stops the run at the first roll, with a forbidden error naming the
+ * step, and nothing after it runs. Then everything the rotation emitted outside key files — its
+ * output (text and JSON, dry run included), the ConfigMaps of kube-system and kube-public, the
+ * Events of kube-system — is scanned for the private keys of the old and new CAs and of every
+ * re-issued leaf, and the key files and their backups on the nodes must be 0600.
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
@@ -351,14 +351,14 @@ Deno.test({
     );
 
     await t.step(
-      "without update on Deployments the run stops at the first roll, naming the step",
+      "without update on the workloads the run stops at the first roll, naming the step",
       async () => {
         await applyRbac(cluster, withoutWorkloadUpdate(), false);
         const before = await clusterObjects(cluster);
         const apiserverManifest = join(root1, "etc/kubernetes/manifests/kube-apiserver.yaml");
         const flagsBefore = manifestFlags(await Deno.readTextFile(apiserverManifest));
-        const result = await rotate("rotate (trust, RBAC without update on Deployments)");
-        assertExit(result, 1, "rotate without update on Deployments");
+        const result = await rotate("rotate (trust, RBAC without update on the workloads)");
+        assertExit(result, 1, "rotate without update on the workloads");
         const failed = result.stderr.match(
           /\[(roll-kube-system-trust|roll-workloads-trust)\][^\n]*forbidden[^\n]*cannot update resource "(deployments|daemonsets)" in API group "apps"/,
         );
