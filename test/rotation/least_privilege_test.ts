@@ -245,6 +245,7 @@ Deno.test({
       run(what, tokenKubeconfig, ["rotate", "--plan", planPath, ...extra]);
 
     let token = "";
+    let operatorKey = "";
     let newCa = "";
     await t.step("deploy/rbac.yaml applies; its subjects get a kubeconfig each", async () => {
       await applyRbac(cluster, rbacForPlan(), true);
@@ -259,6 +260,7 @@ Deno.test({
       ])).trim();
       await writeKubeconfig(tokenKubeconfig, cluster, oldCa, { token });
       const operator = await operatorCertificate(dir, root1);
+      operatorKey = operator.keyPem;
       await writeKubeconfig(operatorKubeconfig, cluster, oldCa, {
         "client-certificate-data": btoa(operator.certPem),
         "client-key-data": btoa(operator.keyPem),
@@ -442,6 +444,17 @@ Deno.test({
           "status",
         );
         assertExit(
+          await run("status (JSON)", tokenKubeconfig, [
+            "status",
+            "--plan",
+            planPath,
+            "--output",
+            "json",
+          ]),
+          0,
+          "status --output json",
+        );
+        assertExit(
           await run("verify-kubelets", tokenKubeconfig, ["verify-kubelets", "--plan", planPath]),
           0,
           "verify-kubelets",
@@ -470,6 +483,12 @@ Deno.test({
       assert.ok(keys.size >= 8, `keys to look for: ${[...keys.keys()].join(", ")}`);
       const needles: Needle[] = [];
       for (const [name, pem] of keys) needles.push(...await keyNeedles(name, pem));
+      // The credentials the runs were given: the operator's key and the ServiceAccount token.
+      needles.push(...await keyNeedles("the operator's client key", operatorKey));
+      needles.push(
+        { label: "the ServiceAccount token", value: token },
+        { label: "the ServiceAccount token's signature", value: token.split(".")[2] },
+      );
 
       const scanned: [string, string][] = [];
       for (const { what, result } of outputs) {
@@ -502,7 +521,7 @@ Deno.test({
           `(${bytes} characters): ${leaks.length} found`,
       );
       assert.deepEqual(leaks.map(describeLeak), []);
-      assert.ok(outputs.length >= 9, `outputs scanned: ${outputs.length}`);
+      assert.ok(outputs.length >= 10, `outputs scanned: ${outputs.length}`);
     });
 
     await t.step("key files and their backups are 0600 on every node", async () => {
