@@ -517,7 +517,8 @@ Deno.test({
       const leaks = scanned.flatMap(([where, text]) => findLeaks(where, text, needles));
       const bytes = scanned.reduce((sum, [, text]) => sum + text.length, 0);
       console.log(
-        `secret scan: ${needles.length} forms of ${keys.size} keys in ${scanned.length} texts ` +
+        `secret scan: ${needles.length} forms of ${keys.size} keys and 2 credentials in ` +
+          `${scanned.length} texts ` +
           `(${bytes} characters): ${leaks.length} found`,
       );
       assert.deepEqual(leaks.map(describeLeak), []);
