@@ -9,6 +9,7 @@ import {
   KubernetesObjectApi,
 } from "@kubernetes/client-node";
 import { withClientCertificate } from "./kubeconfig.ts";
+import { readableApiError } from "./api_error.ts";
 import {
   apiStatus,
   type ClientCredentials,
@@ -66,7 +67,7 @@ export class KubeClusterApi {
       ) as T;
     } catch (error) {
       if (apiStatus(error) === 404) return undefined;
-      throw error;
+      throw readableApiError(error, `get ${describe(ref)}`);
     }
   }
 
@@ -91,7 +92,9 @@ export class KubeClusterApi {
           500,
           continueToken,
         )
-      );
+      ).catch((error) => {
+        throw readableApiError(error, `list ${apiVersion} ${kind}`);
+      });
       for (const item of page.items) items.push({ apiVersion, kind, ...item } as T);
       continueToken = page.metadata?._continue || undefined;
     } while (continueToken);
@@ -101,13 +104,17 @@ export class KubeClusterApi {
   async create<T extends KubeObject>(object: T): Promise<T> {
     return await unsent(() =>
       this.#client.create(object as KubernetesObject, undefined, this.#dryRun, "ca-rotator")
-    ) as T;
+    ).catch((error) => {
+      throw readableApiError(error, `create ${describe(object)}`);
+    }) as T;
   }
 
   async replace<T extends KubeObject>(object: T): Promise<T> {
     return await unsent(() =>
       this.#client.replace(object as KubernetesObject, undefined, this.#dryRun, "ca-rotator")
-    ) as T;
+    ).catch((error) => {
+      throw readableApiError(error, `update ${describe(object)}`);
+    }) as T;
   }
 
   async delete(ref: ObjectRef): Promise<void> {
@@ -124,9 +131,18 @@ export class KubeClusterApi {
         )
       );
     } catch (error) {
-      if (apiStatus(error) !== 404) throw error;
+      if (apiStatus(error) !== 404) throw readableApiError(error, `delete ${describe(ref)}`);
     }
   }
+}
+
+/** `Deployment team-a/web`, for messages. */
+function describe(
+  object: { kind?: string; name?: string; namespace?: string; metadata?: KubeObject["metadata"] },
+): string {
+  const name = object.name ?? object.metadata?.name ?? "";
+  const namespace = object.namespace ?? object.metadata?.namespace;
+  return `${object.kind ?? "object"} ${namespace ? `${namespace}/` : ""}${name}`;
 }
 
 /** How long a request is retried while the connection cannot be made (an API server restarting). */
