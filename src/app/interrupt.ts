@@ -11,9 +11,19 @@ export const INTERRUPT_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 /** A signal a run stops on. */
 export type InterruptSignal = keyof typeof INTERRUPT_EXIT_CODES;
 
+/** The reason a run's signal aborts with at a SIGINT or SIGTERM, with the exit code it ends with. */
+export class SignalInterrupt extends Error {
+  readonly exitCode: number;
+  constructor(readonly signal: InterruptSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = "SignalInterrupt";
+    this.exitCode = INTERRUPT_EXIT_CODES[signal];
+  }
+}
+
 /** Listens for SIGINT and SIGTERM until `dispose`. */
 export interface InterruptListener {
-  /** Aborted (reason: "interrupted by SIGTERM") at the first signal. */
+  /** Aborted (reason: a {@link SignalInterrupt}) at the first signal. */
   readonly signal: AbortSignal;
   /** The first signal received, if any. */
   readonly received: InterruptSignal | undefined;
@@ -39,7 +49,7 @@ export function listenForInterrupts(
       }
       received = name;
       warn(`${name}: stopping at the next safe point (send it again to abort at once)`);
-      controller.abort(new Error(`interrupted by ${name}`));
+      controller.abort(new SignalInterrupt(name));
     };
     Deno.addSignalListener(name, handler);
     return [name, handler] as const;

@@ -91,6 +91,17 @@ export function standing(
         },
       };
     }
+    case "interrupted":
+      return {
+        phase: first.phase,
+        phasesDone,
+        next: {
+          action: "resume",
+          ...where,
+          message: `resumes ${first.id}, which was interrupted (${record.error ?? "no reason"}), ` +
+            upTo,
+        },
+      };
     case "failed":
       return {
         phase: first.phase,

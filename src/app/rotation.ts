@@ -35,6 +35,8 @@ export interface RotationOptions extends KubeConfigOptions {
   readonly printer: Printer;
   /** Where the run's structured events go (besides Events on the progress ConfigMap). */
   readonly events?: EventSink;
+  /** Stops the run at its next safe point when it aborts (a SIGINT or SIGTERM). */
+  readonly signal?: AbortSignal;
 }
 
 /** The result of a rotate run, with the changes of the new-CA Secret in a dry run. */
@@ -72,11 +74,14 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
       `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
         `"${plan.stopAfter}"${dryRun ? " and showing every later phase" : ""}`,
     );
+    // The run also stops, before it acts without the lock, when the lock is lost.
+    const stops = [options.signal, lock?.signal].filter((each) => each !== undefined);
     const result = await runPlan({
       loaded,
       registry,
       store,
       printer,
+      signal: stops.length ? AbortSignal.any(stops) : undefined,
       // A dry run records nothing in the cluster, Events included.
       events: dryRun ? options.events : fanOut(
         options.events,

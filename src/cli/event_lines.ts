@@ -17,7 +17,7 @@ export const EVENTS_KIND = "RotateEvent";
 /** The last line of a stream: how the command ends, whatever happened before. */
 export interface SummaryLine {
   readonly type: "Summary";
-  readonly outcome: "done" | "gate" | "failed";
+  readonly outcome: "done" | "gate" | "failed" | "interrupted";
   readonly exitCode: number;
   readonly dryRun: boolean;
   /** What changed (planned, in a dry run), as the text summary counts it. */

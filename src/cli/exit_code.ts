@@ -5,6 +5,7 @@
 import { CommanderError } from "@commander-js/extra-typings";
 import { InputError } from "../plan/input_error.ts";
 import { PlanError } from "../plan/plan_error.ts";
+import { InterruptedError } from "../engine/step_error.ts";
 
 /** How a command ended. */
 export const ExitCode = {
@@ -27,7 +28,12 @@ export { InputError };
  * The exit code a thrown error ends a command with: a usage error (commander's) or bad input
  * is 2 — help and `--version` are 0 — anything else a failure, 1.
  */
-export function exitCodeOf(error: unknown): ExitCode {
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof InterruptedError) {
+    // A signal's reason carries its code (130 SIGINT, 143 SIGTERM); a lost lock is a failure.
+    const code = (error.reason as { exitCode?: unknown } | undefined)?.exitCode;
+    return typeof code === "number" ? code : ExitCode.Failure;
+  }
   if (error instanceof CommanderError) {
     return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
   }

@@ -15,7 +15,7 @@ export interface RunReport {
   readonly planFile: string;
   readonly dryRun: boolean;
   readonly stopAfter: Phase;
-  readonly outcome: "done" | "gate" | "failed";
+  readonly outcome: "done" | "gate" | "failed" | "interrupted";
   /** The steps that had something to do, with their changes (and the new-CA Secret). */
   readonly sections: readonly {
     readonly stepId: string;
@@ -46,6 +46,7 @@ const OUTCOME: Record<RunReport["outcome"], string> = {
   done: "✅ done",
   gate: "⏸️ stopped at a gate (exit 3)",
   failed: "❌ failed",
+  interrupted: "⏹️ interrupted (stopped at a safe point; the next run resumes)",
 };
 
 /** Renders `report` as Markdown (GitHub-flavoured: `<details>`, fenced `diff`). */
@@ -124,6 +125,9 @@ function nextRun(report: RunReport): string {
   const code = (text: string) => `\`${inline(text)}\``;
   if (report.outcome === "failed") {
     return `a run resumes at step ${code(next.step)} (phase ${next.phase}), which failed.`;
+  }
+  if (report.outcome === "interrupted") {
+    return `a run resumes at step ${code(next.step)} (phase ${next.phase}), which was interrupted.`;
   }
   if (report.outcome === "gate") {
     return `a run retries the gate ${code(next.step)} (phase ${next.phase}) and goes on once it ` +

@@ -4,7 +4,7 @@
  * @module
  */
 import { PlanError } from "../plan/plan_error.ts";
-import { StepError } from "../engine/step_error.ts";
+import { InterruptedError, StepError } from "../engine/step_error.ts";
 
 /** The `apiVersion` of every document ca-rotator prints (and of its plans). */
 export const OUTPUT_API_VERSION = "ca-rotator.dev/v1";
@@ -53,6 +53,9 @@ export function errorDocument(error: unknown, exitCode: number, context: ErrorCo
     ...(context.plan ? { plan: context.plan } : {}),
     error: message,
     ...(error instanceof StepError ? { step: error.stepId, stage: error.stage } : {}),
+    ...(error instanceof InterruptedError && error.stepId
+      ? { step: error.stepId, interrupted: true }
+      : {}),
     ...(error instanceof PlanError
       ? {
         problems: error.problems.map((problem) => ({

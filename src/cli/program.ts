@@ -119,6 +119,23 @@ export function buildProgram(
       result.exitCode = await statusCommand(options, printer);
     });
 
+  program.command("unlock")
+    .description("free the run lock of a run that is gone (it names its holder when it refuses)")
+    .requiredOption("--plan <file>", "the plan file")
+    .option("--confirm", "the holder is gone: free its lock", false)
+    .option("--kubeconfig <file>", "kubeconfig file")
+    .option("--context <name>", "kubeconfig context")
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator unlock --plan plans/prod.yaml --confirm   # after a killed run on another host",
+      ),
+    )
+    .action(async (options) => {
+      const { unlockCommand } = await import("./unlock.ts");
+      result.exitCode = await unlockCommand(options, printer);
+    });
+
   program.command("verify-kubelets")
     .description("report which CA issued every kubelet's client certificate")
     .option("--plan <file>", "take the CAs and node access from this plan")

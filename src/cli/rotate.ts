@@ -6,9 +6,10 @@
 import { ExitCode, exitCodeOf } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { rotate, type RotationResult } from "../app/rotation.ts";
+import { listenForInterrupts } from "../app/interrupt.ts";
 import { loadPlan } from "../app/plan.ts";
 import type { LoadedPlan } from "../plan/load.ts";
-import { StepError } from "../engine/step_error.ts";
+import { InterruptedError, StepError } from "../engine/step_error.ts";
 import { type EventSink, fanOut, type RunFinishedEvent } from "../engine/events.ts";
 import { jsonLinesSink } from "./event_lines.ts";
 import { liveWaitLine } from "./live_wait_line.ts";
@@ -58,6 +59,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   };
   let loaded: LoadedPlan | undefined;
   let result: RotationResult;
+  const interrupts = listenForInterrupts((message) => (live?.printer ?? stamped).warn(message));
   try {
     loaded = await loadPlan(flags.plan, env);
     result = await rotate({
@@ -67,18 +69,22 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
       events: fanOut(lines, live?.sink, recorder),
       kubeconfig: flags.kubeconfig,
       context: flags.context,
+      signal: interrupts.signal,
     });
   } catch (error) {
     live?.stop();
     const exitCode = exitCodeOf(error);
     const message = error instanceof Error ? error.message : String(error);
+    const outcome = error instanceof InterruptedError ? "interrupted" : "failed";
     lines?.summary({
       type: "Summary",
-      outcome: "failed",
+      outcome,
       exitCode,
       dryRun: flags.dryRun,
       error: message,
-      ...(error instanceof StepError ? { step: error.stepId } : {}),
+      ...(error instanceof StepError || error instanceof InterruptedError
+        ? { step: error.stepId }
+        : {}),
       ...(finished?.next ? { next: finished.next } : {}),
     });
     await writeMarkdown(flags, env, stamped, {
@@ -86,7 +92,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
       planFile: flags.plan,
       dryRun: flags.dryRun,
       stopAfter: loaded?.plan.stopAfter ?? "trust",
-      outcome: "failed",
+      outcome,
       sections: [],
       steps: loaded?.plan.steps ?? [],
       skipped: [],
@@ -97,6 +103,8 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
       next: finished?.next,
     });
     throw error;
+  } finally {
+    interrupts.dispose();
   }
   live?.stop();
   const sections = [

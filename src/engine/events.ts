@@ -97,6 +97,14 @@ export interface StepFailedEvent {
   readonly error: string;
 }
 
+/** The run was stopped at a safe point of a step (a signal, or the run lock lost). */
+export interface StepInterruptedEvent {
+  readonly type: "StepInterrupted";
+  readonly step: string;
+  readonly phase: Phase;
+  readonly reason: string;
+}
+
 /** The run stopped before a later phase because of `stopAfter`. */
 export interface PhaseStopEvent {
   readonly type: "StoppedAfterPhase";
@@ -108,7 +116,7 @@ export interface PhaseStopEvent {
 /** How the run ended; always the last event of a run that got as far as the runner. */
 export interface RunFinishedEvent {
   readonly type: "RunFinished";
-  readonly outcome: "done" | "gate" | "failed";
+  readonly outcome: "done" | "gate" | "failed" | "interrupted";
   readonly dryRun: boolean;
   /** Changes by action, over every step that had something to do. */
   readonly changes: Readonly<Partial<Record<ChangeAction, number>>>;
@@ -129,6 +137,7 @@ export type RunEvent =
   | StepDoneEvent
   | GateReachedEvent
   | StepFailedEvent
+  | StepInterruptedEvent
   | PhaseStopEvent
   | RunFinishedEvent;
 

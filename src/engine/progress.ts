@@ -5,7 +5,7 @@
  */
 
 /** Where a step stands. */
-export type StepStatus = "running" | "done" | "failed" | "blocked";
+export type StepStatus = "running" | "done" | "failed" | "blocked" | "interrupted";
 
 /** One step's record. */
 export interface StepProgress {

@@ -17,7 +17,7 @@ import { type Printer, stepPrinter } from "./printer.ts";
 import type { Progress, ProgressStore, StepProgress } from "./progress.ts";
 import type { StepRegistry } from "./registry.ts";
 import type { StepContext } from "./step.ts";
-import { GateClosedError, StepError, type StepStage } from "./step_error.ts";
+import { GateClosedError, InterruptedError, StepError, type StepStage } from "./step_error.ts";
 import { planDrift } from "./plan_drift.ts";
 import { type Phase, phaseIndex } from "../plan/phase.ts";
 import type { LoadedPlan } from "../plan/load.ts";
@@ -39,6 +39,12 @@ export interface RunnerDeps {
   readonly events?: EventSink;
   /** The clock, for timestamps (tests fix it). */
   readonly now?: () => Date;
+  /**
+   * When it aborts (a SIGINT or SIGTERM, the run lock lost), the run stops at the next safe
+   * point — before a step, before an apply, or while waiting — and records the step as
+   * `interrupted` with the reason; the runner then throws {@link InterruptedError}.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The changes of one step, as a dry run shows them. */
@@ -78,7 +84,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
   const steps: StepChanges[] = [];
   const skipped: string[] = [];
   const finished = async (
-    outcome: "done" | "gate" | "failed",
+    outcome: "done" | "gate" | "failed" | "interrupted",
     next?: RunResult["next"],
   ) =>
     await events.emit({
@@ -103,10 +109,14 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
   try {
     result = await walk(deps, events, now, steps, skipped);
   } catch (error) {
-    const failedStep = error instanceof StepError
-      ? plan.steps.find((step) => step.id === error.stepId)
+    const stepId = error instanceof StepError || error instanceof InterruptedError
+      ? error.stepId
       : undefined;
-    await finished("failed", failedStep && { step: failedStep.id, phase: failedStep.phase });
+    const failedStep = plan.steps.find((step) => step.id === stepId);
+    await finished(
+      error instanceof InterruptedError ? "interrupted" : "failed",
+      failedStep && { step: failedStep.id, phase: failedStep.phase },
+    );
     throw error;
   }
   await finished(result.outcome, result.next);
@@ -120,9 +130,13 @@ async function walk(
   steps: StepChanges[],
   skipped: string[],
 ): Promise<RunResult> {
-  const { loaded, registry, store, context, printer } = deps;
+  const { loaded, registry, store, context, printer, signal } = deps;
   const plan = loaded.plan;
   const dryRun = context.dryRun;
+  /** A safe point: stop here if the run's signal aborted. */
+  const safePoint = (stepId?: string) => {
+    if (signal?.aborted) throw new InterruptedError(stepId, signal.reason);
+  };
   const stopAfter = phaseIndex(plan.stopAfter);
 
   for (const step of plan.steps) registry.get(step.kind);
@@ -132,6 +146,7 @@ async function walk(
   let firstPending: RunResult["next"];
 
   for (const step of plan.steps) {
+    safePoint();
     if (!dryRun && phaseIndex(step.phase) > stopAfter) {
       printer.info(`stopping after phase "${plan.stopAfter}" (stopAfter); next: ${step.id}`);
       const next = { step: step.id, phase: step.phase };
@@ -157,7 +172,7 @@ async function walk(
       waitFor: (description, condition, timeoutMs) =>
         dryRun
           ? Promise.resolve()
-          : waitFor(log, emit, step.id, description, condition, timeoutMs, now),
+          : waitFor(log, emit, step.id, description, condition, timeoutMs, now, signal),
       progress: (description, ready, total, deadline) => {
         if (dryRun) return;
         emit({
@@ -197,6 +212,7 @@ async function walk(
       stage = "diff";
       const changes = kind.diff(observed, step);
       if (hasChanges(changes)) {
+        safePoint(step.id);
         stage = "apply";
         await kind.apply(ctx, step, changes);
         steps.push({ stepId: step.id, phase: step.phase, kind: step.kind, changes });
@@ -233,6 +249,19 @@ async function walk(
         durationSeconds: seconds(now().getTime() - stepBegan),
       });
     } catch (error) {
+      if (error instanceof InterruptedError || (signal?.aborted && !dryRun)) {
+        const interrupted = error instanceof InterruptedError
+          ? new InterruptedError(step.id, error.reason)
+          : new InterruptedError(step.id, signal!.reason);
+        const reason = interrupted.message.replace(/^\[[^\]]*\] interrupted: /, "");
+        if (!dryRun) {
+          progress.steps[step.id] = { ...attempt, status: "interrupted", error: reason };
+          await save(store, progress, now);
+        }
+        log.warn(`interrupted (${reason}); the next run resumes this step`);
+        await events.emit({ type: "StepInterrupted", step: step.id, phase: step.phase, reason });
+        throw interrupted;
+      }
       if (error instanceof GateClosedError) {
         if (!dryRun) {
           progress.steps[step.id] = { ...attempt, status: "blocked", error: error.message };
@@ -331,6 +360,7 @@ async function waitFor(
   condition: () => Promise<WaitState>,
   timeoutMs: number,
   now: () => Date,
+  signal?: AbortSignal,
 ): Promise<void> {
   const began = now().getTime();
   const deadline = began + timeoutMs;
@@ -353,6 +383,7 @@ async function waitFor(
   log.info(`waiting for ${description}`);
   report(undefined);
   for (;;) {
+    if (signal?.aborted) throw new InterruptedError(stepId, signal.reason);
     const state = await condition();
     if (waitDone(state)) return;
     const counts = waitCounts(state);
@@ -373,7 +404,20 @@ async function waitFor(
     } else if (moved) {
       report(state);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay, signal);
     delay = Math.min(delay * 2, 2_000);
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

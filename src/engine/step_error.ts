@@ -27,3 +27,19 @@ export class GateClosedError extends Error {
     this.name = "GateClosedError";
   }
 }
+
+/**
+ * The run was stopped at a safe point (between steps, before an apply, or while waiting)
+ * because its signal aborted: a SIGINT or SIGTERM, or the run lock lost. `reason` is the
+ * signal's reason.
+ */
+export class InterruptedError extends Error {
+  constructor(readonly stepId: string | undefined, readonly reason: unknown) {
+    super(
+      `${stepId ? `[${stepId}] ` : ""}interrupted: ${
+        reason instanceof Error ? reason.message : String(reason ?? "aborted")
+      }`,
+    );
+    this.name = "InterruptedError";
+  }
+}

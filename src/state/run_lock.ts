@@ -156,8 +156,11 @@ export async function acquireRunLock(
     clearInterval(timer);
     lost.abort(new Error(`lost the rotation lock (Lease kube-system/${ref.name}): ${why}`));
   };
+  let renewing = false;
   const renew = async () => {
-    if (stopped) return;
+    // One renewal at a time: a slow one (an API server restarting) must not race the next.
+    if (stopped || renewing) return;
+    renewing = true;
     try {
       const stamp = now();
       lease = await cluster.replace<Lease>({
@@ -168,10 +171,19 @@ export async function acquireRunLock(
     } catch (error) {
       if (stopped) return;
       if (apiStatus(error) === 409) {
-        lose("another run took it over");
+        // A conflict: someone wrote the Lease. Still ours (a write we did not see) → adopt it.
+        const current = await cluster.read<Lease>(ref).catch(() => undefined);
+        if (current?.spec?.holderIdentity === identity) {
+          lease = current;
+          return;
+        }
+        const holder = current?.spec?.holderIdentity;
+        lose(holder ? `another run took it over (${holder})` : "someone released it (unlock)");
       } else if (now().getTime() - renewedAt >= leaseSeconds * 1000) {
         lose(`not renewed for ${leaseSeconds} s (${(error as Error).message})`);
       }
+    } finally {
+      renewing = false;
     }
   };
   const timer = setInterval(renew, (leaseSeconds * 1000) / 6);

@@ -19,6 +19,7 @@ export type StepEventReason =
   | "StepStarted"
   | "StepDone"
   | "StepFailed"
+  | "StepInterrupted"
   | "GateReached"
   | "RotationStopped";
 
@@ -42,12 +43,18 @@ export function kubernetesEventOf(
       };
     case "StepFailed":
       return { reason: "StepFailed", type: "Warning", message: event.error };
+    case "StepInterrupted":
+      return {
+        reason: "StepInterrupted",
+        type: "Warning",
+        message: `[${event.step}] interrupted: ${event.reason}`,
+      };
     case "GateReached":
       return { reason: "GateReached", type: "Warning", message: event.message };
     case "RunFinished":
       return {
         reason: "RotationStopped",
-        type: event.outcome === "failed" ? "Warning" : "Normal",
+        type: event.outcome === "failed" || event.outcome === "interrupted" ? "Warning" : "Normal",
         message: `run ${event.outcome === "done" ? "finished" : event.outcome}` +
           (event.next
             ? `; next: ${event.next.step} (phase ${event.next.phase})`

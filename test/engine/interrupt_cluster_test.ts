@@ -1,0 +1,182 @@
+/**
+ * Cancellation on the real control plane, as a cancelled pipeline job sends it: `rotate` gets
+ * SIGTERM (or SIGINT) while a step waits, stops at the next safe point, records an interrupted
+ * step with the reason, releases the run lock and exits 143 (130); a run killed outright leaves
+ * the lock to a holder whose process is gone, which the next run on this host takes over at once
+ * and finishes the phase; a holder on another host is named with its expiry until
+ * `unlock --confirm` frees it. (A second signal's abort at once: src/app/interrupt_test.ts.)
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCluster, type TestCluster } from "../cluster/harness.ts";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const PLAN = join(repo, "plans/local-demo.yaml");
+
+interface Line {
+  type: string;
+  step?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Starts `rotate -o jsonl`, sends `signals` once a step is waiting (the first `Waiting` line),
+ * and returns the exit code, the parsed lines and stderr.
+ */
+async function interruptedRun(cluster: TestCluster, signals: Deno.Signal[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "main.ts"), "rotate", "--plan", PLAN, "-o", "jsonl"],
+    cwd: repo,
+    env: { ...cluster.env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: Line[] = [];
+  let buffer = "";
+  let sent = false;
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n")) {
+      const line = JSON.parse(buffer.slice(0, end)) as Line;
+      buffer = buffer.slice(end + 1);
+      lines.push(line);
+      if (!sent && line.type === "Waiting") {
+        sent = true;
+        for (const signal of signals) child.kill(signal);
+      }
+    }
+  }
+  const { code } = await child.status;
+  return { code, lines, stderr: await stderr, pid: child.pid };
+}
+
+async function lockHolder(cluster: TestCluster): Promise<string | undefined> {
+  const lease = await cluster.kubectlJson<{ spec: { holderIdentity?: string } }>(
+    ["get", "lease", "-n", "kube-system", "ca-rotator-local-demo"],
+  );
+  return lease.spec.holderIdentity;
+}
+
+async function stepRecord(cluster: TestCluster, step: string) {
+  const configMap = await cluster.kubectlJson<{ data: Record<string, string> }>(
+    ["get", "configmap", "-n", "kube-system", "ca-rotator-local-demo"],
+  );
+  return JSON.parse(configMap.data.steps)[step] as { status: string; error?: string };
+}
+
+Deno.test({
+  name: "SIGTERM and SIGINT stop rotate at a safe point; the next run resumes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await startCluster({ apiServers: 1, nodes: 1 });
+  try {
+    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+      await t.step(
+        `${signal} while a step waits: it stops at the next safe point, releases the lock, exits ${code}`,
+        async () => {
+          const run = await interruptedRun(cluster, [signal]);
+          const waiting = run.lines.find((line) => line.type === "Waiting")!;
+          const interrupted = run.lines.find((line) => line.type === "StepInterrupted");
+          console.log(
+            `${signal} while ${waiting.step} waited: exit ${run.code}; stopped ` +
+              (interrupted ? `in ${interrupted.step}` : "between steps"),
+          );
+          assert.equal(run.code, code, run.stderr);
+          assert.match(run.stderr, new RegExp(`${signal}: stopping at the next safe point`));
+          const summary = run.lines.at(-1)!;
+          assert.deepEqual([summary.type, summary.outcome, summary.exitCode], [
+            "Summary",
+            "interrupted",
+            code,
+          ]);
+          if (interrupted) {
+            // Stopped inside a step (its wait): the step is recorded with the reason.
+            assert.equal(interrupted.reason, `interrupted by ${signal}`);
+            const record = await stepRecord(cluster, interrupted.step!);
+            assert.deepEqual([record.status, record.error], [
+              "interrupted",
+              `interrupted by ${signal}`,
+            ]);
+          } else {
+            // The wait was over when the signal came: the step finished, the next never started.
+            assert.equal((await stepRecord(cluster, waiting.step!)).status, "done");
+          }
+          assert.equal(await lockHolder(cluster), undefined, "the lock is released");
+        },
+      );
+    }
+
+    await t.step(
+      "a run killed outright leaves its lock to a dead holder: the next run on this host takes it at once",
+      async () => {
+        const run = await interruptedRun(cluster, ["SIGKILL"]);
+        console.log(`SIGKILL: exit ${run.code}`);
+        assert.equal(run.code, 137);
+        const holder = await lockHolder(cluster);
+        assert.match(holder ?? "", new RegExp(`/${run.pid}$`), "the killed run still holds it");
+
+        const resumed = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", join(repo, "main.ts"), "rotate", "--plan", PLAN],
+          cwd: repo,
+          env: { ...cluster.env, NO_COLOR: "1" },
+        }).output();
+        const stderr = new TextDecoder().decode(resumed.stderr);
+        assert.equal(resumed.code, 0, stderr);
+        assert.match(
+          stderr,
+          new RegExp(
+            `took the rotation lock over from .*/${run.pid}: process ${run.pid} is gone from this host`,
+          ),
+        );
+        assert.match(stderr, /stopping after phase "trust"/);
+        assert.equal(await lockHolder(cluster), undefined);
+      },
+    );
+
+    await t.step(
+      "a holder on another host: rotate says who and until when; unlock --confirm frees it",
+      async () => {
+        const now = new Date().toISOString().replace("Z", "000Z");
+        await cluster.kubectl(["apply", "-f", "-"], {
+          stdin: JSON.stringify({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "ca-rotator-local-demo", namespace: "kube-system" },
+            spec: {
+              holderIdentity: "ci-runner-7/4242 https://ci.example/runs/9",
+              leaseDurationSeconds: 600,
+              acquireTime: now,
+              renewTime: now,
+            },
+          }),
+        });
+        const command = (...args: string[]) =>
+          new Deno.Command(Deno.execPath(), {
+            args: ["run", "-A", join(repo, "main.ts"), ...args],
+            cwd: repo,
+            env: { ...cluster.env, NO_COLOR: "1" },
+          }).output();
+        const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+        const refused = await command("rotate", "--plan", PLAN);
+        assert.equal(refused.code, 1);
+        assert.match(
+          text(refused.stderr),
+          /ci-runner-7\/4242 https:\/\/ci.example\/runs\/9, renewed \d+ s ago; it expires in \d+ s/,
+        );
+        const unconfirmed = await command("unlock", "--plan", PLAN);
+        assert.equal(unconfirmed.code, 2);
+        assert.match(text(unconfirmed.stderr), /add --confirm/);
+        assert.equal(await lockHolder(cluster), "ci-runner-7/4242 https://ci.example/runs/9");
+        const unlocked = await command("unlock", "--plan", PLAN, "--confirm");
+        assert.equal(unlocked.code, 0, text(unlocked.stderr));
+        assert.match(text(unlocked.stderr), /released the run lock .* held by ci-runner-7\/4242/);
+        const after = await command("rotate", "--plan", PLAN);
+        assert.equal(after.code, 0, text(after.stderr));
+      },
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
