@@ -19,6 +19,8 @@ import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
 import { acquireRunLock } from "../state/run_lock.ts";
 import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
+import { SshConnections } from "../nodes/ssh_connections.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
@@ -52,6 +54,7 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     )
     : live;
 
+  const connections = new SshConnections();
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
     holder: `${hostname()}/${Deno.pid}`,
@@ -60,6 +63,14 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });
     if (plan.cas.cluster) source.trust(material.cas.get("cluster").certPem);
     const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
+    const controlPlane = nodesOf(plan.nodes.controlPlane, plan.layout, connections).map(wrap);
+    const workers = nodesOf(plan.nodes.workers, plan.layout, connections).map(wrap);
+    // Every node is reached (and sudo checked) before anything is changed on any of them.
+    await mapBounded(
+      [...controlPlane, ...workers],
+      NODE_PARALLELISM,
+      (node) => node.connect?.() ?? Promise.resolve(),
+    );
     const store: ProgressStore = new ConfigMapProgressStore(live, plan.metadata.name);
     printer.info(
       `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
@@ -76,14 +87,15 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
         apiServers: plan.apiServers,
         workloads: plan.workloads,
         planDir: dirname(loaded.path),
-        controlPlane: nodesOf(plan.nodes.controlPlane, plan.layout).map(wrap),
-        workers: nodesOf(plan.nodes.workers, plan.layout).map(wrap),
+        controlPlane,
+        workers,
         cluster,
         cas: material.cas,
       },
     });
     return { ...result, setupChanges: material.changes };
   } finally {
+    await connections.close();
     // A failed release must not hide how the run ended: the Lease then simply expires.
     await lock?.release().catch((error) =>
       printer.warn(

@@ -32,4 +32,11 @@ export interface NodeAccess {
    * test node maps its loopback address to the node's address). Absent: the URL as it is.
    */
   reachableUrl?(url: string): string;
+  /**
+   * Opens the connection and checks that commands run (a remote driver); a run calls it on every
+   * node before it changes anything, so an unreachable node fails the run with nothing changed.
+   */
+  connect?(): Promise<void>;
+  /** Remote round trips made so far (a remote driver), for the run summary. */
+  roundTrips?(): number;
 }

@@ -36,6 +36,17 @@ export interface StepChanges {
   readonly changes: readonly Change[];
 }
 
+/** The remote round trips (ssh) one step made, per node. */
+export interface StepRoundTrips {
+  readonly stepId: string;
+  /** Every round trip of the step. */
+  readonly total: number;
+  /** The most any one node took. */
+  readonly maxPerNode: number;
+  /** By node name (nodes with none left out). */
+  readonly perNode: Readonly<Record<string, number>>;
+}
+
 /** How a run ended. */
 export type RunOutcome = "done" | "gate";
 
@@ -47,6 +58,8 @@ export interface RunResult {
   readonly skipped: readonly string[];
   /** The gate's message when the outcome is "gate". */
   readonly gate?: string;
+  /** Remote round trips per step that ran (empty when no node counts them). */
+  readonly roundTrips: readonly StepRoundTrips[];
 }
 
 /** Runs the plan; in a dry run (context.dryRun) writes nothing and ignores `stopAfter`. */
@@ -63,6 +76,8 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
   const rotationStartedAt = firstStart(progress) ?? now();
   const steps: StepChanges[] = [];
   const skipped: string[] = [];
+  const roundTrips: StepRoundTrips[] = [];
+  const nodes = [...context.controlPlane, ...context.workers];
 
   for (const step of plan.steps) {
     if (!dryRun && phaseIndex(step.phase) > stopAfter) {
@@ -96,6 +111,7 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
       await save(store, progress, now);
     }
     let stage: StepStage = "observe";
+    const countBefore = countRoundTrips(nodes);
     try {
       log.info(`${dryRun ? "planning" : "running"} ${step.kind} (phase ${step.phase})`);
       const observed = await kind.observe(ctx, step);
@@ -126,7 +142,14 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
           progress.steps[step.id] = { ...attempt, status: "blocked", error: error.message };
           await save(store, progress, now);
         }
-        return { outcome: "gate", steps, skipped, gate: error.message };
+        roundTrips.push(stepRoundTrips(step.id, countBefore, countRoundTrips(nodes)));
+        return {
+          outcome: "gate",
+          steps,
+          skipped,
+          gate: error.message,
+          roundTrips: roundTrips.some((each) => each.total > 0) ? roundTrips : [],
+        };
       }
       const wrapped = error instanceof StepError ? error : new StepError(step.id, stage, error);
       if (!dryRun) {
@@ -135,8 +158,42 @@ export async function runPlan(deps: RunnerDeps): Promise<RunResult> {
       }
       throw wrapped;
     }
+    roundTrips.push(stepRoundTrips(step.id, countBefore, countRoundTrips(nodes)));
   }
-  return { outcome: "done", steps, skipped };
+  return {
+    outcome: "done",
+    steps,
+    skipped,
+    roundTrips: roundTrips.some((each) => each.total > 0) ? roundTrips : [],
+  };
+}
+
+/** Each counting node's round trips so far, by name. */
+function countRoundTrips(nodes: readonly { name: string; roundTrips?(): number }[]) {
+  const counts = new Map<string, number>();
+  for (const node of nodes) {
+    if (node.roundTrips) counts.set(node.name, node.roundTrips());
+  }
+  return counts;
+}
+
+function stepRoundTrips(
+  stepId: string,
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): StepRoundTrips {
+  const perNode: Record<string, number> = {};
+  for (const [name, count] of after) {
+    const made = count - (before.get(name) ?? 0);
+    if (made > 0) perNode[name] = made;
+  }
+  const made = Object.values(perNode);
+  return {
+    stepId,
+    total: made.reduce((sum, count) => sum + count, 0),
+    maxPerNode: Math.max(0, ...made),
+    perNode,
+  };
 }
 
 async function loadProgress(deps: RunnerDeps): Promise<Progress> {
