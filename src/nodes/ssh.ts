@@ -140,9 +140,15 @@ export class SshNode {
     return result.stdout;
   }
 
+  /**
+   * Points `path` at `target`; a target in the same directory tree is linked relatively, which
+   * means the same on the node and stays right wherever the directory is mounted.
+   */
   async link(target: string, path: string): Promise<void> {
     this.#forget();
-    const script = `ln -sfn -- ${shellQuote(target)} ${shellQuote(path)}`;
+    const relative = posix.relative(posix.dirname(path), target);
+    const linked = relative.startsWith("../") ? target : relative;
+    const script = `ln -sfn -- ${shellQuote(linked)} ${shellQuote(path)}`;
     this.#check(await this.#shell(script), `link ${path} to ${target}`);
   }
 
