@@ -77,8 +77,8 @@ Deno.test({
     // Tuning only (not digested): the kubelet gate forces the rotation of every kubelet not on
     // the new CA within 10 s (over ssh: key, certificate, link, `systemctl restart kubelet`)
     // instead of waiting up to 30 minutes for them to rotate by themselves.
-    assert.match(shipped, /^    wait: 30m$/m);
-    const tuned = shipped.replace(/^    wait: 30m$/m, "    wait: 10s");
+    assert.match(shipped, /^ {4}wait: 30m$/m);
+    const tuned = shipped.replace(/^ {4}wait: 30m$/m, "    wait: 10s");
     const writePlan = (stopAfter: string) =>
       Deno.writeTextFile(planPath, tuned.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`));
     const rotate = async (what: string, code = 0) => {
