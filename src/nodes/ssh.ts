@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import { posix } from "node:path";
-import type { CommandResult, WriteOptions } from "./node_io.ts";
+import type { CommandResult, FileWrite, WriteOptions } from "./node_io.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
 
@@ -45,6 +45,8 @@ const DIRECTORY_FRESH_MS = 3_000;
 /** Files larger than this are read on their own. */
 const LARGEST_BATCHED = 1 << 20;
 const MISSING = 44;
+/** How a batch script names the file it failed on (stderr). */
+const FAILED_MARK = "ca-rotator-failed:";
 
 interface DirectoryListing {
   readonly at: number;
@@ -153,25 +155,66 @@ export class SshNode {
   }
 
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
+    await this.writeFiles([{ path, content, mode: options.mode }]);
+  }
+
+  /**
+   * Writes and removes files in order in one round trip, each backed up first; a write goes to a
+   * temporary file renamed over the file only when written whole (a failed one is removed, the
+   * file left as it was), and the first failure stops the batch, naming its file.
+   */
+  async writeFiles(files: readonly FileWrite[]): Promise<void> {
+    if (files.length === 0) return;
     this.#forget();
-    const q = shellQuote(path);
-    const temporary = shellQuote(`${path}.ca-rotator.tmp`);
-    const mode = (options.mode ?? 0o644).toString(8);
-    // The new content goes to a temporary file first, renamed over the file only when it was
-    // written whole; a failed write (a full disk) removes it and leaves the file as it was.
-    const script = [
-      this.#backupScript(path),
-      `mkdir -p -- "$(dirname -- ${q})"`,
-      `{ { (umask 077 && cat > ${temporary}) && chmod ${mode} ${temporary} && mv -f -- ${temporary} ${q}; } ` +
-      `|| { rc=$?; rm -f -- ${temporary}; exit $rc; }; }`,
-    ].join(" && ");
-    this.#check(await this.#shell(script, content), `write ${path}`, `${path} is unchanged`);
+    const encoder = new TextEncoder();
+    const contents: Uint8Array[] = [];
+    const lines = [
+      `failed() { printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`,
+    ];
+    for (const file of files) {
+      const q = shellQuote(file.path);
+      if (file.content === undefined) {
+        lines.push(
+          `{ ${this.#backupScript(file.path)} && rm -f -- ${q}; } || failed ${q} $?`,
+        );
+        continue;
+      }
+      const bytes = encoder.encode(file.content);
+      contents.push(bytes);
+      const temporary = shellQuote(`${file.path}.ca-rotator.tmp`);
+      const mode = (file.mode ?? 0o644).toString(8);
+      // The content comes from stdin, exactly its length; the rename happens only when all of it
+      // was written.
+      lines.push(
+        `{ ${this.#backupScript(file.path)} && mkdir -p -- "$(dirname -- ${q})" && ` +
+          `(umask 077 && head -c ${bytes.length} > ${temporary}) && ` +
+          `[ "$(stat -c %s -- ${temporary})" = ${bytes.length} ] && ` +
+          `chmod ${mode} ${temporary} && mv -f -- ${temporary} ${q}; } ` +
+          `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
+      );
+    }
+    const stdin = new Uint8Array(contents.reduce((sum, bytes) => sum + bytes.length, 0));
+    let offset = 0;
+    for (const bytes of contents) {
+      stdin.set(bytes, offset);
+      offset += bytes.length;
+    }
+    const result = await this.#shell(lines.join("\n"), stdin);
+    if (result.code === 0) return;
+    const failedPath = result.stderr.split("\n").find((line) => line.startsWith(FAILED_MARK))
+      ?.slice(FAILED_MARK.length);
+    const file = files.find((each) => each.path === failedPath) ?? files[0];
+    const stderr = result.stderr.split("\n").filter((line) => !line.startsWith(FAILED_MARK))
+      .join("\n");
+    this.#check(
+      { ...result, stderr },
+      `${file.content === undefined ? "remove" : "write"} ${file.path}`,
+      `${file.path} is unchanged`,
+    );
   }
 
   async removeFile(path: string): Promise<void> {
-    this.#forget();
-    const script = `${this.#backupScript(path)} && rm -f -- ${shellQuote(path)}`;
-    this.#check(await this.#shell(script), `remove ${path}`, `${path} is unchanged`);
+    await this.writeFiles([{ path, content: undefined }]);
   }
 
   /**
@@ -248,7 +291,7 @@ export class SshNode {
     return args;
   }
 
-  async #shell(script: string, stdin?: string): Promise<CommandResult> {
+  async #shell(script: string, stdin?: string | Uint8Array): Promise<CommandResult> {
     const options = this.#options;
     const missing = await this.#missingLocalFile();
     if (missing) {
@@ -286,7 +329,8 @@ export class SshNode {
     }).spawn();
     if (stdin !== undefined) {
       const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin)).catch(() => {});
+      const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+      await writer.write(bytes).catch(() => {});
       await writer.close().catch(() => {});
     }
     const output = await child.output();

@@ -226,3 +226,45 @@ async function controlPath(connections: SshConnections): Promise<string> {
 function dirname(path: string): string {
   return path.slice(0, path.lastIndexOf("/"));
 }
+
+Deno.test({
+  name:
+    "the ssh driver writes a batch of files in one round trip and stops at the first failure, naming it",
+  ignore: !(await Deno.stat(SSHD).then(() => true, () => false)),
+}, async () => {
+  const sshd = await startSshd();
+  try {
+    const node = sshd.nodeWith();
+    const dir = join(sshd.dir, "node/etc/kubernetes");
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "old.conf"), "old\n");
+    await Deno.writeTextFile(join(dir, "not-a-dir"), "a file\n");
+    await node.writeFiles([
+      { path: join(dir, "a.conf"), content: "é a\n", mode: 0o600 },
+      { path: join(dir, "old.conf"), content: undefined },
+      { path: join(dir, "pki/b.crt"), content: "" },
+    ]);
+    assert.equal(node.roundTrips(), 1);
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "é a\n");
+    assert.equal((await Deno.stat(join(dir, "a.conf"))).mode! & 0o777, 0o600);
+    assert.equal(await Deno.readTextFile(join(dir, "pki/b.crt")), "");
+    await assert.rejects(Deno.stat(join(dir, "old.conf")), "removed");
+
+    const error = await node.writeFiles([
+      { path: join(dir, "a.conf"), content: "second\n" },
+      { path: join(dir, "not-a-dir/c.conf"), content: "c\n" },
+      { path: join(dir, "d.conf"), content: "d\n" },
+    ]).then(() => undefined, (e) => e);
+    assert.ok(error instanceof SshError);
+    assert.match(error.message, /^ssh-node \(.*\): cannot write .*not-a-dir\/c\.conf over ssh: /);
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "second\n", "written before");
+    await assert.rejects(Deno.stat(join(dir, "d.conf")), "not written after the failure");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) => name.endsWith(".tmp")),
+      [],
+      "no temporary file left",
+    );
+  } finally {
+    await sshd.stop();
+  }
+});
