@@ -21,6 +21,8 @@ import { configMapEventRecorder } from "../state/step_events.ts";
 import { type EventSink, fanOut } from "../engine/events.ts";
 import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
+import { SshConnections } from "../nodes/ssh_connections.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
@@ -59,6 +61,7 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     : live;
 
   const holder = currentHolder();
+  const connections = new SshConnections();
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
     holder,
@@ -69,6 +72,14 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });
     if (plan.cas.cluster) source.trust(material.cas.get("cluster").certPem);
     const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
+    const controlPlane = nodesOf(plan.nodes.controlPlane, plan.layout, connections).map(wrap);
+    const workers = nodesOf(plan.nodes.workers, plan.layout, connections).map(wrap);
+    // Every node is reached (and sudo checked) before anything is changed on any of them.
+    await mapBounded(
+      [...controlPlane, ...workers],
+      NODE_PARALLELISM,
+      (node) => node.connect?.() ?? Promise.resolve(),
+    );
     const store: ProgressStore = new ConfigMapProgressStore(live, plan.metadata.name);
     printer.info(
       `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
@@ -93,14 +104,15 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
         apiServers: plan.apiServers,
         workloads: plan.workloads,
         planDir: dirname(loaded.path),
-        controlPlane: nodesOf(plan.nodes.controlPlane, plan.layout).map(wrap),
-        workers: nodesOf(plan.nodes.workers, plan.layout).map(wrap),
+        controlPlane,
+        workers,
         cluster,
         cas: material.cas,
       },
     });
     return { ...result, setupChanges: material.changes };
   } finally {
+    await connections.close();
     // A failed release must not hide how the run ended: the Lease then simply expires.
     await lock?.release().catch((error) =>
       printer.warn(

@@ -154,6 +154,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
         ...renderJson(section.changes, { stepId: section.stepId }),
       })),
       summary: summarize(all),
+      roundTrips: result.roundTrips,
     }));
   } else if (flags.dryRun) {
     const color = shouldUseColor(Deno.stdout, Deno.env.toObject());
@@ -164,11 +165,24 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   } else {
     stamped.info(renderSummary(summarize(all)).replace("to change", "changed"));
   }
+  if (flags.output !== "json" && result.roundTrips.length > 0) {
+    stamped.info(renderRoundTrips(result.roundTrips));
+  }
   if (result.outcome === "gate") {
     stamped.warn(`stopped at a gate: ${result.gate}`);
     return ExitCode.Gate;
   }
   return ExitCode.Ok;
+}
+
+/** `ssh round trips: <total> (<step> <n>, max <m> per node; …)`. */
+export function renderRoundTrips(
+  steps: readonly { stepId: string; total: number; maxPerNode: number }[],
+): string {
+  const total = steps.reduce((sum, step) => sum + step.total, 0);
+  const each = steps.filter((step) => step.total > 0)
+    .map((step) => `${step.stepId} ${step.total} (max ${step.maxPerNode} per node)`);
+  return `ssh round trips: ${total} — ${each.join(", ")}`;
 }
 
 /**

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { CommandResult, WriteOptions } from "../nodes/node_io.ts";
+import type { CommandResult, FileWrite, WriteOptions } from "../nodes/node_io.ts";
 
-export type { CommandResult, WriteOptions } from "../nodes/node_io.ts";
+export type { CommandResult, FileWrite, WriteOptions } from "../nodes/node_io.ts";
 
 /** Access to one node's files and commands. Paths are absolute paths as seen on the node. */
 export interface NodeAccess {
@@ -19,6 +19,12 @@ export interface NodeAccess {
   writeFile(path: string, content: string, options?: WriteOptions): Promise<void>;
   /** Removes a file, backing it up first; no error when it does not exist. */
   removeFile(path: string): Promise<void>;
+  /**
+   * Writes and removes several files, in order, as `writeFile`/`removeFile` would (a remote
+   * driver: in one round trip); stops at the first failure, leaving that file unchanged.
+   * Absent: callers write them one by one.
+   */
+  writeFiles?(files: readonly FileWrite[]): Promise<void>;
   /**
    * Points `path` at `target` with a symbolic link, as the kubelet's certificate store does.
    * Drivers whose node paths are not real paths where commands run (`local`) leave it out; callers
@@ -32,4 +38,11 @@ export interface NodeAccess {
    * test node maps its loopback address to the node's address). Absent: the URL as it is.
    */
   reachableUrl?(url: string): string;
+  /**
+   * Opens the connection and checks that commands run (a remote driver); a run calls it on every
+   * node before it changes anything, so an unreachable node fails the run with nothing changed.
+   */
+  connect?(): Promise<void>;
+  /** Remote round trips made so far (a remote driver), for the run summary. */
+  roundTrips?(): number;
 }

@@ -40,6 +40,14 @@ export class OverlayNode implements NodeAccess {
     return this.#base.reachableUrl?.(url) ?? url;
   }
 
+  connect(): Promise<void> {
+    return this.#base.connect?.() ?? Promise.resolve();
+  }
+
+  roundTrips(): number {
+    return this.#base.roundTrips?.() ?? 0;
+  }
+
   run(command: readonly string[]): Promise<CommandResult> {
     this.commands.push([...command]);
     return Promise.resolve({ code: 0, stdout: "", stderr: "" });

@@ -55,6 +55,17 @@ export interface StepChanges {
   readonly changes: readonly Change[];
 }
 
+/** The remote round trips (ssh) one step made, per node. */
+export interface StepRoundTrips {
+  readonly stepId: string;
+  /** Every round trip of the step. */
+  readonly total: number;
+  /** The most any one node took. */
+  readonly maxPerNode: number;
+  /** By node name (nodes with none left out). */
+  readonly perNode: Readonly<Record<string, number>>;
+}
+
 /** How a run ended. */
 export type RunOutcome = "done" | "gate";
 
@@ -73,6 +84,8 @@ export interface RunResult {
    * `stopAfter`); absent when nothing of the plan is left. In a dry run: the first step not done.
    */
   readonly next?: { readonly step: string; readonly phase: Phase };
+  /** Remote round trips per step that ran (empty when no node counts them). */
+  readonly roundTrips: readonly StepRoundTrips[];
 }
 
 /** Runs the plan; in a dry run (context.dryRun) writes nothing and ignores `stopAfter`. */
@@ -144,6 +157,9 @@ async function walk(
   const progress = await loadProgress(deps);
   const rotationStartedAt = firstStart(progress) ?? now();
   let firstPending: RunResult["next"];
+  const roundTrips: StepRoundTrips[] = [];
+  const nodes = [...context.controlPlane, ...context.workers];
+  const counted = () => roundTrips.some((each) => each.total > 0) ? roundTrips : [];
 
   for (const step of plan.steps) {
     safePoint();
@@ -151,7 +167,7 @@ async function walk(
       printer.info(`stopping after phase "${plan.stopAfter}" (stopAfter); next: ${step.id}`);
       const next = { step: step.id, phase: step.phase };
       await events.emit({ type: "StoppedAfterPhase", stopAfter: plan.stopAfter, next });
-      return { outcome: "done", steps, skipped, next };
+      return { outcome: "done", steps, skipped, next, roundTrips: counted() };
     }
     const record = progress.steps[step.id];
     if (record?.status === "done") {
@@ -206,6 +222,7 @@ async function walk(
       attempt: attempt.attempts,
     });
     let stage: StepStage = "observe";
+    const countBefore = countRoundTrips(nodes);
     try {
       log.info(`${dryRun ? "planning" : "running"} ${step.kind} (phase ${step.phase})`);
       const observed = await kind.observe(ctx, step);
@@ -267,6 +284,7 @@ async function walk(
           progress.steps[step.id] = { ...attempt, status: "blocked", error: error.message };
           await save(store, progress, now);
         }
+        roundTrips.push(stepRoundTrips(step.id, countBefore, countRoundTrips(nodes)));
         await events.emit({
           type: "GateReached",
           step: step.id,
@@ -274,7 +292,15 @@ async function walk(
           message: error.message,
         });
         const next = { step: step.id, phase: step.phase };
-        return { outcome: "gate", steps, skipped, gate: error.message, gateStep: step.id, next };
+        return {
+          outcome: "gate",
+          steps,
+          skipped,
+          gate: error.message,
+          gateStep: step.id,
+          next,
+          roundTrips: counted(),
+        };
       }
       const wrapped = error instanceof StepError ? error : new StepError(step.id, stage, error);
       if (!dryRun) {
@@ -290,12 +316,42 @@ async function walk(
       });
       throw wrapped;
     }
+    roundTrips.push(stepRoundTrips(step.id, countBefore, countRoundTrips(nodes)));
   }
   return {
     outcome: "done",
     steps,
     skipped,
     ...(dryRun && firstPending ? { next: firstPending } : {}),
+    roundTrips: counted(),
+  };
+}
+
+/** Each counting node's round trips so far, by name. */
+function countRoundTrips(nodes: readonly { name: string; roundTrips?(): number }[]) {
+  const counts = new Map<string, number>();
+  for (const node of nodes) {
+    if (node.roundTrips) counts.set(node.name, node.roundTrips());
+  }
+  return counts;
+}
+
+function stepRoundTrips(
+  stepId: string,
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): StepRoundTrips {
+  const perNode: Record<string, number> = {};
+  for (const [name, count] of after) {
+    const made = count - (before.get(name) ?? 0);
+    if (made > 0) perNode[name] = made;
+  }
+  const made = Object.values(perNode);
+  return {
+    stepId,
+    total: made.reduce((sum, count) => sum + count, 0),
+    maxPerNode: Math.max(0, ...made),
+    perNode,
   };
 }
 

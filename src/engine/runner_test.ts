@@ -277,3 +277,60 @@ Deno.test("steps see when the rotation began: the first recorded start, kept acr
     await cleanup();
   }
 });
+
+/** A node that counts its reads and writes as remote round trips. */
+class CountingNode implements NodeAccess {
+  #trips = 0;
+  constructor(readonly base: NodeAccess) {}
+  get name() {
+    return this.base.name;
+  }
+  roundTrips() {
+    return this.#trips;
+  }
+  readFile(path: string) {
+    this.#trips++;
+    return this.base.readFile(path);
+  }
+  writeFile(path: string, content: string) {
+    this.#trips++;
+    return this.base.writeFile(path, content);
+  }
+  removeFile(path: string) {
+    this.#trips++;
+    return this.base.removeFile(path);
+  }
+  run(command: readonly string[]) {
+    this.#trips++;
+    return this.base.run(command);
+  }
+}
+
+Deno.test("runner reports each step's remote round trips, per node; none without a counting node", async () => {
+  const { printer, context, node, cleanup } = await setup();
+  const counting = { ...context, controlPlane: [new CountingNode(node)] };
+  const result = await runPlan({
+    loaded: loadedPlan(steps),
+    registry: registry(),
+    store: memoryProgressStore(),
+    context: counting,
+    printer,
+  });
+  // write: read, write, read again; copy: read /etc/b, read /etc/a, write, read
+  assert.deepEqual(result.roundTrips, [
+    { stepId: "write-a", total: 3, maxPerNode: 3, perNode: { "cp-1": 3 } },
+    { stepId: "copy-a-to-b", total: 4, maxPerNode: 4, perNode: { "cp-1": 4 } },
+    { stepId: "write-c", total: 3, maxPerNode: 3, perNode: { "cp-1": 3 } },
+  ]);
+  const local = await setup();
+  const plain = await runPlan({
+    loaded: loadedPlan(steps),
+    registry: registry(),
+    store: memoryProgressStore(),
+    context: local.context,
+    printer: local.printer,
+  });
+  assert.deepEqual(plain.roundTrips, []);
+  await local.cleanup();
+  await cleanup();
+});

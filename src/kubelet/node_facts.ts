@@ -59,8 +59,40 @@ export interface GatherOptions {
   readonly concurrency?: number;
   /** Rotation settings already read, by node; filled as settings are read. */
   readonly rotationCache?: Map<string, RotationSetting>;
+  /**
+   * The certificates already read from the nodes in earlier rounds of a wait, by node: a node's
+   * files are read again only when its kubelet CSRs changed (a rotation goes through a CSR), so
+   * a long wait does not cost a remote round trip per node per round. Filled as files are read.
+   */
+  readonly certificateCache?: Map<string, CachedCertificate>;
   /** Only these nodes. */
   readonly only?: readonly string[];
+}
+
+/** A node's certificate as read, and the state of its CSRs then. */
+export interface CachedCertificate {
+  readonly csrs: string;
+  readonly found: FoundCertificate | undefined;
+}
+
+/** What of a node's CSRs changes when its kubelet rotates: the newest and the newest issued. */
+function csrsKey(csrs: NodeCsrs | undefined): string {
+  return JSON.stringify([csrs?.newest.name, csrs?.newest.state, csrs?.newestIssued?.name]);
+}
+
+/**
+ * Whether the certificate read is the one the node's newest issued CSR got (or the node has
+ * none): until its kubelet installs what it was issued, its files are read every round.
+ */
+function installed(found: FoundCertificate | undefined, csrs: NodeCsrs | undefined): boolean {
+  const issued = csrs?.newestIssued?.certificatePem;
+  if (!issued) return true;
+  if (!found) return false;
+  try {
+    return parseCertificate(issued, "CSR").serialNumber === found.cert.serialNumber;
+  } catch {
+    return false;
+  }
 }
 
 /** After this many failed `configz` requests without one success, `configz` is not asked again. */
@@ -97,7 +129,16 @@ export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts
       );
       if (rotation.source !== "none") cache.set(name, rotation);
     }
-    const found = node ? await readNodeCertificate(node, options.paths, problems) : undefined;
+    const csrs = csrsKey(index.get(name));
+    const cached = options.certificateCache?.get(name);
+    let found: FoundCertificate | undefined;
+    if (cached && cached.csrs === csrs && installed(cached.found, index.get(name))) {
+      found = cached.found;
+    } else if (node) {
+      const read = problems.length;
+      found = await readNodeCertificate(node, options.paths, problems);
+      if (problems.length === read) options.certificateCache?.set(name, { csrs, found });
+    }
     return nodeFacts({
       name,
       registered: registeredNames.has(name),

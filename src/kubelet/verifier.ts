@@ -11,6 +11,7 @@ import type { NodeAccess } from "../engine/node_access.ts";
 import { type CaTrust, caTrustFromBundle, caTrustFromPem, summarizeTrust } from "./ca_trust.ts";
 import { forceRotation } from "./force_rotation.ts";
 import {
+  type CachedCertificate,
   DEFAULT_KUBELET_PATHS,
   gatherNodeFacts,
   type KubeletPaths,
@@ -21,7 +22,7 @@ import { buildReport } from "./build_report.ts";
 import { worthWaiting } from "./gate.ts";
 import type { ForcedRotationRecord, VerifierReport } from "./report.ts";
 import { formatDuration, iso } from "./time_format.ts";
-import { observeSigner } from "./signer.ts";
+import { observeSigner, type SignerReport } from "./signer.ts";
 
 /** Options of {@link verifyKubelets} and {@link observeKubelets}. */
 export interface VerifyKubeletsOptions {
@@ -74,6 +75,10 @@ interface RoundState {
   readonly paths: KubeletPaths;
   readonly deadline: Date;
   readonly rotationCache: Map<string, RotationSetting>;
+  /** Node certificates read in earlier rounds (read again when the node's CSRs change). */
+  readonly certificateCache: Map<string, CachedCertificate>;
+  /** The controller-manager's signer, read in the first round: nothing changes it during a wait. */
+  signer?: Promise<SignerReport>;
   readonly forced: ForcedRotationRecord[];
 }
 
@@ -162,6 +167,7 @@ async function initialState(options: VerifyKubeletsOptions): Promise<RoundState>
     paths: { ...DEFAULT_KUBELET_PATHS, ...options.paths },
     deadline: options.deadline ?? new Date(now().getTime() + (options.waitMs ?? 0)),
     rotationCache: new Map(),
+    certificateCache: new Map(),
     forced: [],
   };
 }
@@ -176,9 +182,10 @@ async function round(options: VerifyKubeletsOptions, state: RoundState): Promise
       paths: state.paths,
       configz: options.configz,
       rotationCache: state.rotationCache,
+      certificateCache: state.certificateCache,
       only: options.only,
     }),
-    observeSigner(controlPlane, state.trust, state.paths.manifestsDir),
+    state.signer ??= observeSigner(controlPlane, state.trust, state.paths.manifestsDir),
   ]);
   return await buildReport({
     facts,
@@ -217,8 +224,9 @@ async function forceNodes(
           now: options.now,
         }),
       );
-      // the kubelet restarted: read its rotation setting again
+      // the kubelet restarted: read its rotation setting and certificate again
       state.rotationCache.delete(name);
+      state.certificateCache.delete(name);
     } catch (error) {
       options.printer.error(`forced rotation of ${name} failed: ${(error as Error).message}`);
     }

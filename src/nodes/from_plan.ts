@@ -7,11 +7,16 @@ import { nodeNames } from "../plan/nodes.ts";
 import type { Layout } from "../plan/layout.ts";
 import { LocalNode } from "./local.ts";
 import { SshNode } from "./ssh.ts";
+import type { SshConnections } from "./ssh_connections.ts";
 
-/** The nodes of one group (none when the plan does not declare it). */
+/**
+ * The nodes of one group (none when the plan does not declare it); ssh nodes share the run's
+ * multiplexed `connections` when given.
+ */
 export function nodesOf(
   group: NodeGroup | undefined,
   layout: Layout,
+  connections?: SshConnections,
 ): (LocalNode | SshNode)[] {
   if (!group) return [];
   const names = nodeNames(group);
@@ -32,8 +37,10 @@ export function nodesOf(
       port: host.port,
       user: host.user,
       identityFile: group.identityFile,
+      knownHostsFile: group.knownHostsFile,
       sudo: group.sudo,
       backupDir: layout.backupDir,
+      connections,
     })
   );
 }

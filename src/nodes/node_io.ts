@@ -16,3 +16,10 @@ export interface WriteOptions {
   /** File mode; key files are written 0o600. */
   readonly mode?: number;
 }
+
+/** One file of a batch: its new content, or `undefined` to remove it. */
+export interface FileWrite {
+  readonly path: string;
+  readonly content: string | undefined;
+  readonly mode?: number;
+}

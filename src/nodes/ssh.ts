@@ -1,10 +1,20 @@
 /**
  * The `ssh` node driver: reaches a node with the system ssh client (keys from the agent or an
- * identity file; no password prompts). Files are read with `cat` and written atomically through
- * a temporary file; every write and removal backs the old file up first.
+ * identity file; host keys pinned in a known_hosts file; no password prompts). One multiplexed
+ * connection per host serves the whole run ({@linkcode SshConnections}). Reads fetch a whole
+ * directory in one round trip and keep it for a moment (a write, a removal or a command on the
+ * node forgets it); files are written atomically through a temporary file that is removed when
+ * the write fails, and every write and removal backs the old file up first. Every failure names
+ * the host and says why ({@linkcode SshError}).
  * @module
  */
-import type { CommandResult, WriteOptions } from "./node_io.ts";
+import { Buffer } from "node:buffer";
+import { posix } from "node:path";
+import type { CommandResult, FileWrite, WriteOptions } from "./node_io.ts";
+import type { SshConnections } from "./ssh_connections.ts";
+import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
+
+export { SshError } from "./ssh_failure.ts";
 
 /** How to reach one host. */
 export interface SshNodeOptions {
@@ -13,12 +23,16 @@ export interface SshNodeOptions {
   readonly port?: number;
   readonly user?: string;
   readonly identityFile?: string;
+  /** The known_hosts file that pins the host keys (checked strictly). */
+  readonly knownHostsFile?: string;
   /** Run every command through `sudo -n`. */
   readonly sudo?: boolean;
   /** Where backups go, as a path on the node. */
   readonly backupDir: string;
-  /** Extra `-o` options (tests pass a known_hosts file). */
+  /** Extra `-o` options. */
   readonly sshOptions?: readonly string[];
+  /** The run's multiplexed connections; without them every round trip connects anew. */
+  readonly connections?: SshConnections;
 }
 
 /** Quotes one word for a POSIX shell. */
@@ -26,19 +40,101 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** How long a fetched directory answers reads without another round trip. */
+const DIRECTORY_FRESH_MS = 3_000;
+/** Files larger than this are read on their own. */
+const LARGEST_BATCHED = 1 << 20;
 const MISSING = 44;
+/** How a batch script names the file it failed on (stderr). */
+const FAILED_MARK = "ca-rotator-failed:";
+
+interface DirectoryListing {
+  readonly at: number;
+  readonly exists: boolean;
+  /** Readable regular files (symbolic links followed) by name, with their text. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Regular files not in `files` (too large or unreadable): read on their own. */
+  readonly others: ReadonlySet<string>;
+}
+
+/**
+ * One round trip that prints every regular file of a directory: `D` when it exists, then
+ * `F <name> <content>` (both base64) per file, `O <name>` for one to read on its own.
+ */
+function listingScript(dir: string): string {
+  const q = shellQuote(dir);
+  return [
+    `d=${q}`,
+    `[ -d "$d" ] || exit 0`,
+    "echo D",
+    'for f in "$d"/* "$d"/.[!.]*; do',
+    '  [ -f "$f" ] || continue',
+    '  n=$(printf %s "${f##*/}" | base64 -w0)',
+    `  if [ -r "$f" ] && [ "$(stat -L -c %s -- "$f")" -le ${LARGEST_BATCHED} ]; then`,
+    '    printf "F %s " "$n"; base64 -w0 < "$f" || exit 1; echo',
+    '  else printf "O %s\\n" "$n"; fi',
+    "done",
+  ].join("\n");
+}
+
+function parseListing(stdout: string): DirectoryListing {
+  const files = new Map<string, string>();
+  const others = new Set<string>();
+  let exists = false;
+  const text = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
+  for (const line of stdout.split("\n")) {
+    if (line === "D") exists = true;
+    else if (line.startsWith("F ")) {
+      const [, name, content = ""] = line.split(" ");
+      files.set(text(name), text(content));
+    } else if (line.startsWith("O ")) others.add(text(line.slice(2)));
+  }
+  return { at: Date.now(), exists, files, others };
+}
 
 /** A node reached over ssh. */
 export class SshNode {
   readonly name: string;
   readonly #options: SshNodeOptions;
+  readonly #listings = new Map<string, Promise<DirectoryListing>>();
+  #roundTrips = 0;
 
   constructor(options: SshNodeOptions) {
     this.name = options.name;
     this.#options = options;
   }
 
+  /** The ssh round trips (remote commands) made so far. */
+  roundTrips(): number {
+    return this.#roundTrips;
+  }
+
+  /**
+   * Opens the host's connection (the run's master, when multiplexed) and checks that commands
+   * run there (with sudo, without a password): a run checks every node before it changes any.
+   */
+  async connect(): Promise<void> {
+    this.#check(await this.#shell("true"), "connect");
+  }
+
   async readFile(path: string): Promise<string | undefined> {
+    const dir = posix.dirname(path);
+    const name = posix.basename(path);
+    let pending = this.#listings.get(dir);
+    if (!pending || Date.now() - (await pending.catch(() => ({ at: 0 }))).at > DIRECTORY_FRESH_MS) {
+      // Concurrent reads of one directory share one round trip.
+      pending = this.#shell(listingScript(dir)).then((result) => {
+        this.#check(result, `read ${dir}`);
+        return parseListing(result.stdout);
+      });
+      this.#listings.set(dir, pending);
+      pending.catch(() => this.#listings.delete(dir));
+    }
+    const listing = await pending;
+    if (!listing.exists) return undefined;
+    const content = listing.files.get(name);
+    if (content !== undefined) return content;
+    if (!listing.others.has(name)) return undefined;
     const q = shellQuote(path);
     const result = await this.#shell(`if [ -e ${q} ]; then cat -- ${q}; else exit ${MISSING}; fi`);
     if (result.code === MISSING) return undefined;
@@ -46,32 +142,115 @@ export class SshNode {
     return result.stdout;
   }
 
+  /**
+   * Points `path` at `target`; a target in the same directory tree is linked relatively, which
+   * means the same on the node and stays right wherever the directory is mounted.
+   */
   async link(target: string, path: string): Promise<void> {
-    const script = `ln -sfn -- ${shellQuote(target)} ${shellQuote(path)}`;
+    this.#forget();
+    const relative = posix.relative(posix.dirname(path), target);
+    const linked = relative.startsWith("../") ? target : relative;
+    const script = `ln -sfn -- ${shellQuote(linked)} ${shellQuote(path)}`;
     this.#check(await this.#shell(script), `link ${path} to ${target}`);
   }
 
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
-    const q = shellQuote(path);
-    const temporary = shellQuote(`${path}.ca-rotator.tmp`);
-    const mode = (options.mode ?? 0o644).toString(8);
-    const script = [
-      this.#backupScript(path),
-      `mkdir -p -- "$(dirname -- ${q})"`,
-      `(umask 077 && cat > ${temporary})`,
-      `chmod ${mode} ${temporary}`,
-      `mv -f -- ${temporary} ${q}`,
-    ].join(" && ");
-    this.#check(await this.#shell(script, content), `write ${path}`);
+    await this.writeFiles([{ path, content, mode: options.mode }]);
+  }
+
+  /**
+   * Writes and removes files in order in one round trip, each backed up first; a write goes to a
+   * temporary file renamed over the file only when written whole (a failed one is removed, the
+   * file left as it was), and the first failure stops the batch, naming its file.
+   */
+  async writeFiles(files: readonly FileWrite[]): Promise<void> {
+    if (files.length === 0) return;
+    this.#forget();
+    const encoder = new TextEncoder();
+    const contents: Uint8Array[] = [];
+    const lines = [
+      `failed() { printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`,
+    ];
+    for (const file of files) {
+      const q = shellQuote(file.path);
+      if (file.content === undefined) {
+        lines.push(
+          `{ ${this.#backupScript(file.path)} && rm -f -- ${q}; } || failed ${q} $?`,
+        );
+        continue;
+      }
+      const bytes = encoder.encode(file.content);
+      contents.push(bytes);
+      const temporary = shellQuote(`${file.path}.ca-rotator.tmp`);
+      const mode = (file.mode ?? 0o644).toString(8);
+      // The content comes from stdin, exactly its length; the rename happens only when all of it
+      // was written.
+      lines.push(
+        `{ ${this.#backupScript(file.path)} && mkdir -p -- "$(dirname -- ${q})" && ` +
+          `(umask 077 && head -c ${bytes.length} > ${temporary}) && ` +
+          `[ "$(stat -c %s -- ${temporary})" = ${bytes.length} ] && ` +
+          `chmod ${mode} ${temporary} && mv -f -- ${temporary} ${q}; } ` +
+          `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
+      );
+    }
+    const stdin = new Uint8Array(contents.reduce((sum, bytes) => sum + bytes.length, 0));
+    let offset = 0;
+    for (const bytes of contents) {
+      stdin.set(bytes, offset);
+      offset += bytes.length;
+    }
+    const result = await this.#shell(lines.join("\n"), stdin);
+    if (result.code === 0) return;
+    const failedPath = result.stderr.split("\n").find((line) => line.startsWith(FAILED_MARK))
+      ?.slice(FAILED_MARK.length);
+    const file = files.find((each) => each.path === failedPath) ?? files[0];
+    const stderr = result.stderr.split("\n").filter((line) => !line.startsWith(FAILED_MARK))
+      .join("\n");
+    this.#check(
+      { ...result, stderr },
+      `${file.content === undefined ? "remove" : "write"} ${file.path}`,
+      `${file.path} is unchanged`,
+    );
   }
 
   async removeFile(path: string): Promise<void> {
-    const script = `${this.#backupScript(path)} && rm -f -- ${shellQuote(path)}`;
-    this.#check(await this.#shell(script), `remove ${path}`);
+    await this.writeFiles([{ path, content: undefined }]);
   }
 
-  run(command: readonly string[]): Promise<CommandResult> {
-    return this.#shell(command.map(shellQuote).join(" "));
+  /**
+   * Runs a command on the node. Its own exit code is returned; a failure to reach the host or
+   * sudo asking for a password throws.
+   */
+  async run(command: readonly string[]): Promise<CommandResult> {
+    this.#forget();
+    const result = await this.#shell(command.map(shellQuote).join(" "));
+    if (result.code !== 0) {
+      const { kind, reason } = classifyFailure(result, this.#target());
+      if (kind !== "command" && kind !== "missing-file" && kind !== "disk-full") {
+        throw new SshError(
+          this.name,
+          kind,
+          `${describeTarget(this.#target())}: cannot run ${command.join(" ")} over ssh: ${reason}`,
+        );
+      }
+    }
+    return result;
+  }
+
+  #forget(): void {
+    this.#listings.clear();
+  }
+
+  #target() {
+    const o = this.#options;
+    return {
+      name: o.name,
+      address: o.address,
+      port: o.port,
+      user: o.user,
+      identityFile: o.identityFile,
+      knownHostsFile: o.knownHostsFile,
+    };
   }
 
   #backupScript(path: string): string {
@@ -81,23 +260,67 @@ export class SshNode {
     return `{ [ ! -e ${q} ] || { mkdir -p -- "$(dirname -- ${backup})" && cp -p -- ${q} ${backup}; }; }`;
   }
 
-  #check(result: CommandResult, what: string): void {
-    if (result.code !== 0) {
-      throw new Error(
-        `${this.name}: cannot ${what} over ssh (exit ${result.code}): ${result.stderr.trim()}`,
-      );
-    }
+  #check(result: CommandResult, what: string, unchanged?: string): void {
+    if (result.code === 0) return;
+    const { kind, reason } = classifyFailure(result, this.#target());
+    const tail = unchanged && kind !== "command" ? `; ${unchanged}` : "";
+    throw new SshError(
+      this.name,
+      kind,
+      `${describeTarget(this.#target())}: cannot ${what} over ssh: ${reason}${tail}`,
+    );
   }
 
-  async #shell(script: string, stdin?: string): Promise<CommandResult> {
+  /** The destination arguments: port, identity, user@address. */
+  #destination(): string[] {
     const options = this.#options;
-    const args = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"];
-    for (const option of options.sshOptions ?? []) args.push("-o", option);
+    const args: string[] = [];
     if (options.port) args.push("-p", String(options.port));
-    if (options.identityFile) args.push("-i", options.identityFile);
+    if (options.identityFile) args.push("-i", options.identityFile, "-o", "IdentitiesOnly=yes");
+    if (options.knownHostsFile) {
+      args.push(
+        "-o",
+        `UserKnownHostsFile=${options.knownHostsFile}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+      );
+    }
     args.push(options.user ? `${options.user}@${options.address}` : options.address);
+    return args;
+  }
+
+  async #shell(script: string, stdin?: string | Uint8Array): Promise<CommandResult> {
+    const options = this.#options;
+    const missing = await this.#missingLocalFile();
+    if (missing) {
+      throw new SshError(
+        this.name,
+        "missing-file",
+        `${describeTarget(this.#target())}: cannot connect over ssh: ${missing}`,
+      );
+    }
+    const args = [
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "-o",
+      "ServerAliveInterval=15",
+      "-o",
+      "LogLevel=ERROR",
+    ];
+    if (options.connections) {
+      for (const option of await options.connections.options()) args.push("-o", option);
+    }
+    for (const option of options.sshOptions ?? []) args.push("-o", option);
+    const destination = this.#destination();
+    options.connections?.remember(this.name, destination);
+    args.push(...destination);
     const remote = options.sudo ? `sudo -n sh -c ${shellQuote(script)}` : script;
     args.push("--", remote);
+    this.#roundTrips++;
     const child = new Deno.Command("ssh", {
       args,
       stdin: stdin === undefined ? "null" : "piped",
@@ -106,8 +329,9 @@ export class SshNode {
     }).spawn();
     if (stdin !== undefined) {
       const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
+      const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+      await writer.write(bytes).catch(() => {});
+      await writer.close().catch(() => {});
     }
     const output = await child.output();
     const decoder = new TextDecoder();
@@ -116,5 +340,22 @@ export class SshNode {
       stdout: decoder.decode(output.stdout),
       stderr: decoder.decode(output.stderr),
     };
+  }
+
+  /** The identity or known_hosts file named in the plan when it does not exist here. */
+  async #missingLocalFile(): Promise<string | undefined> {
+    const files = [
+      ["identity file", this.#options.identityFile],
+      ["known_hosts file", this.#options.knownHostsFile],
+    ] as const;
+    for (const [what, path] of files) {
+      if (!path) continue;
+      try {
+        await Deno.stat(path.replace(/^~(?=\/)/, Deno.env.get("HOME") ?? "~"));
+      } catch {
+        return `the ${what} ${path} does not exist on this machine`;
+      }
+    }
+    return undefined;
   }
 }

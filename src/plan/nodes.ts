@@ -29,11 +29,15 @@ export const SshHostSchema = z.strictObject({
   user: nonEmpty.optional(),
 });
 
-/** Driver `ssh`: the system ssh client, optionally with an identity file and sudo. */
+/**
+ * Driver `ssh`: the system ssh client, optionally with an identity file, a known_hosts file that
+ * pins the host keys (checked strictly), and sudo (without a password).
+ */
 export const SshNodesSchema = z.strictObject({
   driver: z.literal("ssh"),
   hosts: z.array(SshHostSchema),
   identityFile: nonEmpty.optional(),
+  knownHostsFile: nonEmpty.optional(),
   sudo: z.boolean().default(false),
 });
 

@@ -51,6 +51,50 @@ export async function probeHealthy(node: NodeAccess, url: string): Promise<boole
   return result.stdout.trim() === "200";
 }
 
+/**
+ * A node reached through a remote driver (it counts round trips): its polls run as one remote
+ * command each, a loop on the node, instead of one round trip per probe.
+ */
+function isRemote(node: NodeAccess): boolean {
+  return typeof node.roundTrips === "function";
+}
+
+/** The longest one remote poll runs before it reports back. */
+const REMOTE_POLL_SECONDS = 30;
+
+/** Polls `$1` on the node until it answers 200 (`wanted` up) or not (down), or `$2` seconds pass. */
+function pollScript(wanted: "up" | "down", interval: string): string {
+  const test = wanted === "up" ? '[ "$c" = 200 ]' : '[ "$c" != 200 ]';
+  return [
+    "end=$(( $(date +%s) + $2 ))",
+    "while :; do",
+    `  c=$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' "$1")`,
+    `  if ${test}; then echo "$c"; exit 0; fi`,
+    '  if [ "$(date +%s)" -ge "$end" ]; then echo "$c"; exit 0; fi',
+    `  sleep ${interval}`,
+    "done",
+  ].join("\n");
+}
+
+/** Polls on the node (one round trip) until the probe answers as `wanted` or `seconds` pass. */
+async function pollRemote(
+  node: NodeAccess,
+  url: string,
+  wanted: "up" | "down",
+  seconds: number,
+): Promise<boolean> {
+  const result = await node.run([
+    "sh",
+    "-c",
+    pollScript(wanted, wanted === "up" ? "0.5" : "0.1"),
+    "sh",
+    node.reachableUrl?.(url) ?? url,
+    String(Math.max(0, Math.ceil(seconds))),
+  ]);
+  const code = result.stdout.trim();
+  return wanted === "up" ? code === "200" : code !== "" && code !== "200";
+}
+
 /** How long a kubelet may take to notice a changed manifest and stop the old pod. */
 const RESTART_NOTICE_MS = 30_000;
 
@@ -59,6 +103,10 @@ const RESTART_NOTICE_MS = 30_000;
  * a restart can be over in a second, too short for the backed-off polling of a long wait.
  */
 async function waitUntilDown(node: NodeAccess, url: string, limitMs: number): Promise<void> {
+  if (isRemote(node)) {
+    await pollRemote(node, url, "down", limitMs / 1000);
+    return;
+  }
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline && await probeHealthy(node, url)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -97,9 +145,18 @@ export async function waitHealthy(
   url: string,
   timeoutMs: number,
 ): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   await ctx.waitFor(
     `${node.name}/${component} to be healthy (${url})`,
-    () => probeHealthy(node, url),
+    () =>
+      isRemote(node)
+        ? pollRemote(
+          node,
+          url,
+          "up",
+          Math.min(REMOTE_POLL_SECONDS, Math.max(1, (deadline - Date.now()) / 1000)),
+        )
+        : probeHealthy(node, url),
     timeoutMs,
   );
 }

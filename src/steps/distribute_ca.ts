@@ -3,6 +3,7 @@
  * the bundle (old + new) beside them, so that everything can trust both CAs.
  * @module
  */
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
 import {
@@ -82,8 +83,9 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   async observe(ctx, step) {
     const paths = caPaths(ctx.layout, step.ca);
     const pair = ctx.cas.get(step.ca);
-    const files: DesiredFile[] = [];
-    for (const node of ctx.controlPlane) {
+    // Nodes are read in parallel (bounded); the files keep the nodes' order.
+    const perNode = await mapBounded(ctx.controlPlane, NODE_PARALLELISM, async (node) => {
+      const files: DesiredFile[] = [];
       const current = await node.readFile(paths.cert);
       if (current === undefined) throw new Error(`${node.name}: ${paths.cert} is missing`);
       const read = (path: string) => node.readFile(path);
@@ -113,7 +115,9 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
           reason: "old and new CA, trusted together until finalize",
         },
       );
-    }
+      return files;
+    });
+    const files = perNode.flat();
     return files;
   },
 

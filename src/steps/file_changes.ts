@@ -41,17 +41,36 @@ export function nodeNamed(nodes: readonly NodeAccess[], name: string): NodeAcces
   return node;
 }
 
-/** Writes (or removes) the files of the changes that target files, in order. */
+/**
+ * Writes (or removes) the files of the changes that target files, in order; the consecutive
+ * changes of one node go to it as one batch when its driver takes batches (one ssh round trip).
+ */
 export async function applyFileChanges(
   nodes: readonly NodeAccess[],
   changes: readonly Change[],
 ): Promise<void> {
-  for (const change of changes) {
-    if (change.target.type !== "file") continue;
-    const target = change.target as FileTarget;
-    const node = nodeNamed(nodes, target.node);
-    if (change.action === "delete") await node.removeFile(target.path);
-    else await node.writeFile(target.path, change.after ?? "", { mode: target.mode });
+  const files = changes.filter((change) => change.target.type === "file");
+  for (let start = 0; start < files.length;) {
+    const node = nodeNamed(nodes, (files[start].target as FileTarget).node);
+    let end = start + 1;
+    while (end < files.length && (files[end].target as FileTarget).node === node.name) end++;
+    const batch = files.slice(start, end).map((change) => {
+      const target = change.target as FileTarget;
+      return {
+        path: target.path,
+        content: change.action === "delete" ? undefined : change.after ?? "",
+        mode: target.mode,
+      };
+    });
+    if (node.writeFiles && batch.length > 1) {
+      await node.writeFiles(batch);
+    } else {
+      for (const file of batch) {
+        if (file.content === undefined) await node.removeFile(file.path);
+        else await node.writeFile(file.path, file.content, { mode: file.mode });
+      }
+    }
+    start = end;
   }
 }
 

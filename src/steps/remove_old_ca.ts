@@ -3,6 +3,7 @@
  * CA from every node (the driver keeps a backup of each).
  * @module
  */
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
@@ -50,34 +51,40 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   async observe(ctx, step) {
     const paths = caPaths(ctx.layout, step.ca);
     const doomed = [paths.bundle, paths.newCert, paths.newKey];
-    const files: DesiredFile[] = [];
-    for (const node of [...ctx.controlPlane, ...ctx.workers]) {
-      const readers: { path: string; text: string }[] = [];
-      for (const path of new Set(readersOf(ctx.layout))) {
-        const text = await node.readFile(path);
-        if (text !== undefined) readers.push({ path, text });
-      }
-      for (const path of doomed) {
-        const current = await node.readFile(path);
-        if (current === undefined) continue;
-        const user = readers.find((reader) => reader.text.includes(path));
-        if (user) {
-          throw new Error(
-            `${node.name}: ${user.path} still references ${path}: ` +
-              `point it at the new CA before removing the old one`,
-          );
+    // Nodes are read in parallel (bounded); the files keep the nodes' order.
+    const perNode = await mapBounded(
+      [...ctx.controlPlane, ...ctx.workers],
+      NODE_PARALLELISM,
+      async (node) => {
+        const files: DesiredFile[] = [];
+        const readers: { path: string; text: string }[] = [];
+        for (const path of new Set(readersOf(ctx.layout))) {
+          const text = await node.readFile(path);
+          if (text !== undefined) readers.push({ path, text });
         }
-        files.push({
-          node: node.name,
-          path,
-          current,
-          desired: undefined,
-          sensitive: path === paths.newKey,
-          reason: "the old CA is no longer trusted",
-        });
-      }
-    }
-    return files;
+        for (const path of doomed) {
+          const current = await node.readFile(path);
+          if (current === undefined) continue;
+          const user = readers.find((reader) => reader.text.includes(path));
+          if (user) {
+            throw new Error(
+              `${node.name}: ${user.path} still references ${path}: ` +
+                `point it at the new CA before removing the old one`,
+            );
+          }
+          files.push({
+            node: node.name,
+            path,
+            current,
+            desired: undefined,
+            sensitive: path === paths.newKey,
+            reason: "the old CA is no longer trusted",
+          });
+        }
+        return files;
+      },
+    );
+    return perNode.flat();
   },
 
   diff: (files) => fileChanges(files),
@@ -88,12 +95,12 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
 
   async verify(ctx, step) {
     const paths = caPaths(ctx.layout, step.ca);
-    for (const node of [...ctx.controlPlane, ...ctx.workers]) {
+    await mapBounded([...ctx.controlPlane, ...ctx.workers], NODE_PARALLELISM, async (node) => {
       for (const path of [paths.bundle, paths.newCert, paths.newKey]) {
         if ((await node.readFile(path)) !== undefined) {
           throw new Error(`${node.name}: ${path} still exists`);
         }
       }
-    }
+    });
   },
 });

@@ -4,6 +4,7 @@
  * and wait until its node is Ready before the next batch.
  * @module
  */
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { z } from "zod";
 import type { Change } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
@@ -89,8 +90,9 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     const trusted = await trustPem(ctx, "cluster", step.clientCA);
     const paths = caPaths(layout, "cluster");
     const caFile = step.clientCA === "bundle" ? paths.bundle : paths.cert;
-    const files: DesiredFile[] = [];
-    for (const node of allNodes(ctx)) {
+    // Nodes are read in parallel (bounded); the files keep the nodes' order.
+    const perNode = await mapBounded(allNodes(ctx), NODE_PARALLELISM, async (node) => {
+      const files: DesiredFile[] = [];
       const config = await node.readFile(layout.kubeletConfig);
       const kubeconfig = await node.readFile(layout.kubeletKubeconfig);
       if (config === undefined) throw new Error(`${node.name}: ${layout.kubeletConfig} is missing`);
@@ -130,7 +132,9 @@ export const rollKubelets = defineStepKind<Step, Observed>({
         mode: 0o600,
         reason: "the CAs the kubelet trusts for the API server",
       });
-    }
+      return files;
+    });
+    const files = perNode.flat();
     return { nodes: allNodes(ctx).map((node) => node.name), files };
   },
 

@@ -27,6 +27,7 @@ import {
   removeNetwork,
 } from "./netns.ts";
 import { createControlPlaneRoots, createWorkerRoots } from "./node_roots.ts";
+import { prepareSsh, SSH_USER, sshdInstalled, sshPaths } from "./node_ssh.ts";
 import {
   clusterProcesses,
   type ClusterState,
@@ -132,6 +133,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     );
     await createControlPlaneRoots(layout, binDir, version, log);
     await createWorkerRoots(layout, log);
+    if (opts.ssh) {
+      if (!await sshdInstalled()) {
+        throw new Error("--ssh needs sshd: run `deno task cluster setup` (openssh-server, sudo)");
+      }
+      const ssh = await prepareSsh(layout);
+      log(`[up] ssh: user ${SSH_USER}, key ${ssh.identityFile}, known_hosts ${ssh.knownHostsFile}`);
+    }
     state = { ...state, status: "starting" };
     await writeState(stateDir, state);
 
@@ -313,6 +321,25 @@ export function clusterEnv(state: ClusterState): Record<string, string> {
     NODE_IPS: layout.controlPlane.map((n) => n.ip).join(" "),
     WORKER_ROOTS: layout.workers.map((n) => n.root).join(" "),
     WORKER_NAMES: layout.workers.map((n) => n.name).join(" "),
+    ...(layout.options.ssh ? sshEnv(state) : {}),
+  };
+}
+
+/**
+ * What a plan needs to reach the nodes over ssh (`up --ssh`): the user, identity file and
+ * known_hosts, every address (`WORKER_IPS`; `NODE_<i>_IP`, `WORKER_<i>_IP` one by one) and the
+ * load balancer's host.
+ */
+function sshEnv(state: ClusterState): Record<string, string> {
+  const { layout } = state;
+  const paths = sshPaths(layout.options.stateDir);
+  return {
+    SSH_USER,
+    SSH_IDENTITY_FILE: paths.identityFile,
+    SSH_KNOWN_HOSTS: paths.knownHostsFile,
+    WORKER_IPS: layout.workers.map((n) => n.ip).join(" "),
+    ...Object.fromEntries(layout.controlPlane.map((n, i) => [`NODE_${i + 1}_IP`, n.ip])),
+    ...Object.fromEntries(layout.workers.map((n, i) => [`WORKER_${i + 1}_IP`, n.ip])),
   };
 }
 

@@ -67,18 +67,26 @@ async function findProgram(name: string): Promise<string | undefined> {
 
 /**
  * Installs the Debian packages the cluster needs when their programs are missing: haproxy,
- * iproute2 (`ip`, for the cluster's network namespace and veth pair; `ss`, used by tests) and
- * openssl (used by tests). Returns haproxy's path.
+ * iproute2 (`ip`, for the cluster's network namespace and veth pair; `ss`, used by tests),
+ * openssl (used by tests), openssh-server and sudo (the nodes' sshd of `up --ssh`). Returns
+ * haproxy's path.
  */
 export async function ensureHaproxy(log: (line: string) => void = console.error): Promise<string> {
-  const wanted = { haproxy: "haproxy", ip: "iproute2", openssl: "openssl" };
+  const wanted = {
+    haproxy: "haproxy",
+    ip: "iproute2",
+    openssl: "openssl",
+    sshd: "openssh-server",
+    sudo: "sudo",
+  };
   const missing: string[] = [];
   for (const [program, pkg] of Object.entries(wanted)) {
     if (!await findProgram(program)) missing.push(pkg);
   }
   if (missing.length > 0) {
     log(`[setup] apt-get install -y ${missing.join(" ")}`);
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    // RUNLEVEL=1: invoke-rc.d starts no service of a package (openssh-server's sshd on port 22).
+    const env = { DEBIAN_FRONTEND: "noninteractive", RUNLEVEL: "1" };
     await runCommand(["apt-get", "update", "-qq"], { env });
     await runCommand(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing], {
       env,

@@ -31,6 +31,11 @@ export interface ClusterOptions {
   nodeMonitorGracePeriod: string;
   /** When set, the supervisor tears the cluster down once this process has exited. */
   ownerPid?: number;
+  /**
+   * Every node (control plane and workers) reachable over ssh on its own address, in a mount
+   * namespace holding its node root's files at their real paths (see node_ssh.ts).
+   */
+  ssh: boolean;
 }
 
 /** The default state directory of `cluster up`. */
@@ -50,6 +55,7 @@ export function resolveOptions(options: Partial<ClusterOptions> = {}): ClusterOp
     heartbeatSeconds: options.heartbeatSeconds ?? 5,
     nodeMonitorGracePeriod: options.nodeMonitorGracePeriod ?? "20s",
     ownerPid: options.ownerPid,
+    ssh: options.ssh ?? false,
   };
   if (
     !Number.isInteger(resolved.apiServers) || resolved.apiServers < 1 || resolved.apiServers > 9
@@ -87,6 +93,11 @@ export interface ControlPlaneNode {
 export interface WorkerNode {
   /** Node name. */
   name: string;
+  /**
+   * Its address in the cluster's network namespace, `198.18.<n>.(21 + i)`: only its sshd
+   * listens there (`--ssh`); its kubelet only dials the API.
+   */
+  ip: string;
   /** Directory standing for the node's `/`. */
   root: string;
 }
@@ -118,6 +129,9 @@ export const PORTS = {
   kwok: 10247,
 } as const;
 
+/** Worker _i_ (from 0) is `198.18.<n>.(21 + i)`: below haproxy's .100 for up to 50 workers. */
+const WORKER_FIRST_OCTET = 21;
+
 /** Computes the layout of a cluster from its options. */
 export function planLayout(options: ClusterOptions): ClusterLayout {
   const nodesDir = join(options.stateDir, "nodes");
@@ -128,6 +142,7 @@ export function planLayout(options: ClusterOptions): ClusterLayout {
   }));
   const workers = Array.from({ length: options.nodes }, (_, i) => ({
     name: `worker-${i + 1}`,
+    ip: `${options.subnet}.${WORKER_FIRST_OCTET + i}`,
     root: join(nodesDir, `worker-${i + 1}`),
   }));
   return {
@@ -142,11 +157,13 @@ export function planLayout(options: ClusterOptions): ClusterLayout {
 
 /**
  * Every address of the cluster's network namespace: the control-plane nodes', haproxy's and
- * kwok's (workers have none; their emulated kubelets only dial the API).
+ * kwok's, and with `ssh` the workers' (where only their sshd listens; their emulated kubelets
+ * only dial the API).
  */
 export function networkAddresses(layout: ClusterLayout): string[] {
   return [
     ...layout.controlPlane.map((n) => n.ip),
+    ...(layout.options.ssh ? layout.workers.map((n) => n.ip) : []),
     layout.endpoint.ip,
     layout.kwokAddress.split(":")[0],
   ];

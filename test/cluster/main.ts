@@ -3,7 +3,7 @@
  * demo. Dispatch only; see cluster.ts.
  *
  *   deno task cluster setup                       install haproxy if missing, build binaries
- *   deno task cluster up [--api-servers 1|3] [--nodes N]
+ *   deno task cluster up [--api-servers 1|3] [--nodes N] [--ssh]
  *   eval "$(deno task cluster env)"               KUBECONFIG, PATH, NODE_ROOTS, WORKER_ROOTS …
  *   deno task cluster status                      state.json of the running cluster
  *   deno task cluster down                        stop everything, remove the node roots
@@ -64,6 +64,10 @@ export function clusterProgram(): Command {
       "kube-controller-manager --cluster-signing-duration",
       "10m",
     )
+    .option(
+      "--ssh",
+      "every node reachable over ssh on its address (user, key, known_hosts: `cluster env`)",
+    )
     .option("--keep-on-failure", "leave a cluster that failed to start running, for inspection")
     .action(async (o) => {
       const result = await up({
@@ -75,6 +79,7 @@ export function clusterProgram(): Command {
         firstRotationAfterSeconds: o.firstRotationAfter,
         signingDuration: o.signingDuration,
         keepOnFailure: o.keepOnFailure,
+        ssh: o.ssh ?? false,
       });
       console.log(result.state.kubeconfig);
     });

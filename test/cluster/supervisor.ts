@@ -28,6 +28,7 @@ import { startEmulatedKubelets, waitForAllNodesReady } from "./supervisor_kubele
 import { startKwok } from "./supervisor_kwok.ts";
 import { startPodProcesses } from "./supervisor_pod_processes.ts";
 import { shutdownOnSignals, shutdownWhenOwnerExits } from "./supervisor_shutdown.ts";
+import { startSshServers } from "./supervisor_ssh.ts";
 
 /** Runs the supervisor for the cluster in `stateDir` until SIGTERM (never returns normally). */
 export async function supervise(stateDir: string, haproxyPath: string): Promise<void> {
@@ -48,6 +49,9 @@ export async function supervise(stateDir: string, haproxyPath: string): Promise<
     await step("starting kwok", () => startKwok(s));
     await step("starting the pods' processes", () => startPodProcesses(s));
     await step("starting the emulated kubelets", () => startEmulatedKubelets(s));
+    if (s.layout.options.ssh) {
+      await step("starting sshd on every node (--ssh)", () => startSshServers(s));
+    }
     await step("kubeadm init phase mark-control-plane", () => markControlPlane(s));
     await step("waiting for all nodes to be Ready", () => waitForAllNodesReady(s));
     await step(

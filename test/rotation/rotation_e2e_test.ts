@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import {
   clusterObjects,
@@ -26,75 +25,17 @@ import {
   describeClient,
   LEGACY_NAMESPACE,
 } from "./in_cluster_clients.ts";
-import type { KubeletStatus } from "../cluster/kubelet_status.ts";
+import {
+  assertExit,
+  assertKubeletsKeptTrust,
+  assertOldCaGone,
+  caRotator,
+  kubeletStatuses,
+  servesChainTo,
+} from "./end_state.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs ca-rotator as an operator would, with the cluster's environment. */
-async function caRotator(cluster: TestCluster, args: string[]): Promise<RunResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(repo, "main.ts"), ...args],
-    cwd: repo,
-    env: { ...cluster.env, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-function assertExit(result: RunResult, code: number, what: string): void {
-  assert.equal(
-    result.code,
-    code,
-    `${what} exited ${result.code}, expected ${code}:\n${result.stderr.slice(-4000)}`,
-  );
-}
-
-/** True when a TLS handshake with `host:port` verifies against `caPem` alone. */
-async function servesChainTo(host: string, port: number, caPem: string): Promise<boolean> {
-  try {
-    const conn = await Deno.connectTls({ hostname: host, port, caCerts: [caPem] });
-    try {
-      await conn.handshake();
-      return true;
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return false;
-  }
-}
-
-function base64Body(pem: string): string {
-  return pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
-}
-
-/** Does this file text hold the certificate `pem`, as PEM or inside base64 kubeconfig data? */
-function holdsCertificate(text: string, pem: string): boolean {
-  const body = base64Body(pem);
-  if (text.replace(/\s+/g, "").includes(body)) return true;
-  for (const match of text.matchAll(/-data:\s*([A-Za-z0-9+/=]+)/g)) {
-    try {
-      if (base64Body(atob(match[1])).includes(body)) return true;
-    } catch {
-      // not base64
-    }
-  }
-  return false;
-}
-
-async function kubeletStatuses(cluster: TestCluster): Promise<KubeletStatus[]> {
-  const names = [...cluster.nodes, ...cluster.workers].map((node) => node.name);
-  return await Promise.all(names.map((name) => cluster.kubeletStatus(name)));
-}
 
 Deno.test({
   name: "a full CA rotation on three API servers keeps the cluster working throughout",
@@ -305,48 +246,7 @@ Deno.test({
       );
       await writePlan("finalize", acceptDebugShell);
       assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (finalize)");
-      for (const host of [...endpoints, lbHost]) {
-        assert.ok(await servesChainTo(host, 6443, newCa), `${host}: new CA`);
-        assert.ok(!(await servesChainTo(host, 6443, oldCa)), `${host}: not the old CA`);
-      }
-      const files = await nodeFiles(allRoots);
-      const holders = [...files].filter(([, text]) => holdsCertificate(text, oldCa)).map(([path]) =>
-        path
-      );
-      assert.deepEqual(holders, [], "no node file holds the old CA");
-      const authentication = await cluster.kubectlJson<{ data: Record<string, string> }>(
-        ["get", "configmap", "extension-apiserver-authentication", "-n", "kube-system"],
-      );
-      assert.ok(
-        !holdsCertificate(authentication.data["client-ca-file"], oldCa),
-        "extension-apiserver-authentication: no old cluster CA",
-      );
-      assert.ok(
-        !holdsCertificate(authentication.data["requestheader-client-ca-file"], oldFrontProxyCa),
-        "extension-apiserver-authentication: no old front-proxy CA",
-      );
-      const roots = await cluster.kubectlJson<
-        { items: { metadata: { namespace: string }; data: Record<string, string> }[] }
-      >(
-        ["get", "configmaps", "-A", "--field-selector", "metadata.name=kube-root-ca.crt"],
-      );
-      for (const item of roots.items) {
-        assert.equal(
-          base64Body(item.data["ca.crt"]),
-          base64Body(newCa),
-          `${item.metadata.namespace}: new CA only`,
-        );
-      }
-      const clusterInfo = await cluster.kubectlJson<{ data: { kubeconfig: string } }>(
-        ["get", "configmap", "cluster-info", "-n", "kube-public"],
-      );
-      const info = parseYaml(clusterInfo.data.kubeconfig) as {
-        clusters: { cluster: Record<string, string> }[];
-      };
-      assert.equal(
-        base64Body(atob(info.clusters[0].cluster["certificate-authority-data"])),
-        base64Body(newCa),
-      );
+      await assertOldCaGone(cluster, { oldCa, oldFrontProxyCa, newCa });
       for (const kind of ["deployments", "daemonsets"]) {
         const list = await cluster.kubectlJson<
           {
@@ -383,40 +283,7 @@ Deno.test({
       assert.equal(counts.tlsFailures, 0, `TLS failures (last: ${counts.lastFailure})`);
       assert.equal(counts.unauthorized, 0, `401s (last: ${counts.lastFailure})`);
       assert.equal(counts.notReadyNodes, 0, "every node Ready throughout");
-      const after = await kubeletStatuses(cluster);
-      for (const status of after) {
-        const before = kubeletsBefore.find((each) => each.node === status.node)!;
-        const trustFailures = (kind: "unauthorized" | "tls" | "forbidden") =>
-          (status.failuresByKind[kind] ?? 0) - (before.failuresByKind[kind] ?? 0);
-        console.log(
-          `kubelet ${status.node}: ${status.requests - before.requests} requests, ` +
-            `${status.failures - before.failures} failures ${
-              JSON.stringify(
-                Object.fromEntries(
-                  Object.entries(status.failuresByKind).map((
-                    [kind, count],
-                  ) => [
-                    kind,
-                    count -
-                    (before.failuresByKind[kind as keyof typeof before.failuresByKind] ?? 0),
-                  ])
-                    .filter(([, count]) => (count as number) > 0),
-                ),
-              )
-            }, ${status.rotations} rotations`,
-        );
-        assert.equal(
-          trustFailures("unauthorized"),
-          0,
-          `${status.node}: 401s (last: ${status.lastErrorByKind?.unauthorized})`,
-        );
-        assert.equal(
-          trustFailures("tls"),
-          0,
-          `${status.node}: TLS failures (last: ${status.lastErrorByKind?.tls})`,
-        );
-        assert.ok(status.requests > before.requests, `${status.node} kept making requests`);
-      }
+      assertKubeletsKeptTrust(kubeletsBefore, await kubeletStatuses(cluster));
     });
 
     await t.step("the aggregated API kept authenticating the front proxy", async () => {
