@@ -5,19 +5,48 @@
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
+import type {
+  ClientCredentials,
+  KubeObject,
+  ListOptions,
+  ObjectCollection,
+  ObjectRef,
+} from "../kube/objects.ts";
 
 export { apiStatus } from "../kube/objects.ts";
-export type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
+export type {
+  ClientCredentials,
+  KubeObject,
+  ListOptions,
+  ObjectCollection,
+  ObjectRef,
+} from "../kube/objects.ts";
 
 /** What steps may do with the API. */
 export interface ClusterApi {
   /** The object, or `undefined` when it does not exist. */
   read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T extends KubeObject>(apiVersion: string, kind: string, options?: ListOptions): Promise<T[]>;
+  /**
+   * Every object of a kind, read page by page (limit/continue) as one consistent snapshot, with
+   * the collection's resourceVersion, from which a watch sees every later change.
+   */
+  listCollection<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    options?: ListOptions,
+  ): Promise<ObjectCollection<T>>;
   create<T extends KubeObject>(object: T): Promise<T>;
   /** Replaces the object; fails with a conflict when its resourceVersion is stale. */
   replace<T extends KubeObject>(object: T): Promise<T>;
+  /**
+   * Applies a JSON merge patch (RFC 7386) in one request, without a read: the patched object,
+   * or `undefined` when it does not exist.
+   */
+  patch<T extends KubeObject>(
+    ref: ObjectRef,
+    mergePatch: Record<string, unknown>,
+  ): Promise<T | undefined>;
   delete(ref: ObjectRef): Promise<void>;
   /** The client configuration (for watches), trusting what the orchestrator trusts now. */
   readonly kubeConfig: KubeConfig;

@@ -7,6 +7,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  PatchStrategy,
 } from "@kubernetes/client-node";
 import { withClientCertificate } from "./kubeconfig.ts";
 import {
@@ -14,8 +15,12 @@ import {
   type ClientCredentials,
   type KubeObject,
   type ListOptions,
+  type ObjectCollection,
   type ObjectRef,
 } from "./objects.ts";
+
+/** Objects per page of a LIST (limit/continue): bounds the memory of one response. */
+const LIST_PAGE_SIZE = 500;
 
 /**
  * The engine's `ClusterApi` on a real API server (it satisfies the contract structurally; the
@@ -75,8 +80,17 @@ export class KubeClusterApi {
     kind: string,
     options: ListOptions = {},
   ): Promise<T[]> {
+    return (await this.listCollection<T>(apiVersion, kind, options)).items;
+  }
+
+  async listCollection<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    options: ListOptions = {},
+  ): Promise<ObjectCollection<T>> {
     const items: T[] = [];
     let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
     do {
       const page = await unsent(() =>
         this.#client.list(
@@ -88,14 +102,46 @@ export class KubeClusterApi {
           undefined,
           options.fieldSelector,
           options.labelSelector,
-          500,
+          LIST_PAGE_SIZE,
           continueToken,
         )
       );
       for (const item of page.items) items.push({ apiVersion, kind, ...item } as T);
+      // every page of a paginated list is served from the first page's snapshot
+      resourceVersion ??= page.metadata?.resourceVersion;
       continueToken = page.metadata?._continue || undefined;
     } while (continueToken);
-    return items;
+    return { items, resourceVersion };
+  }
+
+  async patch<T extends KubeObject>(
+    ref: ObjectRef,
+    mergePatch: Record<string, unknown>,
+  ): Promise<T | undefined> {
+    try {
+      return await unsent(() =>
+        this.#client.patch(
+          {
+            ...mergePatch,
+            apiVersion: ref.apiVersion,
+            kind: ref.kind,
+            metadata: {
+              ...(mergePatch.metadata as Record<string, unknown> | undefined),
+              name: ref.name,
+              namespace: ref.namespace,
+            },
+          } as KubernetesObject,
+          undefined,
+          this.#dryRun,
+          "ca-rotator",
+          undefined,
+          PatchStrategy.MergePatch,
+        )
+      ) as T;
+    } catch (error) {
+      if (apiStatus(error) === 404) return undefined;
+      throw error;
+    }
   }
 
   async create<T extends KubeObject>(object: T): Promise<T> {
