@@ -5,22 +5,10 @@
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type {
-  ClientCredentials,
-  KubeObject,
-  ListOptions,
-  ObjectCollection,
-  ObjectRef,
-} from "../kube/objects.ts";
+import type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
 
 export { apiStatus } from "../kube/objects.ts";
-export type {
-  ClientCredentials,
-  KubeObject,
-  ListOptions,
-  ObjectCollection,
-  ObjectRef,
-} from "../kube/objects.ts";
+export type { ClientCredentials, KubeObject, ListOptions, ObjectRef } from "../kube/objects.ts";
 
 /** What steps may do with the API. */
 export interface ClusterApi {
@@ -28,14 +16,16 @@ export interface ClusterApi {
   read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   list<T extends KubeObject>(apiVersion: string, kind: string, options?: ListOptions): Promise<T[]>;
   /**
-   * Every object of a kind, read page by page (limit/continue) as one consistent snapshot, with
-   * the collection's resourceVersion, from which a watch sees every later change.
+   * Visits every object of a kind, read page by page (limit/continue) as one consistent snapshot,
+   * without holding the whole list: a caller keeps only what it needs of each object. Resolves
+   * to the collection's resourceVersion, from which a watch sees every later change.
    */
-  listCollection<T extends KubeObject>(
+  listEach<T extends KubeObject>(
     apiVersion: string,
     kind: string,
-    options?: ListOptions,
-  ): Promise<ObjectCollection<T>>;
+    options: ListOptions,
+    visit: (item: T) => void,
+  ): Promise<string | undefined>;
   create<T extends KubeObject>(object: T): Promise<T>;
   /** Replaces the object; fails with a conflict when its resourceVersion is stale. */
   replace<T extends KubeObject>(object: T): Promise<T>;

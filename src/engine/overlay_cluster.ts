@@ -12,7 +12,6 @@ import type {
   ClusterApi,
   KubeObject,
   ListOptions,
-  ObjectCollection,
   ObjectRef,
 } from "./cluster_api.ts";
 import { mergePatched } from "../kube/objects.ts";
@@ -71,32 +70,33 @@ export class OverlayClusterApi implements ClusterApi {
     kind: string,
     options: ListOptions = {},
   ): Promise<T[]> {
-    return (await this.listCollection<T>(apiVersion, kind, options)).items;
+    const items: T[] = [];
+    await this.listEach<T>(apiVersion, kind, options, (item) => items.push(item));
+    return items;
   }
 
-  async listCollection<T extends KubeObject>(
+  async listEach<T extends KubeObject>(
     apiVersion: string,
     kind: string,
-    options: ListOptions = {},
-  ): Promise<ObjectCollection<T>> {
-    const live = await this.#base.listCollection<T>(apiVersion, kind, options);
-    const result: T[] = [];
-    const seen = new Set<string>();
-    for (const item of live.items) {
+    options: ListOptions,
+    visit: (item: T) => void,
+  ): Promise<string | undefined> {
+    const seen = new Set<string>(); // only of objects created here
+    const resourceVersion = await this.#base.listEach<T>(apiVersion, kind, options, (item) => {
       const key = keyOf({ ...refOf(item), apiVersion, kind });
-      seen.add(key);
-      if (!this.#objects.has(key)) result.push(this.#patched(key, item));
-      else if (this.#objects.get(key)) result.push(this.#objects.get(key) as T);
-    }
+      if (this.#created.has(key)) seen.add(key);
+      if (!this.#objects.has(key)) visit(this.#patched(key, item));
+      else if (this.#objects.get(key)) visit(this.#objects.get(key) as T);
+    });
     for (const key of this.#created) {
       const object = this.#objects.get(key);
       if (!object || seen.has(key) || object.kind !== kind || object.apiVersion !== apiVersion) {
         continue;
       }
       if (options.namespace && object.metadata?.namespace !== options.namespace) continue;
-      result.push(object as T);
+      visit(object as T);
     }
-    return { items: result, resourceVersion: live.resourceVersion };
+    return resourceVersion;
   }
 
   /**

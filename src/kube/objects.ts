@@ -37,12 +37,6 @@ export interface ListOptions {
   readonly fieldSelector?: string;
 }
 
-/** A listed collection: its items and the resourceVersion a watch may start from. */
-export interface ObjectCollection<T extends KubeObject = KubeObject> {
-  readonly items: T[];
-  readonly resourceVersion?: string;
-}
-
 /**
  * Pure: `patch` merged into `target` as a JSON merge patch (RFC 7386) does it: objects merge
  * key by key, `null` removes a key, anything else replaces. `target` is not changed.

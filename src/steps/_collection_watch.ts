@@ -136,18 +136,19 @@ export class CollectionWatch {
   }
 
   async #list(): Promise<void> {
-    const { items, resourceVersion } = await this.#ctx.cluster.listCollection(
+    const present = new Set<string>();
+    this.#resourceVersion = await this.#ctx.cluster.listEach(
       this.#apiVersion,
       this.#kind,
+      {},
+      (item) => {
+        const key = keyOf({ namespace: item.metadata?.namespace, name: item.metadata?.name ?? "" });
+        if (!this.#interest.has(key)) return;
+        present.add(key);
+        this.#update(item, key);
+      },
     );
-    const present = new Set<string>();
-    for (const item of items) {
-      const key = keyOf({ namespace: item.metadata?.namespace, name: item.metadata?.name ?? "" });
-      present.add(key);
-      this.#update(item, key);
-    }
     for (const key of this.#interest) if (!present.has(key)) this.#update(undefined, key);
-    this.#resourceVersion = resourceVersion;
   }
 
   async #watchLoop(): Promise<void> {

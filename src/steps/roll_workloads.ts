@@ -153,9 +153,9 @@ async function observeWorkloads(
   const namespaces = new Set(await selectedNamespaces(ctx.cluster, settings.namespaces));
   const workloads: ObservedWorkload[] = [];
   for (const kind of settings.kinds) {
-    for (const object of await ctx.cluster.list<Annotated>(WORKLOAD_API_VERSION, kind)) {
+    await ctx.cluster.listEach<Annotated>(WORKLOAD_API_VERSION, kind, {}, (object) => {
       const namespace = object.metadata?.namespace ?? "";
-      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) continue;
+      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) return;
       const annotations = object.spec?.template?.metadata?.annotations ?? {};
       workloads.push({
         kind,
@@ -164,7 +164,7 @@ async function observeWorkloads(
         rolledBy: annotations[ROLLED_BY_ANNOTATION],
         rolledFor: annotations[ROLLED_FOR_ANNOTATION],
       });
-    }
+    });
   }
   return sortForRoll(workloads, settings);
 }
