@@ -9,6 +9,8 @@ export interface ChildRun {
   readonly ms: number;
   /** Peak resident set size, bytes (from `/usr/bin/time -v`). */
   readonly peakRss: number;
+  /** CPU seconds the process used (user + system): its own cost, whatever the machine's load. */
+  readonly cpuMs: number;
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -30,9 +32,13 @@ export async function timeChild(
   const ms = performance.now() - started;
   const stderr = new TextDecoder().decode(output.stderr);
   const rss = stderr.match(/Maximum resident set size \(kbytes\): (\d+)/);
+  const cpu = ["User", "System"].map((kind) =>
+    Number(stderr.match(new RegExp(`${kind} time \\(seconds\\): ([\\d.]+)`))?.[1] ?? NaN)
+  );
   return {
     ms,
     peakRss: rss ? Number(rss[1]) * 1024 : NaN,
+    cpuMs: (cpu[0] + cpu[1]) * 1000,
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),
     stderr: stderr.replace(/\n\tCommand being timed:[\s\S]*$/, ""),
@@ -72,6 +78,12 @@ export function table(title: string, header: readonly string[], rows: readonly s
     ...rows.map(line),
     "",
   ].join("\n");
+}
+
+/** The machine's load average (1, 5, 15 minutes): the bench shares its CPUs. */
+export async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return text.split(" ").slice(0, 3).join(" ");
 }
 
 /** Logs a progress line of the bench to stderr. */

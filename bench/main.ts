@@ -30,7 +30,16 @@ import { generateCa } from "../src/pki/mod.ts";
 import { benchRolls, type RollResults } from "./rolls.ts";
 import { populateDeployments, populateKwokNodes } from "./populate.ts";
 import { benchVerifierApi, benchVerifierInMemory } from "./verifier.ts";
-import { type ChildRun, median, mib, note, seconds, table, timeChild } from "./_measure.ts";
+import {
+  type ChildRun,
+  loadAverage,
+  median,
+  mib,
+  note,
+  seconds,
+  table,
+  timeChild,
+} from "./_measure.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const { values: flags } = parseArgs({
@@ -43,6 +52,7 @@ const { values: flags } = parseArgs({
     "dry-run-nodes": { type: "string" },
     "dry-run-deployments": { type: "string" },
     "verifier-nodes": { type: "string" },
+    "verifier-memory-nodes": { type: "string" },
     only: { type: "string" },
   },
 });
@@ -61,14 +71,17 @@ const settings = {
   dryRunNamespaces: 100,
   dryRunRepeats: quick ? 1 : 3,
   verifierNodes: number(flags["verifier-nodes"], 10_000, 1000),
+  verifierMemoryNodes: number(flags["verifier-memory-nodes"], 10_000, 1000),
 };
 const only = new Set((flags.only ?? "startup,rolls,dry-run,noop,verifier").split(","));
 
 const tables: string[] = [];
 const results: Record<string, unknown> = { settings };
-function report(text: string) {
-  tables.push(text);
+async function report(text: string) {
+  const load = await loadAverage();
+  tables.push(`${text}\nload average after: ${load}\n`);
   console.log(text);
+  console.log(`load average after: ${load}\n`);
 }
 
 async function machine() {
@@ -102,8 +115,16 @@ async function cli(args: string[], repeats: number, env?: Record<string, string>
     runsMs: runs.map((run) => Math.round(run.ms)),
     medianMs: median(runs.map((run) => run.ms)),
     medianPeakRss: median(runs.map((run) => run.peakRss)),
+    medianCpuMs: median(runs.map((run) => run.cpuMs)),
+    loadAverage: await loadAverage(),
     runs,
   };
+}
+
+/** A CLI measurement without its captured output. */
+function summary(measured: Awaited<ReturnType<typeof cli>>) {
+  const { runs: _runs, ...rest } = measured;
+  return rest;
 }
 
 async function benchStartup(cluster: TestCluster) {
@@ -117,13 +138,16 @@ async function benchStartup(cluster: TestCluster) {
   return { help, validate };
 }
 
-function startupTable(rows: [string, { medianMs: number; medianPeakRss: number }, number][]) {
+function startupTable(
+  rows: [string, { medianMs: number; medianPeakRss: number; medianCpuMs: number }, number][],
+) {
   return table(
     `Start-up (median of ${settings.repeats} runs)`,
-    ["command", "seconds", "peak MiB", "goal (s)", "vs goal"],
+    ["command", "seconds", "CPU s", "peak MiB", "goal (s)", "vs goal"],
     rows.map(([name, run, goal]) => [
       name,
       seconds(run.medianMs),
+      seconds(run.medianCpuMs),
       mib(run.medianPeakRss),
       (goal / 1000).toFixed(1),
       run.medianMs <= goal ? "met" : `missed by ${seconds(run.medianMs - goal)} s`,
@@ -214,6 +238,8 @@ async function benchDryRun(cluster: TestCluster) {
     runsMs: runs.map((each) => Math.round(each.run.ms)),
     medianMs,
     medianPeakRss: median(runs.map((each) => each.run.peakRss)),
+    medianCpuMs: median(runs.map((each) => each.run.cpuMs)),
+    loadAverage: await loadAverage(),
     requestsByVerb: middle.requests,
     workloadObjectGets: middle.objectGets,
     summary: middle.run.stdout.trim().split("\n").at(-1),
@@ -275,7 +301,7 @@ async function benchVerifier(cluster: TestCluster) {
     newCa.certPem + clusterCa,
     settings.repeats,
   );
-  const inMemory = await benchVerifierInMemory(settings.verifierNodes, settings.repeats);
+  const inMemory = await benchVerifierInMemory(settings.verifierMemoryNodes, settings.repeats);
   return {
     nodes: settings.verifierNodes,
     apiServer: {
@@ -283,7 +309,11 @@ async function benchVerifier(cluster: TestCluster) {
       runsMs: againstApi.runs.map(Math.round),
       medianMs: median(againstApi.runs),
     },
-    inMemory: { runsMs: inMemory.map(Math.round), medianMs: median(inMemory) },
+    inMemory: {
+      nodes: settings.verifierMemoryNodes,
+      runsMs: inMemory.map(Math.round),
+      medianMs: median(inMemory),
+    },
   };
 }
 
@@ -294,19 +324,8 @@ const cluster = await startCluster({ apiServers: 1, nodes: 3 });
 try {
   if (only.has("startup")) {
     const startup = await benchStartup(cluster);
-    results.startup = {
-      help: {
-        runsMs: startup.help.runsMs,
-        medianMs: startup.help.medianMs,
-        peakRss: startup.help.medianPeakRss,
-      },
-      validate: {
-        runsMs: startup.validate.runsMs,
-        medianMs: startup.validate.medianMs,
-        peakRss: startup.validate.medianPeakRss,
-      },
-    };
-    report(startupTable([
+    results.startup = { help: summary(startup.help), validate: summary(startup.validate) };
+    await report(startupTable([
       ["deno run -A main.ts --help", startup.help, 300],
       ["validate --plan plans/kubeadm.yaml", startup.validate, 600],
     ]));
@@ -320,12 +339,12 @@ try {
       windows: settings.windows,
     });
     results.rolls = rolls;
-    report(rollTable(rolls));
+    await report(rollTable(rolls));
   }
   if (only.has("dry-run")) {
     const dry = await benchDryRun(cluster);
     results.dryRun = dry;
-    report(table(
+    await report(table(
       `Dry run of plans/local-demo.yaml: ${dry.nodes} kwok nodes (issued kubelet CSRs), ` +
         `${dry.deployments} Deployments in ${settings.dryRunNamespaces} namespaces ` +
         `(median of ${settings.dryRunRepeats})`,
@@ -338,6 +357,7 @@ try {
       ],
       [[
         seconds(dry.medianMs),
+        seconds(dry.medianCpuMs),
         mib(dry.medianPeakRss),
         "< 10 s, < 300 MB",
         String(dry.workloadObjectGets),
@@ -353,18 +373,14 @@ try {
       settings.repeats,
       cluster.env,
     );
-    results.noopRotate = {
-      runsMs: noop.runsMs,
-      medianMs: noop.medianMs,
-      peakRss: noop.medianPeakRss,
-    };
-    report(startupTable([["rotate (no-op: every step done)", noop, 3000]]));
+    results.noopRotate = summary(noop);
+    await report(startupTable([["rotate (no-op: every step done)", noop, 3000]]));
   }
   if (only.has("verifier")) {
     const verifier = await benchVerifier(cluster);
     results.verifier = verifier;
-    report(table(
-      `Kubelet verifier over ${verifier.nodes} kwok nodes with issued CSRs (median of ${settings.repeats})`,
+    await report(table(
+      `Kubelet verifier: kwok nodes with issued CSRs (median of ${settings.repeats})`,
       ["where", "nodes", "seconds", "goal (s)"],
       [
         [
@@ -375,7 +391,7 @@ try {
         ],
         [
           "in memory (index, parse, classify, assess, render)",
-          String(verifier.nodes),
+          String(verifier.inMemory.nodes),
           seconds(verifier.inMemory.medianMs),
           "1",
         ],
@@ -388,5 +404,20 @@ try {
 results.finishedAt = new Date().toISOString();
 results.tables = tables;
 const out = join(ROOT, "bench", quick ? "results.quick.json" : "results.json");
-await Deno.writeTextFile(out, JSON.stringify(results, null, 2) + "\n");
+// With --only, the sections measured now replace theirs in an earlier results file.
+const earlier = flags.only
+  ? JSON.parse(await Deno.readTextFile(out).catch(() => "{}")) as Record<string, unknown>
+  : {};
+const merged = { ...earlier, ...results, sections: { ...earlier.sections as object } };
+for (const key of ["startup", "rolls", "dryRun", "noopRotate", "verifier"]) {
+  if (key in results) {
+    (merged.sections as Record<string, unknown>)[key] = {
+      at: results.startedAt,
+      settings,
+      machine: results.machine,
+      tables,
+    };
+  }
+}
+await Deno.writeTextFile(out, JSON.stringify(merged, null, 2) + "\n");
 note(`wrote ${out}`);
