@@ -350,6 +350,7 @@ try {
         `(median of ${settings.dryRunRepeats})`,
       [
         "seconds",
+        "CPU s",
         "peak MiB",
         "goal",
         "single-object GETs of workloads/pods/ConfigMaps",
