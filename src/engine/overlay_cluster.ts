@@ -1,6 +1,9 @@
 /**
  * The dry-run overlay of the cluster: reads see what earlier steps would have written; every
- * write is checked by the API server with server-side dry run and kept only in memory.
+ * create, replace and delete is checked by the API server with server-side dry run and kept only
+ * in memory. A merge patch is computed here, without a request: it is laid over the live object
+ * whenever that is read or listed, so a step that patches thousands of objects costs no request
+ * per object.
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -11,6 +14,7 @@ import type {
   ListOptions,
   ObjectRef,
 } from "./cluster_api.ts";
+import { mergePatched } from "../kube/objects.ts";
 
 /** A key that names an object uniquely. */
 function keyOf(ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string }) {
@@ -34,6 +38,8 @@ export class OverlayClusterApi implements ClusterApi {
   readonly #objects = new Map<string, KubeObject | null>();
   /** Keys of objects that exist only in the overlay. */
   readonly #created = new Set<string>();
+  /** Merge patches of live objects not otherwise written, in order, by key. */
+  readonly #patches = new Map<string, Record<string, unknown>[]>();
 
   /** `base` reads the live cluster; `serverDryRun` sends writes with dryRun=All. */
   constructor(base: ClusterApi, serverDryRun: ClusterApi) {
@@ -52,10 +58,11 @@ export class OverlayClusterApi implements ClusterApi {
     );
   }
 
-  read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+  async read<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     const key = keyOf(ref);
-    if (this.#objects.has(key)) return Promise.resolve((this.#objects.get(key) ?? undefined) as T);
-    return this.#base.read<T>(ref);
+    if (this.#objects.has(key)) return (this.#objects.get(key) ?? undefined) as T;
+    const live = await this.#base.read<T>(ref);
+    return live && this.#patched(key, live);
   }
 
   async list<T extends KubeObject>(
@@ -63,24 +70,67 @@ export class OverlayClusterApi implements ClusterApi {
     kind: string,
     options: ListOptions = {},
   ): Promise<T[]> {
-    const live = await this.#base.list<T>(apiVersion, kind, options);
-    const result: T[] = [];
-    const seen = new Set<string>();
-    for (const item of live) {
+    const items: T[] = [];
+    await this.listEach<T>(apiVersion, kind, options, (item) => items.push(item));
+    return items;
+  }
+
+  async listEach<T extends KubeObject>(
+    apiVersion: string,
+    kind: string,
+    options: ListOptions,
+    visit: (item: T) => void,
+  ): Promise<string | undefined> {
+    const seen = new Set<string>(); // only of objects created here
+    const resourceVersion = await this.#base.listEach<T>(apiVersion, kind, options, (item) => {
       const key = keyOf({ ...refOf(item), apiVersion, kind });
-      seen.add(key);
-      if (!this.#objects.has(key)) result.push(item);
-      else if (this.#objects.get(key)) result.push(this.#objects.get(key) as T);
-    }
+      if (this.#created.has(key)) seen.add(key);
+      if (!this.#objects.has(key)) visit(this.#patched(key, item));
+      else if (this.#objects.get(key)) visit(this.#objects.get(key) as T);
+    });
     for (const key of this.#created) {
       const object = this.#objects.get(key);
       if (!object || seen.has(key) || object.kind !== kind || object.apiVersion !== apiVersion) {
         continue;
       }
       if (options.namespace && object.metadata?.namespace !== options.namespace) continue;
-      result.push(object as T);
+      visit(object as T);
     }
-    return result;
+    return resourceVersion;
+  }
+
+  /**
+   * Records the patch without reading the object. When the object is not known here, the result
+   * is the patch over the object's reference (not the whole object) and never `undefined`: the
+   * overlay does not ask whether the object exists.
+   */
+  patch<T extends KubeObject>(
+    ref: ObjectRef,
+    mergePatch: Record<string, unknown>,
+  ): Promise<T | undefined> {
+    const key = keyOf(ref);
+    if (this.#objects.has(key)) {
+      const object = this.#objects.get(key);
+      if (!object) return Promise.resolve(undefined);
+      const patched = mergePatched(object, mergePatch);
+      this.#objects.set(key, patched);
+      return Promise.resolve(patched as T);
+    }
+    const patches = this.#patches.get(key) ?? [];
+    patches.push(mergePatch);
+    this.#patches.set(key, patches);
+    const stub: KubeObject = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace: ref.namespace },
+    };
+    return Promise.resolve(mergePatched(stub, mergePatch) as T);
+  }
+
+  /** The live object with the patches recorded for it. */
+  #patched<T extends KubeObject>(key: string, live: T): T {
+    const patches = this.#patches.get(key);
+    return patches ? patches.reduce<T>((object, patch) => mergePatched(object, patch), live) : live;
   }
 
   async create<T extends KubeObject>(object: T): Promise<T> {
@@ -88,6 +138,7 @@ export class OverlayClusterApi implements ClusterApi {
     const key = keyOf(refOf(object));
     this.#objects.set(key, checked);
     this.#created.add(key);
+    this.#patches.delete(key);
     return checked;
   }
 
@@ -97,6 +148,7 @@ export class OverlayClusterApi implements ClusterApi {
       ? await this.#serverDryRun.create(withoutResourceVersion(object))
       : await this.#serverDryRun.replace(await this.#asOfLive(object));
     this.#objects.set(key, checked);
+    this.#patches.delete(key);
     return checked;
   }
 
@@ -114,6 +166,7 @@ export class OverlayClusterApi implements ClusterApi {
   delete(ref: ObjectRef): Promise<void> {
     this.#objects.set(keyOf(ref), null);
     this.#created.delete(keyOf(ref));
+    this.#patches.delete(keyOf(ref));
     return Promise.resolve();
   }
 }

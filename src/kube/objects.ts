@@ -37,6 +37,23 @@ export interface ListOptions {
   readonly fieldSelector?: string;
 }
 
+/**
+ * Pure: `patch` merged into `target` as a JSON merge patch (RFC 7386) does it: objects merge
+ * key by key, `null` removes a key, anything else replaces. `target` is not changed.
+ */
+export function mergePatched<T>(target: T, patch: unknown): T {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch as T;
+  const base: Record<string, unknown> =
+    target !== null && typeof target === "object" && !Array.isArray(target)
+      ? { ...target as Record<string, unknown> }
+      : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete base[key];
+    else base[key] = mergePatched(base[key], value);
+  }
+  return base as T;
+}
+
 /** A client certificate and its key, as PEM. */
 export interface ClientCredentials {
   readonly certPem: string;

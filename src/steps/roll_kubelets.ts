@@ -1,7 +1,8 @@
 /**
- * `roll-kubelets`: on every node, in batches: the kubelet's `clientCAFile` and its
- * kubeconfig's `certificate-authority-data` → the bundle or the new CA; then restart the kubelet
- * and wait until its node is Ready before the next batch.
+ * `roll-kubelets`: on every node, in a rolling window of `batchSize` nodes: the kubelet's
+ * `clientCAFile` and its kubeconfig's `certificate-authority-data` → the bundle or the new CA;
+ * then restart the kubelet and wait until its node is Ready; the next node starts as soon as one
+ * is back, and a node that does not come back stops new starts.
  * @module
  */
 import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
@@ -18,9 +19,10 @@ import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";
 import { caPaths } from "../plan/node_paths.ts";
+import { rollingWindow } from "./_rolling_window.ts";
 
 /**
- * `roll-kubelets` parameters: on every node, in batches: the kubelet config's `clientCAFile` and
+ * `roll-kubelets` parameters: on every node, in a rolling window: the kubelet config's `clientCAFile` and
  * `kubelet.conf`'s `certificate-authority-data` → the bundle or the new CA; restart the kubelet
  * (`layout.kubeletRestart`); wait until the node is Ready.
  */
@@ -28,7 +30,7 @@ export const RollKubeletsStep = z.strictObject({
   ...stepBase,
   kind: z.literal("roll-kubelets"),
   clientCA: trustSetField,
-  /** Tuning: nodes restarted at once. */
+  /** Tuning: the window: at most this many kubelets restarting at once. */
   batchSize: positiveInt.default(1),
   /** Tuning: how long to wait for each node to be Ready. */
   healthTimeoutSeconds: positiveInt.default(300),
@@ -154,44 +156,40 @@ export const rollKubelets = defineStepKind<Step, Observed>({
 
   async apply(ctx, step, changes) {
     const nodes = allNodes(ctx);
-    const restarts = changes.filter((change) => change.action === "restart");
-    for (let start = 0; start < restarts.length; start += step.batchSize) {
-      const batch = restarts.slice(start, start + step.batchSize).map((change) =>
-        change.target.type === "component" ? change.target.node : ""
-      );
+    const restarts = changes.flatMap((change) =>
+      change.action === "restart" && change.target.type === "component" ? [change.target.node] : []
+    );
+    let back = 0;
+    const outcome = await rollingWindow(restarts, step.batchSize, async (name) => {
+      const node = nodeNamed(nodes, name);
       const restartedAt = Date.now() - 1000;
-      for (const name of batch) {
-        const node = nodeNamed(nodes, name);
-        await applyFileChanges(
-          nodes,
-          changes.filter((change) => change.target.type === "file" && change.target.node === name),
+      await applyFileChanges(
+        nodes,
+        changes.filter((change) => change.target.type === "file" && change.target.node === name),
+      );
+      const result = await node.run(ctx.layout.kubeletRestart);
+      if (result.code !== 0) {
+        throw new Error(
+          `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
+            `${result.code}: ${result.stderr.trim()}`,
         );
-        const result = await node.run(ctx.layout.kubeletRestart);
-        if (result.code !== 0) {
-          throw new Error(
-            `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
-              `${result.code}: ${result.stderr.trim()}`,
-          );
-        }
       }
       await ctx.waitFor(
-        `the kubelet${batch.length > 1 ? "s" : ""} of ${
-          batch.join(", ")
-        } to be back (Ready, Lease renewed)`,
-        async () => {
-          const back = await Promise.all(batch.map((name) => kubeletBack(ctx, name, restartedAt)));
-          const ready = back.filter(Boolean).length;
-          return { done: ready === batch.length, ready, total: batch.length };
-        },
+        `the kubelet of ${name} to be back (Ready, Lease renewed)`,
+        () => kubeletBack(ctx, name, restartedAt),
         step.healthTimeoutSeconds * 1000,
       );
-      if (!ctx.dryRun) {
-        ctx.log.info(
-          `kubelets rolled: ${
-            Math.min(start + step.batchSize, restarts.length)
-          }/${restarts.length}`,
-        );
-      }
+      back++;
+      if (!ctx.dryRun) ctx.log.info(`kubelets rolled: ${back}/${restarts.length}`);
+    });
+    if (outcome.failed.length > 0) {
+      const left = outcome.notStarted.length > 0
+        ? ` (${outcome.notStarted.length} not restarted: ${outcome.notStarted.join(", ")})`
+        : "";
+      throw new Error(
+        outcome.failed.map(({ error }) => error instanceof Error ? error.message : String(error))
+          .join("; ") + left,
+      );
     }
   },
 

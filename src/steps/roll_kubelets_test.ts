@@ -118,7 +118,7 @@ Deno.test("roll-kubelets: per node, the client CA file, clientCAFile and kubelet
   }
 });
 
-Deno.test("roll-kubelets: a dry run writes a batch's files, restarts its kubelets, then waits; nothing reaches the nodes", async () => {
+Deno.test("roll-kubelets: a dry run writes a node's files, restarts its kubelet, then waits; nothing reaches the nodes", async () => {
   await using cluster = await distributed();
   for (
     const [batchSize, expected] of [
@@ -131,20 +131,6 @@ Deno.test("roll-kubelets: a dry run writes a batch's files, restarts its kubelet
         `write cp-2:${KUBELET_CONF}`,
         `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
         "wait the kubelet of cp-2 to be back (Ready, Lease renewed)",
-        `write worker-1:${BUNDLE}`,
-        `write worker-1:${KUBELET_CONFIG}`,
-        `write worker-1:${KUBELET_CONF}`,
-        `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
-      ]],
-      [2, [
-        `write cp-1:${KUBELET_CONFIG}`,
-        `write cp-1:${KUBELET_CONF}`,
-        `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        `write cp-2:${KUBELET_CONFIG}`,
-        `write cp-2:${KUBELET_CONF}`,
-        `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        "wait the kubelets of cp-1, cp-2 to be back (Ready, Lease renewed)",
         `write worker-1:${BUNDLE}`,
         `write worker-1:${KUBELET_CONFIG}`,
         `write worker-1:${KUBELET_CONF}`,
@@ -174,6 +160,54 @@ Deno.test("roll-kubelets: a dry run writes a batch's files, restarts its kubelet
     assert.deepEqual(again, []);
     assert.equal(hasChanges(again), false);
   }
+});
+
+Deno.test("roll-kubelets: a window of two restarts two kubelets at once, the third once one is back", async () => {
+  await using cluster = await distributed();
+  const step = stepOf({ batchSize: 2 });
+  const events: string[] = [];
+  const dry = cluster.dryRun();
+  const ctx = cluster.context({
+    stepId: step.id,
+    dryRun: true,
+    controlPlane: recording(dry.controlPlane, events),
+    workers: recording(dry.workers, events),
+    events,
+  });
+  const before = await cluster.snapshot();
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+
+  await rollKubelets.apply(ctx, step, changes);
+
+  const ofNode = (node: string) =>
+    events.filter((event) =>
+      event.includes(` ${node}:`) || event.endsWith(`of ${node} to be back (Ready, Lease renewed)`)
+    );
+  for (const node of ["cp-1", "cp-2"]) {
+    assert.deepEqual(ofNode(node), [
+      `write ${node}:${KUBELET_CONFIG}`,
+      `write ${node}:${KUBELET_CONF}`,
+      `run ${node}: ${RECORD_KUBELET_RESTART.join(" ")}`,
+      `wait the kubelet of ${node} to be back (Ready, Lease renewed)`,
+    ]);
+  }
+  assert.deepEqual(ofNode("worker-1"), [
+    `write worker-1:${BUNDLE}`,
+    `write worker-1:${KUBELET_CONFIG}`,
+    `write worker-1:${KUBELET_CONF}`,
+    `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+    "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
+  ]);
+  const firstWait = events.findIndex((event) => event.startsWith("wait "));
+  assert.ok(
+    events.indexOf(`run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`) < firstWait,
+    "cp-2 restarts before cp-1 is back",
+  );
+  assert.ok(
+    events.indexOf(`write worker-1:${BUNDLE}`) > firstWait,
+    "worker-1 waits for a free place",
+  );
+  assert.deepEqual(await cluster.snapshot(), before, "nothing reaches the nodes");
 });
 
 Deno.test("roll-kubelets: apply writes the first node's files and restarts its kubelet, then needs the API to see it back", async () => {

@@ -1,15 +1,17 @@
 /**
  * `roll-workloads`: restarts the pods of Deployments, DaemonSets and StatefulSets so they read
  * the CA bundle again, by setting an annotation on each pod template (as `kubectl rollout
- * restart` does), in bounded batches: the `order` namespaces first, then the rest
- * alphabetically; every rollout of a batch is awaited, by watch, before the next batch starts.
- * A workload already annotated by this step (for the same new CA) is not rolled again.
+ * restart` does), in a rolling window: at most `batchSize` rollouts in flight, the next one
+ * starting as soon as one completes; the `order` namespaces first (fully rolled before the rest
+ * starts), then the rest alphabetically. A rollout that fails or times out stops new starts.
+ * Each workload costs one PATCH; every rollout is awaited through one shared LIST and WATCH per
+ * kind. A workload already annotated by this step (for the same new CA) is not rolled again.
  * @module
  */
 import { z } from "zod";
 import type { Change, WorkloadTarget } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
-import { apiStatus, type ObjectRef } from "../engine/cluster_api.ts";
+import type { ObjectRef } from "../engine/cluster_api.ts";
 import { type RollWorkloadsSettings, rollWorkloadsSettings } from "../plan/workloads.ts";
 import { compareText, orderRank, selectedNamespaces } from "./_namespace_selection.ts";
 import {
@@ -19,13 +21,15 @@ import {
   type WorkloadKind,
   type WorkloadObject,
 } from "./_rollout_status.ts";
-import { errorText, type ObjectCheck, ObjectWaitError, waitForObject } from "./_watch_object.ts";
+import { errorText, type ObjectCheck, ObjectWaitError } from "./_watch_object.ts";
+import { CollectionWatch } from "./_collection_watch.ts";
+import { rollingWindow, type WindowOutcome } from "./_rolling_window.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { namespacePattern, positiveInt } from "../plan/fields.ts";
 import { NamespaceSelector, WORKLOAD_KINDS } from "../plan/workloads.ts";
 
 /**
- * `roll-workloads` parameters: annotate pod templates to roll workloads in bounded batches,
+ * `roll-workloads` parameters: annotate pod templates to roll workloads in a rolling window,
  * waiting for each rollout. Absent fields come from the plan's `workloads` section.
  */
 export const RollWorkloadsStep = z.strictObject({
@@ -33,7 +37,7 @@ export const RollWorkloadsStep = z.strictObject({
   kind: z.literal("roll-workloads"),
   kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1, "must name at least one kind").optional(),
   namespaces: NamespaceSelector.optional(),
-  /** Tuning: workloads rolled at once. */
+  /** Tuning: the window: at most this many rollouts in flight at once. */
   batchSize: positiveInt.optional(),
   /** Tuning: how long to wait for each rollout. */
   timeoutSeconds: positiveInt.optional(),
@@ -97,31 +101,9 @@ export function sortForRoll<W extends WorkloadRef>(
   );
 }
 
-/**
- * Pure: the batches of at most `batchSize` workloads, in the given order; a batch never mixes
- * an `order` group (kube-system) with what comes after it, so that group is fully rolled first.
- */
-export function rollBatches<W extends WorkloadRef>(
-  workloads: readonly W[],
-  order: readonly string[],
-  batchSize: number,
-): W[][] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new Error(`batch size must be a positive whole number, got ${batchSize}`);
-  }
-  const batches: W[][] = [];
-  let rank = -1;
-  for (const workload of workloads) {
-    const current = batches.at(-1);
-    const workloadRank = orderRank(workload.namespace, order);
-    if (!current || current.length >= batchSize || workloadRank !== rank) {
-      batches.push([workload]);
-    } else {
-      current.push(workload);
-    }
-    rank = workloadRank;
-  }
-  return batches;
+/** Pure: the window group of a workload: its `order` rank, so each group rolls after the last. */
+export function rollGroup(order: readonly string[]): (workload: WorkloadRef) => number {
+  return (workload) => orderRank(workload.namespace, order);
 }
 
 /** Pure: true when this step (for this rotation) already rolled the workload. */
@@ -171,9 +153,9 @@ async function observeWorkloads(
   const namespaces = new Set(await selectedNamespaces(ctx.cluster, settings.namespaces));
   const workloads: ObservedWorkload[] = [];
   for (const kind of settings.kinds) {
-    for (const object of await ctx.cluster.list<Annotated>(WORKLOAD_API_VERSION, kind)) {
+    await ctx.cluster.listEach<Annotated>(WORKLOAD_API_VERSION, kind, {}, (object) => {
       const namespace = object.metadata?.namespace ?? "";
-      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) continue;
+      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) return;
       const annotations = object.spec?.template?.metadata?.annotations ?? {};
       workloads.push({
         kind,
@@ -182,44 +164,32 @@ async function observeWorkloads(
         rolledBy: annotations[ROLLED_BY_ANNOTATION],
         rolledFor: annotations[ROLLED_FOR_ANNOTATION],
       });
-    }
+    });
   }
   return sortForRoll(workloads, settings);
 }
 
 /**
- * Sets the roll annotations on the workload's pod template (re-reading and retrying on a
- * conflict). Returns false when the workload no longer exists.
+ * Sets the roll annotations on the workload's pod template with one merge patch (no read, no
+ * conflict). Returns the patched object, or `undefined` when the workload no longer exists.
  */
-async function annotate(ctx: StepContext, workload: WorkloadRef, mark: string): Promise<boolean> {
-  for (let attempt = 1;; attempt++) {
-    const object = await ctx.cluster.read<WorkloadObject>(refOf(workload));
-    if (!object) return false;
-    const spec = object.spec ??= {};
-    const template = spec.template ??= {};
-    const metadata = template.metadata ??= {};
-    const annotations = metadata.annotations ??= {};
-    if (
-      annotations[ROLLED_BY_ANNOTATION] === ctx.stepId &&
-      annotations[ROLLED_FOR_ANNOTATION] === mark
-    ) {
-      return true;
-    }
-    annotations[ROLLED_BY_ANNOTATION] = ctx.stepId;
-    annotations[ROLLED_FOR_ANNOTATION] = mark;
-    try {
-      await ctx.cluster.replace({
-        apiVersion: WORKLOAD_API_VERSION,
-        kind: workload.kind,
-        ...object,
-      });
-      return true;
-    } catch (error) {
-      if (apiStatus(error) === 404) return false;
-      if (apiStatus(error) !== 409 || attempt >= 5) {
-        throw new Error(`cannot annotate ${workloadName(workload)}: ${errorText(error)}`);
-      }
-    }
+async function annotate(
+  ctx: StepContext,
+  workload: WorkloadRef,
+  mark: string,
+): Promise<WorkloadObject | undefined> {
+  try {
+    return await ctx.cluster.patch<WorkloadObject>(refOf(workload), {
+      spec: {
+        template: {
+          metadata: {
+            annotations: { [ROLLED_BY_ANNOTATION]: ctx.stepId, [ROLLED_FOR_ANNOTATION]: mark },
+          },
+        },
+      },
+    });
+  } catch (error) {
+    throw new Error(`cannot annotate ${workloadName(workload)}: ${errorText(error)}`);
   }
 }
 
@@ -242,31 +212,86 @@ function rolloutCheck(workload: WorkloadRef) {
   };
 }
 
-/** Waits for every rollout of `workloads` (concurrently) until `deadline`; throws naming the stuck. */
-async function awaitRollouts(
+/** One shared watch per kind of the given workloads, started (listed) before anything is written. */
+async function watchRollouts(
   ctx: StepContext,
   workloads: readonly WorkloadRef[],
-  deadline: number,
-): Promise<void> {
-  const results = await Promise.allSettled(
-    workloads.map((workload) =>
-      waitForObject(ctx, refOf(workload), rolloutCheck(workload), deadline)
-    ),
-  );
-  const stuck = results.flatMap((result, index) =>
-    result.status === "rejected"
-      ? [
-        result.reason instanceof ObjectWaitError
-          ? result.reason.message
-          : `${workloadName(workloads[index])}: ${errorText(result.reason)}`,
-      ]
-      : []
-  );
-  if (stuck.length > 0) {
-    throw new Error(
-      `${stuck.length} of ${workloads.length} rollouts did not complete:\n  ${stuck.join("\n  ")}`,
-    );
+): Promise<Map<WorkloadKind, CollectionWatch>> {
+  const watches = new Map<WorkloadKind, CollectionWatch>();
+  for (const kind of new Set(workloads.map((workload) => workload.kind))) {
+    const refs = workloads.filter((workload) => workload.kind === kind);
+    watches.set(kind, new CollectionWatch(ctx, WORKLOAD_API_VERSION, kind, refs));
   }
+  try {
+    await Promise.all([...watches.values()].map((watch) => watch.start()));
+  } catch (error) {
+    await stopAll(watches);
+    throw error;
+  }
+  return watches;
+}
+
+async function stopAll(watches: Map<WorkloadKind, CollectionWatch>): Promise<void> {
+  await Promise.all([...watches.values()].map((watch) => watch.stop()));
+}
+
+/** Pure: the error a window run that did not finish ends with, naming what failed and what is left. */
+export function windowError(outcome: WindowOutcome<WorkloadRef>, total: number): Error {
+  const failures = outcome.failed.map(({ item, error }) =>
+    error instanceof ObjectWaitError ? error.message : `${workloadName(item)}: ${errorText(error)}`
+  );
+  const left = outcome.notStarted.length > 0
+    ? `; ${outcome.notStarted.length} not started (stopped at the first failure)`
+    : "";
+  return new Error(
+    `${failures.length} of ${total} rollouts did not complete${left}:\n  ${failures.join("\n  ")}`,
+  );
+}
+
+/**
+ * Rolls (or, with `patch: false`, only awaits) `workloads` in a window of `batchSize`; with
+ * `groups`, the `order` groups one after the other. Throws naming the rollouts that failed.
+ */
+async function rollInWindow(
+  ctx: StepContext,
+  workloads: readonly WorkloadRef[],
+  settings: RollWorkloadsSettings,
+  options: { readonly mark: string; readonly patch: boolean; readonly groups: boolean },
+): Promise<void> {
+  const watches = await watchRollouts(ctx, workloads);
+  const timeoutMs = settings.timeoutSeconds * 1000;
+  let finished = 0;
+  let reported = Date.now();
+  const startedAt = reported;
+  const outcome = await rollingWindow(workloads, settings.batchSize, async (workload) => {
+    let minGeneration = 0;
+    if (options.patch) {
+      const patched = await annotate(ctx, workload, options.mark);
+      if (!patched) {
+        ctx.log.info(`${workloadName(workload)} no longer exists`);
+        return;
+      }
+      minGeneration = patched.metadata?.generation ?? 0;
+    }
+    const watch = watches.get(workload.kind)!;
+    await watch.until(workload, minGeneration, rolloutCheck(workload), Date.now() + timeoutMs);
+    const status = rolloutStatus(workload.kind, watch.latest(workload));
+    if (status.state === "manual") ctx.log.warn(`${workloadName(workload)}: ${status.message}`);
+    finished++;
+    ctx.progress(
+      "the workloads' rollouts",
+      finished,
+      workloads.length,
+      startedAt + timeoutMs * Math.ceil(workloads.length / settings.batchSize),
+    );
+    if (Date.now() - reported > 5_000 || finished === workloads.length) {
+      ctx.log.info(`rolled ${finished}/${workloads.length} workloads`);
+      reported = Date.now();
+    }
+  }, {
+    group: options.groups ? rollGroup(settings.order) : undefined,
+  }).finally(() => stopAll(watches));
+  if (outcome.failed.length > 0) throw windowError(outcome, workloads.length);
 }
 
 /** The roll-workloads step kind. */
@@ -297,39 +322,19 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
         ? [change.target as WorkloadTarget as WorkloadRef]
         : []
     );
-    const batches = rollBatches(
-      sortForRoll(workloads, settings),
-      settings.order,
-      settings.batchSize,
-    );
+    const ordered = sortForRoll(workloads, settings);
     if (ctx.dryRun) {
-      for (const batch of batches) {
-        await Promise.all(batch.map((workload) => annotate(ctx, workload, mark)));
-      }
-      ctx.log.info(`would roll ${workloads.length} workloads in ${batches.length} batches`);
+      // computed, not sent: the overlay lays the annotations over the live objects
+      await Promise.all(ordered.map((workload) => annotate(ctx, workload, mark)));
+      ctx.log.info(
+        `would roll ${workloads.length} workloads, at most ${settings.batchSize} at once`,
+      );
       return;
     }
-    let rolled = 0;
-    for (const [index, batch] of batches.entries()) {
-      ctx.log.info(
-        `batch ${index + 1}/${batches.length}: rolling ${batch.map(workloadName).join(", ")}`,
-      );
-      const present = await Promise.all(batch.map((workload) => annotate(ctx, workload, mark)));
-      const annotated = batch.filter((_, position) => present[position]);
-      for (const [position, workload] of batch.entries()) {
-        if (!present[position]) ctx.log.info(`${workloadName(workload)} no longer exists`);
-      }
-      await awaitRollouts(ctx, annotated, Date.now() + settings.timeoutSeconds * 1000);
-      for (const workload of annotated) {
-        const status = rolloutStatus(
-          workload.kind,
-          await ctx.cluster.read<WorkloadObject>(refOf(workload)),
-        );
-        if (status.state === "manual") ctx.log.warn(`${workloadName(workload)}: ${status.message}`);
-      }
-      rolled += batch.length;
-      ctx.log.info(`rolled ${rolled}/${workloads.length} workloads`);
-    }
+    ctx.log.info(
+      `rolling ${workloads.length} workloads, at most ${settings.batchSize} at once`,
+    );
+    await rollInWindow(ctx, ordered, settings, { mark, patch: true, groups: true });
   },
 
   async verify(ctx, step) {
@@ -342,10 +347,11 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
       ctx.log.info(`${notRolled} workloads appeared since the roll began; their pods are new`);
     }
     // Wait for the rolled ones (a resumed run finds rollouts it started before a crash).
-    const deadline = Date.now() + settings.timeoutSeconds * 1000;
-    for (const batch of rollBatches(rolled, [], settings.batchSize)) {
-      await awaitRollouts(ctx, batch, deadline);
-    }
+    await rollInWindow(ctx, rolled, { ...settings, batchSize: Math.max(1, rolled.length) }, {
+      mark,
+      patch: false,
+      groups: false,
+    });
     ctx.log.info(`${rolled.length} rolled workloads are available`);
   },
 });

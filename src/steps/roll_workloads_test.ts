@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 import {
   alreadyRolled,
   type ObservedWorkload,
-  rollBatches,
   rollChanges,
+  rollGroup,
   rotationMark,
   sortForRoll,
+  windowError,
   workloadName,
   type WorkloadRef,
 } from "./roll_workloads.ts";
+import { rollingWindow } from "./_rolling_window.ts";
+import { ObjectWaitError } from "./_watch_object.ts";
 
 const settings = {
   kinds: ["DaemonSet", "Deployment"] as ("Deployment" | "DaemonSet" | "StatefulSet")[],
@@ -43,37 +46,52 @@ Deno.test("sortForRoll: order namespaces first, then namespaces, kinds and names
   ]);
 });
 
-Deno.test("rollBatches: at most batchSize, never mixing an order group with the rest", () => {
+Deno.test("roll window: the order group (kube-system) is fully rolled before the rest starts", async () => {
   const workloads = sortForRoll([
     w("Deployment", "kube-system", "coredns"),
     w("DaemonSet", "kube-system", "kube-proxy"),
-    w("Deployment", "kube-system", "metrics-server"),
     w("Deployment", "a", "one"),
     w("Deployment", "b", "two"),
     w("Deployment", "c", "three"),
   ], settings);
-  const batches = rollBatches(workloads, settings.order, 2).map((batch) => batch.map(workloadName));
-  assert.deepEqual(batches, [
-    ["DaemonSet/kube-system/kube-proxy", "Deployment/kube-system/coredns"],
-    ["Deployment/kube-system/metrics-server"],
-    ["Deployment/a/one", "Deployment/b/two"],
-    ["Deployment/c/three"],
-  ]);
-  assert.equal(rollBatches(workloads, [], 100).length, 1);
-  assert.equal(rollBatches(workloads, [], 1).length, 6);
-  assert.deepEqual(rollBatches([], ["kube-system"], 5), []);
-  assert.throws(() => rollBatches(workloads, [], 0), /batch size must be a positive/);
+  const events: string[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const outcome = await rollingWindow(workloads, 2, async (workload) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    events.push(`start ${workloadName(workload)}`);
+    await new Promise((resolve) => setTimeout(resolve, workload.name === "one" ? 20 : 1));
+    events.push(`end ${workloadName(workload)}`);
+    inFlight--;
+  }, { group: rollGroup(settings.order) });
+  assert.equal(outcome.done.length, 5);
+  assert.equal(most, 2);
+  const firstApp = events.indexOf("start Deployment/a/one");
+  assert.ok(events.indexOf("end DaemonSet/kube-system/kube-proxy") < firstApp);
+  assert.ok(events.indexOf("end Deployment/kube-system/coredns") < firstApp);
+  // "two" and "three" ran while the slow "one" was still in flight: a window, not batches
+  assert.ok(events.indexOf("end Deployment/c/three") < events.indexOf("end Deployment/a/one"));
 });
 
-Deno.test("rollBatches: several order groups, each batched on its own", () => {
-  const order = ["kube-system", "ingress-*"];
-  const workloads = [
-    w("Deployment", "kube-system", "a"),
-    w("Deployment", "ingress-a", "b"),
-    w("Deployment", "ingress-b", "c"),
-    w("Deployment", "web", "d"),
-  ];
-  assert.deepEqual(rollBatches(workloads, order, 5).map((batch) => batch.length), [1, 2, 1]);
+Deno.test("windowError: names each failed rollout and how many were never started", () => {
+  const error = windowError({
+    done: [w("Deployment", "a", "one")],
+    failed: [
+      {
+        item: w("Deployment", "a", "two"),
+        error: new ObjectWaitError("Deployment/a/two: timed out: 0 of 1 updated", undefined),
+      },
+      { item: w("DaemonSet", "b", "agent"), error: new Error("cannot annotate: forbidden") },
+    ],
+    notStarted: [w("Deployment", "c", "x"), w("Deployment", "c", "y")],
+  }, 5);
+  assert.equal(
+    error.message,
+    "2 of 5 rollouts did not complete; 2 not started (stopped at the first failure):\n" +
+      "  Deployment/a/two: timed out: 0 of 1 updated\n" +
+      "  DaemonSet/b/agent: cannot annotate: forbidden",
+  );
 });
 
 Deno.test("rollChanges: one roll per workload this step has not rolled for this rotation", () => {

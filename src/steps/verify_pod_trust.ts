@@ -82,10 +82,10 @@ async function newCaPublishedAt(ctx: StepContext): Promise<Map<string, Date>> {
 async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | undefined>> {
   const parents = new Map<string, PodOwner | undefined>();
   for (const [apiVersion, kind] of [["apps/v1", "ReplicaSet"], ["batch/v1", "Job"]]) {
-    for (const object of await ctx.cluster.list<PodObject>(apiVersion, kind)) {
+    await ctx.cluster.listEach<PodObject>(apiVersion, kind, {}, (object) => {
       const key = `${object.metadata?.namespace}/${kind}/${object.metadata?.name}`;
       parents.set(key, controllerOf(object));
-    }
+    });
   }
   return parents;
 }
@@ -98,15 +98,15 @@ async function rolledWorkloads(ctx: StepContext): Promise<Set<string>> {
   const mark = rotationMark(ctx.cas.fingerprints());
   const rolled = new Set<string>();
   for (const kind of ["Deployment", "DaemonSet", "StatefulSet"]) {
-    for (const workload of await ctx.cluster.list<TemplateOwner>("apps/v1", kind)) {
+    await ctx.cluster.listEach<TemplateOwner>("apps/v1", kind, {}, (workload) => {
       if (workload.spec?.template?.metadata?.annotations?.[ROLLED_FOR_ANNOTATION] !== mark) {
-        continue;
+        return;
       }
       rolled.add(workloadKey(workload.metadata?.namespace ?? "", {
         kind,
         name: workload.metadata?.name ?? "",
       }));
-    }
+    });
   }
   return rolled;
 }

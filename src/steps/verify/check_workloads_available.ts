@@ -21,15 +21,15 @@ export async function checkWorkloadsAvailable(facts: CheckFacts): Promise<CheckF
   const problems: string[] = [];
   let count = 0;
   for (const kind of kinds) {
-    for (const object of await ctx.cluster.list<Deletable>(WORKLOAD_API_VERSION, kind)) {
+    await ctx.cluster.listEach<Deletable>(WORKLOAD_API_VERSION, kind, {}, (object) => {
       const namespace = object.metadata?.namespace ?? "";
-      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) continue;
+      if (!namespaces.has(namespace) || object.metadata?.deletionTimestamp) return;
       count++;
       const availability = workloadAvailability(kind, object);
       if (!availability.available) {
         problems.push(`${kind}/${namespace}/${object.metadata?.name}: ${availability.message}`);
       }
-    }
+    });
   }
   return {
     summary: `${count - problems.length} of ${plural(count, "workload")} available (${

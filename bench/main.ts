@@ -1,0 +1,424 @@
+/**
+ * `deno task bench [--quick]`: starts a real control plane (1 API server, kwok workers) and
+ * measures, side by side on it, with medians of repeated runs:
+ *
+ * 1. start-up of the CLI: `--help`, `validate` of plans/kubeadm.yaml;
+ * 2. rolls: the runbook loop, the ceiling client and ca-rotator's roll-workloads at the shipped
+ *    and a high window (bench/rolls.ts), with the requests ca-rotator made per workload as the
+ *    API server counts them;
+ * 3. the dry run of plans/local-demo.yaml (plans/kubeadm.yaml's procedure on this control plane)
+ *    against many kwok nodes with issued kubelet CSRs and many Deployments: wall time, peak
+ *    memory (`/usr/bin/time -v`), API requests by verb;
+ * 4. a no-op `rotate` on a rotation recorded as finished;
+ * 5. the kubelet verifier over many kwok nodes, against the API server and in memory.
+ *
+ * It prints one table per measurement and writes bench/results.json; bench/README.md holds the
+ * last figures. Not part of the tests. `--quick` is a small, fast variant for development.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { startCluster, type TestCluster } from "../test/cluster/harness.ts";
+import { readRequestTotals, requestDelta } from "../test/cluster/api_metrics.ts";
+import { KubeClusterApi } from "../src/kube/kube_cluster_api.ts";
+import type { KubeObject } from "../src/kube/objects.ts";
+import { loadKubeConfig } from "../src/kube/kubeconfig.ts";
+import { loadPlan } from "../src/app/plan.ts";
+import { loadNewCaMaterial } from "../src/state/new_ca_secret.ts";
+import { ConfigMapProgressStore } from "../src/state/progress_configmap.ts";
+import { generateCa } from "../src/pki/mod.ts";
+import { benchRolls, type RollResults } from "./rolls.ts";
+import { populateDeployments, populateKwokNodes } from "./populate.ts";
+import { benchVerifierApi, benchVerifierInMemory } from "./verifier.ts";
+import {
+  type ChildRun,
+  loadAverage,
+  median,
+  mib,
+  note,
+  seconds,
+  table,
+  timeChild,
+} from "./_measure.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    repeats: { type: "string" },
+    "roll-deployments": { type: "string" },
+    "roll-repeats": { type: "string" },
+    "dry-run-nodes": { type: "string" },
+    "dry-run-deployments": { type: "string" },
+    "verifier-nodes": { type: "string" },
+    "verifier-memory-nodes": { type: "string" },
+    only: { type: "string" },
+  },
+});
+const quick = flags.quick;
+const number = (value: string | undefined, full: number, small: number) =>
+  value === undefined ? (quick ? small : full) : Number(value);
+const settings = {
+  repeats: number(flags.repeats, 5, 3),
+  rollDeployments: number(flags["roll-deployments"], 200, 40),
+  rollNamespaces: quick ? 4 : 20,
+  rollDaemonSets: 3,
+  rollRepeats: number(flags["roll-repeats"], 3, 1),
+  windows: [5, 50] as [number, number],
+  dryRunNodes: number(flags["dry-run-nodes"], 1000, 200),
+  dryRunDeployments: number(flags["dry-run-deployments"], 5000, 1000),
+  dryRunNamespaces: 100,
+  dryRunRepeats: quick ? 1 : 3,
+  verifierNodes: number(flags["verifier-nodes"], 10_000, 1000),
+  verifierMemoryNodes: number(flags["verifier-memory-nodes"], 10_000, 1000),
+};
+const only = new Set((flags.only ?? "startup,rolls,dry-run,noop,verifier").split(","));
+
+const tables: string[] = [];
+const results: Record<string, unknown> = { settings };
+async function report(text: string) {
+  const load = await loadAverage();
+  tables.push(`${text}\nload average after: ${load}\n`);
+  console.log(text);
+  console.log(`load average after: ${load}\n`);
+}
+
+async function machine() {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const loadavg = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return {
+    cpu: cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown",
+    cpus: navigator.hardwareConcurrency,
+    memoryGiB: Math.round(Number(meminfo.match(/MemTotal:\s*(\d+)/)?.[1] ?? 0) / 1024 / 1024),
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    deno: Deno.version.deno,
+    loadAverageAtStart: loadavg.split(" ").slice(0, 3).join(" "),
+  };
+}
+
+/** Runs the CLI `repeats` times; the medians of wall time and peak memory. */
+async function cli(args: string[], repeats: number, env?: Record<string, string>) {
+  const runs: ChildRun[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const run = await timeChild([Deno.execPath(), "run", "-A", "main.ts", ...args], {
+      env,
+      cwd: ROOT,
+    });
+    if (run.code !== 0 && run.code !== 3) {
+      throw new Error(`main.ts ${args.join(" ")} exited ${run.code}: ${run.stderr.slice(-2000)}`);
+    }
+    runs.push(run);
+  }
+  return {
+    runsMs: runs.map((run) => Math.round(run.ms)),
+    medianMs: median(runs.map((run) => run.ms)),
+    medianPeakRss: median(runs.map((run) => run.peakRss)),
+    medianCpuMs: median(runs.map((run) => run.cpuMs)),
+    loadAverage: await loadAverage(),
+    runs,
+  };
+}
+
+/** A CLI measurement without its captured output. */
+function summary(measured: Awaited<ReturnType<typeof cli>>) {
+  const { runs: _runs, ...rest } = measured;
+  return rest;
+}
+
+async function benchStartup(cluster: TestCluster) {
+  note("start-up: --help and validate");
+  const help = await cli(["--help"], settings.repeats);
+  const validate = await cli(
+    ["validate", "--plan", "plans/kubeadm.yaml"],
+    settings.repeats,
+    cluster.env,
+  );
+  return { help, validate };
+}
+
+function startupTable(
+  rows: [string, { medianMs: number; medianPeakRss: number; medianCpuMs: number }, number][],
+) {
+  return table(
+    `Start-up (median of ${settings.repeats} runs)`,
+    ["command", "seconds", "CPU s", "peak MiB", "goal (s)", "vs goal"],
+    rows.map(([name, run, goal]) => [
+      name,
+      seconds(run.medianMs),
+      seconds(run.medianCpuMs),
+      mib(run.medianPeakRss),
+      (goal / 1000).toFixed(1),
+      run.medianMs <= goal ? "met" : `missed by ${seconds(run.medianMs - goal)} s`,
+    ]),
+  );
+}
+
+function rollTable(rolls: RollResults) {
+  const ceiling = rolls.methods[1].medianMs;
+  const runbook = rolls.methods[0].medianMs;
+  return table(
+    `Rolls: ${rolls.deployments} Deployments (1 replica) + ${rolls.daemonSets} DaemonSets, ` +
+      `seconds until every rollout is complete (median of ${settings.rollRepeats})`,
+    [
+      "how",
+      "seconds",
+      "PATCHes alone",
+      "vs ceiling (throughput)",
+      "vs runbook",
+      "requests/workload",
+    ],
+    rolls.methods.map((method) => [
+      method.method,
+      seconds(method.medianMs),
+      method.patchMedianMs === undefined ? "" : seconds(method.patchMedianMs),
+      `${((ceiling / method.medianMs) * 100).toFixed(0)} %`,
+      `${(runbook / method.medianMs).toFixed(2)}×`,
+      method.requestsPerWorkload === undefined
+        ? ""
+        : `${method.requestsPerWorkload.toFixed(2)} (${
+          Object.entries(method.requests ?? {}).map(([verb, count]) => `${verb} ${count}`).join(
+            ", ",
+          )
+        })`,
+    ]),
+  );
+}
+
+async function benchDryRun(cluster: TestCluster) {
+  note(`dry run: populating ${settings.dryRunNodes} kwok nodes with kubelet CSRs`);
+  let started = Date.now();
+  await populateKwokNodes(cluster.kubeconfig, settings.dryRunNodes);
+  note(`  ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  note(`dry run: populating ${settings.dryRunDeployments} Deployments (0 replicas)`);
+  started = Date.now();
+  await populateDeployments(
+    cluster.kubeconfig,
+    settings.dryRunDeployments,
+    settings.dryRunNamespaces,
+    0,
+  );
+  note(`  ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const runs: { run: ChildRun; requests: Record<string, number>; objectGets: number }[] = [];
+  for (let i = 0; i < settings.dryRunRepeats; i++) {
+    note(`dry run ${i + 1}/${settings.dryRunRepeats}`);
+    const before = await readRequestTotals(cluster.kubectl);
+    const run = await timeChild(
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "main.ts",
+        "rotate",
+        "--plan",
+        "plans/local-demo.yaml",
+        "--dry-run",
+      ],
+      { env: cluster.env, cwd: ROOT },
+    );
+    const after = await readRequestTotals(cluster.kubectl);
+    if (run.code !== 0) throw new Error(`dry run exited ${run.code}: ${run.stderr.slice(-2000)}`);
+    const summary = run.stdout.trim().split("\n").at(-1) ?? "";
+    note(`  ${seconds(run.ms)} s, ${mib(run.peakRss)} MiB: ${summary}`);
+    // single-object GETs of what the plan rolls or reads by LIST (nodes are read by kwok too)
+    const objectGets = ["deployments", "daemonsets", "replicasets", "pods", "configmaps"]
+      .reduce(
+        (sum, resource) =>
+          sum + (requestDelta(before, after, "verb", { resource, scope: "resource" }).GET ?? 0),
+        0,
+      );
+    runs.push({ run, requests: requestDelta(before, after, "verb"), objectGets });
+  }
+  const medianMs = median(runs.map((each) => each.run.ms));
+  const middle = runs.find((each) => each.run.ms === medianMs) ?? runs[0];
+  return {
+    nodes: settings.dryRunNodes,
+    deployments: settings.dryRunDeployments,
+    runsMs: runs.map((each) => Math.round(each.run.ms)),
+    medianMs,
+    medianPeakRss: median(runs.map((each) => each.run.peakRss)),
+    medianCpuMs: median(runs.map((each) => each.run.cpuMs)),
+    loadAverage: await loadAverage(),
+    requestsByVerb: middle.requests,
+    workloadObjectGets: middle.objectGets,
+    summary: middle.run.stdout.trim().split("\n").at(-1),
+  };
+}
+
+/** Records plans/local-demo.yaml's rotation as finished (every step done, the real digests). */
+async function finishRotation(cluster: TestCluster) {
+  const loaded = await loadPlan(join(ROOT, "plans/local-demo.yaml"), cluster.env);
+  const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  const material = await loadNewCaMaterial(api, loaded.plan, join(ROOT, "plans"), {
+    dryRun: false,
+  });
+  const now = new Date().toISOString();
+  await new ConfigMapProgressStore(api, loaded.plan.metadata.name).save({
+    plan: loaded.plan.metadata.name,
+    planDigest: loaded.digest,
+    caFingerprints: material.cas.fingerprints(),
+    stopAfter: "finalize",
+    steps: Object.fromEntries(
+      loaded.plan.steps.map((step) => [step.id, {
+        status: "done",
+        attempts: 1,
+        digest: loaded.stepDigests[step.id],
+        startedAt: now,
+        finishedAt: now,
+        changes: 0,
+      }]),
+    ),
+  });
+}
+
+async function benchVerifier(cluster: TestCluster) {
+  note(`verifier: populating up to ${settings.verifierNodes} kwok nodes with kubelet CSRs`);
+  const started = Date.now();
+  await populateKwokNodes(cluster.kubeconfig, settings.verifierNodes);
+  note(`  ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for the CSRs to be issued`);
+  const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  for (let waited = 0;; waited++) {
+    let pending = 0;
+    await api.listEach<KubeObject & { status?: { certificate?: string } }>(
+      "certificates.k8s.io/v1",
+      "CertificateSigningRequest",
+      {},
+      (csr) => {
+        if (csr.metadata?.name?.startsWith("bench-") && !csr.status?.certificate) pending++;
+      },
+    );
+    if (pending === 0) break;
+    if (waited > 600) throw new Error(`${pending} CSRs still not issued`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const clusterCa = await Deno.readTextFile(
+    join(cluster.nodeRoots[0], "etc/kubernetes/pki/ca.crt"),
+  );
+  const newCa = await generateCa({ keyType: "ecdsa-p256" });
+  const againstApi = await benchVerifierApi(
+    cluster.kubeconfig,
+    newCa.certPem + clusterCa,
+    settings.repeats,
+  );
+  const inMemory = await benchVerifierInMemory(settings.verifierMemoryNodes, settings.repeats);
+  return {
+    nodes: settings.verifierNodes,
+    apiServer: {
+      nodesSeen: againstApi.nodes,
+      runsMs: againstApi.runs.map(Math.round),
+      medianMs: median(againstApi.runs),
+    },
+    inMemory: {
+      nodes: settings.verifierMemoryNodes,
+      runsMs: inMemory.map(Math.round),
+      medianMs: median(inMemory),
+    },
+  };
+}
+
+results.machine = await machine();
+results.startedAt = new Date().toISOString();
+note(`settings: ${JSON.stringify(settings)}`);
+const cluster = await startCluster({ apiServers: 1, nodes: 3 });
+try {
+  if (only.has("startup")) {
+    const startup = await benchStartup(cluster);
+    results.startup = { help: summary(startup.help), validate: summary(startup.validate) };
+    await report(startupTable([
+      ["deno run -A main.ts --help", startup.help, 300],
+      ["validate --plan plans/kubeadm.yaml", startup.validate, 600],
+    ]));
+  }
+  if (only.has("rolls")) {
+    const rolls = await benchRolls(cluster, {
+      deployments: settings.rollDeployments,
+      namespaces: settings.rollNamespaces,
+      daemonSets: settings.rollDaemonSets,
+      repeats: settings.rollRepeats,
+      windows: settings.windows,
+    });
+    results.rolls = rolls;
+    await report(rollTable(rolls));
+  }
+  if (only.has("dry-run")) {
+    const dry = await benchDryRun(cluster);
+    results.dryRun = dry;
+    await report(table(
+      `Dry run of plans/local-demo.yaml: ${dry.nodes} kwok nodes (issued kubelet CSRs), ` +
+        `${dry.deployments} Deployments in ${settings.dryRunNamespaces} namespaces ` +
+        `(median of ${settings.dryRunRepeats})`,
+      [
+        "seconds",
+        "CPU s",
+        "peak MiB",
+        "goal",
+        "single-object GETs of workloads/pods/ConfigMaps",
+        "API requests by verb (all clients, during the run)",
+      ],
+      [[
+        seconds(dry.medianMs),
+        seconds(dry.medianCpuMs),
+        mib(dry.medianPeakRss),
+        "< 10 s, < 300 MB",
+        String(dry.workloadObjectGets),
+        Object.entries(dry.requestsByVerb).map(([verb, count]) => `${verb} ${count}`).join(", "),
+      ]],
+    ));
+  }
+  if (only.has("noop")) {
+    note("no-op rotate on a finished rotation");
+    await finishRotation(cluster);
+    const noop = await cli(
+      ["rotate", "--plan", "plans/local-demo.yaml"],
+      settings.repeats,
+      cluster.env,
+    );
+    results.noopRotate = summary(noop);
+    await report(startupTable([["rotate (no-op: every step done)", noop, 3000]]));
+  }
+  if (only.has("verifier")) {
+    const verifier = await benchVerifier(cluster);
+    results.verifier = verifier;
+    await report(table(
+      `Kubelet verifier: kwok nodes with issued CSRs (median of ${settings.repeats})`,
+      ["where", "nodes", "seconds", "goal (s)"],
+      [
+        [
+          "against the API server (observeKubelets)",
+          String(verifier.apiServer.nodesSeen),
+          seconds(verifier.apiServer.medianMs),
+          "5",
+        ],
+        [
+          "in memory (index, parse, classify, assess, render)",
+          String(verifier.inMemory.nodes),
+          seconds(verifier.inMemory.medianMs),
+          "1",
+        ],
+      ],
+    ));
+  }
+} finally {
+  await cluster.stop();
+}
+results.finishedAt = new Date().toISOString();
+results.tables = tables;
+const out = join(ROOT, "bench", quick ? "results.quick.json" : "results.json");
+// With --only, the sections measured now replace theirs in an earlier results file.
+const earlier = flags.only
+  ? JSON.parse(await Deno.readTextFile(out).catch(() => "{}")) as Record<string, unknown>
+  : {};
+const merged = { ...earlier, ...results, sections: { ...earlier.sections as object } };
+for (const key of ["startup", "rolls", "dryRun", "noopRotate", "verifier"]) {
+  if (key in results) {
+    (merged.sections as Record<string, unknown>)[key] = {
+      at: results.startedAt,
+      settings,
+      machine: results.machine,
+      tables,
+    };
+  }
+}
+await Deno.writeTextFile(out, JSON.stringify(merged, null, 2) + "\n");
+note(`wrote ${out}`);
