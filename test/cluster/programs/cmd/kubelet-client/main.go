@@ -93,7 +93,9 @@ func (k *kubelet) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s [kubelet %s] %s\n", time.Now().UTC().Format("15:04:05.000"), k.name, fmt.Sprintf(format, args...))
 }
 
-func (k *kubelet) runFile(name string) string { return filepath.Join(hostPath(k.root, runDirectory), name) }
+func (k *kubelet) runFile(name string) string {
+	return filepath.Join(hostPath(k.root, runDirectory), name)
+}
 
 func (k *kubelet) run(ctx context.Context) {
 	k.report = newReport(k.runFile("status.json"), k.name, k.logf)
