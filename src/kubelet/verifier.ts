@@ -20,7 +20,7 @@ import {
 import { buildReport } from "./build_report.ts";
 import { worthWaiting } from "./gate.ts";
 import type { ForcedRotationRecord, VerifierReport } from "./report.ts";
-import { formatDuration, iso, isoCeil } from "./time_format.ts";
+import { formatDuration, isoCeil } from "./time_format.ts";
 import { observeSigner } from "./signer.ts";
 
 /** Options of {@link verifyKubelets} and {@link observeKubelets}. */
