@@ -1,7 +1,7 @@
 /**
  * The real control plane, end to end: three API servers behind haproxy, kubeadm-made node
- * roots, kwok workers, emulated kubelets rotating through the CSR API; one cluster for all
- * steps, torn down at the end (and checked to leave nothing behind).
+ * roots, kwok workers, kubelets (kubelet-client) rotating through the CSR API; one cluster for
+ * all steps, torn down at the end (and checked to leave nothing behind).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
