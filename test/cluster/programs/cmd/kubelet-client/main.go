@@ -160,6 +160,10 @@ func (k *kubelet) start() {
 	k.session = s
 	k.certSeen = nil
 	k.watchCertificate()
+	// The status shows this (re)start before any heartbeat can make the node Ready again.
+	if err := k.report.write(); err != nil {
+		k.logf("cannot write status: %v", err)
+	}
 	done := make(chan struct{})
 	k.sessionDone = done
 	h := &heartbeat{name: k.name, reg: k.reg, report: k.report, log: k.logf}

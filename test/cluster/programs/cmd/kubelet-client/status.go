@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -250,8 +252,8 @@ func serialHex(cert *x509.Certificate) string {
 // summarize describes a certificate; cas are the CA certificates that may have signed it.
 func summarize(cert *x509.Certificate, cas []*x509.Certificate) *certSummary {
 	s := &certSummary{
-		Subject:   cert.Subject.String(),
-		Issuer:    cert.Issuer.String(),
+		Subject:   distinguishedName(cert.RawSubject),
+		Issuer:    distinguishedName(cert.RawIssuer),
 		Serial:    serialHex(cert),
 		NotBefore: isoTime(cert.NotBefore),
 		NotAfter:  isoTime(cert.NotAfter),
@@ -266,6 +268,35 @@ func summarize(cert *x509.Certificate, cas []*x509.Certificate) *certSummary {
 		}
 	}
 	return s
+}
+
+// attributeNames are the short names of the attribute types of a distinguished name.
+var attributeNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "STREET",
+	"2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.5": "SERIALNUMBER", "0.9.2342.19200300.100.1.25": "DC",
+}
+
+// distinguishedName spells a DER Name in its encoded order, "O=system:nodes, CN=system:node:n",
+// as the certificate summaries of the TypeScript side (@peculiar/x509) do; Go's pkix.Name.String
+// reverses the order (RFC 2253).
+func distinguishedName(raw []byte) string {
+	var rdns pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &rdns); err != nil || len(rest) > 0 {
+		return ""
+	}
+	var parts []string
+	for _, rdn := range rdns {
+		var values []string
+		for _, atv := range rdn {
+			name, ok := attributeNames[atv.Type.String()]
+			if !ok {
+				name = atv.Type.String()
+			}
+			values = append(values, fmt.Sprintf("%s=%v", name, atv.Value))
+		}
+		parts = append(parts, strings.Join(values, "+"))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // windowOf is the 70–90 % span of a certificate's lifetime, in which the certificate manager

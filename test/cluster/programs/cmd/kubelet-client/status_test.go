@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -70,5 +72,15 @@ func TestHostPathMapsAbsoluteNodePaths(t *testing.T) {
 	}
 	if got := hostPath("/w", "relative/ca.crt"); got != "relative/ca.crt" {
 		t.Errorf("hostPath of a relative path = %s", got)
+	}
+}
+
+func TestDistinguishedNameInEncodedOrder(t *testing.T) {
+	raw, err := asn1.Marshal(pkix.Name{CommonName: "system:node:w", Organization: []string{"system:nodes"}}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := distinguishedName(raw); got != "O=system:nodes, CN=system:node:w" {
+		t.Errorf("distinguishedName = %q", got)
 	}
 }
