@@ -239,14 +239,11 @@ func fingerprint(cert *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// serialHex is the serial number as its DER INTEGER content bytes in lower-case hex (a leading
-// 00 kept), as ca-rotator's own certificate parser spells it.
+// serialHex is the serial number as its big-endian bytes in lower-case hex, without the 00 that
+// DER puts before a high bit and with a leading 0 nibble kept ("0c76…"), as ca-rotator's own
+// certificate parser (@peculiar/x509) spells it.
 func serialHex(cert *x509.Certificate) string {
-	der, err := asn1.Marshal(cert.SerialNumber)
-	if err != nil || len(der) < 2 {
-		return cert.SerialNumber.Text(16)
-	}
-	return hex.EncodeToString(der[2:])
+	return hex.EncodeToString(cert.SerialNumber.Bytes())
 }
 
 // summarize describes a certificate; cas are the CA certificates that may have signed it.

@@ -47,9 +47,9 @@ func TestClassifyStatus(t *testing.T) {
 	}
 }
 
-func TestSerialHexKeepsTheDERLeadingZero(t *testing.T) {
+func TestSerialHexAsTheTypeScriptParserSpellsIt(t *testing.T) {
 	high, _ := new(big.Int).SetString("9472048f6b68f0ffba30f273c793b93d", 16)
-	if got := serialHex(&x509.Certificate{SerialNumber: high}); got != "009472048f6b68f0ffba30f273c793b93d" {
+	if got := serialHex(&x509.Certificate{SerialNumber: high}); got != "9472048f6b68f0ffba30f273c793b93d" {
 		t.Errorf("serialHex = %s", got)
 	}
 	low, _ := new(big.Int).SetString("0c767f678349d5711511373773732c67", 16)
