@@ -84,7 +84,16 @@ type kubelet struct {
 	sessionDone chan struct{}
 	restartSeen time.Time
 	certSeen    *x509.Certificate
-	rotating    bool
+	// forced receives the outcome of a forced rotation, which runs beside the main loop.
+	forced   chan forcedRotation
+	rotating bool
+}
+
+// forcedRotation is the outcome of the manager's RotateCerts in a session.
+type forcedRotation struct {
+	session *session
+	ok      bool
+	err     error
 }
 
 func (k *kubelet) logf(format string, args ...any) {
@@ -99,6 +108,7 @@ func (k *kubelet) runFile(name string) string {
 
 func (k *kubelet) run(ctx context.Context) {
 	k.report = newReport(k.runFile("status.json"), k.name, k.logf)
+	k.forced = make(chan forcedRotation, 1)
 	// The kubelet's packages log through klog's contextual logger; the certificate manager tells
 	// its deadline at V(2).
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -122,6 +132,8 @@ func (k *kubelet) run(ctx context.Context) {
 			k.report.update(func(s *status) { s.Running = false })
 			_ = k.report.write()
 			return
+		case r := <-k.forced:
+			k.forcedRotationDone(r)
 		case <-tick.C:
 		}
 		if info, err := os.Stat(k.runFile("restart")); err == nil && !info.ModTime().Equal(k.restartSeen) {
@@ -225,9 +237,8 @@ func (k *kubelet) watchCertificate() bool {
 	return true
 }
 
-// forceRotation acts on the rotate trigger: the manager rotates at once (RotateCerts), then the
-// session is started afresh so that the manager draws its next deadline for the new
-// certificate (its loop would otherwise still wait for the old certificate's deadline).
+// forceRotation acts on the rotate trigger: the manager rotates at once (RotateCerts, beside the
+// main loop, which goes on with heartbeats and triggers while the CSR waits to be signed).
 func (k *kubelet) forceRotation() {
 	_ = os.Remove(k.runFile("rotate"))
 	if k.session == nil || !k.session.files.rotateCertificates {
@@ -240,13 +251,27 @@ func (k *kubelet) forceRotation() {
 	k.rotating = true
 	k.logf("rotating client certificate (forced)")
 	s := k.session
-	ok, err := s.manager.(rotator).RotateCerts()
+	go func() {
+		ok, err := s.manager.(rotator).RotateCerts()
+		k.forced <- forcedRotation{session: s, ok: ok, err: err}
+	}()
+}
+
+// forcedRotationDone records a forced rotation's outcome; after a rotation the session is started
+// afresh so that the manager draws its next deadline for the new certificate (its loop would
+// otherwise still wait for the old certificate's deadline and rotate once more).
+func (k *kubelet) forcedRotationDone(r forcedRotation) {
 	k.rotating = false
-	if err != nil || !ok {
+	if r.err != nil || !r.ok {
 		k.report.update(func(st *status) {
-			st.LastRotationError = ptr(fmt.Sprintf("forced rotation failed: %v", err))
+			if r.err != nil || st.LastRotationError == nil {
+				st.LastRotationError = ptr(fmt.Sprintf("forced rotation failed: %v", r.err))
+			}
 		})
 		return
+	}
+	if r.session != k.session {
+		return // restarted meanwhile: the new session has read the new certificate
 	}
 	k.watchCertificate()
 	k.stopSession()
