@@ -33,6 +33,9 @@ type heartbeat struct {
 	report         *report
 	log            func(string, ...any)
 	lastStatusPost time.Time
+	// flush writes the status file: before Ready is posted, so that whoever sees the node Ready
+	// reads a status that already counts the requests that made it so.
+	flush func()
 }
 
 // countUnexpected counts a failed call whose kind the counting transport did not see: a response
@@ -100,6 +103,7 @@ func (h *heartbeat) beat(ctx context.Context, client clientset.Interface) {
 	if ready == nil || (ready.Status == corev1.ConditionTrue && now.Sub(h.lastStatusPost) < time.Minute) {
 		return
 	}
+	h.flush()
 	condition := corev1.NodeCondition{
 		Type:              corev1.NodeReady,
 		Status:            corev1.ConditionTrue,

@@ -178,7 +178,11 @@ func (k *kubelet) start() {
 	}
 	done := make(chan struct{})
 	k.sessionDone = done
-	h := &heartbeat{name: k.name, reg: k.reg, report: k.report, log: k.logf}
+	h := &heartbeat{name: k.name, reg: k.reg, report: k.report, log: k.logf, flush: func() {
+		if err := k.report.write(); err != nil {
+			k.logf("cannot write status: %v", err)
+		}
+	}}
 	go func() {
 		defer close(done)
 		for {

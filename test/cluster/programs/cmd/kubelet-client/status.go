@@ -93,6 +93,7 @@ func ptr[T any](v T) *T { return &v }
 // report is the status, shared by the kubelet's goroutines, and the file it is written to.
 type report struct {
 	mu   sync.Mutex
+	wmu  sync.Mutex // one writer of the file at a time
 	path string
 	s    status
 	log  func(format string, args ...any)
@@ -151,6 +152,8 @@ func (r *report) recordError(kind, message string, counted bool) {
 
 // write writes the status file atomically (a temporary file renamed over it).
 func (r *report) write() error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.mu.Lock()
 	r.s.UpdatedAt = isoTime(time.Now())
 	data, err := json.MarshalIndent(&r.s, "", "  ")
