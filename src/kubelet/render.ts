@@ -4,7 +4,7 @@
  */
 import { gateMessage } from "./gate.ts";
 import type { NodeReport, VerifierReport } from "./report.ts";
-import { formatDuration, iso } from "./time_format.ts";
+import { formatDuration, iso, isoCeil } from "./time_format.ts";
 
 const HEADERS = [
   "NODE",
@@ -94,7 +94,7 @@ function row(n: NodeReport): string[] {
   const verdict = n.verdict.status === "blocking"
     ? `BLOCKING ${n.verdict.reason}: ${n.verdict.message}`
     : n.verdict.status === "will-rotate"
-    ? `will rotate by ${iso(n.verdict.by)}`
+    ? `will rotate by ${isoCeil(n.verdict.by)}`
     : "ok";
   return [
     n.name,
@@ -102,7 +102,8 @@ function row(n: NodeReport): string[] {
     c ? c.issuer : "-",
     c ? iso(c.notBefore) : "-",
     c ? iso(c.notAfter) : "-",
-    n.window ? `${iso(n.window.earliest)}..${iso(n.window.latest)}` : "-",
+    // Outward to whole seconds: the printed window holds every deadline the kubelet can draw.
+    n.window ? `${iso(n.window.earliest)}..${isoCeil(n.window.latest)}` : "-",
     verdict,
   ];
 }

@@ -112,3 +112,29 @@ Deno.test("renderReportJson: a document CI can consume", async () => {
   assert.equal(w4.verdict.forceable, false);
   assert.equal(doc.forced[0].notAfter, "2025-06-01T00:11:40.000Z");
 });
+
+Deno.test("renderReportText: the printed window holds every deadline of a window that does not end on a whole second", async () => {
+  // 121 s lifetime: the kubelet draws its deadline in [84.7 s, 108.9 s) after NotBefore.
+  const report = await buildReport({
+    facts: [{
+      registered: true,
+      nodeAccess: true,
+      rotationSource: "node-file",
+      name: "worker-1",
+      rotationEnabled: true,
+      certificate: await kubeletCert(cas.old, "worker-1", at(0), at(121)),
+    }],
+    trust,
+    cas: await summarizeTrust(trust),
+    signer: signerIn("new"),
+    now: at(10),
+    deadline: at(200),
+    forced: [],
+  });
+  const row = renderReportText(report).split("\n")[2];
+  // earliest rounded down (84.7 → 84), latest up (108.9 → 109)
+  assert.match(
+    row,
+    /\s2025-06-01T00:01:24Z\.\.2025-06-01T00:01:49Z\s+will rotate by 2025-06-01T00:01:49Z$/,
+  );
+});

@@ -8,6 +8,15 @@ export function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * ISO 8601 without milliseconds, rounded up to the next whole second: the end of a span printed
+ * with {@link iso} must not fall before the span's true end (a rotation deadline drawn in the last
+ * second of a window would otherwise be printed outside it).
+ */
+export function isoCeil(date: Date): string {
+  return iso(new Date(Math.ceil(date.getTime() / 1000) * 1000));
+}
+
 /** A duration as `1h2m3s`, `45s`, `2d3h`. */
 export function formatDuration(ms: number): string {
   let s = Math.round(Math.abs(ms) / 1000);

@@ -15,7 +15,7 @@ import type {
   NodeVerdict,
 } from "./report.ts";
 import type { SignerReport } from "./signer.ts";
-import { formatDuration, iso } from "./time_format.ts";
+import { formatDuration, iso, isoCeil } from "./time_format.ts";
 import { assessRotation } from "./window.ts";
 
 /** The context nodes are assessed in. */
@@ -170,13 +170,13 @@ export function assessNode(
         by,
         message: assessment.timing === "due" || assessment.timing === "bootstrap"
           ? "rotation due now"
-          : `will rotate by ${iso(by)}`,
+          : `will rotate by ${isoCeil(by)}`,
       });
     case "maybe":
       return done(
         blocking(
           "window-after-deadline",
-          `rotates between ${iso(from)} and ${iso(by)}; the deadline ${
+          `rotates between ${iso(from)} and ${isoCeil(by)}; the deadline ${
             iso(context.deadline)
           } falls inside`,
           true,
@@ -186,7 +186,7 @@ export function assessNode(
       return done(
         blocking(
           "window-after-deadline",
-          `rotates between ${iso(from)} and ${iso(by)}, after the deadline ${
+          `rotates between ${iso(from)} and ${isoCeil(by)}, after the deadline ${
             iso(context.deadline)
           }`,
         ),

@@ -21,7 +21,7 @@ import {
 import { buildReport } from "./build_report.ts";
 import { worthWaiting } from "./gate.ts";
 import type { ForcedRotationRecord, VerifierReport } from "./report.ts";
-import { formatDuration, iso } from "./time_format.ts";
+import { formatDuration, isoCeil } from "./time_format.ts";
 import { observeSigner, type SignerReport } from "./signer.ts";
 
 /** Options of {@link verifyKubelets} and {@link observeKubelets}. */
@@ -238,7 +238,7 @@ function progressLine(report: VerifierReport): string {
   const pending = report.nodes.filter((n) => n.verdict.status !== "ok");
   const shown = pending.slice(0, 5).map((n) =>
     n.verdict.status === "will-rotate"
-      ? `${n.name} (by ${iso(n.verdict.by)})`
+      ? `${n.name} (by ${isoCeil(n.verdict.by)})`
       : n.verdict.status === "blocking"
       ? `${n.name} (${n.verdict.reason})`
       : n.name

@@ -1,6 +1,7 @@
 /**
  * The verifier on the real control plane (test/cluster: kubeadm node roots, a real API server and
- * controller-manager, emulated kubelets that rotate through the CSR API):
+ * controller-manager, kubelets — kubelet-client, the kubelet's own certificate code — that rotate
+ * through the CSR API):
  * - before the signer switch every node is reported old-CA;
  * - after the controller-manager's signer is switched to a new CA, nodes rotate at their
  *   jittered thresholds and the report follows them;
@@ -41,7 +42,7 @@ const PATHS: KubeletPaths = {
   ],
 };
 
-/** What an emulated kubelet reports in /var/run/kubelet/status.json (the fields used here). */
+/** What a kubelet (kubelet-client) reports in /var/run/kubelet/status.json (the fields used here). */
 interface KubeletStatus {
   rotateCertificates: boolean;
   restarts: number;
@@ -74,7 +75,7 @@ async function eventually<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
-/** Restarts an emulated kubelet and waits until it has come back with its files re-read. */
+/** Restarts a kubelet and waits until it has come back with its files re-read. */
 async function restartKubelet(node: LocalNode, check: (s: KubeletStatus) => boolean) {
   const before = (await kubeletStatus(node)).restarts;
   const result = await node.run(PATHS.kubeletRestart);
@@ -388,6 +389,10 @@ Deno.test({
       console.error(
         log.split("\n").filter((l) => /kubelet|error|FAIL/i.test(l)).slice(-60).join("\n"),
       );
+      for (const n of [...state.layout.controlPlane, ...state.layout.workers]) {
+        const kubelet = await Deno.readTextFile(`${n.root}/var/log/kubelet.log`).catch(() => "");
+        console.error(`--- ${n.name} kubelet.log\n${kubelet.split("\n").slice(-25).join("\n")}`);
+      }
       throw error;
     } finally {
       await down({ stateDir, log: () => {} });

@@ -19,6 +19,7 @@ export const BINARIES = [
   "kwok",
   "incluster-client",
   "sample-apiserver",
+  "kubelet-client",
 ] as const;
 
 /** Runs build.sh (progress lines go to `log`) and returns the bin directory it prints last. */

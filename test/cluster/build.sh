@@ -117,15 +117,23 @@ GO
 #   incluster-client  client-go in-cluster client (lists and watches ConfigMaps)
 #   sample-apiserver  k8s.io/sample-apiserver's main, with the in-cluster config wired to the
 #                     pod's ServiceAccount volume (the aggregated API server of aggregated_api.ts)
+#   kubelet-client    the kubelets of the test nodes: k8s.io/kubernetes $K8S_VERSION's kubelet
+#                     client-certificate manager and rotating transport (supervisor_kubelets.ts);
+#                     go.mod requires k8s.io/kubernetes at K8S_VERSION with its staging modules
+#                     replaced by their published versions, as build_kubernetes does
 programs_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/programs"
-test_programs=(incluster-client sample-apiserver)
+test_programs=(incluster-client sample-apiserver kubelet-client)
 
-# Every k8s.io staging module programs/go.mod requires must be the staging version of
-# K8S_VERSION (v1.37.2 → v0.37.2): the programs speak to, and sample-apiserver is, that release.
+# Every k8s.io staging module programs/go.mod requires, or replaces with a published version, must
+# be the staging version of K8S_VERSION (v1.37.2 → v0.37.2), and k8s.io/kubernetes K8S_VERSION
+# itself: the programs speak to, and sample-apiserver and kubelet-client are, that release.
 check_program_versions() {
   local staging_version="v0.${K8S_VERSION#v1.}" wrong
-  wrong=$(sed -n 's#^\s*\(k8s\.io/[a-z-]*\) \(v0\.[0-9.]*\)\( //.*\)\?$#\1 \2#p' "$programs_dir/go.mod" |
-    grep -Ev "^k8s\.io/(klog|utils|kube-openapi) " | grep -v " $staging_version\$" || true)
+  wrong=$({
+    sed -n 's#^\s*\(k8s\.io/[a-z0-9-]*\) \(v[0-9][0-9.]*\)\( //.*\)\?$#\1 \2#p' "$programs_dir/go.mod"
+    sed -n 's#^\s*\(replace \)\?k8s\.io/[a-z0-9-]* => \(k8s\.io/[a-z0-9-]*\) \(v[0-9][0-9.]*\)$#\2 \3#p' "$programs_dir/go.mod"
+  } | grep -Ev "^k8s\.io/(klog|utils|kube-openapi) " | grep -v "^k8s\.io/kubernetes $K8S_VERSION\$" |
+    grep -Ev "^k8s\.io/[a-z0-9-]+ $staging_version\$" || true)
   if [ -n "$wrong" ]; then
     log "programs/go.mod: these modules are not at $staging_version (the staging version of $K8S_VERSION):"
     while read -r line; do log "  $line"; done <<<"$wrong"

@@ -1,8 +1,7 @@
 /**
- * Certificates of the emulated kubelets: the initial client certificate issued by the
- * cluster CA (short-lived and backdated so that the first rotation comes soon), the CSR of a
- * rotation (a new ECDSA P-256 key, as the kubelet's certificate manager makes), the
- * certificate manager's jittered rotation deadline, and a summary of a certificate.
+ * Certificates of the test cluster's kubelets: the initial client certificate issued by the
+ * cluster CA (short-lived and backdated so that the first rotation comes soon), the summary of
+ * a certificate kubelet-client reports, and PEM helpers.
  * @module
  */
 import "reflect-metadata";
@@ -121,31 +120,7 @@ export async function issueClientCertificate(
   return { certPem: cert.toString("pem") + "\n", keyPem };
 }
 
-/** A fresh key and a CSR for it with the given subject (what a kubelet sends to rotate). */
-export async function createCsr(subject: string): Promise<{ csrPem: string; keyPem: string }> {
-  const { keys, keyPem } = await newKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: subject,
-    keys,
-    signingAlgorithm: EC_P256,
-  });
-  return { csrPem: csr.toString("pem") + "\n", keyPem };
-}
-
-/**
- * The kubelet certificate manager's rotation deadline: NotBefore + a uniformly jittered
- * 70–90 % of the certificate's lifetime (`wait.Jitter(total, 0.2) - 0.3*total`).
- */
-export function rotationDeadline(
-  notBefore: Date,
-  notAfter: Date,
-  random: number = Math.random(),
-): Date {
-  const total = notAfter.getTime() - notBefore.getTime();
-  return new Date(notBefore.getTime() + total * (0.7 + 0.2 * random));
-}
-
-/** Facts about a certificate, for status reports. */
+/** Facts about a certificate, as kubelet-client reports them in status.json. */
 export interface CertSummary {
   /** Subject DN. */
   subject: string;
@@ -168,41 +143,4 @@ export async function fingerprint(certPem: string): Promise<string> {
   const cert = new x509.X509Certificate(certPem);
   const digest = await cert.getThumbprint("SHA-256");
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Summarises a certificate; `cas` are PEM CA certificates that may have signed it. */
-export async function summarizeCertificate(
-  certPem: string,
-  cas: string[] = [],
-): Promise<CertSummary> {
-  const cert = new x509.X509Certificate(certPem);
-  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
-  let issuerFingerprint: string | null = null;
-  for (const caPem of cas) {
-    try {
-      const ca = new x509.X509Certificate(caPem);
-      if (ca.subject !== cert.issuer) continue;
-      if (await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })) {
-        issuerFingerprint = await fingerprint(caPem);
-        break;
-      }
-    } catch {
-      // not a usable CA certificate
-    }
-  }
-  return {
-    subject: cert.subject,
-    issuer: cert.issuer,
-    serial: cert.serialNumber,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    authorityKeyId: aki?.keyId ?? null,
-    issuerFingerprint,
-  };
-}
-
-/** NotBefore and NotAfter of a PEM certificate. */
-export function validity(certPem: string): { notBefore: Date; notAfter: Date } {
-  const cert = new x509.X509Certificate(certPem);
-  return { notBefore: cert.notBefore, notAfter: cert.notAfter };
 }

@@ -1,21 +1,35 @@
 /**
- * What an emulated kubelet reports in W/var/run/kubelet/status.json: its configuration, its
- * client certificate and rotations, and the counters of its API requests and their failures.
+ * What a node's kubelet (kubelet-client, programs/cmd/kubelet-client/status.go) reports in
+ * W/var/run/kubelet/status.json: its configuration, its client certificate and rotations, and
+ * the counters of its API requests and their failures. It writes the file every second and at
+ * once when its certificate changes.
  * @module
  */
-import type { FailureKind, RequestCounter } from "./kubelet_api_client.ts";
 import type { CertSummary } from "./kubelet_pki.ts";
-import { KUBELET_RUN_DIR } from "./kubelet_triggers.ts";
-import { hostPath } from "./path_map.ts";
-import { writeJsonAtomic } from "./state.ts";
 
-/** Node path of the emulated kubelet's status file. */
+/** Node path of the kubelets' run directory: status.json and the trigger files. */
+export const KUBELET_RUN_DIR = "/var/run/kubelet";
+
+/** Node path of the kubelet's status file. */
 export const KUBELET_STATUS_FILE = `${KUBELET_RUN_DIR}/status.json`;
+
+/** Touching `W/var/run/kubelet/restart` restarts the kubelet (its files are re-read). */
+export const KUBELET_RESTART_TRIGGER = `${KUBELET_RUN_DIR}/restart`;
+
+/** Creating `W/var/run/kubelet/rotate` forces a rotation (ignored when rotation is off). */
+export const KUBELET_ROTATE_TRIGGER = `${KUBELET_RUN_DIR}/rotate`;
+
+/** Kinds of failed API requests. */
+export type FailureKind = "unauthorized" | "forbidden" | "tls" | "connection" | "timeout" | "http";
 
 /** What W/var/run/kubelet/status.json says. */
 export interface KubeletStatus {
   /** Node name. */
   node: string;
+  /** `kubelet-client`. */
+  program: string;
+  /** Process id of the kubelet. */
+  pid: number;
   /** API server URL from kubelet.conf. */
   server: string;
   /** Whether the last (re)start succeeded (config.yaml, clientCAFile and kubelet.conf usable). */
@@ -28,7 +42,7 @@ export interface KubeletStatus {
   clientCAFingerprints: string[];
   /** ISO time of the first start. */
   startedAt: string;
-  /** Number of restarts (restart trigger). */
+  /** Number of restarts (restart trigger; a forced rotation restarts without counting). */
   restarts: number;
   /** ISO time of the last (re)start. */
   lastRestartAt: string;
@@ -56,8 +70,15 @@ export interface KubeletStatus {
   certNotAfter: string | null;
   /** Same as `cert.issuerFingerprint`: SHA-256 of the CA that signed the current certificate. */
   issuerFingerprint: string | null;
-  /** When the certificate manager will rotate (null when rotation is off). */
+  /** NotBefore + 70 % and + 90 % of the current certificate's lifetime (null when rotation is off). */
+  rotationWindow: { earliest: string; latest: string } | null;
+  /**
+   * The rotation deadline the certificate manager drew for the current certificate, from its
+   * log line "Certificate rotation deadline determined" (null when rotation is off).
+   */
   nextRotationAt: string | null;
+  /** ISO time the certificate manager last began a rotation (its "Rotating certificates"). */
+  rotationStartedAt: string | null;
   /** Completed rotations. */
   rotations: number;
   /** ISO time of the last completed rotation. */
@@ -68,102 +89,4 @@ export interface KubeletStatus {
   lastRotationError: string | null;
   /** ISO time of this report. */
   updatedAt: string;
-}
-
-/** The status of a kubelet that has not started yet. */
-export function initialKubeletStatus(node: string, now: Date = new Date()): KubeletStatus {
-  const iso = now.toISOString();
-  return {
-    node,
-    server: "",
-    running: false,
-    rotateCertificates: false,
-    clientCAFile: null,
-    clientCAFingerprints: [],
-    startedAt: iso,
-    restarts: 0,
-    lastRestartAt: iso,
-    requests: 0,
-    failures: 0,
-    consecutiveFailures: 0,
-    failuresByKind: { unauthorized: 0, forbidden: 0, tls: 0, connection: 0, timeout: 0, http: 0 },
-    lastErrorByKind: {},
-    lastSuccessAt: null,
-    lastError: null,
-    lastErrorAt: null,
-    certPath: null,
-    cert: null,
-    certNotAfter: null,
-    issuerFingerprint: null,
-    nextRotationAt: null,
-    rotations: 0,
-    lastRotationAt: null,
-    lastCsr: null,
-    lastRotationError: null,
-    updatedAt: iso,
-  };
-}
-
-/** Options of {@linkcode KubeletStatusReport}. */
-export interface KubeletStatusReportOptions {
-  /** Node name. */
-  nodeName: string;
-  /** Node root (the status file is written inside it). */
-  root: string;
-  /** Receives a line for each new error. */
-  log: (line: string) => void;
-}
-
-/**
- * A kubelet's {@linkcode KubeletStatus}, which its parts update in place: it counts the API
- * requests and their failures and writes the status file.
- */
-export class KubeletStatusReport implements RequestCounter {
-  /** The status, updated in place. */
-  readonly status: KubeletStatus;
-  #o: KubeletStatusReportOptions;
-
-  /** Creates the report of a kubelet that has not started yet. */
-  constructor(options: KubeletStatusReportOptions) {
-    this.#o = options;
-    this.status = initialKubeletStatus(options.nodeName);
-  }
-
-  /** Counts a request. */
-  requested(): void {
-    this.status.requests++;
-  }
-
-  /** Records a successful request: the failures are no longer consecutive. */
-  succeeded(): void {
-    this.status.consecutiveFailures = 0;
-    this.status.lastSuccessAt = new Date().toISOString();
-  }
-
-  /** Counts a failed request. */
-  failed(kind: FailureKind, message: string): void {
-    this.recordError(kind, message, true);
-  }
-
-  /**
-   * Records an error as the last one (logged when it differs from the previous one); `counted`
-   * also counts it as a failed request.
-   */
-  recordError(kind: FailureKind, message: string, counted: boolean): void {
-    if (counted) {
-      this.status.failures++;
-      this.status.consecutiveFailures++;
-      this.status.failuresByKind[kind]++;
-      this.status.lastErrorByKind[kind] = message;
-    }
-    if (this.status.lastError !== message) this.#o.log(`error: ${message}`);
-    this.status.lastError = message;
-    this.status.lastErrorAt = new Date().toISOString();
-  }
-
-  /** Writes the status file (atomically), stamped with the current time. */
-  async write(): Promise<void> {
-    this.status.updatedAt = new Date().toISOString();
-    await writeJsonAtomic(hostPath(this.#o.root, KUBELET_STATUS_FILE), this.status);
-  }
 }

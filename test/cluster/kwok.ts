@@ -3,7 +3,7 @@
  * DaemonSets roll) and gives each node its initial status. It authenticates with a
  * ServiceAccount token and does not verify the API server's certificate, so that it — test
  * scaffolding standing for the container runtime — is untouched by a CA rotation; the
- * emulated kubelets are what holds client certificates and keeps nodes Ready.
+ * kubelets (kubelet-client) are what holds client certificates and keeps nodes Ready.
  * @module
  */
 import { stringify } from "yaml";

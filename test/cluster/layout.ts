@@ -9,7 +9,7 @@ import { join } from "node:path";
 export interface ClusterOptions {
   /** Number of control-plane nodes, each with an API server, etcd member, controller-manager and scheduler. */
   apiServers: number;
-  /** Number of kwok worker nodes, each with an emulated kubelet. */
+  /** Number of kwok worker nodes, each with a kubelet (kubelet-client). */
   nodes: number;
   /** Directory holding state.json, logs and the node roots; removed by `down`. */
   stateDir: string;
@@ -25,7 +25,7 @@ export interface ClusterOptions {
   firstRotationAfterSeconds: number;
   /** kube-controller-manager `--cluster-signing-duration` (lifetime of certificates it signs). */
   signingDuration: string;
-  /** Interval of the emulated kubelets' heartbeat (lease renewal), in seconds. */
+  /** Interval of the kubelets' heartbeat (lease renewal), in seconds. */
   heartbeatSeconds: number;
   /** kube-controller-manager `--node-monitor-grace-period`. */
   nodeMonitorGracePeriod: string;
@@ -89,7 +89,7 @@ export interface ControlPlaneNode {
   root: string;
 }
 
-/** A worker node: kwok fakes its pods, an emulated kubelet holds its client certificate. */
+/** A worker node: kwok fakes its pods, a kubelet (kubelet-client) holds its client certificate. */
 export interface WorkerNode {
   /** Node name. */
   name: string;
@@ -157,8 +157,8 @@ export function planLayout(options: ClusterOptions): ClusterLayout {
 
 /**
  * Every address of the cluster's network namespace: the control-plane nodes', haproxy's and
- * kwok's, and with `ssh` the workers' (where only their sshd listens; their emulated kubelets
- * only dial the API).
+ * kwok's, and with `ssh` the workers' (where only their sshd listens; their kubelets only dial
+ * the API).
  */
 export function networkAddresses(layout: ClusterLayout): string[] {
   return [

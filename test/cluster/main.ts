@@ -40,7 +40,7 @@ export function clusterProgram(): Command {
   program.command("up")
     .description("start a cluster and print its kubeconfig path")
     .option("--api-servers <n>", "control-plane nodes (API servers behind haproxy)", int, 3)
-    .option("--nodes <n>", "kwok worker nodes with emulated kubelets", int, 3)
+    .option("--nodes <n>", "kwok worker nodes, each with a kubelet (kubelet-client)", int, 3)
     .option("--state-dir <dir>", "state directory (removed by down)", DEFAULT_STATE_DIR)
     .option(
       "--subnet <198.18.n|auto>",

@@ -1,16 +1,16 @@
 /**
  * What the supervisor of a test cluster has started — haproxy, kwok, a static-pod runner per
- * control-plane node, the emulated kubelets, the pods' processes — and its record of them in
+ * control-plane node, the kubelets, the pods' processes — and its record of them in
  * state.json (status and pids), which every part of the supervisor shares.
  * @module
  */
 import { join } from "node:path";
-import type { EmulatedKubelet } from "./emulated_kubelet.ts";
 import { adminKubeconfig, type ClusterLayout } from "./layout.ts";
 import { ManagedProcess, type ProcessSpec, runCommand } from "./managed_process.ts";
 import type { PodProcesses } from "./pod_processes.ts";
 import { type ClusterState, writeState } from "./state.ts";
 import type { StaticPodRunner } from "./static_pod_runner.ts";
+import type { KubeletProcess } from "./supervisor_kubelets.ts";
 
 /** The supervisor's log: one line on stdout, prefixed with the time of day. */
 export const log = (line: string) =>
@@ -26,8 +26,8 @@ export class Supervision {
   readonly binDir: string;
   /** The static-pod runners, in the order of `layout.controlPlane`. */
   readonly runners: StaticPodRunner[] = [];
-  /** The emulated kubelets. */
-  readonly kubelets: EmulatedKubelet[] = [];
+  /** The kubelets (one kubelet-client process per node). */
+  readonly kubelets: KubeletProcess[] = [];
   /** Other processes by name (`haproxy`, `kwok`). */
   readonly processes: Map<string, ManagedProcess> = new Map();
   /** The processes of labelled kwok pods (pod_processes.ts), once started. */

@@ -1,6 +1,6 @@
 /**
  * The detached process that keeps a test cluster running after `cluster up` returns: haproxy,
- * a static-pod runner per control-plane node, kwok, the emulated kubelets and the processes of
+ * a static-pod runner per control-plane node, kwok, the kubelets (kubelet-client) and the processes of
  * labelled kwok pods. It also runs the kubeadm phases that need a running API (upload-config,
  * bootstrap-token, addon, kubelet-finalize, mark-control-plane), records pids and status in
  * state.json, and on SIGTERM (from `cluster down`) stops everything it started. `up` starts it
@@ -24,7 +24,7 @@ import {
   waitForApiThroughHaproxy,
   waitForControlPlaneReady,
 } from "./supervisor_control_plane.ts";
-import { startEmulatedKubelets, waitForAllNodesReady } from "./supervisor_kubelets.ts";
+import { startKubelets, waitForAllNodesReady } from "./supervisor_kubelets.ts";
 import { startKwok } from "./supervisor_kwok.ts";
 import { startPodProcesses } from "./supervisor_pod_processes.ts";
 import { shutdownOnSignals, shutdownWhenOwnerExits } from "./supervisor_shutdown.ts";
@@ -48,7 +48,7 @@ export async function supervise(stateDir: string, haproxyPath: string): Promise<
     );
     await step("starting kwok", () => startKwok(s));
     await step("starting the pods' processes", () => startPodProcesses(s));
-    await step("starting the emulated kubelets", () => startEmulatedKubelets(s));
+    await step("starting the kubelets", () => startKubelets(s));
     if (s.layout.options.ssh) {
       await step("starting sshd on every node (--ssh)", () => startSshServers(s));
     }

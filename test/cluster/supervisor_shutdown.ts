@@ -9,7 +9,7 @@ import { processAlive, processStartTime } from "./state.ts";
 import { log, type Supervision } from "./supervision.ts";
 
 /**
- * Stops everything the supervisor started — the pods' processes, the emulated kubelets, kwok,
+ * Stops everything the supervisor started — the pods' processes, the kubelets, kwok,
  * the static-pod runners, then haproxy — and exits. With `removeEverything` it also kills whatever else is
  * left in the cluster's network namespace, removes the namespace and veth pair and deletes the
  * state directory. Calls after the first return the shutdown already under way.

@@ -1,7 +1,8 @@
 /**
  * The whole rotation, end to end, on the real control plane: three API servers behind haproxy,
- * kwok workers with emulated kubelets, 20 Deployments and 3 DaemonSets in four namespaces. The
- * plan is plans/local-demo.yaml, advanced trust → switch → finalize as three commits would.
+ * kwok workers with kubelets (kubelet-client), 20 Deployments and 3 DaemonSets in four
+ * namespaces. The plan is plans/local-demo.yaml, advanced trust → switch → finalize as three
+ * commits would.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
