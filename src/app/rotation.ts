@@ -16,12 +16,15 @@ import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
 import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
 import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
 import { acquireRunLock } from "../state/run_lock.ts";
-import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
+import { loadGivenCas, loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
+import { CA_NAMES } from "../plan/ca.ts";
+import { checkPlanNodes } from "./node_preflight.ts";
+import { contactServer } from "../kube/server_contact.ts";
 
 /** What a rotate run needs to know. */
 export interface RotationOptions extends KubeConfigOptions {
@@ -51,13 +54,27 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
     )
     : live;
 
+  // Bad input is refused before the lock is taken and anything is written.
+  const given = await loadGivenCas(plan, dirname(loaded.path));
+  await contactServer(source.current(), options);
+  const controlPlane = nodesOf(plan.nodes.controlPlane, plan.layout);
+  const workers = nodesOf(plan.nodes.workers, plan.layout);
+  await checkPlanNodes(live, {
+    controlPlane,
+    workers,
+    layout: plan.layout,
+    cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+  });
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
     onTakeover: (previous, why) =>
       printer.warn(`took the rotation lock over from ${previous}: ${why}`),
   });
   try {
-    const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });
+    const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), {
+      dryRun,
+      given,
+    });
     if (plan.cas.cluster) source.trust(material.cas.get("cluster").certPem);
     const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
     const store: ProgressStore = new ConfigMapProgressStore(live, plan.metadata.name);
@@ -76,8 +93,8 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
         apiServers: plan.apiServers,
         workloads: plan.workloads,
         planDir: dirname(loaded.path),
-        controlPlane: nodesOf(plan.nodes.controlPlane, plan.layout).map(wrap),
-        workers: nodesOf(plan.nodes.workers, plan.layout).map(wrap),
+        controlPlane: controlPlane.map(wrap),
+        workers: workers.map(wrap),
         cluster,
         cas: material.cas,
       },
