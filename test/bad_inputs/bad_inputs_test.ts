@@ -12,9 +12,10 @@ import { fileURLToPath } from "node:url";
 import { startCluster } from "../cluster/harness.ts";
 import { writeCaFixtures } from "./ca_fixtures.ts";
 import { type BadInputCase, badInputCases, type CorpusInputs } from "./cases.ts";
-import { snapshotChanges, snapshotCluster } from "./cluster_snapshot.ts";
+import { settledSnapshot, snapshotChanges, snapshotCluster } from "./cluster_snapshot.ts";
 
 const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const demoPlan = fileURLToPath(new URL("../../plans/local-demo.yaml", import.meta.url));
 
 interface Outcome {
@@ -34,7 +35,17 @@ async function runCase(
   await Deno.mkdir(join(dir, "plans"), { recursive: true });
   const demo = await Deno.readTextFile(demoPlan);
   await Deno.writeTextFile(join(dir, "plans/demo.yaml"), (testCase.plan ?? String)(demo));
-  const args = ["run", "-A", main, "rotate", "--plan", "plans/demo.yaml", ...testCase.args ?? []];
+  const args = [
+    "run",
+    "-A",
+    "--config",
+    config,
+    main,
+    "rotate",
+    "--plan",
+    "plans/demo.yaml",
+    ...testCase.args ?? [],
+  ];
   if (testCase.json) args.push("-o", "json");
   const started = performance.now();
   const output = await new Deno.Command(Deno.execPath(), {
@@ -125,7 +136,7 @@ Deno.test({
     const home = join(work, "home"); // no ~/.kube/config to fall back on
     await Deno.mkdir(home);
     const env = { ...cluster.env, HOME: home, NO_COLOR: "1" };
-    const baseline = await snapshotCluster(cluster);
+    const baseline = await settledSnapshot(cluster);
     assert.ok(Object.keys(baseline.files).length > 50, "the snapshot sees the node files");
 
     const rows: string[][] = [];
@@ -140,6 +151,9 @@ Deno.test({
       }
       if (!testCase.message.test(outcome.error)) {
         problems.push(`the error does not match ${testCase.message}`);
+      }
+      if (testCase.maxMs && outcome.ms > testCase.maxMs) {
+        problems.push(`took ${Math.round(outcome.ms)} ms (at most ${testCase.maxMs})`);
       }
       if (/^\s+at .*:\d+:\d+\)?$/m.test(outcome.stderr)) problems.push("a stack trace");
       if (/localhost:8080/.test(outcome.stderr + outcome.stdout)) problems.push("localhost:8080");

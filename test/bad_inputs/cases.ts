@@ -21,6 +21,8 @@ export interface BadInputCase {
   readonly exitCode: 1 | 2;
   /** What the error says. */
   readonly message: RegExp;
+  /** At most this long (ms), start-up included: an error that must not wait out a retry. */
+  readonly maxMs?: number;
 }
 
 /** Where the corpus's prepared inputs are. */
@@ -166,7 +168,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "plan: missing required step field (ca)",
       plan: edit("    kind: distribute-ca\n    ca: cluster\n", "    kind: distribute-ca\n"),
       exitCode: 2,
-      message: planError("\\d+", "steps\\[0\\]", ".*ca"),
+      message: planError("\\d+", "steps\\[0\\]\\.ca", "is missing"),
     },
     {
       name: "plan: a step in a phase it does not belong to",
@@ -351,7 +353,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "new CA: missing certificate file",
       plan: givenCa("absent.crt", "ca.key"),
       exitCode: 2,
-      message: caError("cert", "absent.crt", ".*No such file"),
+      message: planError("41", "cas\\.cluster\\.cert", "file not found: .*/absent\\.crt"),
     },
     // ── nodes that are not the cluster's ──
     {
@@ -387,7 +389,11 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "nodes: the control-plane roots given as workers",
       plan: edit('roots: "${WORKER_ROOTS:-}"', 'roots: "${NODE_ROOTS}"'),
       exitCode: 2,
-      message: /.*/,
+      message: planError(
+        "36",
+        "nodes\\.workers\\.roots\\[0\\]",
+        'duplicate node name "control-plane-1" \\(already in nodes\\.controlPlane\\)',
+      ),
     },
     // ── the cluster connection ──
     {
@@ -441,7 +447,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "kubeconfig: none at all (no fallback to localhost:8080)",
       env: { KUBECONFIG: "/nonexistent/a:/nonexistent/b" },
       exitCode: 2,
-      message: /kubeconfig/i,
+      message: /KUBECONFIG names "\/nonexistent\/a", "\/nonexistent\/b", and none of them exists/,
     },
   ];
 }

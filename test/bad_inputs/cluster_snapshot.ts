@@ -10,7 +10,7 @@
  */
 import { join, relative } from "node:path";
 import { createHash } from "node:crypto";
-import type { TestCluster } from "../cluster/harness.ts";
+import { eventually, type TestCluster } from "../cluster/harness.ts";
 
 const CHANGED_BY_THE_CLUSTER = [
   /^var\/lib\/etcd(\/|$)/,
@@ -71,12 +71,33 @@ export async function snapshotCluster(cluster: TestCluster): Promise<ClusterSnap
     const owned = name.startsWith("ca-rotator-");
     if (!owned && name !== "kube-root-ca.crt" && name !== "cluster-info") continue;
     if (name === "cluster-info" && namespace !== "kube-public") continue;
+    // Our own objects must not even be rewritten; the others must keep their CA data
+    // (cluster-info: its kubeconfig; the bootstrap signer adds token signatures beside it).
+    const data = item.data as Record<string, string> | undefined;
     objects[`${item.kind} ${namespace}/${name}`] = JSON.stringify(
-      // Our own objects must not even be rewritten; the others must keep their data.
-      owned ? { resourceVersion, data: item.data, spec: item.spec } : { data: item.data },
+      owned
+        ? { resourceVersion, data, spec: item.spec }
+        : name === "cluster-info"
+        ? { kubeconfig: data?.kubeconfig }
+        : { data },
     );
   }
   return { files, objects };
+}
+
+/**
+ * The snapshot once the cluster has settled after start-up: the controller-manager has
+ * published `kube-root-ca.crt` in every namespace.
+ */
+export async function settledSnapshot(cluster: TestCluster): Promise<ClusterSnapshot> {
+  return await eventually("kube-root-ca.crt in every namespace", async () => {
+    const { items } = await cluster.kubectlJson<{ items: Item[] }>(["get", "namespaces"]);
+    const snapshot = await snapshotCluster(cluster);
+    const published = items.every((namespace) =>
+      `ConfigMap ${namespace.metadata.name}/kube-root-ca.crt` in snapshot.objects
+    );
+    return published && snapshot;
+  });
 }
 
 /** The differences between two snapshots, one line each (empty when nothing changed). */
