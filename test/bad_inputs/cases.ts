@@ -172,7 +172,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
     },
     {
       name: "plan: a step in a phase it does not belong to",
-      plan: edit(/phase: trust\n    kind: distribute-ca/, "phase: switch\n    kind: distribute-ca"),
+      plan: edit("phase: trust\n    kind: distribute-ca", "phase: switch\n    kind: distribute-ca"),
       exitCode: 2,
       message: planError(
         "\\d+",
@@ -199,7 +199,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
     },
     {
       name: "plan: a step names a CA the plan does not declare",
-      plan: edit(/\n  frontProxy: \{[^\n]*\}/, ""),
+      plan: edit(/\n {2}frontProxy: \{[^\n]*\}/, ""),
       exitCode: 2,
       message: planError("\\d+", "steps\\[1\\]\\.ca", ".*frontProxy"),
     },
