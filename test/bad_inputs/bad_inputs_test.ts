@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCluster } from "../cluster/harness.ts";
 import { writeCaFixtures } from "./ca_fixtures.ts";
-import { type BadInputCase, badInputCases, type CorpusInputs } from "./cases.ts";
+import { type BadInputCase, badInputCases, controlCase, type CorpusInputs } from "./cases.ts";
 import { settledSnapshot, snapshotChanges, snapshotCluster } from "./cluster_snapshot.ts";
 
 const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -32,7 +32,7 @@ interface Outcome {
 
 async function runCase(
   dir: string,
-  testCase: BadInputCase,
+  testCase: Omit<BadInputCase, "exitCode" | "message">,
   env: Record<string, string>,
 ): Promise<Outcome> {
   await Deno.mkdir(join(dir, "plans"), { recursive: true });
@@ -61,7 +61,7 @@ async function runCase(
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   const [stdout, stderr] = [text(output.stdout), text(output.stderr)];
   let error = stderr;
-  if (testCase.json) {
+  if (testCase.json && output.code !== 0) {
     const doc = JSON.parse(stdout);
     assert.equal(doc.kind, "Error", stdout);
     assert.equal(doc.exitCode, output.code, stdout);
@@ -144,6 +144,11 @@ Deno.test({
     const env = { ...cluster.env, HOME: home, DENO_DIR: denoDir, NO_COLOR: "1" };
     const baseline = await settledSnapshot(cluster);
     assert.ok(Object.keys(baseline.files).length > 50, "the snapshot sees the node files");
+
+    const control = await runCase(join(work, "control"), controlCase(inputs), env);
+    assert.equal(control.code, 0, `the control failed:\n${control.stderr.slice(-3000)}`);
+    assert.equal(JSON.parse(control.stdout).kind, "RotateResult");
+    assert.deepEqual(snapshotChanges(baseline, await snapshotCluster(cluster)), [], "dry run");
 
     const rows: string[][] = [];
     const failures: string[] = [];

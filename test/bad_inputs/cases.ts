@@ -57,14 +57,31 @@ const PLAN = String.raw`"[^"]*plans/demo\.yaml"`;
 const planError = (line: string, field: string, why: string) =>
   new RegExp(`Cannot load plan ${PLAN}: line ${line}, ${field}: ${why}`);
 
-/** The corpus. */
-export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
-  const ca = (name: string) => join(inputs.caDir, name);
-  const givenCa = (cert: string, key: string) =>
+/** The plan edit that gives the cluster's new CA as the files `cert` and `key` of `caDir`. */
+function givenCaIn(caDir: string): (cert: string, key: string) => (text: string) => string {
+  return (cert, key) =>
     edit(
       "cluster: { source: generate, algorithm: ecdsa-p256, commonName: kubernetes }",
-      `cluster: { source: files, cert: "${ca(cert)}", key: "${ca(key)}" }`,
+      `cluster: { source: files, cert: "${join(caDir, cert)}", key: "${join(caDir, key)}" }`,
     );
+}
+
+/**
+ * The control: the same set-up with good input — the good CA files, the cluster's roots and
+ * kubeconfig — plans a dry run with exit 0, so each case fails for its one bad input alone.
+ */
+export function controlCase(inputs: CorpusInputs): Omit<BadInputCase, "exitCode" | "message"> {
+  return {
+    name: "control: good CA files, dry run",
+    plan: givenCaIn(inputs.caDir)("ca.crt", "ca.key"),
+    args: ["--dry-run"],
+    json: true,
+  };
+}
+
+/** The corpus. */
+export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
+  const givenCa = givenCaIn(inputs.caDir);
   const caError = (file: "cert" | "key", name: string, why: string) =>
     new RegExp(`Cannot use cas\\.cluster\\.${file} "[^"]*/${name.replaceAll(".", "\\.")}": ${why}`);
   return [
