@@ -22,6 +22,8 @@ export interface PlannedNodeFacts {
   readonly where?: string;
   /** The node files the rotation needs that are not there. */
   readonly missingFiles: readonly string[];
+  /** Why the node's files cannot be read at all (then `missingFiles` is not looked at). */
+  readonly unreadable?: string;
 }
 
 /**
@@ -43,7 +45,9 @@ export function nodeMismatches(
         })`,
       );
     }
-    if (node.missingFiles.length > 0) {
+    if (node.unreadable) {
+      problems.push(`${label}: ${node.unreadable}`);
+    } else if (node.missingFiles.length > 0) {
       problems.push(
         `${label}: ${node.missingFiles.join(", ")} ${
           node.missingFiles.length === 1 ? "is" : "are"
@@ -75,12 +79,19 @@ export async function checkPlanNodes(cluster: ClusterApi, nodes: PlanNodes): Pro
       ...nodes.cas.flatMap((ca) => [caPaths(nodes.layout, ca).cert, caPaths(nodes.layout, ca).key]),
     ]),
   ];
-  const facts = async (node: NodeAccess, group: string, files: readonly string[]) => {
+  const facts = async (
+    node: NodeAccess,
+    group: string,
+    files: readonly string[],
+  ): Promise<PlannedNodeFacts> => {
+    const where = node instanceof LocalNode ? `root ${node.root}` : undefined;
+    if (node instanceof LocalNode && !(await isDirectory(node.root))) {
+      return { name: node.name, group, where, missingFiles: [], unreadable: "no such directory" };
+    }
     const missingFiles: string[] = [];
     for (const file of files) {
       if (await node.readFile(file) === undefined) missingFiles.push(file);
     }
-    const where = node instanceof LocalNode ? `root ${node.root}` : undefined;
     return { name: node.name, group, where, missingFiles };
   };
   const planned = await Promise.all([
@@ -93,5 +104,13 @@ export async function checkPlanNodes(cluster: ClusterApi, nodes: PlanNodes): Pro
     throw new InputError(
       `The plan's nodes are not this cluster's; nothing was changed:\n  ${problems.join("\n  ")}`,
     );
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
   }
 }

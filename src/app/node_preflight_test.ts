@@ -13,6 +13,13 @@ Deno.test("node preflight: an unknown name and missing files are named with the 
   const problems = nodeMismatches([
     { name: "ghost", group: "nodes.workers", where: "root /tmp/ghost", missingFiles: [] },
     {
+      name: "worker-1",
+      group: "nodes.workers",
+      where: "root /nowhere/worker-1",
+      missingFiles: [],
+      unreadable: "no such directory",
+    },
+    {
       name: "cp-1",
       group: "nodes.controlPlane",
       missingFiles: ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"],
@@ -21,6 +28,7 @@ Deno.test("node preflight: an unknown name and missing files are named with the 
   assert.deepEqual(problems, [
     'node "ghost" (nodes.workers, root /tmp/ghost): the cluster has no Node named "ghost" ' +
     "(it has: cp-1, worker-1)",
+    'node "worker-1" (nodes.workers, root /nowhere/worker-1): no such directory',
     'node "cp-1" (nodes.controlPlane): /etc/kubernetes/pki/ca.crt, /etc/kubernetes/pki/ca.key ' +
     "are missing — is this the node's root?",
   ]);

@@ -385,8 +385,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "nodes: a control-plane root that does not exist",
       env: { NODE_ROOTS: inputs.nowhere },
       exitCode: 2,
-      message:
-        /node "nowhere" \(nodes\.controlPlane, [^)]*\): the cluster has no Node named "nowhere"/,
+      message: /node "nowhere" \(nodes\.controlPlane, root [^)]*\/nowhere\): no such directory/,
     },
     {
       name: "nodes: a worker the cluster has no Node for",
