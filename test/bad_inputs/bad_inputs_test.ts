@@ -44,7 +44,7 @@ async function runCase(
     "--config",
     config,
     main,
-    "rotate",
+    testCase.command ?? "rotate",
     "--plan",
     "plans/demo.yaml",
     ...testCase.args ?? [],

@@ -2,7 +2,8 @@
  * The bad-input corpus: each case is one thing an operator can get wrong, the `rotate` run it
  * makes (a plan edited from plans/local-demo.yaml, flags, environment), the exit code the
  * README's table gives it — 2 for bad input, 1 for the environment — and what its error must
- * name (the file, line and field, the node, or the server).
+ * name (the file, line and field, the node, or the server). Two cases run `status` and
+ * `verify-kubelets`, which make the same first contact with the API server.
  * @module
  */
 import { join } from "node:path";
@@ -10,6 +11,8 @@ import { join } from "node:path";
 /** One bad input. */
 export interface BadInputCase {
   readonly name: string;
+  /** The command (default `rotate`). */
+  readonly command?: "rotate" | "status" | "verify-kubelets";
   /** The plan file's text, from the local-demo plan's (default: unchanged). */
   readonly plan?: (demo: string) => string;
   /** More `rotate` arguments (after `--plan plans/demo.yaml`). */
@@ -419,6 +422,23 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       exitCode: 1,
       message:
         /Cannot reach the API server https:\/\/127\.0\.0\.1:\d+ \(kubeconfig "[^"]*unreachable\.conf".*ECONNREFUSED/,
+    },
+    {
+      name: "server: unreachable, for status",
+      command: "status",
+      env: { KUBECONFIG: inputs.kubeconfigs.unreachable },
+      exitCode: 1,
+      maxMs: 15_000,
+      message: /Cannot reach the API server https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/,
+    },
+    {
+      name: "server: unreachable, for verify-kubelets",
+      command: "verify-kubelets",
+      env: { KUBECONFIG: inputs.kubeconfigs.unreachable },
+      json: true,
+      exitCode: 1,
+      maxMs: 15_000,
+      message: /Cannot reach the API server https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/,
     },
     {
       name: "server: kubeconfig trusts another CA (TLS verification fails)",
