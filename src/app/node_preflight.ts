@@ -102,7 +102,7 @@ export async function checkPlanNodes(cluster: ClusterApi, nodes: PlanNodes): Pro
   const problems = nodeMismatches(planned, clusterNodes.map((node) => node.metadata?.name ?? ""));
   if (problems.length > 0) {
     throw new InputError(
-      `The plan's nodes are not this cluster's; nothing was changed:\n  ${problems.join("\n  ")}`,
+      `The plan's nodes are not this cluster's (nothing was changed): ${problems.join("\n  ")}`,
     );
   }
 }
