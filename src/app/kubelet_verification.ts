@@ -6,6 +6,7 @@
 import type { Printer } from "../engine/printer.ts";
 import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
+import { contactServer } from "../kube/server_contact.ts";
 import type { VerifierReport } from "../kubelet/report.ts";
 import { verifyKubelets, type VerifyKubeletsOptions } from "../kubelet/verifier.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
@@ -29,7 +30,9 @@ export interface KubeletVerificationOptions extends KubeConfigOptions {
 export async function verifyKubeletRotation(
   options: KubeletVerificationOptions,
 ): Promise<VerifierReport> {
-  const cluster = new KubeClusterApi(loadKubeConfig(options));
+  const config = loadKubeConfig(options);
+  await contactServer(config, options); // an unreachable server is told at once
+  const cluster = new KubeClusterApi(config);
   const inputs: Partial<VerifyKubeletsOptions> = { caBundle: options.caBundle };
   const loaded = options.loaded;
   if (loaded) {

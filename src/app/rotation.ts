@@ -19,7 +19,7 @@ import { acquireRunLock } from "../state/run_lock.ts";
 import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { type EventSink, fanOut } from "../engine/events.ts";
-import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
+import { loadGivenCas, loadNewCaMaterial } from "../state/new_ca_secret.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
 import { SshConnections } from "../nodes/ssh_connections.ts";
 import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
@@ -27,6 +27,9 @@ import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
+import { CA_NAMES } from "../plan/ca.ts";
+import { checkPlanNodes } from "./node_preflight.ts";
+import { contactServer } from "../kube/server_contact.ts";
 
 /** What a rotate run needs to know. */
 export interface RotationOptions extends KubeConfigOptions {
@@ -62,6 +65,28 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
 
   const holder = currentHolder();
   const connections = new SshConnections();
+  // Bad input is refused before the lock is taken and anything is written.
+  const given = await loadGivenCas(plan, dirname(loaded.path));
+  await contactServer(source.current(), options);
+  const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections);
+  const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections);
+  try {
+    // Every node is reached (and sudo checked) before anything is changed on any of them.
+    await mapBounded(
+      [...controlPlane, ...workers],
+      NODE_PARALLELISM,
+      (node) => node.connect?.() ?? Promise.resolve(),
+    );
+    await checkPlanNodes(live, {
+      controlPlane,
+      workers,
+      layout: plan.layout,
+      cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+    });
+  } catch (error) {
+    await connections.close();
+    throw error;
+  }
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
     holder,
@@ -69,17 +94,12 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
       printer.warn(`took the rotation lock over from ${previous}: ${why}`),
   });
   try {
-    const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), { dryRun });
+    const material = await loadNewCaMaterial(live, plan, dirname(loaded.path), {
+      dryRun,
+      given,
+    });
     if (plan.cas.cluster) source.trust(material.cas.get("cluster").certPem);
     const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
-    const controlPlane = nodesOf(plan.nodes.controlPlane, plan.layout, connections).map(wrap);
-    const workers = nodesOf(plan.nodes.workers, plan.layout, connections).map(wrap);
-    // Every node is reached (and sudo checked) before anything is changed on any of them.
-    await mapBounded(
-      [...controlPlane, ...workers],
-      NODE_PARALLELISM,
-      (node) => node.connect?.() ?? Promise.resolve(),
-    );
     const store: ProgressStore = new ConfigMapProgressStore(live, plan.metadata.name);
     printer.info(
       `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
@@ -104,8 +124,8 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
         apiServers: plan.apiServers,
         workloads: plan.workloads,
         planDir: dirname(loaded.path),
-        controlPlane,
-        workers,
+        controlPlane: controlPlane.map(wrap),
+        workers: workers.map(wrap),
         cluster,
         cas: material.cas,
       },

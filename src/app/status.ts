@@ -5,6 +5,7 @@
 import type { Progress, StepStatus } from "../engine/progress.ts";
 import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
+import { contactServer } from "../kube/server_contact.ts";
 import type { Phase } from "../plan/phase.ts";
 import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
 import type { LoadedPlan } from "./plan.ts";
@@ -39,7 +40,9 @@ export async function rotationStatus(
   loaded: LoadedPlan,
   options: KubeConfigOptions,
 ): Promise<RotationStatus> {
-  const cluster = new KubeClusterApi(loadKubeConfig(options));
+  const config = loadKubeConfig(options);
+  await contactServer(config, options); // an unreachable server is told at once
+  const cluster = new KubeClusterApi(config);
   const name = loaded.plan.metadata.name;
   const progress = await new ConfigMapProgressStore(cluster, name).load();
   const steps = loaded.plan.steps.map((step): StepStatusRow => {

@@ -16,6 +16,7 @@ export * from "./key_identifier.ts";
 export * from "./validity.ts";
 export * from "./subject_alt_names.ts";
 export * from "./ca.ts";
+export * from "./given_ca.ts";
 export * from "./issue_certificate.ts";
 export * from "./reissue_leaf.ts";
 export * from "./verify_chain.ts";

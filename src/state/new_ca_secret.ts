@@ -9,7 +9,16 @@ import { type CaMaterial, caMaterialOf, type CaPair } from "../engine/ca_materia
 import type { Change } from "../engine/change.ts";
 import type { CaSource } from "../plan/ca.ts";
 import type { PlanSettings } from "../plan/schema.ts";
-import { fingerprint, generateCa, loadCa, parseCertificate } from "../pki/mod.ts";
+import { InputError } from "../plan/input_error.ts";
+import {
+  checkGivenCa,
+  fingerprint,
+  generateCa,
+  GivenCaError,
+  type GivenCaFile,
+  loadCa,
+  parseCertificate,
+} from "../pki/mod.ts";
 
 /** The Secret that holds the generated CAs of the plan named `planName`. */
 export function newCaSecretName(planName: string): string {
@@ -66,17 +75,19 @@ export async function loadNewCaMaterial(
   cluster: ClusterApi,
   plan: Pick<PlanSettings, "metadata" | "cas">,
   planDir: string,
-  options: { dryRun: boolean },
+  /** `given`: the CAs of the plan's files, already read by {@link loadGivenCas}. */
+  options: { dryRun: boolean; given?: Record<string, CaPair> },
 ): Promise<NewCaMaterial> {
   const ref = secretRef(plan.metadata.name);
   const name = ref.name;
   const secret = await cluster.read<Secret>(ref);
   const data = { ...secret?.data };
+  const given = options.given ?? await loadGivenCas(plan, planDir);
   const pairs: Record<string, CaPair> = {};
   for (const [caName, source] of Object.entries(plan.cas) as [string, CaSource | undefined][]) {
     if (!source) continue;
     if (source.source === "files") {
-      pairs[caName] = await fromFiles(caName, source, planDir);
+      pairs[caName] = given[caName];
       continue;
     }
     const keys = secretKeys(caName);
@@ -137,24 +148,45 @@ export async function loadNewCaMaterial(
   return { cas: caMaterialOf(pairs), changes };
 }
 
+/**
+ * Reads and checks every CA the plan gives as files (`source: files`), before anything is
+ * changed: a file that cannot be read, or that is not a usable CA, is bad input naming the
+ * field and file.
+ * @throws {InputError} `Cannot use cas.<ca>.<cert|key> "<path>": <why>`.
+ */
+export async function loadGivenCas(
+  plan: Pick<PlanSettings, "cas">,
+  planDir: string,
+): Promise<Record<string, CaPair>> {
+  const pairs: Record<string, CaPair> = {};
+  for (const [caName, source] of Object.entries(plan.cas) as [string, CaSource | undefined][]) {
+    if (source?.source === "files") pairs[caName] = await fromFiles(caName, source, planDir);
+  }
+  return pairs;
+}
+
 async function fromFiles(
   caName: string,
   source: Extract<CaSource, { source: "files" }>,
   planDir: string,
 ): Promise<CaPair> {
-  const certPath = resolve(planDir, source.cert);
-  const keyPath = resolve(planDir, source.key);
-  const read = async (path: string, field: string) => {
+  const paths = { cert: resolve(planDir, source.cert), key: resolve(planDir, source.key) };
+  const refuse = (file: GivenCaFile, why: string) =>
+    new InputError(`Cannot use cas.${caName}.${file} "${paths[file]}": ${why}`);
+  const read = async (file: GivenCaFile) => {
     try {
-      return await Deno.readTextFile(path);
+      return await Deno.readTextFile(paths[file]);
     } catch (error) {
-      throw new Error(
-        `Cannot read cas.${caName}.${field} "${path}": ${(error as Error).message}`,
-      );
+      throw refuse(file, (error as Error).message);
     }
   };
-  const certPem = await read(certPath, "cert");
-  const keyPem = await read(keyPath, "key");
-  await loadCa(certPem, keyPem, `new ${caName} CA from "${certPath}"`);
-  return { certPem, keyPem, fingerprint: await fingerprint(parseCertificate(certPem)) };
+  const certPem = await read("cert");
+  const keyPem = await read("key");
+  try {
+    const { cert } = await checkGivenCa(certPem, keyPem);
+    return { certPem, keyPem, fingerprint: await fingerprint(cert) };
+  } catch (error) {
+    if (error instanceof GivenCaError) throw refuse(error.file, error.message);
+    throw error;
+  }
 }

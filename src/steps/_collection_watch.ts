@@ -6,7 +6,6 @@
  * handful of requests.
  * @module
  */
-import { Watch } from "@kubernetes/client-node";
 import type { StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
 import { collectionPath, errorText, type ObjectCheck, ObjectWaitError } from "./_watch_object.ts";
@@ -175,8 +174,10 @@ export class CollectionWatch {
   }
 
   /** One watch request; "ended" when the server closed it normally. */
-  #watchOnce(): Promise<"ended" | { error: string }> {
-    return new Promise((resolve) => {
+  async #watchOnce(): Promise<"ended" | { error: string }> {
+    // Loaded here, not at the top: loading a plan (validate, --help) must not load the client.
+    const { Watch } = await import("@kubernetes/client-node");
+    return await new Promise((resolve) => {
       let settled = false;
       const finish = (outcome: "ended" | { error: string }) => {
         if (settled) return;

@@ -191,7 +191,9 @@ Deno.test({
     );
 
     await t.step("a failing step is an Error document naming the step", async () => {
-      // Plan-relative node roots: nodes/missing is the plan directory's, and it does not exist.
+      // A control-plane component the plan names without `optional: true` and the node does
+      // not run: the step fails when it looks (a missing node root is bad input, refused before
+      // any step; see test/bad_inputs/).
       await Deno.writeTextFile(
         join(repo, "plans/broken.yaml"),
         `apiVersion: ca-rotator.dev/v1
@@ -200,11 +202,15 @@ metadata: { name: broken }
 stopAfter: trust
 layout: { preset: kubeadm }
 nodes:
-  controlPlane: { driver: local, roots: [nodes/missing] }
+  controlPlane: { driver: local, roots: "\${NODE_ROOTS}" }
 cas:
   cluster: { source: generate, algorithm: ecdsa-p256 }
 steps:
-  - { id: distribute-cluster-ca, phase: trust, kind: distribute-ca, ca: cluster }
+  - id: cloud-controller-manager-flags
+    phase: trust
+    kind: set-component-flags
+    component: cloud-controller-manager
+    flags: { --root-ca-file: /etc/kubernetes/pki/ca.crt }
 `,
       );
       const doc = document(
@@ -215,11 +221,14 @@ steps:
       );
       assert.equal(doc.command, "rotate");
       assert.equal(doc.plan, "plans/broken.yaml");
-      assert.equal(doc.step, "distribute-cluster-ca");
+      assert.equal(doc.step, "cloud-controller-manager-flags");
       assert.equal(doc.stage, "observe");
       assert.match(
         doc.error,
-        /^\[distribute-cluster-ca\] observe: missing: \/etc\/kubernetes\/pki\/ca\.crt is missing/,
+        new RegExp(
+          "^\\[cloud-controller-manager-flags\\] observe: control-plane-1: " +
+            "/etc/kubernetes/manifests/cloud-controller-manager\\.yaml is missing",
+        ),
       );
     });
   } finally {
