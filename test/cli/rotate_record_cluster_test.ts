@@ -192,7 +192,11 @@ Deno.test({
     let knownKeys = oldKeys;
 
     // A pod no roll replaces, started before the trust phase: the pod-trust gate holds the switch
-    // on it (exit 3) until it is gone.
+    // on it (exit 3) until it is gone. (Its ServiceAccount comes a moment after the cluster.)
+    await eventually(
+      "the default ServiceAccount",
+      () => cluster.kubectl(["get", "serviceaccount", "-n", "default", "default"]).catch(() => ""),
+    );
     await cluster.kubectl([
       "run",
       "debug-shell",
