@@ -2,7 +2,7 @@
  * The rotation run as the user deploy/rbac.yaml binds, on the real control plane: the dry run as
  * an operator with a client certificate in the group `ca-rotator:operators`, the rotation itself
  * (trust → switch → finalize, moving stopAfter) as the ServiceAccount kube-system/ca-rotator with
- * a token, as a pipeline would. Negative control: the same RBAC without `update` on Deployments,
+ * a token, as a pipeline would. Negative control: the same RBAC without `patch` on Deployments,
  * DaemonSets and StatefulSets stops the run at the first roll, with a forbidden error naming the
  * step, and nothing after it runs. Then everything the rotation emitted outside key files — its
  * output (text and JSON, dry run included), the ConfigMaps of kube-system and kube-public, the
@@ -76,20 +76,20 @@ async function webhookTrust(cluster: TestCluster, caPem: string) {
   };
 }
 
-/** The same RBAC without `update` on the workloads: roll-workloads cannot roll anything. */
+/** The same RBAC without `patch` on the workloads: roll-workloads cannot roll anything. */
 function withoutWorkloadUpdate(): string {
   const from =
-    "resources: [deployments, daemonsets, statefulsets]\n    verbs: [get, list, watch, update]";
+    "resources: [deployments, daemonsets, statefulsets]\n    verbs: [get, list, watch, patch]";
   assert.ok(RBAC.includes(from), "deploy/rbac.yaml has the workloads rule");
-  return rbacForPlan(RBAC.replace(from, from.replace(", update]", "]")));
+  return rbacForPlan(RBAC.replace(from, from.replace(", patch]", "]")));
 }
 
 async function applyRbac(cluster: TestCluster, text: string, canUpdate: boolean): Promise<void> {
   await cluster.kubectl(["apply", "-f", "-"], { stdin: text });
   // The authorizer's cache follows RBAC objects by watch: wait until it says what was applied.
   await eventually(
-    `the authorizer to ${canUpdate ? "allow" : "refuse"} updating Deployments`,
-    async () => (await canI(cluster, ["update", "deployments.apps", "-n", "team-a"])) === canUpdate,
+    `the authorizer to ${canUpdate ? "allow" : "refuse"} patching Deployments`,
+    async () => (await canI(cluster, ["patch", "deployments.apps", "-n", "team-a"])) === canUpdate,
   );
 }
 
@@ -268,7 +268,7 @@ Deno.test({
       // Least privilege: neither can read other Secrets, nor write what the rotation does not.
       assert.equal(await canI(cluster, ["get", "secrets", "-n", "kube-system"]), false);
       assert.equal(await canI(cluster, ["list", "secrets", "-A"]), false);
-      assert.equal(await canI(cluster, ["patch", "deployments.apps", "-n", "team-a"]), false);
+      assert.equal(await canI(cluster, ["update", "deployments.apps", "-n", "team-a"]), false);
       assert.equal(await canI(cluster, ["delete", "configmaps", "-n", "kube-system"]), false);
       assert.equal(await canI(cluster, ["get", "nodes", "--subresource=proxy"]), false);
       assert.equal(
@@ -353,16 +353,16 @@ Deno.test({
     );
 
     await t.step(
-      "without update on the workloads the run stops at the first roll, naming the step",
+      "without patch on the workloads the run stops at the first roll, naming the step",
       async () => {
         await applyRbac(cluster, withoutWorkloadUpdate(), false);
         const before = await clusterObjects(cluster);
         const apiserverManifest = join(root1, "etc/kubernetes/manifests/kube-apiserver.yaml");
         const flagsBefore = manifestFlags(await Deno.readTextFile(apiserverManifest));
-        const result = await rotate("rotate (trust, RBAC without update on the workloads)");
-        assertExit(result, 1, "rotate without update on the workloads");
+        const result = await rotate("rotate (trust, RBAC without patch on the workloads)");
+        assertExit(result, 1, "rotate without patch on the workloads");
         const failed = result.stderr.match(
-          /\[(roll-kube-system-trust|roll-workloads-trust)\][^\n]*forbidden[^\n]*cannot update resource "(deployments|daemonsets)" in API group "apps"/,
+          /\[(roll-kube-system-trust|roll-workloads-trust)\] apply:[^\n]*\n(?:[^\n]*\n)*?[^\n]*forbidden[^\n]*cannot patch resource "(deployments|daemonsets)" in API group "apps"/,
         );
         assert.ok(failed, `a forbidden error naming the roll step:\n${result.stderr.slice(-3000)}`);
         const stepId = failed[1];
