@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { parse as parseYaml } from "yaml";
+import { runCaRotator, type RunResult } from "../rotation/ca_rotator_process.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const PLAN_NAME = "local-demo";
@@ -22,26 +23,15 @@ interface Line {
   [field: string]: unknown;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = RunResult;
 
-async function caRotator(
+/** ca-rotator with the cluster's environment and `env` on top. */
+function caRotator(
   cluster: TestCluster,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(repo, "main.ts"), ...args],
-    cwd: repo,
-    env: { ...cluster.env, NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  return runCaRotator({ ...cluster.env, ...env }, args);
 }
 
 /** Every stdout line parsed; each must be one JSON object with the schema's head. */

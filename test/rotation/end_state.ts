@@ -7,41 +7,17 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { TestCluster } from "../cluster/harness.ts";
 import type { KubeletStatus } from "../cluster/kubelet_status.ts";
 import { nodeFiles } from "./fixtures.ts";
+import { assertExit, runCaRotator, type RunResult } from "./ca_rotator_process.ts";
 
-const repo = new URL("../../", import.meta.url).pathname;
-
-/** How a ca-rotator run ended. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export { assertExit, type RunResult };
 
 /** Runs ca-rotator as an operator would, with the cluster's environment. */
-export async function caRotator(cluster: TestCluster, args: string[]): Promise<RunResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(repo, "main.ts"), ...args],
-    cwd: repo,
-    env: { ...cluster.env, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-/** Asserts a run's exit code, showing the end of its log when it differs. */
-export function assertExit(result: RunResult, code: number, what: string): void {
-  assert.equal(
-    result.code,
-    code,
-    `${what} exited ${result.code}, expected ${code}:\n${result.stderr.slice(-4000)}`,
-  );
+export function caRotator(cluster: TestCluster, args: string[]): Promise<RunResult> {
+  return runCaRotator(cluster.env, args);
 }
 
 /** True when a TLS handshake with `host:port` verifies against `caPem` alone. */
