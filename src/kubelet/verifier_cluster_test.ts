@@ -300,7 +300,16 @@ Deno.test({
           // the rotation happened inside the window predicted before the switch
           const window = before.nodes.find((n) => n.name === name)!.window!;
           const access = [...cp, ...workers].find((n) => n.name === name)!;
-          const status = await kubeletStatus(access);
+          // the kubelet records a rotation on its next 200 ms tick, after the certificate file
+          // the verifier read was written
+          const status = await eventually(
+            `${name}'s kubelet to record its rotation`,
+            async () => {
+              const s = await kubeletStatus(access);
+              return s.rotations > 0 ? s : undefined;
+            },
+            10_000,
+          );
           assert.equal(status.rotations, 1);
           const rotatedAt = Date.parse(status.lastRotationAt!);
           assert.ok(
