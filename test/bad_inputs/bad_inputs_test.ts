@@ -3,15 +3,22 @@
  * `deno run -A main.ts rotate --plan plans/demo.yaml …` in a directory of its own — against one
  * real control plane. Every case must exit with its code, say what its pattern says without a
  * stack trace, and change nothing: the node files and the objects ca-rotator owns are
- * compared with a snapshot taken before the corpus. A table of what each case printed closes
- * the run.
+ * compared with a snapshot taken before the corpus. A table of what each case printed follows;
+ * last, the negative control: the good plan's first step applied must show up in the same
+ * comparison as changed node files and objects.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCluster } from "../cluster/harness.ts";
 import { writeCaFixtures } from "./ca_fixtures.ts";
-import { type BadInputCase, badInputCases, controlCase, type CorpusInputs } from "./cases.ts";
+import {
+  appliedControlCase,
+  type BadInputCase,
+  badInputCases,
+  controlCase,
+  type CorpusInputs,
+} from "./cases.ts";
 import { settledSnapshot, snapshotChanges, snapshotCluster } from "./cluster_snapshot.ts";
 
 const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -185,6 +192,18 @@ Deno.test({
     }
     printTable(["case", "exit", "ms", "error (first line)"], rows);
     assert.deepEqual(failures, [], failures.join("\n"));
+
+    // The negative control: a run that does change the cluster is seen by the same comparison.
+    const applied = await runCase(join(work, "applied"), appliedControlCase(inputs), env);
+    assert.equal(applied.code, 0, `the applied control failed:\n${applied.stderr.slice(-3000)}`);
+    const changes = snapshotChanges(baseline, await snapshotCluster(cluster));
+    console.log(`negative control (first step applied): ${changes.length} change(s)`);
+    for (const change of changes) console.log(`  ${change}`);
+    assert.ok(changes.some((c) => /:etc\/kubernetes\/pki\/\S+$/.test(c)), changes.join("\n"));
+    assert.ok(
+      changes.some((c) => c.includes("ConfigMap kube-system/ca-rotator-")),
+      changes.join("\n"),
+    );
   } finally {
     await cluster.stop();
     await Deno.remove(work, { recursive: true });

@@ -6,6 +6,7 @@
  * `verify-kubelets`, which make the same first contact with the API server.
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 
 /** One bad input. */
@@ -78,6 +79,26 @@ export function controlCase(inputs: CorpusInputs): Omit<BadInputCase, "exitCode"
     name: "control: good CA files, dry run",
     plan: givenCaIn(inputs.caDir)("ca.crt", "ca.key"),
     args: ["--dry-run"],
+    json: true,
+  };
+}
+
+/**
+ * The negative control of the "changes nothing" check: the control's plan cut to its first step
+ * (distribute-cluster-ca) and applied, which must show up as changed node files and objects.
+ */
+export function appliedControlCase(
+  inputs: CorpusInputs,
+): Omit<BadInputCase, "exitCode" | "message"> {
+  const withGivenCa = givenCaIn(inputs.caDir)("ca.crt", "ca.key");
+  return {
+    name: "control: good CA files, the first step applied",
+    plan: (text) => {
+      const planned = withGivenCa(text);
+      const second = planned.indexOf("\n  - id: distribute-front-proxy-ca\n");
+      assert.ok(second > 0, "the demo plan's second step is distribute-front-proxy-ca");
+      return planned.slice(0, second) + "\n";
+    },
     json: true,
   };
 }
