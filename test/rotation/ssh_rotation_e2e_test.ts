@@ -6,11 +6,12 @@
  * password, a full disk) on the same cluster: each exits 1 naming the host and changes no node
  * file; then the whole rotation, trust → switch → finalize, through the load balancer, with the
  * end state of the local-driver test, the ssh round trips of every step, and a rerun that
- * changes nothing.
+ * changes nothing. Last, the negative control of the probe and the end state: one API server put
+ * back on its old-CA serving certificate is seen by both.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { inNodeNamespace, replaceHostKey, startSshd, stopSshd } from "../cluster/ssh_nodes.ts";
 import { nodeFiles } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
@@ -262,8 +263,53 @@ Deno.test({
       assertExit(dry, 0, "rotate --dry-run (again)");
       assert.match(dry.stdout, /^No changes\.$/m);
     });
+
+    await t.step(
+      "negative control: an API server left on the old CA is seen by the probe and the end state",
+      async () => {
+        const node = cluster.nodes[1];
+        const pki = join(cluster.nodeRoots[1], "etc/kubernetes/pki");
+        const backups = join(cluster.nodeRoots[1], "var/lib/ca-rotator/backup/etc/kubernetes/pki");
+        const servingCert = join(pki, "apiserver.crt");
+        const rotated = await Deno.readTextFile(servingCert);
+        // reissue-leaves keeps each leaf's key: the certificate from before the rotation (the
+        // oldest backup) still pairs with apiserver.key.
+        await Deno.writeTextFile(servingCert, await oldestBackup(backups, "apiserver.crt"));
+        const control = startProbe(cluster.endpoint, cluster.kubeconfig);
+        try {
+          await eventually(
+            `${node.name} to serve its old-CA certificate`,
+            async () => await servesChainTo(node.ip, 6443, oldCa) || undefined,
+          );
+          await eventually(
+            "the probe to meet the old-CA server",
+            () => Promise.resolve(control.counts.tlsFailures > 0 || undefined),
+            30_000,
+          );
+          const seen = await control.stop();
+          console.log(`negative control, probe through haproxy: ${JSON.stringify(seen)}`);
+          await assert.rejects(
+            assertOldCaGone(cluster, { oldCa, oldFrontProxyCa, newCa }),
+            new RegExp(`${node.ip.replaceAll(".", "\\.")}: new CA`),
+          );
+        } finally {
+          await control.stop();
+          await Deno.writeTextFile(servingCert, rotated);
+        }
+      },
+    );
   } finally {
     await probe?.stop();
     await cluster.stop();
   }
 });
+
+/** The content of the oldest backup of `name` in `dir` (backups are `<name>.<UTC stamp>`). */
+async function oldestBackup(dir: string, name: string): Promise<string> {
+  const stamps: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(`${name}.`)) stamps.push(entry.name);
+  }
+  assert.ok(stamps.length > 0, `a backup of ${name} in ${dir}`);
+  return await Deno.readTextFile(join(dir, stamps.sort()[0]));
+}
