@@ -25,18 +25,28 @@ export function restoredMode(path: string, content: string): number {
     : 0o644;
 }
 
-/** Is `path` one of the kubelet's own files (config, kubeconfig, certificate store)? */
+/** Is `path` the kubelet's configuration or kubeconfig? */
 export function isKubeletFile(layout: Layout, path: string): boolean {
-  return path === layout.kubeletConfig || path === layout.kubeletKubeconfig ||
-    path.startsWith(`${layout.kubeletPkiDir}/`);
+  return path === layout.kubeletConfig || path === layout.kubeletKubeconfig;
 }
 
 /**
- * The files of `node` written between `since` and `until` that `keep` selects, each with its
+ * Is `path` in the kubelet's certificate store? Never restored: an earlier certificate may have
+ * expired since; a kubelet on a new-CA certificate gets a new old-CA one instead
+ * (`reissue-kubelet-clients`).
+ */
+export function isKubeletCertificate(layout: Layout, path: string): boolean {
+  return path.startsWith(`${layout.kubeletPkiDir}/`);
+}
+
+/**
+ * The files of `node` written between `since` and `until` that `keep` selects (never the
+ * kubelet's certificates), each with its
  * content now and the content it had at `since` (`undefined`: it did not exist, remove it).
  */
 export async function restorations(
   node: NodeAccess,
+  layout: Layout,
   window: { readonly since: string; readonly until: string },
   keep: (path: string) => boolean,
 ): Promise<DesiredFile[]> {
@@ -46,6 +56,7 @@ export async function restorations(
   const prior = await node.filesAsOf(new Date(window.since), new Date(window.until));
   const files: DesiredFile[] = [];
   for (const file of prior.filter((each) => keep(each.path))) {
+    if (isKubeletCertificate(layout, file.path)) continue;
     const current = await node.readFile(file.path);
     const text = file.content ?? current ?? "";
     files.push({

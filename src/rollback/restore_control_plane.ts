@@ -50,7 +50,7 @@ export const restoreControlPlane = defineStepKind<Step, Observed>({
     const files: DesiredFile[] = [];
     for (const node of ctx.controlPlane) {
       files.push(
-        ...await restorations(node, step, (path) => !isKubeletFile(ctx.layout, path)),
+        ...await restorations(node, ctx.layout, step, (path) => !isKubeletFile(ctx.layout, path)),
       );
     }
     return { nodes: ctx.controlPlane.map((node) => node.name), files };

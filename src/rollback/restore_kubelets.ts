@@ -41,9 +41,13 @@ export const restoreKubelets = defineStepKind<Step, Observed>({
   async observe(ctx, step) {
     const files: DesiredFile[] = [];
     for (const node of ctx.controlPlane) {
-      files.push(...await restorations(node, step, (path) => isKubeletFile(ctx.layout, path)));
+      files.push(
+        ...await restorations(node, ctx.layout, step, (path) => isKubeletFile(ctx.layout, path)),
+      );
     }
-    for (const node of ctx.workers) files.push(...await restorations(node, step, () => true));
+    for (const node of ctx.workers) {
+      files.push(...await restorations(node, ctx.layout, step, () => true));
+    }
     return { nodes: [...ctx.controlPlane, ...ctx.workers].map((node) => node.name), files };
   },
 
