@@ -220,8 +220,8 @@ Deno.test({
               counts.lastFailure ?? "-"
             })`,
         );
-        assert.equal(counts.tlsFailures, 0, counts.lastFailure);
-        assert.equal(counts.unauthorized, 0, counts.lastFailure);
+        assert.equal(counts.tlsFailures, 0, counts.lastFailure ?? "");
+        assert.equal(counts.unauthorized, 0, counts.lastFailure ?? "");
         assert.ok(counts.ok > 0);
       },
     );
