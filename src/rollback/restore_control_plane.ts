@@ -1,10 +1,12 @@
 /**
- * `restore-control-plane` (rollback only): on each control-plane node, one at a time, writes
- * back what the files the rotation wrote between `since` and `until` held before it — PKI files,
- * kubeconfigs, manifests (component flags) — and removes those it created (bundles, staged new
- * CAs); then restarts the API server, the controller-manager and the scheduler there, each
- * healthy before the next, after the API server is healthy on every other node (never two down).
- * The kubelet's own files are `restore-kubelets`'.
+ * `restore-control-plane` (rollback only): on each control-plane node the rotation wrote to
+ * between `since` and `until`, one at a time, writes back what those files held before —
+ * PKI files, kubeconfigs, manifests (component flags) — and removes those it created (bundles,
+ * staged new CAs); then restarts the API server, the controller-manager and the scheduler there
+ * (a restart mark on each manifest), each healthy before the next, after the API server is
+ * healthy on every other node (never two down). A node whose manifests carry this rollback's mark
+ * is done, so a rollback run again after an interruption picks up where it stopped. The kubelet's
+ * own files are `restore-kubelets'`.
  * @module
  */
 import { z } from "zod";
@@ -20,6 +22,7 @@ import {
   nodeNamed,
 } from "../steps/file_changes.ts";
 import { rewriteManifestAndWait, waitManifestHealthy } from "../steps/_component_health.ts";
+import { manifestChanges, type ManifestEdit } from "../steps/static_pod_files.ts";
 import { RESTARTED_BY } from "../steps/restart_component.ts";
 import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
 
@@ -38,7 +41,9 @@ type Step = z.infer<typeof RestoreControlPlaneStep>;
 
 interface Observed {
   readonly nodes: readonly string[];
+  /** Files other than the components' manifests. */
   readonly files: readonly DesiredFile[];
+  readonly manifests: readonly ManifestEdit[];
 }
 
 /** The restore-control-plane step kind. */
@@ -48,75 +53,87 @@ export const restoreControlPlane = defineStepKind<Step, Observed>({
 
   async observe(ctx, step) {
     const files: DesiredFile[] = [];
+    const manifests: ManifestEdit[] = [];
+    const mark = `${ctx.stepId} ${step.until}`;
+    const nodes: string[] = [];
     for (const node of ctx.controlPlane) {
-      files.push(
-        ...await restorations(node, ctx.layout, step, (path) => !isKubeletFile(ctx.layout, path)),
+      const restored = await restorations(
+        node,
+        ctx.layout,
+        step,
+        (path) => !isKubeletFile(ctx.layout, path),
       );
+      if (restored.length === 0) continue;
+      nodes.push(node.name);
+      for (const component of COMPONENTS) {
+        const path = manifestPath(ctx.layout, component);
+        const file = restored.find((each) => each.path === path);
+        const current = file ? file.current : await node.readFile(path);
+        const base = file ? file.desired : current;
+        if (base === undefined) continue;
+        manifests.push({
+          node: node.name,
+          path,
+          component,
+          current,
+          // The mark makes the kubelet restart it even where the manifest itself is unchanged.
+          desired: setManifestAnnotation(base, RESTARTED_BY, mark, `${node.name}:${path}`),
+          mode: 0o600,
+          reason: file ? "as it was before the rotation" : "restarted to read its restored files",
+        });
+      }
+      const paths = new Set(manifests.map((edit) => edit.path));
+      files.push(...restored.filter((file) => !paths.has(file.path)));
     }
-    return { nodes: ctx.controlPlane.map((node) => node.name), files };
+    return { nodes, files, manifests };
   },
 
-  diff(observed) {
-    const changes: Change[] = [];
-    for (const name of observed.nodes) {
-      const files = fileChanges(observed.files.filter((file) => file.node === name));
-      if (files.length === 0) continue;
-      changes.push(
-        ...files,
-        ...COMPONENTS.map((component) => ({
-          action: "restart" as const,
-          target: { type: "component" as const, node: name, component },
-          reason: "it reads its flags, certificates and kubeconfig at start",
-        })),
-      );
-    }
-    return changes;
-  },
+  diff: (observed) =>
+    observed.nodes.flatMap((name) => [
+      ...fileChanges(observed.files.filter((file) => file.node === name)),
+      ...manifestChanges(observed.manifests.filter((edit) => edit.node === name)),
+    ]),
 
   async apply(ctx, step, changes) {
     const timeoutMs = step.healthTimeoutSeconds * 1000;
     const apiserverPath = manifestPath(ctx.layout, "kube-apiserver");
-    const changed = [
+    const manifests = new Set(COMPONENTS.map((component) => manifestPath(ctx.layout, component)));
+    const isManifest = (change: Change) =>
+      change.target.type === "file" && manifests.has(change.target.path);
+    const nodes = [
       ...new Set(
         changes.flatMap((change) =>
-          change.action === "restart" && change.target.type === "component"
+          change.target.type === "file" || change.target.type === "component"
             ? [change.target.node]
             : []
         ),
       ),
     ];
-    for (const name of changed) {
+    for (const name of nodes) {
       const node = nodeNamed(ctx.controlPlane, name);
+      const ofNode = changes.filter((change) =>
+        change.target.type !== "object" && change.target.type !== "workload" &&
+        change.target.node === name
+      );
       // Never two API servers down: the others are healthy before this one goes.
       for (const other of ctx.controlPlane) {
         if (other.name === name) continue;
         await waitManifestHealthy(ctx, other, "kube-apiserver", apiserverPath, timeoutMs);
       }
-      const manifests = new Set(COMPONENTS.map((component) => manifestPath(ctx.layout, component)));
-      const nodeFiles = changes.filter((change) =>
-        change.target.type === "file" && change.target.node === name
-      );
-      await applyFileChanges(
-        ctx.controlPlane,
-        nodeFiles.filter((change) =>
-          change.target.type === "file" && !manifests.has(change.target.path)
-        ),
-      );
-      for (const component of COMPONENTS) {
-        const path = manifestPath(ctx.layout, component);
-        const restored = nodeFiles.find((change) =>
-          change.target.type === "file" && change.target.path === path
+      await applyFileChanges(ctx.controlPlane, ofNode.filter((change) => !isManifest(change)));
+      for (const change of ofNode.filter(isManifest)) {
+        if (change.target.type !== "file" || change.after === undefined) continue;
+        const component = COMPONENTS.find((each) =>
+          manifestPath(ctx.layout, each) === (change.target as { path: string }).path
+        )!;
+        await rewriteManifestAndWait(
+          ctx,
+          node,
+          component,
+          change.target.path,
+          change.after,
+          timeoutMs,
         );
-        const manifest = restored ? restored.after : await node.readFile(path);
-        if (manifest === undefined) continue;
-        // The mark makes the kubelet restart it even where the manifest itself is unchanged.
-        const marked = setManifestAnnotation(
-          manifest,
-          RESTARTED_BY,
-          `${ctx.stepId} ${step.until}`,
-          `${name}:${path}`,
-        );
-        await rewriteManifestAndWait(ctx, node, component, path, marked, timeoutMs);
       }
     }
   },
