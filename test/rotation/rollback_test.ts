@@ -111,10 +111,22 @@ Deno.test({
         }
         assert.deepEqual(await snapshot(cluster), before, "the dry run changed nothing");
 
+        // Cancelled while it restores the first control-plane node, the rollback is run again.
+        const cancelled = await runUntil(
+          cluster.env,
+          ["rollback", "--plan", trustPlan, "-o", "jsonl"],
+          (line) => line.type === "Waiting" && line.step === "undo-trust-control-plane",
+          "SIGTERM",
+        );
+        assert.ok(cancelled.signalled, `rollback ended early:\n${cancelled.stderr}`);
+        assert.equal(cancelled.code, 143, cancelled.stderr);
+        // The killed rotation's lock was taken over at once: its process is gone from this host.
+        assert.match(cancelled.stderr, /took the rotation lock over/);
+        const held = await caRotator(cluster, ["rotate", "--plan", trustPlan]);
+        assert.notEqual(held.code, 0, "rotate waits for the rollback to finish");
+        assert.match(held.stderr, /a rollback of this rotation began .* run `rollback` again/);
         const rolled = await caRotator(cluster, ["rollback", "--plan", trustPlan]);
-        assertExit(rolled, 0, "rollback");
-        // The killed run's lock is taken over at once: its process is gone from this host.
-        assert.match(rolled.stderr, /took the rotation lock over/);
+        assertExit(rolled, 0, "rollback run again");
         await assertNewCaGone(cluster, { oldCa, ...cas });
         const record = await progressRecord(cluster);
         assert.equal(record.steps, "{}");
