@@ -85,7 +85,13 @@ export function rollbackProcedure(
     );
   }
   steps.push(
-    { id: "undo-trust-kubelets", phase: "trust", kind: "restore-kubelets", ...window },
+    {
+      id: "undo-trust-kubelets",
+      phase: "trust",
+      kind: "restore-kubelets",
+      ...window,
+      resumed: progress?.rollback !== undefined,
+    },
     { id: "undo-trust-control-plane", phase: "trust", kind: "restore-control-plane", ...window },
     { id: "undo-cluster-trust", phase: "trust", kind: "restore-cluster-trust" },
   );

@@ -44,6 +44,7 @@ Deno.test("mid-trust: kubelets, then the control plane since the first trust ste
     "2026-01-01T01:00:00.000Z",
     180,
   ]);
+  assert.equal((procedure.steps[0] as unknown as { resumed: boolean }).resumed, false);
   assert.deepEqual(procedure.undoes, [
     "distribute-cluster-ca",
     "roll-kube-system-trust",
@@ -73,6 +74,20 @@ Deno.test("mid-switch: the switch's files first, then old-CA kubelet certificate
     (procedure.steps[0] as unknown as { since: string }).since,
     "2026-01-01T00:10:00.000Z",
   );
+});
+
+Deno.test("a rollback run again restarts every kubelet whose files the rotation wrote", () => {
+  const again = {
+    ...progress({ "distribute-cluster-ca": { startedAt: "2026-01-01T00:00:10.000Z" } }),
+    rollback: { startedAt: "2026-01-01T00:59:00.000Z", undid: ["distribute-cluster-ca"] },
+  };
+  const procedure = rollbackProcedure(plan, again, new Date(again.rollback.startedAt));
+  const kubelets = procedure.steps[0] as unknown as { id: string; resumed: boolean; until: string };
+  assert.deepEqual([kubelets.id, kubelets.resumed, kubelets.until], [
+    "undo-trust-kubelets",
+    true,
+    "2026-01-01T00:59:00.000Z",
+  ]);
 });
 
 Deno.test("refused as bad input: nothing has run, already rolled back, finalize begun, unknown steps", () => {

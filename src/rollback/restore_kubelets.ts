@@ -24,6 +24,11 @@ export const RestoreKubeletsStep = z.strictObject({
   kind: z.literal("restore-kubelets"),
   ...windowFields,
   healthTimeoutSeconds: z.number().int().positive().default(120),
+  /**
+   * A rollback run again: restart every kubelet whose files the rotation wrote, even those
+   * already restored (the run that restored them may have stopped before the restart).
+   */
+  resumed: z.boolean().default(false),
 });
 
 type Step = z.infer<typeof RestoreKubeletsStep>;
@@ -31,6 +36,8 @@ type Step = z.infer<typeof RestoreKubeletsStep>;
 interface Observed {
   readonly nodes: readonly string[];
   readonly files: readonly DesiredFile[];
+  /** Restart these kubelets even where no file differs any more. */
+  readonly restart: readonly string[];
 }
 
 /** The restore-kubelets step kind. */
@@ -48,14 +55,19 @@ export const restoreKubelets = defineStepKind<Step, Observed>({
     for (const node of ctx.workers) {
       files.push(...await restorations(node, ctx.layout, step, () => true));
     }
-    return { nodes: [...ctx.controlPlane, ...ctx.workers].map((node) => node.name), files };
+    const touched = new Set(files.map((file) => file.node));
+    return {
+      nodes: [...ctx.controlPlane, ...ctx.workers].map((node) => node.name),
+      files,
+      restart: step.resumed ? [...touched] : [],
+    };
   },
 
   diff(observed) {
     const changes: Change[] = [];
     for (const name of observed.nodes) {
       const files = fileChanges(observed.files.filter((file) => file.node === name));
-      if (files.length === 0) continue;
+      if (files.length === 0 && !observed.restart.includes(name)) continue;
       changes.push(...files, {
         action: "restart",
         target: { type: "component", node: name, component: "kubelet" },
