@@ -13,6 +13,7 @@ export const OUTPUT_API_VERSION = "ca-rotator.dev/v1";
 export type OutputKind =
   | "ValidationResult"
   | "RotateResult"
+  | "RollbackResult"
   | "StatusReport"
   | "KubeletReport"
   | "Error";

@@ -101,6 +101,27 @@ export function buildProgram(
       result.exitCode = await rotateCommand(options, printer);
     });
 
+  program.command("rollback")
+    .description("undo the trust and switch phases of a rotation (refused once finalize began)")
+    .requiredOption("--plan <file>", "the plan file the rotation ran with")
+    .option("--dry-run", "show what the rollback would change and change nothing", false)
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .addOption(outputOption(["text", "json", "jsonl"], "jsonl: one event per line, docs/events.md"))
+    .option("--summary <file>", "also write a Markdown summary of the run to this file")
+    .option("--timestamps", "start every log line with an RFC 3339 time", false)
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator rollback --plan plans/prod.yaml --dry-run   # what it would restore",
+        "ca-rotator rollback --plan plans/prod.yaml             # back to the old CA only",
+      ),
+    )
+    .action(async (options) => {
+      const { rollbackCommand } = await import("./rollback.ts");
+      result.exitCode = await rollbackCommand(options, printer);
+    });
+
   program.command("status")
     .description("show the rotation's progress recorded in the cluster")
     .requiredOption("--plan <file>", "the plan file")

@@ -5,7 +5,7 @@
  */
 import { ExitCode, exitCodeOf } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
-import { rotate, type RotationResult } from "../app/rotation.ts";
+import { rotate, type RotationOptions, type RotationResult } from "../app/rotation.ts";
 import { listenForInterrupts } from "../app/interrupt.ts";
 import { loadPlan } from "../app/plan.ts";
 import type { LoadedPlan } from "../plan/load.ts";
@@ -24,7 +24,7 @@ import {
   summarize,
 } from "../diff/mod.ts";
 import type { Change } from "../engine/change.ts";
-import { outputDocument, printDocument, writeStdout } from "./output_document.ts";
+import { outputDocument, type OutputKind, printDocument, writeStdout } from "./output_document.ts";
 import type { OutputFormat } from "./output_format.ts";
 
 /** The flags of `rotate`. */
@@ -40,8 +40,28 @@ export interface RotateFlags {
   readonly timestamps?: boolean;
 }
 
-/** Runs `rotate` and returns its exit code. */
-export async function rotateCommand(flags: RotateFlags, printer: Printer): Promise<number> {
+/** What differs between `rotate` and `rollback`, which share flags, output and exit codes. */
+export interface RunCommand {
+  /** Runs (or, dry, plans) it. */
+  readonly run: (options: RotationOptions) => Promise<RotationResult>;
+  /** The `kind` of its `-o json` document. */
+  readonly documentKind: OutputKind;
+  /** The section of the changes it makes besides the steps (`setupChanges`). */
+  readonly setupSection: string;
+}
+
+const ROTATE: RunCommand = {
+  run: rotate,
+  documentKind: "RotateResult",
+  setupSection: "new-ca-material",
+};
+
+/** Runs `rotate` (or, given `command`, `rollback`) and returns its exit code. */
+export async function rotateCommand(
+  flags: RotateFlags,
+  printer: Printer,
+  command: RunCommand = ROTATE,
+): Promise<number> {
   const env = Deno.env.toObject();
   const stamped = flags.timestamps ? timestampedPrinter(printer) : printer;
   const lines = flags.output === "jsonl" ? jsonLinesSink(writeStdout) : undefined;
@@ -62,7 +82,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   const interrupts = listenForInterrupts((message) => (live?.printer ?? stamped).warn(message));
   try {
     loaded = await loadPlan(flags.plan, env);
-    result = await rotate({
+    result = await command.run({
       loaded,
       dryRun: flags.dryRun,
       printer: live?.printer ?? stamped,
@@ -108,7 +128,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
   }
   live?.stop();
   const sections = [
-    { stepId: "new-ca-material", changes: result.setupChanges },
+    { stepId: command.setupSection, changes: result.setupChanges },
     ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
   ].filter((section) => section.changes.length > 0);
   const all: Change[] = sections.flatMap((section) => section.changes);
@@ -141,7 +161,7 @@ export async function rotateCommand(flags: RotateFlags, printer: Printer): Promi
       ...(result.next ? { next: result.next } : {}),
     });
   } else if (flags.output === "json") {
-    printDocument(outputDocument("RotateResult", exitCode, {
+    printDocument(outputDocument(command.documentKind, exitCode, {
       plan: flags.plan,
       dryRun: flags.dryRun,
       outcome: result.outcome,

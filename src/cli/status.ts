@@ -43,6 +43,14 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
       (standing.phasesDone.length ? ` (done: ${standing.phasesDone.join(", ")})` : "") +
       `; stopAfter: ${loaded.plan.stopAfter}`,
   );
+  const rollback = progress?.rollback;
+  if (rollback) {
+    console.log(
+      rollback.finishedAt
+        ? `rolled back at ${rollback.finishedAt}: the next rotate starts from scratch`
+        : `a rollback began at ${rollback.startedAt} and has not finished: run rollback again`,
+    );
+  }
   console.log(`next run: ${standing.next.message}`);
   const width = Math.max(...rows.map((row) => row.id.length), 4);
   console.log(`${"STEP".padEnd(width)}  PHASE     STATUS   ATTEMPTS  FINISHED`);

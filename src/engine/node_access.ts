@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { CommandResult, FileWrite, WriteOptions } from "../nodes/node_io.ts";
+import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "../nodes/node_io.ts";
 
-export type { CommandResult, FileWrite, WriteOptions } from "../nodes/node_io.ts";
+export type { CommandResult, FileWrite, PriorFile, WriteOptions } from "../nodes/node_io.ts";
 
 /** Access to one node's files and commands. Paths are absolute paths as seen on the node. */
 export interface NodeAccess {
@@ -31,6 +31,12 @@ export interface NodeAccess {
    * then write a copy.
    */
   link?(target: string, path: string): Promise<void>;
+  /**
+   * What each file written or removed between `since` and `until` held at `since` (from the
+   * driver's backups and its journal of writes): what a rollback restores. Absent: the driver
+   * keeps no journal.
+   */
+  filesAsOf?(since: Date, until: Date): Promise<PriorFile[]>;
   /** Runs a command on the node. */
   run(command: readonly string[]): Promise<CommandResult>;
   /**

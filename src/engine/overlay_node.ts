@@ -3,7 +3,7 @@
  * commands are recorded and never reach the node.
  * @module
  */
-import type { CommandResult, NodeAccess, WriteOptions } from "./node_access.ts";
+import type { CommandResult, NodeAccess, PriorFile, WriteOptions } from "./node_access.ts";
 
 /** A node whose writes stay in memory. */
 export class OverlayNode implements NodeAccess {
@@ -34,6 +34,13 @@ export class OverlayNode implements NodeAccess {
   removeFile(path: string): Promise<void> {
     this.#files.set(path, null);
     return Promise.resolve();
+  }
+
+  filesAsOf(since: Date, until: Date): Promise<PriorFile[]> {
+    if (!this.#base.filesAsOf) {
+      return Promise.reject(new Error(`${this.name}: its node driver keeps no journal of writes`));
+    }
+    return this.#base.filesAsOf(since, until);
   }
 
   reachableUrl(url: string): string {

@@ -15,6 +15,12 @@ export interface PlanIdentity {
 /** Every reason the plan may not run against the record; empty when it may. */
 export function planDrift(progress: Progress, plan: PlanIdentity): string[] {
   const problems: string[] = [];
+  if (progress.rollback && !progress.rollback.finishedAt) {
+    problems.push(
+      `a rollback of this rotation began at ${progress.rollback.startedAt} and has not finished: ` +
+        "run `rollback` again to finish it before rotating",
+    );
+  }
   for (const [stepId, record] of Object.entries(progress.steps)) {
     if (record.status !== "done" && record.status !== "running") continue;
     const digest = plan.stepDigests[stepId];

@@ -21,6 +21,15 @@ export interface StepProgress {
   error?: string;
 }
 
+/** A rollback of the rotation (`rollback`): begun, and finished once the cluster is back. */
+export interface RollbackRecord {
+  /** When the rollback began: node files written after it are the rollback's own. */
+  startedAt: string;
+  finishedAt?: string;
+  /** The steps that had run (or begun) when it began, in plan order. */
+  undid: string[];
+}
+
 /** The whole record. */
 export interface Progress {
   plan: string;
@@ -30,6 +39,8 @@ export interface Progress {
   stopAfter: string;
   steps: Record<string, StepProgress>;
   updatedAt?: string;
+  /** Present when the rotation was (or is being) rolled back; a new rotation drops it. */
+  rollback?: RollbackRecord;
 }
 
 /** Reads and writes the progress record; writes are guarded against lost updates. */

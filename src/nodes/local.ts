@@ -5,7 +5,8 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import type { CommandResult, WriteOptions } from "./node_io.ts";
+import type { CommandResult, PriorFile, WriteOptions } from "./node_io.ts";
+import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
 
 /** Options of a local node. */
 export interface LocalNodeOptions {
@@ -88,13 +89,28 @@ export class LocalNode {
     };
   }
 
+  /** What each file written between `since` and `until` held at `since` (see backup_journal.ts). */
+  filesAsOf(since: Date, until: Date): Promise<PriorFile[]> {
+    return filesAsOf((path) => this.readFile(path), this.#backupDir, since, until);
+  }
+
+  /** Backs the file up (when it exists) and records the write in the journal. */
   async #backup(path: string): Promise<void> {
+    const at = new Date();
     const current = await this.readFile(path);
-    if (current === undefined) return;
-    const stamp = new Date().toISOString().replaceAll(":", "");
-    const backup = this.hostPath(join(this.#backupDir, `${path}.${stamp}`));
-    await Deno.mkdir(dirname(backup), { recursive: true });
-    const mode = (await Deno.stat(this.hostPath(path))).mode ?? 0o600;
-    await Deno.writeTextFile(backup, current, { mode: mode & 0o777 });
+    let backup: string | undefined;
+    if (current !== undefined) {
+      backup = backupPath(this.#backupDir, path, at);
+      const target = this.hostPath(backup);
+      await Deno.mkdir(dirname(target), { recursive: true });
+      const mode = (await Deno.stat(this.hostPath(path))).mode ?? 0o600;
+      await Deno.writeTextFile(target, current, { mode: mode & 0o777 });
+    }
+    const journal = this.hostPath(journalPath(this.#backupDir));
+    await Deno.mkdir(dirname(journal), { recursive: true });
+    await Deno.writeTextFile(journal, journalLine({ at: at.toISOString(), path, backup }), {
+      append: true,
+      mode: 0o600,
+    });
   }
 }

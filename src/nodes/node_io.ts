@@ -23,3 +23,9 @@ export interface FileWrite {
   readonly content: string | undefined;
   readonly mode?: number;
 }
+
+/** What a file held at some earlier moment: its text, or `undefined` when it did not exist. */
+export interface PriorFile {
+  readonly path: string;
+  readonly content: string | undefined;
+}

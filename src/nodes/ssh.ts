@@ -10,7 +10,8 @@
  */
 import { Buffer } from "node:buffer";
 import { posix } from "node:path";
-import type { CommandResult, FileWrite, WriteOptions } from "./node_io.ts";
+import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "./node_io.ts";
+import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
 
@@ -253,11 +254,25 @@ export class SshNode {
     };
   }
 
+  /** What each file written between `since` and `until` held at `since` (see backup_journal.ts). */
+  filesAsOf(since: Date, until: Date): Promise<PriorFile[]> {
+    return filesAsOf((path) => this.readFile(path), this.#options.backupDir, since, until);
+  }
+
+  /** Backs the file up when it exists, then records the write in the journal. */
   #backupScript(path: string): string {
     const q = shellQuote(path);
-    const stamp = new Date().toISOString().replaceAll(":", "");
-    const backup = shellQuote(`${this.#options.backupDir}${path}.${stamp}`);
-    return `{ [ ! -e ${q} ] || { mkdir -p -- "$(dirname -- ${backup})" && cp -p -- ${q} ${backup}; }; }`;
+    const at = new Date();
+    const backupDir = this.#options.backupDir;
+    const file = backupPath(backupDir, path, at);
+    const backup = shellQuote(file);
+    const journal = shellQuote(journalPath(backupDir));
+    const record = (entry: string) =>
+      `mkdir -p -- ${shellQuote(backupDir)} && printf '%s' ${shellQuote(entry)} >> ${journal}`;
+    const created = journalLine({ at: at.toISOString(), path });
+    const backedUp = journalLine({ at: at.toISOString(), path, backup: file });
+    return `{ if [ -e ${q} ]; then mkdir -p -- "$(dirname -- ${backup})" && cp -p -- ${q} ${backup} && ` +
+      `${record(backedUp)}; else ${record(created)}; fi; }`;
   }
 
   #check(result: CommandResult, what: string, unchanged?: string): void {

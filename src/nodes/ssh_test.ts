@@ -108,6 +108,7 @@ Deno.test({
     const path = join(dir, "node/etc/kubernetes/pki/ca.key");
     assert.equal(await node.readFile(path), undefined, "a missing file reads as undefined");
 
+    const since = new Date();
     await node.writeFile(path, "first key\n", { mode: 0o600 });
     assert.equal(await node.readFile(path), "first key\n");
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
@@ -119,6 +120,16 @@ Deno.test({
       backups.push(await Deno.readTextFile(join(dir, "backup", dirOf(path), entry.name)));
     }
     assert.deepEqual(backups, ["first key\n"], "the previous content was backed up first");
+
+    // The journal beside the backups: the first write created the file.
+    assert.deepEqual(await node.filesAsOf(since, new Date(Date.now() + 1000)), [
+      { path, content: undefined },
+    ]);
+    const journal = await Deno.readTextFile(join(dir, "backup", "journal.jsonl"));
+    const afterFirst = new Date(JSON.parse(journal.split("\n")[1]).at);
+    assert.deepEqual(await node.filesAsOf(afterFirst, new Date(Date.now() + 1000)), [
+      { path, content: "first key\n" },
+    ]);
 
     await node.removeFile(path);
     assert.equal(await node.readFile(path), undefined);

@@ -38,6 +38,7 @@ export class ConfigMapProgressStore implements ProgressStore {
       stopAfter: data.stopAfter,
       steps: JSON.parse(data.steps),
       updatedAt: data.updatedAt,
+      ...(data.rollback ? { rollback: JSON.parse(data.rollback) } : {}),
     };
   }
 
@@ -49,6 +50,7 @@ export class ConfigMapProgressStore implements ProgressStore {
       stopAfter: progress.stopAfter,
       steps: JSON.stringify(progress.steps, null, 2),
       updatedAt: progress.updatedAt ?? new Date().toISOString(),
+      ...(progress.rollback ? { rollback: JSON.stringify(progress.rollback, null, 2) } : {}),
     };
     const object: ConfigMap = {
       apiVersion: "v1",

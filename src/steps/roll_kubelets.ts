@@ -60,7 +60,7 @@ interface LeaseObject extends KubeObject {
  * restarted kubelet that did not come back stops renewing long before the node turns NotReady).
  * A node without a Node object or Lease counts as Ready: nothing registers it.
  */
-async function kubeletBack(ctx: StepContext, name: string, since: number): Promise<boolean> {
+export async function kubeletBack(ctx: StepContext, name: string, since: number): Promise<boolean> {
   const node = await ctx.cluster.read<NodeObject>({ apiVersion: "v1", kind: "Node", name });
   if (!node) return true;
   const ready = node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");

@@ -34,7 +34,8 @@ export const CLUSTER_INFO: ObjectRef = {
   name: "cluster-info",
 };
 
-interface ConfigMap extends KubeObject {
+/** A ConfigMap with data. */
+export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
@@ -76,7 +77,7 @@ export function clusterInfoChanges(observed: ClusterInfoObserved): Change[] {
 const where = `${CLUSTER_INFO.namespace}/${CLUSTER_INFO.name}`;
 
 /** The kubeconfig of cluster-info, or an error when the ConfigMap has none. */
-function kubeconfigOf(configMap: ConfigMap): string {
+export function kubeconfigOf(configMap: ConfigMap): string {
   const kubeconfig = configMap.data?.kubeconfig;
   if (typeof kubeconfig !== "string") throw new Error(`${where} has no data.kubeconfig`);
   return kubeconfig;
@@ -91,7 +92,7 @@ async function holds(kubeconfig: string, pem: string): Promise<boolean> {
 }
 
 /** The kubeconfig with the wanted CA data (unchanged when it already holds those certificates). */
-async function desiredKubeconfig(kubeconfig: string, pem: string): Promise<string> {
+export async function desiredKubeconfig(kubeconfig: string, pem: string): Promise<string> {
   return await holds(kubeconfig, pem) ? kubeconfig : setKubeconfigCaData(kubeconfig, pem, where);
 }
 

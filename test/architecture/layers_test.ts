@@ -16,7 +16,20 @@ const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   cli: ["app", "engine", "plan", "diff", "kubelet", "pki"],
-  app: ["steps", "state", "kube", "nodes", "kubelet", "engine", "formats", "plan", "pki", "diff"],
+  app: [
+    "rollback",
+    "steps",
+    "state",
+    "kube",
+    "nodes",
+    "kubelet",
+    "engine",
+    "formats",
+    "plan",
+    "pki",
+    "diff",
+  ],
+  rollback: ["steps", "kubelet", "engine", "formats", "plan", "pki"],
   steps: ["kubelet", "engine", "formats", "plan", "pki"],
   state: ["engine", "plan", "pki"],
   kube: ["plan", "pki"],

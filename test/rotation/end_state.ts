@@ -155,3 +155,76 @@ export function assertKubeletsKeptTrust(
     assert.ok(status.requests > earlier.requests, `${status.node} kept making requests`);
   }
 }
+
+/** The CAs before a rotation and the new CAs of a rotation rolled back. */
+export interface RolledBackCas {
+  readonly oldCa: string;
+  readonly newCa: string;
+  readonly newFrontProxyCa: string;
+}
+
+/**
+ * The end state of a rollback: every API server (and the load balancer) serves a chain to the
+ * old CA and not to the new one; no node file holds a new CA; extension-apiserver-authentication
+ * holds neither new CA; every kube-root-ca.crt and cluster-info hold the old CA only; every node
+ * is Ready.
+ */
+export async function assertNewCaGone(cluster: TestCluster, cas: RolledBackCas): Promise<void> {
+  const { oldCa, newCa, newFrontProxyCa } = cas;
+  const hosts = [...cluster.nodes.map((node) => node.ip), new URL(cluster.endpoint).hostname];
+  for (const host of hosts) {
+    assert.ok(await servesChainTo(host, 6443, oldCa), `${host}: old CA`);
+    assert.ok(!(await servesChainTo(host, 6443, newCa)), `${host}: not the new CA`);
+  }
+  const files = await nodeFiles([...cluster.nodeRoots, ...cluster.workerRoots]);
+  const holders = [...files]
+    .filter(([, text]) => holdsCertificate(text, newCa) || holdsCertificate(text, newFrontProxyCa))
+    .map(([path]) => path);
+  assert.deepEqual(holders, [], "no node file holds a new CA");
+  const authentication = await cluster.kubectlJson<{ data: Record<string, string> }>(
+    ["get", "configmap", "extension-apiserver-authentication", "-n", "kube-system"],
+  );
+  assert.ok(
+    !holdsCertificate(authentication.data["client-ca-file"], newCa),
+    "extension-apiserver-authentication: no new cluster CA",
+  );
+  assert.ok(
+    !holdsCertificate(authentication.data["requestheader-client-ca-file"], newFrontProxyCa),
+    "extension-apiserver-authentication: no new front-proxy CA",
+  );
+  const roots = await cluster.kubectlJson<
+    { items: { metadata: { namespace: string }; data: Record<string, string> }[] }
+  >(["get", "configmaps", "-A", "--field-selector", "metadata.name=kube-root-ca.crt"]);
+  for (const item of roots.items) {
+    assert.equal(
+      base64Body(item.data["ca.crt"]),
+      base64Body(oldCa),
+      `${item.metadata.namespace}: kube-root-ca.crt holds the old CA only`,
+    );
+  }
+  const clusterInfo = await cluster.kubectlJson<{ data: { kubeconfig: string } }>(
+    ["get", "configmap", "cluster-info", "-n", "kube-public"],
+  );
+  const info = parseYaml(clusterInfo.data.kubeconfig) as {
+    clusters: { cluster: Record<string, string> }[];
+  };
+  assert.equal(
+    base64Body(atob(info.clusters[0].cluster["certificate-authority-data"])),
+    base64Body(oldCa),
+    "cluster-info holds the old CA only",
+  );
+  const nodes = await cluster.kubectlJson<
+    {
+      items: {
+        metadata: { name: string };
+        status: { conditions: { type: string; status: string }[] };
+      }[];
+    }
+  >(["get", "nodes"]);
+  for (const node of nodes.items) {
+    assert.ok(
+      node.status.conditions.some((c) => c.type === "Ready" && c.status === "True"),
+      `${node.metadata.name} is Ready`,
+    );
+  }
+}

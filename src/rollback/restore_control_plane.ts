@@ -1,0 +1,152 @@
+/**
+ * `restore-control-plane` (rollback only): on each control-plane node the rotation wrote to
+ * between `since` and `until`, one at a time, writes back what those files held before —
+ * PKI files, kubeconfigs, manifests (component flags) — and removes those it created (bundles,
+ * staged new CAs); then restarts the API server, the controller-manager and the scheduler there
+ * (a restart mark on each manifest), each healthy before the next, after the API server is
+ * healthy on every other node (never two down). A node whose manifests carry this rollback's mark
+ * is done, so a rollback run again after an interruption picks up where it stopped. The kubelet's
+ * own files are `restore-kubelets'`.
+ * @module
+ */
+import { z } from "zod";
+import type { Change } from "../engine/change.ts";
+import { defineStepKind } from "../engine/step.ts";
+import { setManifestAnnotation } from "../formats/static_pod_manifest.ts";
+import { stepBase } from "../plan/step_format.ts";
+import { manifestPath } from "../plan/node_paths.ts";
+import {
+  applyFileChanges,
+  type DesiredFile,
+  fileChanges,
+  nodeNamed,
+} from "../steps/file_changes.ts";
+import { rewriteManifestAndWait, waitManifestHealthy } from "../steps/_component_health.ts";
+import { manifestChanges, type ManifestEdit } from "../steps/static_pod_files.ts";
+import { RESTARTED_BY } from "../steps/restart_component.ts";
+import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
+
+/** The components restarted on each node, in order. */
+const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+
+/** `restore-control-plane` fields. */
+export const RestoreControlPlaneStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("restore-control-plane"),
+  ...windowFields,
+  healthTimeoutSeconds: z.number().int().positive().default(180),
+});
+
+type Step = z.infer<typeof RestoreControlPlaneStep>;
+
+interface Observed {
+  readonly nodes: readonly string[];
+  /** Files other than the components' manifests. */
+  readonly files: readonly DesiredFile[];
+  readonly manifests: readonly ManifestEdit[];
+}
+
+/** The restore-control-plane step kind. */
+export const restoreControlPlane = defineStepKind<Step, Observed>({
+  kind: "restore-control-plane",
+  schema: RestoreControlPlaneStep,
+
+  async observe(ctx, step) {
+    const files: DesiredFile[] = [];
+    const manifests: ManifestEdit[] = [];
+    const mark = `${ctx.stepId} ${step.until}`;
+    const nodes: string[] = [];
+    for (const node of ctx.controlPlane) {
+      const restored = await restorations(
+        node,
+        ctx.layout,
+        step,
+        (path) => !isKubeletFile(ctx.layout, path),
+      );
+      if (restored.length === 0) continue;
+      nodes.push(node.name);
+      for (const component of COMPONENTS) {
+        const path = manifestPath(ctx.layout, component);
+        const file = restored.find((each) => each.path === path);
+        const current = file ? file.current : await node.readFile(path);
+        const base = file ? file.desired : current;
+        if (base === undefined) continue;
+        manifests.push({
+          node: node.name,
+          path,
+          component,
+          current,
+          // The mark makes the kubelet restart it even where the manifest itself is unchanged.
+          desired: setManifestAnnotation(base, RESTARTED_BY, mark, `${node.name}:${path}`),
+          mode: 0o600,
+          reason: file ? "as it was before the rotation" : "restarted to read its restored files",
+        });
+      }
+      const paths = new Set(manifests.map((edit) => edit.path));
+      files.push(...restored.filter((file) => !paths.has(file.path)));
+    }
+    return { nodes, files, manifests };
+  },
+
+  diff: (observed) =>
+    observed.nodes.flatMap((name) => [
+      ...fileChanges(observed.files.filter((file) => file.node === name)),
+      ...manifestChanges(observed.manifests.filter((edit) => edit.node === name)),
+    ]),
+
+  async apply(ctx, step, changes) {
+    const timeoutMs = step.healthTimeoutSeconds * 1000;
+    const apiserverPath = manifestPath(ctx.layout, "kube-apiserver");
+    const manifests = new Set(COMPONENTS.map((component) => manifestPath(ctx.layout, component)));
+    const isManifest = (change: Change) =>
+      change.target.type === "file" && manifests.has(change.target.path);
+    const nodes = [
+      ...new Set(
+        changes.flatMap((change) =>
+          change.target.type === "file" || change.target.type === "component"
+            ? [change.target.node]
+            : []
+        ),
+      ),
+    ];
+    for (const name of nodes) {
+      const node = nodeNamed(ctx.controlPlane, name);
+      const ofNode = changes.filter((change) =>
+        change.target.type !== "object" && change.target.type !== "workload" &&
+        change.target.node === name
+      );
+      // Never two API servers down: the others are healthy before this one goes.
+      for (const other of ctx.controlPlane) {
+        if (other.name === name) continue;
+        await waitManifestHealthy(ctx, other, "kube-apiserver", apiserverPath, timeoutMs);
+      }
+      await applyFileChanges(ctx.controlPlane, ofNode.filter((change) => !isManifest(change)));
+      for (const change of ofNode.filter(isManifest)) {
+        if (change.target.type !== "file" || change.after === undefined) continue;
+        const component = COMPONENTS.find((each) =>
+          manifestPath(ctx.layout, each) === (change.target as { path: string }).path
+        )!;
+        await rewriteManifestAndWait(
+          ctx,
+          node,
+          component,
+          change.target.path,
+          change.after,
+          timeoutMs,
+        );
+      }
+    }
+  },
+
+  async verify(ctx, step) {
+    for (const node of ctx.controlPlane) {
+      await waitManifestHealthy(
+        ctx,
+        node,
+        "kube-apiserver",
+        manifestPath(ctx.layout, "kube-apiserver"),
+        step.healthTimeoutSeconds * 1000,
+      );
+    }
+  },
+});

@@ -1,0 +1,114 @@
+/**
+ * `restore-kubelets` (rollback only): on every node, one at a time, writes back what the
+ * kubelet's files (config, kubeconfig; on workers every file the rotation wrote, such as the
+ * client-CA bundle) held before the writes between `since` and `until`, removes those the
+ * rotation created, restarts the kubelet and waits until the node is Ready with its Lease renewed.
+ * @module
+ */
+import { z } from "zod";
+import type { Change } from "../engine/change.ts";
+import { defineStepKind } from "../engine/step.ts";
+import { stepBase } from "../plan/step_format.ts";
+import {
+  applyFileChanges,
+  type DesiredFile,
+  fileChanges,
+  nodeNamed,
+} from "../steps/file_changes.ts";
+import { kubeletBack } from "../steps/roll_kubelets.ts";
+import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
+
+/** `restore-kubelets` fields. */
+export const RestoreKubeletsStep = z.strictObject({
+  ...stepBase,
+  kind: z.literal("restore-kubelets"),
+  ...windowFields,
+  healthTimeoutSeconds: z.number().int().positive().default(120),
+  /**
+   * A rollback run again: restart every kubelet whose files the rotation wrote, even those
+   * already restored (the run that restored them may have stopped before the restart).
+   */
+  resumed: z.boolean().default(false),
+});
+
+type Step = z.infer<typeof RestoreKubeletsStep>;
+
+interface Observed {
+  readonly nodes: readonly string[];
+  readonly files: readonly DesiredFile[];
+  /** Restart these kubelets even where no file differs any more. */
+  readonly restart: readonly string[];
+}
+
+/** The restore-kubelets step kind. */
+export const restoreKubelets = defineStepKind<Step, Observed>({
+  kind: "restore-kubelets",
+  schema: RestoreKubeletsStep,
+
+  async observe(ctx, step) {
+    const files: DesiredFile[] = [];
+    for (const node of ctx.controlPlane) {
+      files.push(
+        ...await restorations(node, ctx.layout, step, (path) => isKubeletFile(ctx.layout, path)),
+      );
+    }
+    for (const node of ctx.workers) {
+      files.push(...await restorations(node, ctx.layout, step, () => true));
+    }
+    const touched = new Set(files.map((file) => file.node));
+    return {
+      nodes: [...ctx.controlPlane, ...ctx.workers].map((node) => node.name),
+      files,
+      restart: step.resumed ? [...touched] : [],
+    };
+  },
+
+  diff(observed) {
+    const changes: Change[] = [];
+    for (const name of observed.nodes) {
+      const files = fileChanges(observed.files.filter((file) => file.node === name));
+      if (files.length === 0 && !observed.restart.includes(name)) continue;
+      changes.push(...files, {
+        action: "restart",
+        target: { type: "component", node: name, component: "kubelet" },
+        reason: "the kubelet reads its CAs at start",
+      });
+    }
+    return changes;
+  },
+
+  async apply(ctx, step, changes) {
+    const nodes = [...ctx.controlPlane, ...ctx.workers];
+    const restarts = changes.flatMap((change) =>
+      change.action === "restart" && change.target.type === "component" ? [change.target.node] : []
+    );
+    for (const name of restarts) {
+      const node = nodeNamed(nodes, name);
+      const restartedAt = Date.now() - 1000;
+      await applyFileChanges(
+        nodes,
+        changes.filter((change) => change.target.type === "file" && change.target.node === name),
+      );
+      const result = await node.run(ctx.layout.kubeletRestart);
+      if (result.code !== 0) {
+        throw new Error(
+          `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
+            `${result.code}: ${result.stderr.trim()}`,
+        );
+      }
+      await ctx.waitFor(
+        `the kubelet of ${name} to be back (Ready, Lease renewed)`,
+        () => kubeletBack(ctx, name, restartedAt),
+        step.healthTimeoutSeconds * 1000,
+      );
+    }
+  },
+
+  async verify(ctx) {
+    for (const node of [...ctx.controlPlane, ...ctx.workers]) {
+      if (!(await kubeletBack(ctx, node.name, 0))) {
+        throw new Error(`node ${node.name} is not Ready after its kubelet restart`);
+      }
+    }
+  },
+});
