@@ -1,0 +1,67 @@
+/**
+ * The points at which the crash-and-resume test kills `rotate`: step boundaries and the middle
+ * of every step kind that writes, over plans/local-demo.yaml. The CI set holds 34 candidates
+ * (a point inside a step a resumed run finishes with fewer events may be passed by); the full
+ * set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first two waits
+ * and end.
+ * @module
+ */
+import type { KillPoint } from "./kill_at_event.ts";
+
+type Type = KillPoint["type"];
+const point = (step: string, type: Type, k = 1): KillPoint => ({ step, type, k });
+
+/** The CI set, in the order of the plan. */
+export const CI_POINTS: readonly KillPoint[] = [
+  // trust
+  point("distribute-cluster-ca", "StepStarted"),
+  point("distribute-cluster-ca", "ChangeApplied", 1),
+  point("distribute-front-proxy-ca", "ChangeApplied", 2),
+  point("kubeconfigs-trust-bundle", "ChangeApplied", 1),
+  point("kubeconfigs-trust-bundle", "StepDone"),
+  point("controller-manager-trust-bundle", "ChangeApplied", 1),
+  point("controller-manager-trust-bundle", "Waiting", 1),
+  point("wait-root-ca-bundle", "Waiting", 1),
+  point("roll-kube-system-trust", "ChangeApplied", 1),
+  point("roll-workloads-trust", "ChangeApplied", 3),
+  point("roll-workloads-trust", "Waiting", 1),
+  point("apiserver-trust-bundle", "ChangeApplied", 2),
+  point("apiserver-trust-bundle", "Waiting", 2),
+  point("restart-scheduler-trust", "Waiting", 1),
+  point("roll-kubelets-trust-bundle", "ChangeApplied", 2),
+  point("roll-kubelets-trust-bundle", "Waiting", 1),
+  point("ca-bundles-trust", "ChangeApplied", 1),
+  point("verify-trust", "StepStarted"),
+  // switch
+  point("pod-trust-gate", "StepDone"),
+  point("activate-cluster-ca", "ChangeApplied", 2),
+  point("activate-front-proxy-ca", "StepDone"),
+  point("reissue-cluster-leaves", "ChangeApplied", 3),
+  point("reissue-front-proxy-leaves", "ChangeApplied", 1),
+  point("controller-manager-signer-new", "Waiting", 1),
+  point("restart-apiservers-switch", "ChangeApplied", 2),
+  point("restart-controller-manager-switch", "StepDone"),
+  point("roll-workloads-switch", "Waiting", 1),
+  point("cluster-info-new", "ChangeApplied", 1),
+  // finalize
+  point("kubelet-rotation-gate", "StepStarted"),
+  point("kubeconfigs-trust-new", "ChangeApplied", 2),
+  point("roll-workloads-finalize", "ChangeApplied", 5),
+  point("apiserver-trust-new", "ChangeApplied", 1),
+  point("roll-kubelets-trust-new", "ChangeApplied", 1),
+  point("prune-authentication-trust", "ChangeApplied", 1),
+  point("remove-old-cluster-ca", "ChangeApplied", 2),
+  point("remove-old-front-proxy-ca", "StepDone"),
+];
+
+/** Every step's start, first two changes, first two waits and end. */
+export function allPoints(stepIds: readonly string[]): KillPoint[] {
+  return stepIds.flatMap((step) => [
+    point(step, "StepStarted"),
+    point(step, "ChangeApplied", 1),
+    point(step, "ChangeApplied", 2),
+    point(step, "Waiting", 1),
+    point(step, "Waiting", 2),
+    point(step, "StepDone"),
+  ]);
+}
