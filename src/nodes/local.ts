@@ -4,7 +4,7 @@
  * on the node is `<root>/etc/kubernetes/pki/ca.crt` here.
  * @module
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { CommandResult, WriteOptions } from "./node_io.ts";
 
 /** Options of a local node. */
@@ -54,13 +54,8 @@ export class LocalNode {
   }
 
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
-    const target = this.hostPath(path);
     await this.#backup(path);
-    await Deno.mkdir(dirname(target), { recursive: true });
-    const temporary = `${target}.ca-rotator.tmp`;
-    await Deno.writeTextFile(temporary, content, { mode: options.mode ?? 0o644 });
-    if (options.mode !== undefined) await Deno.chmod(temporary, options.mode);
-    await Deno.rename(temporary, target);
+    await writeWhole(this.hostPath(path), content, options.mode ?? 0o644);
   }
 
   async removeFile(path: string): Promise<void> {
@@ -93,8 +88,39 @@ export class LocalNode {
     if (current === undefined) return;
     const stamp = new Date().toISOString().replaceAll(":", "");
     const backup = this.hostPath(join(this.#backupDir, `${path}.${stamp}`));
-    await Deno.mkdir(dirname(backup), { recursive: true });
     const mode = (await Deno.stat(this.hostPath(path))).mode ?? 0o600;
-    await Deno.writeTextFile(backup, current, { mode: mode & 0o777 });
+    await writeWhole(backup, current, mode & 0o777);
+  }
+}
+
+/**
+ * Writes `content` to `target` whole or not at all, as a run killed at any moment must leave it:
+ * into a temporary dot file beside it (a kubelet's manifest directory ignores dot files), flushed
+ * to disk, then renamed over it, and the directory flushed. A failed write removes the temporary
+ * file and leaves `target` as it was.
+ */
+async function writeWhole(target: string, content: string, mode: number): Promise<void> {
+  const dir = dirname(target);
+  await Deno.mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${basename(target)}.ca-rotator.tmp`);
+  try {
+    await Deno.writeTextFile(temporary, content, { mode });
+    await Deno.chmod(temporary, mode);
+    await syncPath(temporary);
+    await Deno.rename(temporary, target);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+  await syncPath(dir);
+}
+
+/** fsync of a file or directory. */
+async function syncPath(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
   }
 }

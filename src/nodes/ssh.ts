@@ -181,7 +181,10 @@ export class SshNode {
       }
       const bytes = encoder.encode(file.content);
       contents.push(bytes);
-      const temporary = shellQuote(`${file.path}.ca-rotator.tmp`);
+      // A dot file beside it: a kubelet's manifest directory ignores dot files.
+      const temporary = shellQuote(
+        `${posix.dirname(file.path)}/.${posix.basename(file.path)}.ca-rotator.tmp`,
+      );
       const mode = (file.mode ?? 0o644).toString(8);
       // The content comes from stdin, exactly its length; the rename happens only when all of it
       // was written.
@@ -189,7 +192,7 @@ export class SshNode {
         `{ ${this.#backupScript(file.path)} && mkdir -p -- "$(dirname -- ${q})" && ` +
           `(umask 077 && head -c ${bytes.length} > ${temporary}) && ` +
           `[ "$(stat -c %s -- ${temporary})" = ${bytes.length} ] && ` +
-          `chmod ${mode} ${temporary} && mv -f -- ${temporary} ${q}; } ` +
+          `chmod ${mode} ${temporary} && sync -- ${temporary} && mv -f -- ${temporary} ${q}; } ` +
           `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
       );
     }
@@ -257,7 +260,10 @@ export class SshNode {
     const q = shellQuote(path);
     const stamp = new Date().toISOString().replaceAll(":", "");
     const backup = shellQuote(`${this.#options.backupDir}${path}.${stamp}`);
-    return `{ [ ! -e ${q} ] || { mkdir -p -- "$(dirname -- ${backup})" && cp -p -- ${q} ${backup}; }; }`;
+    // Copied beside the backup and renamed: a backup is whole or absent.
+    const partial = shellQuote(`${this.#options.backupDir}${path}.${stamp}.ca-rotator.tmp`);
+    return `{ [ ! -e ${q} ] || { mkdir -p -- "$(dirname -- ${backup})" && ` +
+      `cp -p -- ${q} ${partial} && mv -f -- ${partial} ${backup}; }; }`;
   }
 
   #check(result: CommandResult, what: string, unchanged?: string): void {

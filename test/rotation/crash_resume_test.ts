@@ -6,7 +6,8 @@
  * touches on every node parses whole, the progress ConfigMap parses and there is one new CA,
  * the same one. A probe through the load balancer runs the whole time and sees no certificate
  * or 401 failure; the end state is that of an uninterrupted rotation (end_state.ts), and a rerun
- * changes nothing. First, five runs started together: one proceeds, four are refused naming it.
+ * changes nothing. At the start of the switch, five runs started together: one proceeds, four
+ * are refused naming it, and the loop goes on from there.
  * The probe's negative control: the credentials of before the rotation fail as they should.
  *
  * `CA_ROTATOR_CRASH_POINTS=all` kills at every step's start, first two changes and waits and end
@@ -32,7 +33,6 @@ import { parse as parseYaml } from "yaml";
 import { setKubeconfigCaData } from "../../src/formats/kubeconfig_file.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
-const PHASES = ["trust", "switch", "finalize"] as const;
 
 /** The step kinds that change something on a node or in the cluster. */
 const WRITING_KINDS = [
@@ -109,21 +109,42 @@ Deno.test({
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     const kubeletsBefore = await kubeletStatuses(cluster);
 
+    /** Runs the phase, killing each run at the next open point, until a run completes it. */
+    const resumePhase = async (phase: string) => {
+      await writePlan(phase);
+      for (;;) {
+        const run = await runUntilKilled(cluster.env, planPath, open(phase));
+        if (run.killedAt) {
+          await killed(run, phase);
+          continue;
+        }
+        settle(run, phase);
+        assert.equal(run.code, 0, `rotate (${phase}, not killed):\n${run.stderr.slice(-4000)}`);
+        await checks.afterKill(`the end of ${phase}`);
+        return;
+      }
+    };
+
+    await t.step("trust: killed at each point, each rerun resumes", () => resumePhase("trust"));
+
     await t.step(
       "five runs started together: one proceeds, four are refused naming it",
       async () => {
-        await writePlan("trust");
+        await writePlan("switch");
         const finished: number[] = [];
         const runs = await Promise.all(
-          Array.from({ length: 5 }, (_, i) =>
-            runUntilKilled(cluster.env, planPath, open("trust"), {
-              // The run that proceeds is killed only once the other four have been refused: a
-              // run that starts after a kill would take the dead holder's lock over.
-              killWhen: () => finished.length === 4,
-            }).then((run) => {
-              finished.push(i);
-              return run;
-            })),
+          Array.from(
+            { length: 5 },
+            (_, i) =>
+              runUntilKilled(cluster.env, planPath, open("switch"), {
+                // The run that proceeds is killed only once the other four have been refused: a
+                // run that starts after a kill would take the dead holder's lock over.
+                killWhen: () => finished.length === 4,
+              }).then((run) => {
+                finished.push(i);
+                return run;
+              }),
+          ),
         );
         const proceeded = runs.filter((run) =>
           run.lines.some((line) => line.type === "RunStarted")
@@ -144,25 +165,17 @@ Deno.test({
         }
         console.log(`5 concurrent starts: pid ${winner.pid} proceeded, 4 refused (exit 1)`);
         assert.ok(winner.killedAt, "the run that proceeded was killed at a point");
-        await killed(winner, "trust");
+        await killed(winner, "switch");
       },
     );
 
-    await t.step("killed at every point, each rerun resumes; the rotation completes", async () => {
-      for (const phase of PHASES) {
-        await writePlan(phase);
-        for (;;) {
-          const run = await runUntilKilled(cluster.env, planPath, open(phase));
-          if (run.killedAt) {
-            await killed(run, phase);
-            continue;
-          }
-          settle(run, phase);
-          assert.equal(run.code, 0, `rotate (${phase}, not killed):\n${run.stderr.slice(-4000)}`);
-          await checks.afterKill(`the end of ${phase}`);
-          break;
-        }
-      }
+    await t.step("switch: killed at each point, each rerun resumes", () => resumePhase("switch"));
+    await t.step(
+      "finalize: killed at each point, each rerun resumes",
+      () => resumePhase("finalize"),
+    );
+
+    await t.step("the kills covered every writing step kind, in the middle of a step", () => {
       const names = covered.map(pointName);
       console.log(`kills: ${covered.length}; points covered: ${names.join(", ")}`);
       console.log(`points passed by (a resumed step ended first): ${passedBy.map(pointName)}`);

@@ -6,7 +6,7 @@
  * in the middle of a write would leave if writes were not atomic.
  * @module
  */
-import { basename, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { decodePem } from "../../src/pki/pem.ts";
 import { parseCertificates } from "../../src/pki/bundle.ts";
@@ -52,7 +52,7 @@ export async function fileProblem(path: string, text: string): Promise<string | 
     if (name.endsWith(".ca-rotator.tmp")) {
       // A temporary file left by a run killed between write and rename: a kubelet reads every
       // file of its manifest directory that does not start with a dot.
-      if (path.includes("/manifests/") && !name.startsWith(".")) {
+      if (dirname(path).endsWith("/etc/kubernetes/manifests") && !name.startsWith(".")) {
         return "a temporary file in a static-pod manifest directory";
       }
       return undefined;
