@@ -1,6 +1,6 @@
 /**
  * The points at which the crash-and-resume test kills `rotate`: step boundaries and the middle
- * of every step kind that writes, over plans/local-demo.yaml. The CI set holds 34 candidates
+ * of every step kind that writes, over plans/local-demo.yaml. The CI set holds 36 candidates
  * (a point inside a step a resumed run finishes with fewer events may be passed by); the full
  * set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first two waits
  * and end.

@@ -119,6 +119,15 @@ Deno.test({
           continue;
         }
         settle(run, phase);
+        if (run.code !== 0) {
+          // What the kubelets saw, to tell a kubelet that lost the API from one that is down.
+          for (const status of await kubeletStatuses(cluster)) {
+            console.log(
+              `kubelet ${status.node}: running ${status.running}, ${status.consecutiveFailures} ` +
+                `failures in a row, last error: ${status.lastError}`,
+            );
+          }
+        }
         assert.equal(run.code, 0, `rotate (${phase}, not killed):\n${run.stderr.slice(-4000)}`);
         await checks.afterKill(`the end of ${phase}`);
         return;
