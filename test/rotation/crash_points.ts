@@ -1,23 +1,32 @@
 /**
  * The points at which the crash-and-resume test kills `rotate`: step boundaries and the middle
- * of every step kind that writes, over plans/local-demo.yaml. The CI set holds 36 candidates
- * (a point inside a step a resumed run finishes with fewer events may be passed by); the full
- * set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first two waits
- * and end.
+ * of every step kind that writes, over plans/local-demo.yaml: a step's start and end, its waits,
+ * the moment its apply is over (its ChangeApplied lines, which the runner writes once the whole
+ * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
+ * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
+ * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
+ * two waits and end, and a kill 50 ms and 150 ms after its start.
  * @module
  */
 import type { KillPoint } from "./kill_at_event.ts";
 
 type Type = KillPoint["type"];
 const point = (step: string, type: Type, k = 1): KillPoint => ({ step, type, k });
+/** `afterMs` after the step started: inside a step that reports nothing while it writes. */
+const timed = (step: string, afterMs: number): KillPoint => ({
+  step,
+  type: "StepStarted",
+  k: 1,
+  afterMs,
+});
 
 /** The CI set, in the order of the plan. */
 export const CI_POINTS: readonly KillPoint[] = [
   // trust
   point("distribute-cluster-ca", "StepStarted"),
   point("distribute-cluster-ca", "ChangeApplied", 1),
-  point("distribute-front-proxy-ca", "ChangeApplied", 2),
-  point("kubeconfigs-trust-bundle", "ChangeApplied", 1),
+  timed("distribute-front-proxy-ca", 80),
+  timed("kubeconfigs-trust-bundle", 60),
   point("kubeconfigs-trust-bundle", "StepDone"),
   point("controller-manager-trust-bundle", "ChangeApplied", 1),
   point("controller-manager-trust-bundle", "Waiting", 1),
@@ -34,27 +43,29 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("verify-trust", "StepStarted"),
   // switch
   point("pod-trust-gate", "StepDone"),
-  point("activate-cluster-ca", "ChangeApplied", 2),
+  timed("activate-cluster-ca", 80),
   point("activate-front-proxy-ca", "StepDone"),
+  timed("reissue-cluster-leaves", 150),
   point("reissue-cluster-leaves", "ChangeApplied", 3),
   point("reissue-front-proxy-leaves", "ChangeApplied", 1),
   point("controller-manager-signer-new", "Waiting", 1),
   point("restart-apiservers-switch", "ChangeApplied", 2),
   point("restart-controller-manager-switch", "StepDone"),
   point("roll-workloads-switch", "Waiting", 1),
-  point("cluster-info-new", "ChangeApplied", 1),
+  timed("cluster-info-new", 60),
   // finalize
   point("kubelet-rotation-gate", "StepStarted"),
-  point("kubeconfigs-trust-new", "ChangeApplied", 2),
+  timed("kubeconfigs-trust-new", 60),
   point("roll-workloads-finalize", "ChangeApplied", 5),
   point("apiserver-trust-new", "ChangeApplied", 1),
   point("roll-kubelets-trust-new", "ChangeApplied", 1),
   point("prune-authentication-trust", "ChangeApplied", 1),
+  timed("remove-old-cluster-ca", 80),
   point("remove-old-cluster-ca", "ChangeApplied", 2),
   point("remove-old-front-proxy-ca", "StepDone"),
 ];
 
-/** Every step's start, first two changes, first two waits and end. */
+/** Every step's start, first two changes, first two waits, end, and 50 and 150 ms in. */
 export function allPoints(stepIds: readonly string[]): KillPoint[] {
   return stepIds.flatMap((step) => [
     point(step, "StepStarted"),
@@ -63,5 +74,7 @@ export function allPoints(stepIds: readonly string[]): KillPoint[] {
     point(step, "Waiting", 1),
     point(step, "Waiting", 2),
     point(step, "StepDone"),
+    timed(step, 50),
+    timed(step, 150),
   ]);
 }

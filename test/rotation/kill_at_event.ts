@@ -1,7 +1,10 @@
 /**
  * Runs `rotate --output jsonl` as a process and SIGKILLs it the moment a chosen event arrives
  * (docs/events.md): the k-th `ChangeApplied` of a step, its first `Waiting`, its `StepDone` …
- * A kill point is named `step/Type#k`, k counting that type's lines of that step in this run.
+ * A kill point is named `step/Type#k`, k counting that type's lines of that step in this run;
+ * `step/Type#k+Nms` kills N ms after that line instead (the middle of a step that reports
+ * nothing while it writes: the runner reports a step's ChangeApplied lines once its apply is
+ * over).
  * @module
  */
 import { join } from "node:path";
@@ -15,16 +18,17 @@ export interface EventLine {
   readonly [field: string]: unknown;
 }
 
-/** Where to kill a run: on the `k`-th line of `type` for `step`. */
+/** Where to kill a run: on the `k`-th line of `type` for `step`, or `afterMs` after it. */
 export interface KillPoint {
   readonly step: string;
   readonly type: "StepStarted" | "ChangeApplied" | "Waiting" | "StepDone";
   readonly k: number;
+  readonly afterMs?: number;
 }
 
-/** `step/Type#k`. */
+/** `step/Type#k`, or `step/Type#k+Nms`. */
 export function pointName(point: KillPoint): string {
-  return `${point.step}/${point.type}#${point.k}`;
+  return `${point.step}/${point.type}#${point.k}${point.afterMs ? `+${point.afterMs}ms` : ""}`;
 }
 
 /** How a run ended: killed at a point, or by itself with its exit code. */
@@ -35,6 +39,8 @@ export interface KilledRun {
   readonly stderr: string;
   /** The point the run was killed at, if it was. */
   readonly killedAt?: KillPoint;
+  /** The last line before the kill (`step/Type`): where a timed kill landed. */
+  readonly lastLine?: string;
 }
 
 /**
@@ -58,7 +64,16 @@ export async function runUntilKilled(
   const stderr = new Response(child.stderr).text();
   const lines: EventLine[] = [];
   const seen = new Map<string, number>();
+  let armed: KillPoint | undefined;
   let killedAt: KillPoint | undefined;
+  let lastLine: string | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const kill = (point: KillPoint) => {
+    const last = lines.at(-1);
+    lastLine = last ? `${last.step ?? ""}/${last.type}` : undefined;
+    child.kill("SIGKILL");
+    killedAt = point;
+  };
   let buffer = "";
   for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;
@@ -66,7 +81,7 @@ export async function runUntilKilled(
       const line = JSON.parse(buffer.slice(0, end)) as EventLine;
       buffer = buffer.slice(end + 1);
       lines.push(line);
-      if (killedAt || !line.step) continue;
+      if (armed || !line.step) continue;
       const key = `${line.step}/${line.type}`;
       const k = (seen.get(key) ?? 0) + 1;
       seen.set(key, k);
@@ -74,11 +89,13 @@ export async function runUntilKilled(
         each.step === line.step && each.type === line.type && each.k <= k
       );
       if (point && (options.killWhen?.() ?? true)) {
-        child.kill("SIGKILL");
-        killedAt = point;
+        armed = point;
+        if (point.afterMs) timer = setTimeout(() => kill(point), point.afterMs);
+        else kill(point);
       }
     }
   }
+  clearTimeout(timer);
   const { code } = await child.status;
-  return { code, pid: child.pid, lines, stderr: await stderr, killedAt };
+  return { code, pid: child.pid, lines, stderr: await stderr, killedAt, lastLine };
 }
