@@ -6,8 +6,9 @@
  * touches on every node parses whole, the progress ConfigMap parses and there is one new CA,
  * the same one. A probe through the load balancer runs the whole time and sees no certificate
  * or 401 failure; the end state is that of an uninterrupted rotation (end_state.ts), and a rerun
- * changes nothing. At the start of the switch, five runs started together: one proceeds, four
- * are refused naming it, and the loop goes on from there.
+ * changes nothing. At the start of the finalize (its first step is a gate, so the run that
+ * proceeds while the other four start is not in a step this test must kill), five runs started
+ * together: one proceeds, four are refused naming it, and the loop goes on.
  * The probe's negative control: the credentials of before the rotation fail as they should.
  *
  * `CA_ROTATOR_CRASH_POINTS=all` kills at every step's start, first two changes and waits and end
@@ -141,16 +142,17 @@ Deno.test({
 
     await t.step("trust: killed at each point, each rerun resumes", () => resumePhase("trust"));
 
+    await t.step("switch: killed at each point, each rerun resumes", () => resumePhase("switch"));
     await t.step(
       "five runs started together: one proceeds, four are refused naming it",
       async () => {
-        await writePlan("switch");
+        await writePlan("finalize");
         const finished: number[] = [];
         const runs = await Promise.all(
           Array.from(
             { length: 5 },
             (_, i) =>
-              runUntilKilled(cluster.env, planPath, open("switch"), {
+              runUntilKilled(cluster.env, planPath, open("finalize"), {
                 // The run that proceeds is killed only once the other four have been refused: a
                 // run that starts after a kill would take the dead holder's lock over.
                 killWhen: () => finished.length === 4,
@@ -179,11 +181,10 @@ Deno.test({
         }
         console.log(`5 concurrent starts: pid ${winner.pid} proceeded, 4 refused (exit 1)`);
         assert.ok(winner.killedAt, "the run that proceeded was killed at a point");
-        await killed(winner, "switch");
+        await killed(winner, "finalize");
       },
     );
 
-    await t.step("switch: killed at each point, each rerun resumes", () => resumePhase("switch"));
     await t.step(
       "finalize: killed at each point, each rerun resumes",
       () => resumePhase("finalize"),
