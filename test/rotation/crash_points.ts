@@ -3,7 +3,7 @@
  * of every step kind that writes, over plans/local-demo.yaml: a step's start and end, its waits,
  * the moment its apply is over (its ChangeApplied lines, which the runner writes once the whole
  * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
- * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
+ * The CI set holds 37 candidates (a point in a step a resumed run finishes first is passed by);
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
  * two waits and end, and a kill 50 ms and 150 ms after its start.
  * @module
@@ -20,13 +20,17 @@ const timed = (step: string, afterMs: number): KillPoint => ({
   afterMs,
 });
 
-/** The CI set, in the order of the plan. */
+/**
+ * The CI set, in the order of the plan. Every step kind that writes has a point that cannot be
+ * passed by — the first ChangeApplied line of a step no earlier point stopped — and timed points
+ * go to other steps of the same kind (a timed kill may land after the step).
+ */
 export const CI_POINTS: readonly KillPoint[] = [
   // trust
   point("distribute-cluster-ca", "StepStarted"),
   point("distribute-cluster-ca", "ChangeApplied", 1),
   timed("distribute-front-proxy-ca", 80),
-  timed("kubeconfigs-trust-bundle", 60),
+  point("kubeconfigs-trust-bundle", "ChangeApplied", 1),
   point("kubeconfigs-trust-bundle", "StepDone"),
   point("controller-manager-trust-bundle", "ChangeApplied", 1),
   point("controller-manager-trust-bundle", "Waiting", 1),
@@ -43,16 +47,15 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("verify-trust", "StepStarted"),
   // switch
   point("pod-trust-gate", "StepDone"),
-  timed("activate-cluster-ca", 80),
-  point("activate-front-proxy-ca", "StepDone"),
-  timed("reissue-cluster-leaves", 150),
-  point("reissue-cluster-leaves", "ChangeApplied", 3),
-  point("reissue-front-proxy-leaves", "ChangeApplied", 1),
-  point("controller-manager-signer-new", "Waiting", 1),
+  point("activate-cluster-ca", "ChangeApplied", 1),
+  timed("activate-front-proxy-ca", 50),
+  point("reissue-cluster-leaves", "ChangeApplied", 1),
+  timed("reissue-front-proxy-leaves", 100),
+  point("controller-manager-signer-new", "ChangeApplied", 1),
   point("restart-apiservers-switch", "ChangeApplied", 2),
   point("restart-controller-manager-switch", "StepDone"),
   point("roll-workloads-switch", "Waiting", 1),
-  timed("cluster-info-new", 60),
+  point("cluster-info-new", "ChangeApplied", 1),
   // finalize
   point("kubelet-rotation-gate", "StepStarted"),
   timed("kubeconfigs-trust-new", 60),
@@ -60,9 +63,9 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("apiserver-trust-new", "ChangeApplied", 1),
   point("roll-kubelets-trust-new", "ChangeApplied", 1),
   point("prune-authentication-trust", "ChangeApplied", 1),
-  timed("remove-old-cluster-ca", 80),
-  point("remove-old-cluster-ca", "ChangeApplied", 2),
-  point("remove-old-front-proxy-ca", "StepDone"),
+  point("remove-old-cluster-ca", "ChangeApplied", 1),
+  timed("remove-old-front-proxy-ca", 50),
+  point("verify-finalize", "StepStarted"),
 ];
 
 /** Every step's start, first two changes, first two waits, end, and 50 and 150 ms in. */
