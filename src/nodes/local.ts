@@ -6,6 +6,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import type { CommandResult, WriteOptions } from "./node_io.ts";
+import { ownNodeFiles } from "../plan/node_paths.ts";
 
 /** Options of a local node. */
 export interface LocalNodeOptions {
@@ -84,6 +85,7 @@ export class LocalNode {
   }
 
   async #backup(path: string): Promise<void> {
+    if (ownNodeFiles({ backupDir: this.#backupDir }).includes(path)) return;
     const current = await this.readFile(path);
     if (current === undefined) return;
     const stamp = new Date().toISOString().replaceAll(":", "");

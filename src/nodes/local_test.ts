@@ -74,3 +74,26 @@ Deno.test("a local write is whole or absent: a failed one leaves the file and no
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("ca-rotator's own files on a node (beside the backups) are not backed up", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });
+  try {
+    const node = new LocalNode({ name: "cp-1", root, backupDir: "/var/lib/ca-rotator/backup" });
+    await node.writeFile("/var/lib/ca-rotator/kubelet-restart-pending", "step\n");
+    await node.removeFile("/var/lib/ca-rotator/kubelet-restart-pending");
+    await node.writeFile("/etc/kubernetes/admin.conf", "old\n");
+    await node.writeFile("/etc/kubernetes/admin.conf", "new\n");
+    const backups: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (entry.isDirectory) walk(join(dir, entry.name));
+        else backups.push(join(dir, entry.name).slice(root.length));
+      }
+    };
+    walk(join(root, "var/lib/ca-rotator/backup"));
+    assert.equal(backups.length, 1);
+    assert.match(backups[0], /^\/var\/lib\/ca-rotator\/backup\/etc\/kubernetes\/admin\.conf\./);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

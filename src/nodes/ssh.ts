@@ -11,6 +11,7 @@
 import { Buffer } from "node:buffer";
 import { posix } from "node:path";
 import type { CommandResult, FileWrite, WriteOptions } from "./node_io.ts";
+import { ownNodeFiles } from "../plan/node_paths.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
 
@@ -257,6 +258,7 @@ export class SshNode {
   }
 
   #backupScript(path: string): string {
+    if (ownNodeFiles({ backupDir: this.#options.backupDir }).includes(path)) return ":";
     const q = shellQuote(path);
     const stamp = new Date().toISOString().replaceAll(":", "");
     const backup = shellQuote(`${this.#options.backupDir}${path}.${stamp}`);

@@ -81,3 +81,12 @@ export function kubeletRestartPendingPath(layout: Pick<Layout, "backupDir">): st
   const parent = layout.backupDir.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
   return `${parent === "/" ? "" : parent}/kubelet-restart-pending`;
 }
+
+/**
+ * ca-rotator's own files on a node (its bookkeeping, such as the kubelet restart mark), which
+ * the node drivers do not back up: restoring one would replay a run's bookkeeping, not the
+ * node's configuration.
+ */
+export function ownNodeFiles(layout: Pick<Layout, "backupDir">): string[] {
+  return [kubeletRestartPendingPath(layout)];
+}
