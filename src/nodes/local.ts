@@ -4,9 +4,10 @@
  * on the node is `<root>/etc/kubernetes/pki/ca.crt` here.
  * @module
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { CommandResult, PriorFile, WriteOptions } from "./node_io.ts";
 import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
+import { ownNodeFiles } from "../plan/node_paths.ts";
 
 /** Options of a local node. */
 export interface LocalNodeOptions {
@@ -55,13 +56,8 @@ export class LocalNode {
   }
 
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
-    const target = this.hostPath(path);
     await this.#backup(path);
-    await Deno.mkdir(dirname(target), { recursive: true });
-    const temporary = `${target}.ca-rotator.tmp`;
-    await Deno.writeTextFile(temporary, content, { mode: options.mode ?? 0o644 });
-    if (options.mode !== undefined) await Deno.chmod(temporary, options.mode);
-    await Deno.rename(temporary, target);
+    await writeWhole(this.hostPath(path), content, options.mode ?? 0o644);
   }
 
   async removeFile(path: string): Promise<void> {
@@ -96,21 +92,54 @@ export class LocalNode {
 
   /** Backs the file up (when it exists) and records the write in the journal. */
   async #backup(path: string): Promise<void> {
+    if (ownNodeFiles({ backupDir: this.#backupDir }).includes(path)) return;
     const at = new Date();
     const current = await this.readFile(path);
     let backup: string | undefined;
     if (current !== undefined) {
       backup = backupPath(this.#backupDir, path, at);
-      const target = this.hostPath(backup);
-      await Deno.mkdir(dirname(target), { recursive: true });
       const mode = (await Deno.stat(this.hostPath(path))).mode ?? 0o600;
-      await Deno.writeTextFile(target, current, { mode: mode & 0o777 });
+      await writeWhole(this.hostPath(backup), current, mode & 0o777);
     }
+    // A line cut short by a kill is skipped when the journal is read (parseJournal).
     const journal = this.hostPath(journalPath(this.#backupDir));
     await Deno.mkdir(dirname(journal), { recursive: true });
     await Deno.writeTextFile(journal, journalLine({ at: at.toISOString(), path, backup }), {
       append: true,
       mode: 0o600,
     });
+    await syncPath(journal);
+  }
+}
+
+/**
+ * Writes `content` to `target` whole or not at all, as a run killed at any moment must leave it:
+ * into a temporary dot file beside it (a kubelet's manifest directory ignores dot files), flushed
+ * to disk, then renamed over it, and the directory flushed. A failed write removes the temporary
+ * file and leaves `target` as it was.
+ */
+async function writeWhole(target: string, content: string, mode: number): Promise<void> {
+  const dir = dirname(target);
+  await Deno.mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${basename(target)}.ca-rotator.tmp`);
+  try {
+    await Deno.writeTextFile(temporary, content, { mode });
+    await Deno.chmod(temporary, mode);
+    await syncPath(temporary);
+    await Deno.rename(temporary, target);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+  await syncPath(dir);
+}
+
+/** fsync of a file or directory. */
+async function syncPath(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
   }
 }

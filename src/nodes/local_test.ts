@@ -49,3 +49,51 @@ Deno.test("the overlay of a node keeps writes and commands in memory", async () 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a local write is whole or absent: a failed one leaves the file and no temporary file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });
+  try {
+    const node = new LocalNode({ name: "cp-1", root, backupDir: "/var/lib/ca-rotator/backup" });
+    const manifests = join(root, "etc/kubernetes/manifests");
+    await node.writeFile("/etc/kubernetes/manifests/kube-scheduler.yaml", "whole\n");
+    // The temporary file would be a dot file, which a kubelet does not load as a manifest; a
+    // directory in its place makes the write fail.
+    await Deno.mkdir(join(manifests, ".kube-scheduler.yaml.ca-rotator.tmp/inside"), {
+      recursive: true,
+    });
+    await assert.rejects(
+      node.writeFile("/etc/kubernetes/manifests/kube-scheduler.yaml", "new\n"),
+    );
+    assert.equal(await node.readFile("/etc/kubernetes/manifests/kube-scheduler.yaml"), "whole\n");
+    await Deno.remove(join(manifests, ".kube-scheduler.yaml.ca-rotator.tmp"), { recursive: true });
+    await node.writeFile("/etc/kubernetes/manifests/kube-scheduler.yaml", "new\n");
+    assert.deepEqual([...Deno.readDirSync(manifests)].map((entry) => entry.name), [
+      "kube-scheduler.yaml",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ca-rotator's own files on a node (beside the backups) are not backed up", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });
+  try {
+    const node = new LocalNode({ name: "cp-1", root, backupDir: "/var/lib/ca-rotator/backup" });
+    await node.writeFile("/var/lib/ca-rotator/kubelet-restart-pending", "step\n");
+    await node.removeFile("/var/lib/ca-rotator/kubelet-restart-pending");
+    await node.writeFile("/etc/kubernetes/admin.conf", "old\n");
+    await node.writeFile("/etc/kubernetes/admin.conf", "new\n");
+    const backups: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (entry.isDirectory) walk(join(dir, entry.name));
+        else backups.push(join(dir, entry.name).slice(root.length));
+      }
+    };
+    walk(join(root, "var/lib/ca-rotator/backup"));
+    assert.equal(backups.length, 1);
+    assert.match(backups[0], /^\/var\/lib\/ca-rotator\/backup\/etc\/kubernetes\/admin\.conf\./);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

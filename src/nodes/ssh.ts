@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import { posix } from "node:path";
 import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "./node_io.ts";
 import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
+import { ownNodeFiles } from "../plan/node_paths.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
 
@@ -182,7 +183,10 @@ export class SshNode {
       }
       const bytes = encoder.encode(file.content);
       contents.push(bytes);
-      const temporary = shellQuote(`${file.path}.ca-rotator.tmp`);
+      // A dot file beside it: a kubelet's manifest directory ignores dot files.
+      const temporary = shellQuote(
+        `${posix.dirname(file.path)}/.${posix.basename(file.path)}.ca-rotator.tmp`,
+      );
       const mode = (file.mode ?? 0o644).toString(8);
       // The content comes from stdin, exactly its length; the rename happens only when all of it
       // was written.
@@ -190,7 +194,7 @@ export class SshNode {
         `{ ${this.#backupScript(file.path)} && mkdir -p -- "$(dirname -- ${q})" && ` +
           `(umask 077 && head -c ${bytes.length} > ${temporary}) && ` +
           `[ "$(stat -c %s -- ${temporary})" = ${bytes.length} ] && ` +
-          `chmod ${mode} ${temporary} && mv -f -- ${temporary} ${q}; } ` +
+          `chmod ${mode} ${temporary} && sync -- ${temporary} && mv -f -- ${temporary} ${q}; } ` +
           `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
       );
     }
@@ -261,17 +265,21 @@ export class SshNode {
 
   /** Backs the file up when it exists, then records the write in the journal. */
   #backupScript(path: string): string {
+    if (ownNodeFiles({ backupDir: this.#options.backupDir }).includes(path)) return ":";
     const q = shellQuote(path);
     const at = new Date();
     const backupDir = this.#options.backupDir;
     const file = backupPath(backupDir, path, at);
     const backup = shellQuote(file);
+    // Copied beside the backup and renamed: a backup is whole or absent.
+    const partial = shellQuote(`${file}.ca-rotator.tmp`);
     const journal = shellQuote(journalPath(backupDir));
     const record = (entry: string) =>
       `mkdir -p -- ${shellQuote(backupDir)} && printf '%s' ${shellQuote(entry)} >> ${journal}`;
     const created = journalLine({ at: at.toISOString(), path });
     const backedUp = journalLine({ at: at.toISOString(), path, backup: file });
-    return `{ if [ -e ${q} ]; then mkdir -p -- "$(dirname -- ${backup})" && cp -p -- ${q} ${backup} && ` +
+    return `{ if [ -e ${q} ]; then mkdir -p -- "$(dirname -- ${backup})" && ` +
+      `cp -p -- ${q} ${partial} && mv -f -- ${partial} ${backup} && ` +
       `${record(backedUp)}; else ${record(created)}; fi; }`;
   }
 

@@ -71,3 +71,22 @@ export const KUBEADM_LEAF_CERTIFICATES: readonly { name: string; ca: CaName }[] 
   { name: "apiserver-kubelet-client", ca: "cluster" },
   { name: "front-proxy-client", ca: "frontProxy" },
 ];
+
+/**
+ * The file roll-kubelets writes on a node (beside the backups) before it changes that node's
+ * kubelet files, and removes once the kubelet has been restarted: a run killed in between leaves
+ * it, and the next run restarts that kubelet even though its files are already right.
+ */
+export function kubeletRestartPendingPath(layout: Pick<Layout, "backupDir">): string {
+  const parent = layout.backupDir.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
+  return `${parent === "/" ? "" : parent}/kubelet-restart-pending`;
+}
+
+/**
+ * ca-rotator's own files on a node (its bookkeeping, such as the kubelet restart mark), which
+ * the node drivers do not back up: restoring one would replay a run's bookkeeping, not the
+ * node's configuration.
+ */
+export function ownNodeFiles(layout: Pick<Layout, "backupDir">): string[] {
+  return [kubeletRestartPendingPath(layout)];
+}

@@ -18,7 +18,7 @@ import { sameCertificates } from "../pki/mod.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";
-import { caPaths } from "../plan/node_paths.ts";
+import { caPaths, kubeletRestartPendingPath } from "../plan/node_paths.ts";
 import { rollingWindow } from "./_rolling_window.ts";
 
 /**
@@ -41,6 +41,8 @@ type Step = z.infer<typeof RollKubeletsStep>;
 interface Observed {
   readonly nodes: readonly string[];
   readonly files: readonly DesiredFile[];
+  /** Nodes whose files an earlier run changed before it was stopped short of the restart. */
+  readonly restartPending: readonly string[];
 }
 
 interface NodeObject extends KubeObject {
@@ -134,21 +136,26 @@ export const rollKubelets = defineStepKind<Step, Observed>({
         mode: 0o600,
         reason: "the CAs the kubelet trusts for the API server",
       });
-      return files;
+      const pending = await node.readFile(kubeletRestartPendingPath(layout)) !== undefined;
+      return { node: node.name, files, pending };
     });
-    const files = perNode.flat();
-    return { nodes: allNodes(ctx).map((node) => node.name), files };
+    const files = perNode.flatMap((each) => each.files);
+    const restartPending = perNode.filter((each) => each.pending).map((each) => each.node);
+    return { nodes: allNodes(ctx).map((node) => node.name), files, restartPending };
   },
 
   diff(observed) {
     const changes: Change[] = [];
     for (const name of observed.nodes) {
       const files = fileChanges(observed.files.filter((file) => file.node === name));
-      if (files.length === 0) continue;
+      const pending = observed.restartPending.includes(name);
+      if (files.length === 0 && !pending) continue;
       changes.push(...files, {
         action: "restart",
         target: { type: "component", node: name, component: "kubelet" },
-        reason: "the kubelet reads its CAs at start",
+        reason: files.length > 0
+          ? "the kubelet reads its CAs at start"
+          : "an earlier run changed its files and stopped before it restarted the kubelet",
       });
     }
     return changes;
@@ -156,6 +163,7 @@ export const rollKubelets = defineStepKind<Step, Observed>({
 
   async apply(ctx, step, changes) {
     const nodes = allNodes(ctx);
+    const pendingPath = kubeletRestartPendingPath(ctx.layout);
     const restarts = changes.flatMap((change) =>
       change.action === "restart" && change.target.type === "component" ? [change.target.node] : []
     );
@@ -163,6 +171,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     const outcome = await rollingWindow(restarts, step.batchSize, async (name) => {
       const node = nodeNamed(nodes, name);
       const restartedAt = Date.now() - 1000;
+      // Marked before the files change, unmarked once the kubelet restarted: a run killed in
+      // between leaves the mark, and the next run restarts this kubelet although its files
+      // are already right.
+      await node.writeFile(pendingPath, `${ctx.stepId}\n`, { mode: 0o600 });
       await applyFileChanges(
         nodes,
         changes.filter((change) => change.target.type === "file" && change.target.node === name),
@@ -174,6 +186,7 @@ export const rollKubelets = defineStepKind<Step, Observed>({
             `${result.code}: ${result.stderr.trim()}`,
         );
       }
+      await node.removeFile(pendingPath);
       await ctx.waitFor(
         `the kubelet of ${name} to be back (Ready, Lease renewed)`,
         () => kubeletBack(ctx, name, restartedAt),

@@ -27,6 +27,7 @@ import {
 
 const BUNDLE = `${PKI}/ca-bundle.crt`;
 const RESTARTS = "/var/log/kubelet-restarts";
+const PENDING = "/var/lib/ca-rotator/kubelet-restart-pending";
 
 /** The plan's roll-kubelets-trust-bundle / roll-kubelets-trust-new steps (plans/kubeadm.yaml). */
 const stepOf = (fields: Record<string, unknown> = {}) =>
@@ -123,18 +124,24 @@ Deno.test("roll-kubelets: a dry run writes a node's files, restarts its kubelet,
   for (
     const [batchSize, expected] of [
       [1, [
+        `write cp-1:${PENDING}`,
         `write cp-1:${KUBELET_CONFIG}`,
         `write cp-1:${KUBELET_CONF}`,
         `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        `remove cp-1:${PENDING}`,
         "wait the kubelet of cp-1 to be back (Ready, Lease renewed)",
+        `write cp-2:${PENDING}`,
         `write cp-2:${KUBELET_CONFIG}`,
         `write cp-2:${KUBELET_CONF}`,
         `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        `remove cp-2:${PENDING}`,
         "wait the kubelet of cp-2 to be back (Ready, Lease renewed)",
+        `write worker-1:${PENDING}`,
         `write worker-1:${BUNDLE}`,
         `write worker-1:${KUBELET_CONFIG}`,
         `write worker-1:${KUBELET_CONF}`,
         `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+        `remove worker-1:${PENDING}`,
         "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
       ]],
     ] as const
@@ -185,17 +192,21 @@ Deno.test("roll-kubelets: a window of two restarts two kubelets at once, the thi
     );
   for (const node of ["cp-1", "cp-2"]) {
     assert.deepEqual(ofNode(node), [
+      `write ${node}:${PENDING}`,
       `write ${node}:${KUBELET_CONFIG}`,
       `write ${node}:${KUBELET_CONF}`,
       `run ${node}: ${RECORD_KUBELET_RESTART.join(" ")}`,
+      `remove ${node}:${PENDING}`,
       `wait the kubelet of ${node} to be back (Ready, Lease renewed)`,
     ]);
   }
   assert.deepEqual(ofNode("worker-1"), [
+    `write worker-1:${PENDING}`,
     `write worker-1:${BUNDLE}`,
     `write worker-1:${KUBELET_CONFIG}`,
     `write worker-1:${KUBELET_CONF}`,
     `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+    `remove worker-1:${PENDING}`,
     "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
   ]);
   const firstWait = events.findIndex((event) => event.startsWith("wait "));
@@ -204,7 +215,7 @@ Deno.test("roll-kubelets: a window of two restarts two kubelets at once, the thi
     "cp-2 restarts before cp-1 is back",
   );
   assert.ok(
-    events.indexOf(`write worker-1:${BUNDLE}`) > firstWait,
+    events.indexOf(`write worker-1:${PENDING}`) > firstWait,
     "worker-1 waits for a free place",
   );
   assert.deepEqual(await cluster.snapshot(), before, "nothing reaches the nodes");
@@ -338,5 +349,34 @@ Deno.test("roll-kubelets: the plan format: clientCA new needs an earlier activat
   assert.deepEqual(
     stepNeedsEarlier(rollKubelets, stepOf({ phase: "switch", clientCA: "new" })),
     ["activate-ca"],
+  );
+});
+
+Deno.test("roll-kubelets: a run killed after a node's files changed but before its kubelet restarted: the next run restarts it", async () => {
+  await using cluster = await distributed();
+  const step = stepOf();
+  const ctx = cluster.context({ stepId: step.id });
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  // What apply leaves when killed between cp-1's files and its kubelet restart.
+  await cluster.node("cp-1").writeFile(PENDING, `${step.id}\n`, { mode: 0o600 });
+  for (const path of [KUBELET_CONFIG, KUBELET_CONF]) {
+    const change = changeOf(changes, "cp-1", path);
+    await cluster.node("cp-1").writeFile(path, change.after!, { mode: 0o600 });
+  }
+
+  const resumed = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  assert.deepEqual(
+    describe(resumed).filter((line) => line.includes("cp-1")),
+    ["restart cp-1/kubelet"],
+    "its files are right, its kubelet still runs with the old ones",
+  );
+  await assertRejectsNaming(rollKubelets.apply(ctx, step, resumed), "no Kubernetes API");
+  assert.equal(await cluster.read("cp-1", RESTARTS), "restarted\n");
+  assert.equal(await cluster.node("cp-1").readFile(PENDING), undefined, "unmarked once restarted");
+  assert.deepEqual(
+    describe(rollKubelets.diff(await rollKubelets.observe(ctx, step), step)).filter((line) =>
+      line.includes("cp-1")
+    ),
+    [],
   );
 });

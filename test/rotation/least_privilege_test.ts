@@ -14,6 +14,7 @@ import { join, relative } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { clusterObjects, deployTeamWorkloads } from "./fixtures.ts";
 import { assertExit, runCaRotator, type RunResult } from "./ca_rotator_process.ts";
+import { namingWebhook, WEBHOOK, webhookConfiguration, webhookTrust } from "./unused_webhook.ts";
 import { describeLeak, findLeaks, keyNeedles, type Needle } from "./secret_scan.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 
@@ -21,9 +22,6 @@ const repo = new URL("../../", import.meta.url).pathname;
 const RBAC = await Deno.readTextFile(join(repo, "deploy/rbac.yaml"));
 const PLAN_NAME = "local-demo";
 const SERVICE_ACCOUNT = "system:serviceaccount:kube-system:ca-rotator";
-
-/** The webhook configuration the plan's update-ca-bundles steps name. */
-const WEBHOOK = "ca-rotator-test-webhook";
 
 /**
  * deploy/rbac.yaml for the plan, as README says to apply it: the plan's name, and the rule the
@@ -36,44 +34,6 @@ function rbacForPlan(text = RBAC): string {
   const clusterRole = /kind: ClusterRole\nmetadata:\n(?: {2}.*\n)+rules:\n/;
   assert.match(text, clusterRole);
   return text.replaceAll("kubeadm-ha", PLAN_NAME).replace(clusterRole, (head) => head + rule);
-}
-
-/** A webhook of the old cluster CA that is never called (failurePolicy Ignore, no resource). */
-function webhookConfiguration(caPem: string): string {
-  return JSON.stringify({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "ValidatingWebhookConfiguration",
-    metadata: { name: WEBHOOK },
-    webhooks: [{
-      name: "check.ca-rotator.test",
-      clientConfig: {
-        service: { namespace: "default", name: "no-such-webhook", port: 443 },
-        caBundle: btoa(caPem),
-      },
-      rules: [{
-        apiGroups: ["ca-rotator.test"],
-        apiVersions: ["v1"],
-        operations: ["CREATE"],
-        resources: ["nothings"],
-      }],
-      failurePolicy: "Ignore",
-      sideEffects: "None",
-      admissionReviewVersions: ["v1"],
-    }],
-  });
-}
-
-/** How many certificates the webhook's caBundle holds, and whether `caPem` is one. */
-async function webhookTrust(cluster: TestCluster, caPem: string) {
-  const config = await cluster.kubectlJson<
-    { webhooks: { clientConfig: { caBundle: string } }[] }
-  >(["get", "validatingwebhookconfiguration", WEBHOOK]);
-  const bundle = atob(config.webhooks[0].clientConfig.caBundle);
-  const body = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
-  return {
-    certificates: bundle.split("BEGIN CERTIFICATE").length - 1,
-    holds: bundle.replace(/\s+/g, "").includes(body(caPem)),
-  };
 }
 
 /** The same RBAC without `patch` on the workloads: roll-workloads cannot roll anything. */
@@ -220,12 +180,9 @@ Deno.test({
     }
 
     const planPath = join(dir, "local-demo.yaml");
-    const demoPlan = (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
-      .replaceAll(
-        /objects: \[\]\n(\s+caData: (bundle|new))/g,
-        `objects: [ValidatingWebhookConfiguration/${WEBHOOK}]\n$1`,
-      );
-    assert.equal(demoPlan.split(`ValidatingWebhookConfiguration/${WEBHOOK}`).length - 1, 2);
+    const demoPlan = namingWebhook(
+      await Deno.readTextFile(join(repo, "plans/local-demo.yaml")),
+    );
     const writePlan = (stopAfter: string) =>
       Deno.writeTextFile(planPath, demoPlan.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`));
 

@@ -1,0 +1,83 @@
+/**
+ * The points at which the crash-and-resume test kills `rotate`: step boundaries and the middle
+ * of every step kind that writes, over plans/local-demo.yaml: a step's start and end, its waits,
+ * the moment its apply is over (its ChangeApplied lines, which the runner writes once the whole
+ * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
+ * The CI set holds 37 candidates (a point in a step a resumed run finishes first is passed by);
+ * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
+ * two waits and end, and a kill 50 ms and 150 ms after its start.
+ * @module
+ */
+import type { KillPoint } from "./kill_at_event.ts";
+
+type Type = KillPoint["type"];
+const point = (step: string, type: Type, k = 1): KillPoint => ({ step, type, k });
+/** `afterMs` after the step started: inside a step that reports nothing while it writes. */
+const timed = (step: string, afterMs: number): KillPoint => ({
+  step,
+  type: "StepStarted",
+  k: 1,
+  afterMs,
+});
+
+/**
+ * The CI set, in the order of the plan. Every step kind that writes has a point that cannot be
+ * passed by — the first ChangeApplied line of a step no earlier point stopped — and timed points
+ * go to other steps of the same kind (a timed kill may land after the step).
+ */
+export const CI_POINTS: readonly KillPoint[] = [
+  // trust
+  point("distribute-cluster-ca", "StepStarted"),
+  point("distribute-cluster-ca", "ChangeApplied", 1),
+  timed("distribute-front-proxy-ca", 80),
+  point("kubeconfigs-trust-bundle", "ChangeApplied", 1),
+  point("kubeconfigs-trust-bundle", "StepDone"),
+  point("controller-manager-trust-bundle", "ChangeApplied", 1),
+  point("controller-manager-trust-bundle", "Waiting", 1),
+  point("wait-root-ca-bundle", "Waiting", 1),
+  point("roll-kube-system-trust", "ChangeApplied", 1),
+  point("roll-workloads-trust", "ChangeApplied", 3),
+  point("roll-workloads-trust", "Waiting", 1),
+  point("apiserver-trust-bundle", "ChangeApplied", 2),
+  point("apiserver-trust-bundle", "Waiting", 2),
+  point("restart-scheduler-trust", "Waiting", 1),
+  point("roll-kubelets-trust-bundle", "ChangeApplied", 2),
+  point("roll-kubelets-trust-bundle", "Waiting", 1),
+  point("ca-bundles-trust", "ChangeApplied", 1),
+  point("verify-trust", "StepStarted"),
+  // switch
+  point("pod-trust-gate", "StepDone"),
+  point("activate-cluster-ca", "ChangeApplied", 1),
+  timed("activate-front-proxy-ca", 50),
+  point("reissue-cluster-leaves", "ChangeApplied", 1),
+  timed("reissue-front-proxy-leaves", 100),
+  point("controller-manager-signer-new", "ChangeApplied", 1),
+  point("restart-apiservers-switch", "ChangeApplied", 2),
+  point("restart-controller-manager-switch", "StepDone"),
+  point("roll-workloads-switch", "Waiting", 1),
+  point("cluster-info-new", "ChangeApplied", 1),
+  // finalize
+  point("kubelet-rotation-gate", "StepStarted"),
+  timed("kubeconfigs-trust-new", 60),
+  point("roll-workloads-finalize", "ChangeApplied", 5),
+  point("apiserver-trust-new", "ChangeApplied", 1),
+  point("roll-kubelets-trust-new", "ChangeApplied", 1),
+  point("prune-authentication-trust", "ChangeApplied", 1),
+  point("remove-old-cluster-ca", "ChangeApplied", 1),
+  timed("remove-old-front-proxy-ca", 50),
+  point("verify-finalize", "StepStarted"),
+];
+
+/** Every step's start, first two changes, first two waits, end, and 50 and 150 ms in. */
+export function allPoints(stepIds: readonly string[]): KillPoint[] {
+  return stepIds.flatMap((step) => [
+    point(step, "StepStarted"),
+    point(step, "ChangeApplied", 1),
+    point(step, "ChangeApplied", 2),
+    point(step, "Waiting", 1),
+    point(step, "Waiting", 2),
+    point(step, "StepDone"),
+    timed(step, 50),
+    timed(step, 150),
+  ]);
+}
