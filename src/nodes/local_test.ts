@@ -91,8 +91,16 @@ Deno.test("ca-rotator's own files on a node (beside the backups) are not backed 
       }
     };
     walk(join(root, "var/lib/ca-rotator/backup"));
-    assert.equal(backups.length, 1);
-    assert.match(backups[0], /^\/var\/lib\/ca-rotator\/backup\/etc\/kubernetes\/admin\.conf\./);
+    const journal = "/var/lib/ca-rotator/backup/journal.jsonl";
+    assert.deepEqual(backups.filter((path) => path !== journal).length, 1, backups.join("\n"));
+    assert.match(
+      backups.find((path) => path !== journal)!,
+      /^\/var\/lib\/ca-rotator\/backup\/etc\/kubernetes\/admin\.conf\./,
+    );
+    // nor journalled: a rollback must not replay a run's bookkeeping
+    const journalled = await Deno.readTextFile(join(root, journal));
+    assert.doesNotMatch(journalled, /kubelet-restart-pending/);
+    assert.match(journalled, /admin\.conf/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
