@@ -11,8 +11,6 @@ import { runPlan } from "../engine/runner.ts";
 import { StepRegistry } from "../engine/registry.ts";
 import type { Change } from "../engine/change.ts";
 import { memoryProgressStore } from "../engine/progress.ts";
-import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
-import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
 import { KubeConfigSource } from "../kube/kubeconfig.ts";
 import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
 import { acquireRunLock } from "../state/run_lock.ts";
@@ -20,12 +18,11 @@ import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { fanOut } from "../engine/events.ts";
 import { loadGivenCas, loadNewCaMaterial, newCaSecretName } from "../state/new_ca_secret.ts";
-import { nodesOf } from "../nodes/from_plan.ts";
 import { SshConnections } from "../nodes/ssh_connections.ts";
-import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { contactServer } from "../kube/server_contact.ts";
+import { connectPlanNodes, runClusterApis } from "./run_setup.ts";
 import { rollbackProcedure } from "../rollback/procedure.ts";
 import { ROLLBACK_KINDS } from "../rollback/kinds.ts";
 import type { RotationOptions, RotationResult } from "./rotation.ts";
@@ -36,13 +33,7 @@ export async function rollBack(options: RotationOptions): Promise<RotationResult
   const plan = loaded.plan;
   const name = plan.metadata.name;
   const source = new KubeConfigSource(options);
-  const live = new KubeClusterApi(() => source.current());
-  const cluster = dryRun
-    ? new OverlayClusterApi(
-      live,
-      new KubeClusterApi(() => source.current(), { serverDryRun: true }),
-    )
-    : live;
+  const { live, cluster } = runClusterApis(source, dryRun);
   const holder = currentHolder();
   const connections = new SshConnections();
   const given = await loadGivenCas(plan, dirname(loaded.path));
@@ -52,18 +43,7 @@ export async function rollBack(options: RotationOptions): Promise<RotationResult
   const until = progress?.rollback?.startedAt ? new Date(progress.rollback.startedAt) : new Date();
   // Nothing to roll back, or the finalize phase begun: refused before the lock (exit 2).
   const procedure = rollbackProcedure(plan, progress, until);
-  const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections);
-  const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections);
-  try {
-    await mapBounded(
-      [...controlPlane, ...workers],
-      NODE_PARALLELISM,
-      (node) => node.connect?.() ?? Promise.resolve(),
-    );
-  } catch (error) {
-    await connections.close();
-    throw error;
-  }
+  const { controlPlane, workers } = await connectPlanNodes(plan, connections);
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: name,
     holder,

@@ -11,8 +11,6 @@ import { StepRegistry } from "../engine/registry.ts";
 import type { StepKind } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
 import type { ProgressStore } from "../engine/progress.ts";
-import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
-import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
 import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
 import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
 import { acquireRunLock } from "../state/run_lock.ts";
@@ -20,15 +18,14 @@ import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { type EventSink, fanOut } from "../engine/events.ts";
 import { loadGivenCas, loadNewCaMaterial } from "../state/new_ca_secret.ts";
-import { nodesOf } from "../nodes/from_plan.ts";
 import { SshConnections } from "../nodes/ssh_connections.ts";
-import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
 import { CA_NAMES } from "../plan/ca.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
+import { connectPlanNodes, runClusterApis } from "./run_setup.ts";
 import { contactServer } from "../kube/server_contact.ts";
 
 /** What a rotate run needs to know. */
@@ -55,38 +52,24 @@ export async function rotate(options: RotationOptions): Promise<RotationResult> 
   const registry = new StepRegistry(options.kinds ?? STEP_KINDS);
   const plan = loaded.plan;
   const source = new KubeConfigSource(options);
-  const live = new KubeClusterApi(() => source.current());
-  const cluster = dryRun
-    ? new OverlayClusterApi(
-      live,
-      new KubeClusterApi(() => source.current(), { serverDryRun: true }),
-    )
-    : live;
+  const { live, cluster } = runClusterApis(source, dryRun);
 
   const holder = currentHolder();
   const connections = new SshConnections();
   // Bad input is refused before the lock is taken and anything is written.
   const given = await loadGivenCas(plan, dirname(loaded.path));
   await contactServer(source.current(), options);
-  const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections);
-  const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections);
-  try {
-    // Every node is reached (and sudo checked) before anything is changed on any of them.
-    await mapBounded(
-      [...controlPlane, ...workers],
-      NODE_PARALLELISM,
-      (node) => node.connect?.() ?? Promise.resolve(),
-    );
-    await checkPlanNodes(live, {
-      controlPlane,
-      workers,
-      layout: plan.layout,
-      cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
-    });
-  } catch (error) {
-    await connections.close();
-    throw error;
-  }
+  // Every node is reached (and sudo checked) before anything is changed on any of them.
+  const { controlPlane, workers } = await connectPlanNodes(
+    plan,
+    connections,
+    (nodes) =>
+      checkPlanNodes(live, {
+        ...nodes,
+        layout: plan.layout,
+        cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+      }),
+  );
   const lock = dryRun ? undefined : await acquireRunLock(live, {
     planName: plan.metadata.name,
     holder,
