@@ -15,7 +15,7 @@ import {
   fileChanges,
   nodeNamed,
 } from "../steps/file_changes.ts";
-import { kubeletBack } from "../steps/roll_kubelets.ts";
+import { kubeletBack, restartKubelet } from "../steps/roll_kubelets.ts";
 import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
 
 /** `restore-kubelets` fields. */
@@ -89,13 +89,7 @@ export const restoreKubelets = defineStepKind<Step, Observed>({
         nodes,
         changes.filter((change) => change.target.type === "file" && change.target.node === name),
       );
-      const result = await node.run(ctx.layout.kubeletRestart);
-      if (result.code !== 0) {
-        throw new Error(
-          `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
-            `${result.code}: ${result.stderr.trim()}`,
-        );
-      }
+      await restartKubelet(node, ctx.layout);
       await ctx.waitFor(
         `the kubelet of ${name} to be back (Ready, Lease renewed)`,
         () => kubeletBack(ctx, name, restartedAt),

@@ -10,6 +10,8 @@ import { z } from "zod";
 import type { Change } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { KubeObject } from "../engine/cluster_api.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
+import type { Layout } from "../plan/layout.ts";
 import { kubeletConfigFacts, setKubeletClientCAFile } from "../formats/kubelet_config.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
@@ -75,6 +77,17 @@ export async function kubeletBack(ctx: StepContext, name: string, since: number)
   });
   const renewed = new Date(lease?.spec?.renewTime ?? 0).getTime();
   return !lease || renewed >= since;
+}
+
+/** Runs the layout's kubelet restart command on `node`; throws naming the node when it fails. */
+export async function restartKubelet(node: NodeAccess, layout: Layout): Promise<void> {
+  const result = await node.run(layout.kubeletRestart);
+  if (result.code !== 0) {
+    throw new Error(
+      `${node.name}: kubelet restart (${layout.kubeletRestart.join(" ")}) exited ` +
+        `${result.code}: ${result.stderr.trim()}`,
+    );
+  }
 }
 
 /** The roll-kubelets step kind. */
@@ -179,13 +192,7 @@ export const rollKubelets = defineStepKind<Step, Observed>({
         nodes,
         changes.filter((change) => change.target.type === "file" && change.target.node === name),
       );
-      const result = await node.run(ctx.layout.kubeletRestart);
-      if (result.code !== 0) {
-        throw new Error(
-          `${name}: kubelet restart (${ctx.layout.kubeletRestart.join(" ")}) exited ` +
-            `${result.code}: ${result.stderr.trim()}`,
-        );
-      }
+      await restartKubelet(node, ctx.layout);
       await node.removeFile(pendingPath);
       await ctx.waitFor(
         `the kubelet of ${name} to be back (Ready, Lease renewed)`,
