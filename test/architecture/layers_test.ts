@@ -1,46 +1,14 @@
 /**
  * The layers of src/ point down (docs/architecture.md): every import of a module under src/ is
- * checked against the folders its folder may use. Tests may import anything.
+ * checked against the folders its folder may use (`MAY_IMPORT`, layers.ts). Tests may import
+ * anything.
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MAY_IMPORT } from "./layers.ts";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
-
-/**
- * The folders (or single files, `folder/file.ts`) each folder of src/ may import, besides itself.
- * The engine owns the contracts its adapters satisfy (src/kube, src/state, src/nodes): the
- * adapters that sit below it (kube, nodes) do not import it, and it imports of them only the
- * plain data shapes its contracts speak of.
- */
-const MAY_IMPORT: Record<string, readonly string[]> = {
-  cli: ["app", "engine", "plan", "diff", "kubelet", "pki"],
-  app: [
-    "rollback",
-    "steps",
-    "state",
-    "kube",
-    "nodes",
-    "kubelet",
-    "engine",
-    "formats",
-    "plan",
-    "pki",
-    "diff",
-  ],
-  rollback: ["steps", "kubelet", "engine", "formats", "plan", "pki"],
-  steps: ["kubelet", "engine", "formats", "plan", "pki"],
-  state: ["engine", "plan", "pki"],
-  kube: ["plan", "pki"],
-  nodes: ["plan"],
-  kubelet: ["engine", "formats", "plan", "pki"],
-  diff: ["engine", "pki"],
-  engine: ["plan", "kube/objects.ts", "nodes/node_io.ts"],
-  formats: ["pki"],
-  plan: [],
-  pki: [],
-};
 
 const isTest = (path: string) => /(_test\.ts|_test_[a-z_]+\.ts|test_helpers\.ts)$/.test(path);
 
