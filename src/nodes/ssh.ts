@@ -5,16 +5,27 @@
  * directory in one round trip and keep it for a moment (a write, a removal or a command on the
  * node forgets it); files are written atomically through a temporary file that is removed when
  * the write fails, and every write and removal backs the old file up first. Every failure names
- * the host and says why ({@linkcode SshError}).
+ * the host and says why ({@linkcode SshError}). The scripts it sends and the reading of their
+ * replies are its shell protocol (`_shell_protocol.ts`); this file is the transport.
  * @module
  */
-import { Buffer } from "node:buffer";
 import { posix } from "node:path";
 import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "./node_io.ts";
-import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
-import { ownNodeFiles } from "../plan/node_paths.ts";
+import { filesAsOf } from "./backup_journal.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
+import {
+  commandLine,
+  type DirectoryListing,
+  linkScript,
+  listingScript,
+  parseListing,
+  READ_MISSING,
+  readScript,
+  remoteScript,
+  writeFailure,
+  writeScript,
+} from "./_shell_protocol.ts";
 
 export { SshError } from "./ssh_failure.ts";
 
@@ -37,62 +48,8 @@ export interface SshNodeOptions {
   readonly connections?: SshConnections;
 }
 
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** How long a fetched directory answers reads without another round trip. */
 const DIRECTORY_FRESH_MS = 3_000;
-/** Files larger than this are read on their own. */
-const LARGEST_BATCHED = 1 << 20;
-const MISSING = 44;
-/** How a batch script names the file it failed on (stderr). */
-const FAILED_MARK = "ca-rotator-failed:";
-
-interface DirectoryListing {
-  readonly at: number;
-  readonly exists: boolean;
-  /** Readable regular files (symbolic links followed) by name, with their text. */
-  readonly files: ReadonlyMap<string, string>;
-  /** Regular files not in `files` (too large or unreadable): read on their own. */
-  readonly others: ReadonlySet<string>;
-}
-
-/**
- * One round trip that prints every regular file of a directory: `D` when it exists, then
- * `F <name> <content>` (both base64) per file, `O <name>` for one to read on its own.
- */
-function listingScript(dir: string): string {
-  const q = shellQuote(dir);
-  return [
-    `d=${q}`,
-    `[ -d "$d" ] || exit 0`,
-    "echo D",
-    'for f in "$d"/* "$d"/.[!.]*; do',
-    '  [ -f "$f" ] || continue',
-    '  n=$(printf %s "${f##*/}" | base64 -w0)',
-    `  if [ -r "$f" ] && [ "$(stat -L -c %s -- "$f")" -le ${LARGEST_BATCHED} ]; then`,
-    '    printf "F %s " "$n"; base64 -w0 < "$f" || exit 1; echo',
-    '  else printf "O %s\\n" "$n"; fi',
-    "done",
-  ].join("\n");
-}
-
-function parseListing(stdout: string): DirectoryListing {
-  const files = new Map<string, string>();
-  const others = new Set<string>();
-  let exists = false;
-  const text = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
-  for (const line of stdout.split("\n")) {
-    if (line === "D") exists = true;
-    else if (line.startsWith("F ")) {
-      const [, name, content = ""] = line.split(" ");
-      files.set(text(name), text(content));
-    } else if (line.startsWith("O ")) others.add(text(line.slice(2)));
-  }
-  return { at: Date.now(), exists, files, others };
-}
 
 /** A node reached over ssh. */
 export class SshNode {
@@ -137,9 +94,8 @@ export class SshNode {
     const content = listing.files.get(name);
     if (content !== undefined) return content;
     if (!listing.others.has(name)) return undefined;
-    const q = shellQuote(path);
-    const result = await this.#shell(`if [ -e ${q} ]; then cat -- ${q}; else exit ${MISSING}; fi`);
-    if (result.code === MISSING) return undefined;
+    const result = await this.#shell(readScript(path));
+    if (result.code === READ_MISSING) return undefined;
     this.#check(result, `read ${path}`);
     return result.stdout;
   }
@@ -150,10 +106,7 @@ export class SshNode {
    */
   async link(target: string, path: string): Promise<void> {
     this.#forget();
-    const relative = posix.relative(posix.dirname(path), target);
-    const linked = relative.startsWith("../") ? target : relative;
-    const script = `ln -sfn -- ${shellQuote(linked)} ${shellQuote(path)}`;
-    this.#check(await this.#shell(script), `link ${path} to ${target}`);
+    this.#check(await this.#shell(linkScript(target, path)), `link ${path} to ${target}`);
   }
 
   async writeFile(path: string, content: string, options: WriteOptions = {}): Promise<void> {
@@ -168,51 +121,13 @@ export class SshNode {
   async writeFiles(files: readonly FileWrite[]): Promise<void> {
     if (files.length === 0) return;
     this.#forget();
-    const encoder = new TextEncoder();
-    const contents: Uint8Array[] = [];
-    const lines = [
-      `failed() { printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`,
-    ];
-    for (const file of files) {
-      const q = shellQuote(file.path);
-      if (file.content === undefined) {
-        lines.push(
-          `{ ${this.#backupScript(file.path)} && rm -f -- ${q}; } || failed ${q} $?`,
-        );
-        continue;
-      }
-      const bytes = encoder.encode(file.content);
-      contents.push(bytes);
-      // A dot file beside it: a kubelet's manifest directory ignores dot files.
-      const temporary = shellQuote(
-        `${posix.dirname(file.path)}/.${posix.basename(file.path)}.ca-rotator.tmp`,
-      );
-      const mode = (file.mode ?? 0o644).toString(8);
-      // The content comes from stdin, exactly its length; the rename happens only when all of it
-      // was written.
-      lines.push(
-        `{ ${this.#backupScript(file.path)} && mkdir -p -- "$(dirname -- ${q})" && ` +
-          `(umask 077 && head -c ${bytes.length} > ${temporary}) && ` +
-          `[ "$(stat -c %s -- ${temporary})" = ${bytes.length} ] && ` +
-          `chmod ${mode} ${temporary} && sync -- ${temporary} && mv -f -- ${temporary} ${q}; } ` +
-          `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
-      );
-    }
-    const stdin = new Uint8Array(contents.reduce((sum, bytes) => sum + bytes.length, 0));
-    let offset = 0;
-    for (const bytes of contents) {
-      stdin.set(bytes, offset);
-      offset += bytes.length;
-    }
-    const result = await this.#shell(lines.join("\n"), stdin);
+    const { script, stdin } = writeScript(files, this.#options.backupDir);
+    const result = await this.#shell(script, stdin);
     if (result.code === 0) return;
-    const failedPath = result.stderr.split("\n").find((line) => line.startsWith(FAILED_MARK))
-      ?.slice(FAILED_MARK.length);
-    const file = files.find((each) => each.path === failedPath) ?? files[0];
-    const stderr = result.stderr.split("\n").filter((line) => !line.startsWith(FAILED_MARK))
-      .join("\n");
+    const failure = writeFailure(result.stderr);
+    const file = files.find((each) => each.path === failure.path) ?? files[0];
     this.#check(
-      { ...result, stderr },
+      { ...result, stderr: failure.stderr },
       `${file.content === undefined ? "remove" : "write"} ${file.path}`,
       `${file.path} is unchanged`,
     );
@@ -228,7 +143,7 @@ export class SshNode {
    */
   async run(command: readonly string[]): Promise<CommandResult> {
     this.#forget();
-    const result = await this.#shell(command.map(shellQuote).join(" "));
+    const result = await this.#shell(commandLine(command));
     if (result.code !== 0) {
       const { kind, reason } = classifyFailure(result, this.#target());
       if (kind !== "command" && kind !== "missing-file" && kind !== "disk-full") {
@@ -261,26 +176,6 @@ export class SshNode {
   /** What each file written between `since` and `until` held at `since` (see backup_journal.ts). */
   filesAsOf(since: Date, until: Date): Promise<PriorFile[]> {
     return filesAsOf((path) => this.readFile(path), this.#options.backupDir, since, until);
-  }
-
-  /** Backs the file up when it exists, then records the write in the journal. */
-  #backupScript(path: string): string {
-    if (ownNodeFiles({ backupDir: this.#options.backupDir }).includes(path)) return ":";
-    const q = shellQuote(path);
-    const at = new Date();
-    const backupDir = this.#options.backupDir;
-    const file = backupPath(backupDir, path, at);
-    const backup = shellQuote(file);
-    // Copied beside the backup and renamed: a backup is whole or absent.
-    const partial = shellQuote(`${file}.ca-rotator.tmp`);
-    const journal = shellQuote(journalPath(backupDir));
-    const record = (entry: string) =>
-      `mkdir -p -- ${shellQuote(backupDir)} && printf '%s' ${shellQuote(entry)} >> ${journal}`;
-    const created = journalLine({ at: at.toISOString(), path });
-    const backedUp = journalLine({ at: at.toISOString(), path, backup: file });
-    return `{ if [ -e ${q} ]; then mkdir -p -- "$(dirname -- ${backup})" && ` +
-      `cp -p -- ${q} ${partial} && mv -f -- ${partial} ${backup} && ` +
-      `${record(backedUp)}; else ${record(created)}; fi; }`;
   }
 
   #check(result: CommandResult, what: string, unchanged?: string): void {
@@ -341,8 +236,7 @@ export class SshNode {
     const destination = this.#destination();
     options.connections?.remember(this.name, destination);
     args.push(...destination);
-    const remote = options.sudo ? `sudo -n sh -c ${shellQuote(script)}` : script;
-    args.push("--", remote);
+    args.push("--", remoteScript(script, options.sudo));
     this.#roundTrips++;
     const child = new Deno.Command("ssh", {
       args,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { shellQuote, SshError, SshNode } from "./ssh.ts";
+import { SshError, SshNode } from "./ssh.ts";
 import { SshConnections } from "./ssh_connections.ts";
 
 const SSHD = "/usr/sbin/sshd";
@@ -92,11 +92,6 @@ async function startSshd() {
     },
   };
 }
-
-Deno.test("shellQuote quotes what a shell would split or expand", () => {
-  assert.equal(shellQuote("/etc/kubernetes/pki/ca.crt"), "/etc/kubernetes/pki/ca.crt");
-  assert.equal(shellQuote("it's $HOME"), `'it'\\''s $HOME'`);
-});
 
 Deno.test({
   name: "the ssh driver reads, writes (0600, backed up), removes and runs through a real sshd",
