@@ -9,9 +9,9 @@ import {
   assertRejectsNaming,
   changeOf,
   describe,
-  PKI,
-  TestCluster,
-} from "./_test_fixtures.ts";
+} from "./_test_assertions.ts";
+import { LocalNodesCluster } from "./_test_cluster.ts";
+import { PKI } from "./_test_kubeadm_files.ts";
 
 type CaName = "cluster" | "frontProxy";
 
@@ -24,8 +24,8 @@ const activateStep = (ca: CaName) =>
   });
 
 /** A cluster where distribute-ca has run for `ca` (what the plan requires before activate-ca). */
-async function distributed(ca: CaName = "cluster"): Promise<TestCluster> {
-  const cluster = await TestCluster.create();
+async function distributed(ca: CaName = "cluster"): Promise<LocalNodesCluster> {
+  const cluster = await LocalNodesCluster.create();
   const step = distributeCa.schema.parse({
     id: "distribute",
     phase: "trust",

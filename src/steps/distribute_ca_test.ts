@@ -8,10 +8,10 @@ import {
   assertRejectsNaming,
   changeOf,
   describe,
-  fingerprints,
-  PKI,
-  TestCluster,
-} from "./_test_fixtures.ts";
+} from "./_test_assertions.ts";
+import { LocalNodesCluster } from "./_test_cluster.ts";
+import { PKI } from "./_test_kubeadm_files.ts";
+import { fingerprints } from "./_test_pki.ts";
 
 const stepFor = (ca: "cluster" | "frontProxy") =>
   distributeCa.schema.parse({
@@ -22,7 +22,7 @@ const stepFor = (ca: "cluster" | "frontProxy") =>
   });
 
 Deno.test("distribute-ca: stages the new CA, its key (0600, masked) and the bundle on every control-plane node", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.context({ stepId: step.id });
   const before = await cluster.snapshot();
@@ -64,7 +64,7 @@ Deno.test("distribute-ca: stages the new CA, its key (0600, masked) and the bund
 });
 
 Deno.test("distribute-ca: apply writes exactly its diff, keys 0600; then nothing is left to do and verify passes", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.context({ stepId: step.id });
   const changes = distributeCa.diff(await distributeCa.observe(ctx, step), step);
@@ -89,7 +89,7 @@ Deno.test("distribute-ca: apply writes exactly its diff, keys 0600; then nothing
 });
 
 Deno.test("distribute-ca: verify fails naming the node and the bundle that does not hold the new CA", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.context({ stepId: step.id });
   await assertRejectsNaming(distributeCa.verify(ctx, step), "cp-1", `${PKI}/ca-bundle.crt`);
@@ -106,7 +106,7 @@ Deno.test("distribute-ca: verify fails naming the node and the bundle that does 
 });
 
 Deno.test("distribute-ca: a run interrupted after the first node resumes with the rest", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.context({ stepId: step.id });
   const changes = distributeCa.diff(await distributeCa.observe(ctx, step), step);
@@ -124,7 +124,7 @@ Deno.test("distribute-ca: a run interrupted after the first node resumes with th
 });
 
 Deno.test("distribute-ca: repeated after activate-ca, it keeps the bundle with the old CA; it never builds one without it", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.context({ stepId: step.id });
   await distributeCa.apply(
@@ -188,7 +188,7 @@ Deno.test("distribute-ca: repeated after activate-ca, it keeps the bundle with t
 });
 
 Deno.test("distribute-ca: the front-proxy CA is staged under front-proxy-ca-*, the cluster CA's files untouched", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("frontProxy");
   const ctx = cluster.context({ stepId: step.id });
   const changes = distributeCa.diff(await distributeCa.observe(ctx, step), step);
@@ -214,7 +214,7 @@ Deno.test("distribute-ca: the front-proxy CA is staged under front-proxy-ca-*, t
 });
 
 Deno.test("distribute-ca: a dry run writes nothing to the nodes and then sees nothing left to do", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   const ctx = cluster.dryRun({ stepId: step.id });
   const before = await cluster.snapshot();
@@ -226,7 +226,7 @@ Deno.test("distribute-ca: a dry run writes nothing to the nodes and then sees no
 });
 
 Deno.test("distribute-ca: observe refuses a control-plane node without its current CA", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepFor("cluster");
   await Deno.remove(cluster.node("cp-2").hostPath(`${PKI}/ca.crt`));
   await assertRejectsNaming(

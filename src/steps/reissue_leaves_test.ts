@@ -13,14 +13,9 @@ import {
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
-import {
-  assertNoKeyMaterial,
-  assertRejectsNaming,
-  describe,
-  KUBELET_CONF,
-  PKI,
-  TestCluster,
-} from "./_test_fixtures.ts";
+import { assertNoKeyMaterial, assertRejectsNaming, describe } from "./_test_assertions.ts";
+import { LocalNodesCluster } from "./_test_cluster.ts";
+import { KUBELET_CONF, PKI } from "./_test_kubeadm_files.ts";
 
 type CaName = "cluster" | "frontProxy";
 
@@ -50,8 +45,8 @@ const frontProxyStep = () =>
   });
 
 /** A cluster in the switch phase: `ca` distributed and activated, as the plan requires. */
-async function activated(ca: CaName = "cluster"): Promise<TestCluster> {
-  const cluster = await TestCluster.create();
+async function activated(ca: CaName = "cluster"): Promise<LocalNodesCluster> {
+  const cluster = await LocalNodesCluster.create();
   const ctx = cluster.context();
   const distribute = distributeCa.schema.parse({
     id: "d",
@@ -316,7 +311,7 @@ Deno.test("reissue-leaves: observe refuses a leaf without its key and a kubeconf
 });
 
 Deno.test("reissue-leaves: plan rules: something to re-issue, ifPresent within it, kubeconfigs by the cluster CA only", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   assert.deepEqual(reissueLeaves.rules?.(clusterStep(), cluster.plan), []);
   assert.deepEqual(reissueLeaves.rules?.(frontProxyStep(), cluster.plan), []);
   assert.deepEqual(

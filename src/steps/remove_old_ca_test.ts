@@ -9,14 +9,16 @@ import {
   assertRejectsNaming,
   changeOf,
   describe,
+} from "./_test_assertions.ts";
+import { LocalNodesCluster } from "./_test_cluster.ts";
+import {
   KUBE_CONTROLLER_MANAGER_MANIFEST,
   KUBELET_CONF,
   KUBELET_CONFIG,
   kubeletConfigText,
   MANIFESTS,
   PKI,
-  TestCluster,
-} from "./_test_fixtures.ts";
+} from "./_test_kubeadm_files.ts";
 
 type CaName = "cluster" | "frontProxy";
 
@@ -33,8 +35,8 @@ const stepOf = (ca: CaName) =>
  * the worker's kubelet given the bundle in trust (roll-kubelets) and the new CA since; every
  * manifest and kubelet config points at ca.crt again.
  */
-async function finalized(cas: readonly CaName[] = ["cluster"]): Promise<TestCluster> {
-  const cluster = await TestCluster.create();
+async function finalized(cas: readonly CaName[] = ["cluster"]): Promise<LocalNodesCluster> {
+  const cluster = await LocalNodesCluster.create();
   const ctx = cluster.context();
   for (const ca of cas) {
     const distribute = distributeCa.schema.parse({

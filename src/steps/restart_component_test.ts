@@ -10,14 +10,9 @@ import { parse } from "yaml";
 import { hasChanges } from "../engine/change.ts";
 import { manifestAnnotation } from "../formats/static_pod_manifest.ts";
 import { restartComponent, RESTARTED_BY } from "./restart_component.ts";
-import {
-  assertRejectsNaming,
-  changeOf,
-  describe,
-  MANIFESTS,
-  recording,
-  TestCluster,
-} from "./_test_fixtures.ts";
+import { assertRejectsNaming, changeOf, describe } from "./_test_assertions.ts";
+import { LocalNodesCluster, recording } from "./_test_cluster.ts";
+import { MANIFESTS } from "./_test_kubeadm_files.ts";
 
 const SCHEDULER = `${MANIFESTS}/kube-scheduler.yaml`;
 
@@ -38,7 +33,7 @@ function withoutAnnotations(manifest: string): unknown {
 }
 
 Deno.test("restart-component: marks each node's manifest (0600) with the step id, then restarts it", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepOf();
   const ctx = cluster.context({ stepId: step.id });
   const before = await cluster.snapshot();
@@ -61,7 +56,7 @@ Deno.test("restart-component: marks each node's manifest (0600) with the step id
 });
 
 Deno.test("restart-component: named nodes are restarted in the order given, the others left alone", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const ctx = cluster.context({ stepId: "restart-scheduler-trust" });
   const both = stepOf({ nodes: ["cp-2", "cp-1"] });
   assert.deepEqual(
@@ -81,7 +76,7 @@ Deno.test("restart-component: named nodes are restarted in the order given, the 
 });
 
 Deno.test("restart-component: a dry run restarts one node at a time; the step is then done, another step restarts again", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepOf();
   const events: string[] = [];
   const overlays = cluster.dryRun().controlPlane;
@@ -120,7 +115,7 @@ Deno.test("restart-component: a dry run restarts one node at a time; the step is
 });
 
 Deno.test("restart-component: apply marks the first node (0600, backed up) and stops there while its component is not healthy", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepOf();
   const ctx = cluster.context({ stepId: step.id });
   const changes = restartComponent.diff(await restartComponent.observe(ctx, step), step);
@@ -144,7 +139,7 @@ Deno.test("restart-component: apply marks the first node (0600, backed up) and s
 });
 
 Deno.test("restart-component: a resumed run waits for the component on the nodes it leaves alone before it restarts the next", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = stepOf();
   const first = restartComponent.diff(
     await restartComponent.observe(cluster.context({ stepId: step.id }), step),
@@ -210,7 +205,7 @@ Deno.test("restart-component: a resumed run waits for the component on the nodes
 });
 
 Deno.test("restart-component: observe refuses a missing manifest and a node it does not know", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const ctx = cluster.context();
   await assertRejectsNaming(
     restartComponent.observe(ctx, stepOf({ nodes: ["cp-1", "cp-9"] })),
@@ -221,7 +216,7 @@ Deno.test("restart-component: observe refuses a missing manifest and a node it d
 });
 
 Deno.test("restart-component: plan rules: named nodes must be control-plane nodes of the plan", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   assert.deepEqual(restartComponent.rules?.(stepOf(), cluster.plan), []);
   assert.deepEqual(restartComponent.rules?.(stepOf({ nodes: ["cp-2", "cp-1"] }), cluster.plan), []);
   assert.deepEqual(

@@ -11,19 +11,15 @@ import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { rollKubelets } from "./roll_kubelets.ts";
 import { stepNeedsEarlier } from "../plan/step_format.ts";
+import { assertRejectsNaming, changeOf, describe } from "./_test_assertions.ts";
 import {
-  assertRejectsNaming,
-  changeOf,
   type ClusterOptions,
-  describe,
-  fingerprints,
-  KUBELET_CONF,
-  KUBELET_CONFIG,
-  PKI,
+  LocalNodesCluster,
   RECORD_KUBELET_RESTART,
   recording,
-  TestCluster,
-} from "./_test_fixtures.ts";
+} from "./_test_cluster.ts";
+import { KUBELET_CONF, KUBELET_CONFIG, PKI } from "./_test_kubeadm_files.ts";
+import { fingerprints } from "./_test_pki.ts";
 
 const BUNDLE = `${PKI}/ca-bundle.crt`;
 const RESTARTS = "/var/log/kubelet-restarts";
@@ -41,7 +37,7 @@ const stepOf = (fields: Record<string, unknown> = {}) =>
 
 /** A cluster where distribute-ca (and, with `activate`, activate-ca) ran for the cluster CA. */
 async function distributed(options: ClusterOptions & { activate?: boolean } = {}) {
-  const cluster = await TestCluster.create(options);
+  const cluster = await LocalNodesCluster.create(options);
   const ctx = cluster.context();
   const distribute = distributeCa.schema.parse({
     id: "d",
@@ -334,7 +330,7 @@ Deno.test("roll-kubelets: observe refuses a node without its kubelet config or k
 });
 
 Deno.test("roll-kubelets: the plan format: tuning fields, trust-set field, the cluster CA", async () => {
-  await using cluster = await TestCluster.create({ workers: false });
+  await using cluster = await LocalNodesCluster.create({ workers: false });
   const step = stepOf();
   assert.equal(step.batchSize, 1);
   assert.equal(step.healthTimeoutSeconds, 300);

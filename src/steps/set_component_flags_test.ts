@@ -7,14 +7,9 @@ import assert from "node:assert/strict";
 import { hasChanges } from "../engine/change.ts";
 import { manifestFlags } from "../formats/static_pod_manifest.ts";
 import { setComponentFlags } from "./set_component_flags.ts";
-import {
-  assertRejectsNaming,
-  changeOf,
-  describe,
-  MANIFESTS,
-  recording,
-  TestCluster,
-} from "./_test_fixtures.ts";
+import { assertRejectsNaming, changeOf, describe } from "./_test_assertions.ts";
+import { LocalNodesCluster, recording } from "./_test_cluster.ts";
+import { MANIFESTS } from "./_test_kubeadm_files.ts";
 
 const CONTROLLER_MANAGER = `${MANIFESTS}/kube-controller-manager.yaml`;
 const APISERVER = `${MANIFESTS}/kube-apiserver.yaml`;
@@ -49,7 +44,7 @@ const apiserverStep = () =>
   });
 
 Deno.test("set-component-flags: each node's manifest (0600) with the flags set, then that node's restart", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = controllerManagerStep();
   const ctx = cluster.context({ stepId: step.id });
   const before = await cluster.snapshot();
@@ -86,7 +81,7 @@ Deno.test("set-component-flags: each node's manifest (0600) with the flags set, 
 });
 
 Deno.test("set-component-flags: an ifPresent flag is changed where the manifest sets it and never added", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = apiserverStep();
   // cp-2's API server checks the kubelets' serving certificates; cp-1's (kubeadm's default) not.
   const cp2 = await cluster.read("cp-2", APISERVER);
@@ -120,7 +115,7 @@ Deno.test("set-component-flags: an ifPresent flag is changed where the manifest 
 });
 
 Deno.test("set-component-flags: an optional component without a manifest is skipped; a required one is refused", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const ccm = (optional: boolean) =>
     setComponentFlags.schema.parse({
       id: "cloud-controller-manager-trust-bundle",
@@ -145,7 +140,7 @@ Deno.test("set-component-flags: an optional component without a manifest is skip
 });
 
 Deno.test("set-component-flags: a dry run edits one node, waits for its component, then the next; nothing reaches the nodes", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = controllerManagerStep();
   const events: string[] = [];
   const dry = cluster.dryRun({ stepId: step.id });
@@ -174,7 +169,7 @@ Deno.test("set-component-flags: a dry run edits one node, waits for its componen
 });
 
 Deno.test("set-component-flags: apply writes the first node's manifest (0600, backed up) and stops there while its component is not healthy", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = controllerManagerStep();
   const ctx = cluster.context({ stepId: step.id });
   const changes = setComponentFlags.diff(await setComponentFlags.observe(ctx, step), step);
@@ -199,7 +194,7 @@ Deno.test("set-component-flags: apply writes the first node's manifest (0600, ba
 });
 
 Deno.test("set-component-flags: a resumed run waits for the component on the node already done before it writes the next", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = controllerManagerStep();
   const first = setComponentFlags.diff(
     await setComponentFlags.observe(cluster.context({ stepId: step.id }), step),
@@ -252,7 +247,7 @@ Deno.test("set-component-flags: a resumed run waits for the component on the nod
 });
 
 Deno.test("set-component-flags: verify fails naming the node, manifest and flag whose value differs", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = controllerManagerStep();
   const ctx = cluster.context({ stepId: step.id });
   const error = await assertRejectsNaming(
@@ -291,7 +286,7 @@ Deno.test("set-component-flags: verify fails naming the node, manifest and flag 
 });
 
 Deno.test("set-component-flags: verify fails on a required flag the manifest does not set and on a missing manifest; an absent ifPresent flag passes", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const step = apiserverStep();
   const ctx = cluster.context({ stepId: step.id });
   const changes = setComponentFlags.diff(await setComponentFlags.observe(ctx, step), step);
@@ -326,7 +321,7 @@ Deno.test("set-component-flags: verify fails on a required flag the manifest doe
 });
 
 Deno.test("set-component-flags: plan rules: ifPresent names only flags of the step", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   assert.deepEqual(setComponentFlags.rules?.(apiserverStep(), cluster.plan), []);
   const step = setComponentFlags.schema.parse({
     ...apiserverStep(),

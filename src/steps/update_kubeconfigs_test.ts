@@ -5,15 +5,10 @@ import { renderChanges } from "../diff/mod.ts";
 import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { updateKubeconfigs } from "./update_kubeconfigs.ts";
-import {
-  assertNoKeyMaterial,
-  assertRejectsNaming,
-  type ClusterOptions,
-  describe,
-  fingerprints,
-  KUBELET_CONF,
-  TestCluster,
-} from "./_test_fixtures.ts";
+import { assertNoKeyMaterial, assertRejectsNaming, describe } from "./_test_assertions.ts";
+import { type ClusterOptions, LocalNodesCluster } from "./_test_cluster.ts";
+import { KUBELET_CONF } from "./_test_kubeadm_files.ts";
+import { fingerprints } from "./_test_pki.ts";
 
 const FILES = ["admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf"];
 
@@ -30,8 +25,8 @@ const stepOf = (fields: Record<string, unknown> = {}) =>
   });
 
 /** A cluster where distribute-ca has built the cluster CA bundle. */
-async function distributed(options: ClusterOptions = {}): Promise<TestCluster> {
-  const cluster = await TestCluster.create(options);
+async function distributed(options: ClusterOptions = {}): Promise<LocalNodesCluster> {
+  const cluster = await LocalNodesCluster.create(options);
   const step = distributeCa.schema.parse({
     id: "distribute",
     phase: "trust",
@@ -220,7 +215,7 @@ Deno.test("update-kubeconfigs: on workers, only the workers' kubeconfigs change"
 });
 
 Deno.test("update-kubeconfigs: plan rules: ifPresent within files, and workers only where the plan has them", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   assert.deepEqual(updateKubeconfigs.rules?.(stepOf(), cluster.plan), []);
   assert.deepEqual(
     updateKubeconfigs.rules?.(
@@ -231,7 +226,7 @@ Deno.test("update-kubeconfigs: plan rules: ifPresent within files, and workers o
   );
   const onWorkers = stepOf({ on: "workers", files: ["kubelet.conf"], ifPresent: [] });
   assert.deepEqual(updateKubeconfigs.rules?.(onWorkers, cluster.plan), []);
-  await using noWorkers = await TestCluster.create({ workers: false });
+  await using noWorkers = await LocalNodesCluster.create({ workers: false });
   assert.deepEqual(updateKubeconfigs.rules?.(onWorkers, noWorkers.plan), [
     { path: ["on"], message: "the plan has no nodes.workers" },
   ]);

@@ -5,7 +5,7 @@ import {
   KUBE_SCHEDULER_MANIFEST,
   kubeconfigText,
   kubeletConfigText,
-} from "../../src/steps/_test_fixtures.ts";
+} from "../../src/steps/_test_kubeadm_files.ts";
 import { checkNodeFiles } from "./node_file_check.ts";
 
 /** A node root with one file of each kind a rotation writes, all whole. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { activateCa } from "../activate_ca.ts";
 import { distributeCa } from "../distribute_ca.ts";
 import { reissueLeaves } from "../reissue_leaves.ts";
-import { TestCluster, type TestContext } from "../_test_fixtures.ts";
+import { LocalNodesCluster, type TestContext } from "../_test_cluster.ts";
 import { runVerifyChecks } from "./run_checks.ts";
 
 type CaName = "cluster" | "frontProxy";
@@ -24,8 +24,8 @@ async function converge<S>(
 }
 
 /** Both CAs distributed and activated; the leaves of `reissue` re-issued by their new CA. */
-async function switched(reissue: { ca: CaName; certs: string[] }[]): Promise<TestCluster> {
-  const cluster = await TestCluster.create();
+async function switched(reissue: { ca: CaName; certs: string[] }[]): Promise<LocalNodesCluster> {
+  const cluster = await LocalNodesCluster.create();
   const ctx = cluster.context();
   for (const ca of ["cluster", "frontProxy"] as const) {
     await converge(ctx, distributeCa, {
@@ -53,7 +53,7 @@ async function switched(reissue: { ca: CaName; certs: string[] }[]): Promise<Tes
   return cluster;
 }
 
-const leafCheck = async (cluster: TestCluster) =>
+const leafCheck = async (cluster: LocalNodesCluster) =>
   (await runVerifyChecks(cluster.context(), {
     expect: "switch",
     checks: ["leaf-certificates"],
@@ -83,7 +83,7 @@ Deno.test("leaf-certificates: a front-proxy-client left on the old CA fails, say
 });
 
 Deno.test("leaf-certificates: nothing to check before the switch", async () => {
-  await using cluster = await TestCluster.create();
+  await using cluster = await LocalNodesCluster.create();
   const report = await runVerifyChecks(cluster.context(), {
     expect: "trust",
     checks: ["leaf-certificates"],
