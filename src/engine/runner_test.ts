@@ -32,6 +32,7 @@ function fileKind(
   const implementation: StepKind<never, { node: string; before?: string; after?: string }> = {
     kind: kind as never,
     schema: undefined as never, // the runner never parses a plan
+    undo: { nothing: "a test kind" },
     async observe(ctx, step: TestStep) {
       calls.push(`observe ${step.id}`);
       const node = ctx.controlPlane[0];

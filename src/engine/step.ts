@@ -14,6 +14,7 @@ import type { Layout } from "../plan/layout.ts";
 import type { ApiServers } from "../plan/schema.ts";
 import type { StepFields, StepFormat } from "../plan/step_format.ts";
 import type { RollWorkloadsSettings } from "../plan/workloads.ts";
+import type { Undo } from "./undo.ts";
 
 /** What a step may see and touch while it runs. In a dry run, writes land in an overlay. */
 export interface StepContext {
@@ -63,6 +64,8 @@ export interface StepKind<S extends StepFields = StepFields, O = unknown> extend
   apply(ctx: StepContext, step: S, changes: readonly Change[]): Promise<void>;
   /** Waits until the step's postcondition holds; throws when it does not. */
   verify(ctx: StepContext, step: S): Promise<void>;
+  /** How `rollback` reverts what the kind wrote (src/engine/undo.ts). */
+  readonly undo: Undo;
 }
 
 /**

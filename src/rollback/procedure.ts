@@ -1,8 +1,11 @@
 /**
- * The rollback procedure of a rotation, derived from its plan and its progress record: the
- * switch undone first, then the trust phase, each in the order that keeps every client trusted
- * (docs/architecture.md, "Roll back"). Refused — bad input, nothing changed — when nothing has
- * run, or once the finalize phase (the old CA leaving trust) has begun.
+ * The rollback procedure of a rotation, derived from the undo declarations of the kinds of the
+ * steps its progress record names (src/engine/undo.ts), never from kind names: for the switch
+ * phase, then the trust phase, the undo kinds their steps name, in the order of `UNDO_KINDS`
+ * (the one that keeps every client trusted), with that phase's window of writes; then the undo
+ * kinds that run once; then the steps that run again; a warning for each write that is kept.
+ * Refused — bad input, nothing changed — when nothing has run, or once the finalize phase (the
+ * old CA leaving trust) has begun.
  * @module
  */
 import type { Progress } from "../engine/progress.ts";
@@ -10,12 +13,17 @@ import { InputError } from "../plan/input_error.ts";
 import type { Plan } from "../plan/schema.ts";
 import type { StepFields } from "../plan/step_format.ts";
 import type { Phase } from "../plan/phase.ts";
-import { ROLLBACK_KINDS } from "./kinds.ts";
+import type { StepKind } from "../engine/step.ts";
+import type { UndoKind } from "../engine/undo.ts";
+import { STEP_KINDS } from "../steps/kinds.ts";
+import { UNDO_KINDS } from "../steps/undo_kinds.ts";
 
 /** What a rollback does, and what it undoes. */
 export interface RollbackProcedure {
   /** The steps to run, in order (parsed: defaults filled in). */
   readonly steps: readonly StepFields[];
+  /** The kinds of those steps. */
+  readonly kinds: readonly StepKind[];
   /** The plan's steps that have run or begun, in plan order. */
   readonly undoes: readonly string[];
   /** What the rollback leaves as it is, to tell the operator. */
@@ -31,6 +39,7 @@ export function rollbackProcedure(
   plan: Plan,
   progress: Progress | undefined,
   until: Date,
+  kinds: readonly StepKind[] = STEP_KINDS,
 ): RollbackProcedure {
   const name = plan.metadata.name;
   const records = Object.entries(progress?.steps ?? {});
@@ -70,50 +79,70 @@ export function rollbackProcedure(
   if (since === undefined) {
     throw new InputError(`Cannot roll back: the progress record of "${name}" has no start times`);
   }
-  const window = { since, until: until.toISOString() };
-  const steps: Record<string, unknown>[] = [];
-  if (switchBegan) {
-    steps.push(
-      {
-        id: "undo-switch-control-plane",
-        phase: "switch",
-        kind: "restore-control-plane",
-        since: switchBegan,
-        until: window.until,
-      },
-      { id: "undo-switch-kubelet-clients", phase: "switch", kind: "reissue-kubelet-clients" },
+  const kindOf = new Map(kinds.map((kind) => [kind.kind, kind]));
+  const ran = plan.steps.filter((step) => progress!.steps[step.id]);
+  const common = { until: until.toISOString(), resumed: progress?.rollback !== undefined };
+  const steps: { step: Record<string, unknown>; kind: StepKind }[] = [];
+  const named = new Set<UndoKind>();
+  // The later phase first: each phase's undo kinds, with that phase's window.
+  for (const [phase, began] of [["switch", switchBegan], ["trust", trustBegan]] as const) {
+    if (began === undefined) continue;
+    const byPhase = new Set(
+      ran.filter((step) => step.phase === phase).flatMap((step) => {
+        const undo = kindNamed(kindOf, step.kind).undo;
+        return "by" in undo ? undo.by : [];
+      }),
     );
+    for (const undoKind of UNDO_KINDS.filter((each) => byPhase.has(each))) {
+      named.add(undoKind);
+      if (undoKind.scope !== "phase") continue;
+      steps.push({
+        step: {
+          id: `undo-${phase}-${undoKind.undoId}`,
+          phase,
+          kind: undoKind.kind,
+          since: began,
+          ...common,
+        },
+        kind: undoKind,
+      });
+    }
   }
-  steps.push(
-    {
-      id: "undo-trust-kubelets",
-      phase: "trust",
-      kind: "restore-kubelets",
-      ...window,
-      resumed: progress?.rollback !== undefined,
-    },
-    { id: "undo-trust-control-plane", phase: "trust", kind: "restore-control-plane", ...window },
-    { id: "undo-cluster-trust", phase: "trust", kind: "restore-cluster-trust" },
-  );
+  // Then those that run once, over the whole window, once every phase's files are back.
+  for (
+    const undoKind of UNDO_KINDS.filter((each) => each.scope === "rollback" && named.has(each))
+  ) {
+    steps.push({
+      step: {
+        id: `undo-${undoKind.undoId}`,
+        phase: "trust",
+        kind: undoKind.kind,
+        since,
+        ...common,
+      },
+      kind: undoKind,
+    });
+  }
+  // Then the steps that run again, in plan order; and a warning for each write that is kept.
   const warnings: string[] = [];
-  for (const step of plan.steps) {
-    if (!progress!.steps[step.id]) continue;
-    if (step.kind === "roll-workloads" && step.phase === "trust") {
-      // The pods it restarted trust the bundle: restarted again, they trust the old CA only.
-      steps.push({ ...step, id: `undo-${step.id}` });
-    }
-    const objects = (step as { objects?: unknown[] }).objects;
-    if (step.kind === "update-ca-bundles" && Array.isArray(objects) && objects.length > 0) {
-      warnings.push(
-        `step "${step.id}" changed the caBundle of ${objects.join(", ")}: not rolled back ` +
-          "(the bundle still holds the old CA, so they keep working)",
-      );
+  for (const step of ran) {
+    const kind = kindNamed(kindOf, step.kind);
+    if ("rerun" in kind.undo) steps.push({ step: { ...step, id: `undo-${step.id}` }, kind });
+    if ("kept" in kind.undo) {
+      warnings.push(`step "${step.id}" (${step.kind}) is not rolled back: ${kind.undo.kept}`);
     }
   }
-  const kinds = new Map(ROLLBACK_KINDS.map((kind) => [kind.kind, kind]));
   return {
-    steps: steps.map((step) => kinds.get(step.kind as string)!.schema.parse(step)),
-    undoes: plan.steps.filter((step) => progress!.steps[step.id]).map((step) => step.id),
+    steps: steps.map(({ step, kind }) => kind.schema.parse(step)),
+    kinds: [...new Set(steps.map(({ kind }) => kind))],
+    undoes: ran.map((step) => step.id),
     warnings,
   };
+}
+
+/** The kind of a plan step; a kind the run does not know is a programming error. */
+function kindNamed(kinds: ReadonlyMap<string, StepKind>, name: string): StepKind {
+  const kind = kinds.get(name);
+  if (!kind) throw new Error(`Cannot roll back: no step kind "${name}"`);
+  return kind;
 }

@@ -32,19 +32,20 @@ Deno.test("mid-trust: kubelets, then the control plane since the first trust ste
     }),
     until,
   );
+  // No kubelet file was written yet (roll-kubelets had not run): no kubelet is restored.
   assert.deepEqual(procedure.steps.map((step) => `${step.id} ${step.kind}`), [
-    "undo-trust-kubelets restore-kubelets",
     "undo-trust-control-plane restore-control-plane",
     "undo-cluster-trust restore-cluster-trust",
     "undo-roll-kube-system-trust roll-workloads",
   ]);
-  const restore = procedure.steps[1] as unknown as Record<string, unknown>;
+  const restore = procedure.steps[0] as unknown as Record<string, unknown>;
   assert.deepEqual([restore.since, restore.until, restore.healthTimeoutSeconds], [
     "2026-01-01T00:00:10.000Z",
     "2026-01-01T01:00:00.000Z",
     180,
   ]);
   assert.equal((procedure.steps[0] as unknown as { resumed: boolean }).resumed, false);
+  assert.deepEqual(procedure.warnings, []);
   assert.deepEqual(procedure.undoes, [
     "distribute-cluster-ca",
     "roll-kube-system-trust",
@@ -57,6 +58,8 @@ Deno.test("mid-switch: the switch's files first, then old-CA kubelet certificate
     plan,
     progress({
       "distribute-cluster-ca": { startedAt: "2026-01-01T00:00:10.000Z" },
+      "apiserver-trust-bundle": { startedAt: "2026-01-01T00:05:00.000Z" },
+      "roll-kubelets-trust-bundle": { startedAt: "2026-01-01T00:07:00.000Z" },
       "verify-trust": { startedAt: "2026-01-01T00:09:00.000Z" },
       "activate-cluster-ca": { startedAt: "2026-01-01T00:10:00.000Z" },
       "restart-apiservers-switch": { status: "failed", startedAt: "2026-01-01T00:12:00.000Z" },
@@ -78,8 +81,14 @@ Deno.test("mid-switch: the switch's files first, then old-CA kubelet certificate
 
 Deno.test("a rollback run again restarts every kubelet whose files the rotation wrote", () => {
   const again = {
-    ...progress({ "distribute-cluster-ca": { startedAt: "2026-01-01T00:00:10.000Z" } }),
-    rollback: { startedAt: "2026-01-01T00:59:00.000Z", undid: ["distribute-cluster-ca"] },
+    ...progress({
+      "distribute-cluster-ca": { startedAt: "2026-01-01T00:00:10.000Z" },
+      "roll-kubelets-trust-bundle": { status: "running", startedAt: "2026-01-01T00:07:00.000Z" },
+    }),
+    rollback: {
+      startedAt: "2026-01-01T00:59:00.000Z",
+      undid: ["distribute-cluster-ca", "roll-kubelets-trust-bundle"],
+    },
   };
   const procedure = rollbackProcedure(plan, again, new Date(again.rollback.startedAt));
   const kubelets = procedure.steps[0] as unknown as { id: string; resumed: boolean; until: string };

@@ -7,6 +7,7 @@
  */
 import type { KubeObject } from "../engine/cluster_api.ts";
 import { compareText, globMatches } from "./_namespace_selection.ts";
+import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 
 /** The kind and name of what runs a pod: `Deployment`, `DaemonSet`, `Job`, `CronJob`, … or `Pod`. */
 export interface PodOwner {
@@ -78,10 +79,8 @@ export interface PodObject extends KubeObject {
  */
 export function podMountsApiCa(pod: PodObject): boolean {
   return (pod.spec?.volumes ?? []).some((volume) =>
-    volume.configMap?.name === "kube-root-ca.crt" ||
-    (volume.projected?.sources ?? []).some((source) =>
-      source.configMap?.name === "kube-root-ca.crt"
-    )
+    volume.configMap?.name === ROOT_CA_CONFIGMAP ||
+    (volume.projected?.sources ?? []).some((source) => source.configMap?.name === ROOT_CA_CONFIGMAP)
   );
 }
 

@@ -16,6 +16,8 @@ import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
 import { caPaths } from "../plan/node_paths.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
+import { reissueKubeletClients } from "./reissue_kubelet_clients.ts";
 
 /**
  * `activate-ca` parameters: the staged new CA becomes `<base>.crt`/`<base>.key` on every
@@ -33,6 +35,7 @@ type Step = z.infer<typeof ActivateCaStep>;
 export const activateCa = defineStepKind<Step, DesiredFile[]>({
   kind: "activate-ca",
   schema: ActivateCaStep,
+  undo: { by: [restoreControlPlane, reissueKubeletClients] },
   phases: ["switch"],
   needsEarlier: ["distribute-ca"],
 

@@ -17,6 +17,7 @@ import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
 import { type CaPaths, caPaths } from "../plan/node_paths.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
 
 /**
  * `distribute-ca` parameters: stage the new CA certificate and key on every control-plane node
@@ -78,6 +79,7 @@ async function desiredBundle(
 export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   kind: "distribute-ca",
   schema: DistributeCaStep,
+  undo: { by: [restoreControlPlane] },
   phases: ["trust"],
 
   async observe(ctx, step) {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import type { z } from "zod";
 import { STEP_KINDS } from "./kinds.ts";
+import { UNDO_KINDS } from "./undo_kinds.ts";
+import { distributeCa } from "./distribute_ca.ts";
+import type { StepKind } from "../engine/step.ts";
+import { undoDeclarationProblem } from "../engine/undo.ts";
 
 const names: string[] = STEP_KINDS.map((kind) => kind.kind);
 
@@ -27,4 +31,28 @@ Deno.test("exactly one kind is the kubelet client-rotation gate", () => {
     STEP_KINDS.filter((kind) => kind.kubeletGate).map((kind) => kind.kind),
     ["verify-kubelet-rotation"],
   );
+});
+
+Deno.test("every kind declares how a rollback undoes it, with a reason where nothing is undone", () => {
+  assert.deepEqual(STEP_KINDS.map(undoDeclarationProblem).filter(Boolean), []);
+  assert.deepEqual(UNDO_KINDS.map(undoDeclarationProblem).filter(Boolean), []);
+  // Each undo kind a kind names is one a rollback knows how to order.
+  for (const kind of STEP_KINDS) {
+    for (const undoKind of "by" in kind.undo ? kind.undo.by : []) {
+      assert.ok(UNDO_KINDS.includes(undoKind), `${kind.kind}: undo names ${undoKind.kind}`);
+    }
+  }
+});
+
+Deno.test("negative control: a kind without an undo declaration, or with an empty one, is found", () => {
+  const { undo: _undo, ...undeclared } = distributeCa;
+  assert.equal(
+    undoDeclarationProblem(undeclared as unknown as StepKind),
+    "distribute-ca: declares no undo (by, rerun, kept or nothing)",
+  );
+  assert.match(
+    undoDeclarationProblem({ ...distributeCa, undo: { nothing: " " } }) ?? "",
+    /gives no reason/,
+  );
+  assert.match(undoDeclarationProblem({ ...distributeCa, undo: { by: [] } }) ?? "", /names no/);
 });

@@ -10,13 +10,14 @@
 import { z } from "zod";
 import { stringify } from "yaml";
 import type { Change } from "../engine/change.ts";
-import { apiStatus, type KubeObject, type ObjectRef } from "../engine/cluster_api.ts";
+import { apiStatus } from "../engine/cluster_api.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { CaName } from "../plan/ca.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { encodeBundle, fingerprint, fingerprintsOf, parseCertificates } from "../pki/mod.ts";
 import { errorText } from "./_watch_object.ts";
 import { oldCaFingerprints } from "./trust_sets.ts";
+import { AUTHENTICATION_CONFIGMAP, type ConfigMap } from "./_trust_configmaps.ts";
 
 /** `prune-authentication-trust` parameters: none but the common ones. */
 export const PruneAuthenticationTrustStep = z.strictObject({
@@ -26,23 +27,11 @@ export const PruneAuthenticationTrustStep = z.strictObject({
 
 type Step = z.infer<typeof PruneAuthenticationTrustStep>;
 
-/** The ConfigMap kube-apiserver publishes its client and front-proxy CAs in. */
-export const AUTHENTICATION_CONFIGMAP: ObjectRef = {
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  namespace: "kube-system",
-  name: "extension-apiserver-authentication",
-};
-
 /** Which CA each key of the ConfigMap holds. */
 const KEYS: readonly { key: string; ca: CaName }[] = [
   { key: "client-ca-file", ca: "cluster" },
   { key: "requestheader-client-ca-file", ca: "frontProxy" },
 ];
-
-interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-}
 
 interface Observed {
   readonly current?: ConfigMap;
@@ -96,6 +85,7 @@ const view = (configMap: ConfigMap) =>
 export const pruneAuthenticationTrust = defineStepKind<Step, Observed>({
   kind: "prune-authentication-trust",
   schema: PruneAuthenticationTrustStep,
+  undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
   phases: ["finalize"],
   cas: (_step, plan) => KEYS.map(({ ca }) => ca).filter((ca) => plan.cas[ca] !== undefined),
 

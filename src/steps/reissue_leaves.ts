@@ -15,6 +15,7 @@ import { positiveInt } from "../plan/fields.ts";
 import { ifPresentSubset } from "../plan/rules.ts";
 import { caField, certName, fileName } from "./_step_fields.ts";
 import { kubeconfigPath, leafPaths } from "../plan/node_paths.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
 
 /**
  * `reissue-leaves` parameters: leaf certificates (`<pkiDir>/<name>.crt`) and the client
@@ -45,6 +46,7 @@ function lifetimeDays(cert: x509.X509Certificate): number {
 export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
   kind: "reissue-leaves",
   schema: ReissueLeavesStep,
+  undo: { by: [restoreControlPlane] },
   phases: ["switch"],
   needsEarlier: ["activate-ca"],
   rules(step) {

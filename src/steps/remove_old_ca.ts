@@ -45,6 +45,7 @@ function readersOf(layout: Layout): string[] {
 export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   kind: "remove-old-ca",
   schema: RemoveOldCaStep,
+  undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
   phases: ["finalize"],
   needsEarlier: ["activate-ca"],
 

@@ -17,7 +17,9 @@ import { componentField } from "../plan/component.ts";
 import { nodeName } from "../plan/fields.ts";
 import { nodeNames } from "../plan/nodes.ts";
 import { healthTimeoutSeconds } from "./_step_fields.ts";
+import { RESTARTED_BY } from "./_annotations.ts";
 import { manifestPath } from "../plan/node_paths.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
 
 /**
  * `restart-component` parameters: restart a component whose files changed under an unchanged
@@ -38,13 +40,11 @@ export const RestartComponentStep = z.strictObject({
 
 type Step = z.infer<typeof RestartComponentStep>;
 
-/** The manifest annotation that records which step last restarted a component. */
-export const RESTARTED_BY = "ca-rotator.dev/restarted-by";
-
 /** The restart-component step kind. */
 export const restartComponent = defineStepKind<Step, ManifestEdit[]>({
   kind: "restart-component",
   schema: RestartComponentStep,
+  undo: { by: [restoreControlPlane] },
   tuning: ["healthTimeoutSeconds"],
   rules(step, plan) {
     if (step.nodes === "all") return [];

@@ -9,9 +9,6 @@ import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import { z } from "zod";
 import type { Change } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
-import type { KubeObject } from "../engine/cluster_api.ts";
-import type { NodeAccess } from "../engine/node_access.ts";
-import type { Layout } from "../plan/layout.ts";
 import { kubeletConfigFacts, setKubeletClientCAFile } from "../formats/kubelet_config.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
 import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
@@ -22,6 +19,8 @@ import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";
 import { caPaths, kubeletRestartPendingPath } from "../plan/node_paths.ts";
 import { rollingWindow } from "./_rolling_window.ts";
+import { kubeletBack, restartKubelet } from "./_kubelet_restart.ts";
+import { restoreKubelets } from "./restore_kubelets.ts";
 
 /**
  * `roll-kubelets` parameters: on every node, in a rolling window: the kubelet config's `clientCAFile` and
@@ -47,53 +46,15 @@ interface Observed {
   readonly restartPending: readonly string[];
 }
 
-interface NodeObject extends KubeObject {
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
 function allNodes(ctx: StepContext) {
   return [...ctx.controlPlane, ...ctx.workers];
-}
-
-interface LeaseObject extends KubeObject {
-  spec?: { renewTime?: string };
-}
-
-/**
- * True when the node is Ready and its kubelet has renewed the node's Lease since `since` (a
- * restarted kubelet that did not come back stops renewing long before the node turns NotReady).
- * A node without a Node object or Lease counts as Ready: nothing registers it.
- */
-export async function kubeletBack(ctx: StepContext, name: string, since: number): Promise<boolean> {
-  const node = await ctx.cluster.read<NodeObject>({ apiVersion: "v1", kind: "Node", name });
-  if (!node) return true;
-  const ready = node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-  if (!ready) return false;
-  const lease = await ctx.cluster.read<LeaseObject>({
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    namespace: "kube-node-lease",
-    name,
-  });
-  const renewed = new Date(lease?.spec?.renewTime ?? 0).getTime();
-  return !lease || renewed >= since;
-}
-
-/** Runs the layout's kubelet restart command on `node`; throws naming the node when it fails. */
-export async function restartKubelet(node: NodeAccess, layout: Layout): Promise<void> {
-  const result = await node.run(layout.kubeletRestart);
-  if (result.code !== 0) {
-    throw new Error(
-      `${node.name}: kubelet restart (${layout.kubeletRestart.join(" ")}) exited ` +
-        `${result.code}: ${result.stderr.trim()}`,
-    );
-  }
 }
 
 /** The roll-kubelets step kind. */
 export const rollKubelets = defineStepKind<Step, Observed>({
   kind: "roll-kubelets",
   schema: RollKubeletsStep,
+  undo: { by: [restoreKubelets] },
   tuning: ["batchSize", "healthTimeoutSeconds"],
   trustSetField: "clientCA",
   cas: () => ["cluster"],

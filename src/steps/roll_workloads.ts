@@ -24,6 +24,7 @@ import {
 import { errorText, type ObjectCheck, ObjectWaitError } from "./_watch_object.ts";
 import { CollectionWatch } from "./_collection_watch.ts";
 import { rollingWindow, type WindowOutcome } from "./_rolling_window.ts";
+import { ROLLED_BY_ANNOTATION, ROLLED_FOR_ANNOTATION, rotationMark } from "./_annotations.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { namespacePattern, positiveInt } from "../plan/fields.ts";
 import { NamespaceSelector, WORKLOAD_KINDS } from "../plan/workloads.ts";
@@ -47,15 +48,6 @@ export const RollWorkloadsStep = z.strictObject({
 
 type Step = z.infer<typeof RollWorkloadsStep>;
 
-/** The pod-template annotation naming the step that rolled a workload. */
-export const ROLLED_BY_ANNOTATION = "ca-rotator.dev/rolled-by";
-
-/**
- * The pod-template annotation naming the new CA(s) of the rotation that rolled it, so that a
- * later rotation with the same step ids rolls the workload again.
- */
-export const ROLLED_FOR_ANNOTATION = "ca-rotator.dev/rolled-for";
-
 /** One workload, by kind, namespace and name. */
 export interface WorkloadRef {
   readonly kind: WorkloadKind;
@@ -76,12 +68,6 @@ export interface RollWorkloadsObserved {
   readonly mark: string;
   readonly settings: RollWorkloadsSettings;
   readonly workloads: readonly ObservedWorkload[];
-}
-
-/** The {@link ROLLED_FOR_ANNOTATION} value: the new CAs' fingerprints, abbreviated. */
-export function rotationMark(fingerprints: Readonly<Record<string, string>>): string {
-  return Object.entries(fingerprints).sort(([a], [b]) => compareText(a, b))
-    .map(([name, print]) => `${name}:${print.slice(0, 16)}`).join(",");
 }
 
 /** Pure: the workloads in roll order: `order` namespaces first, then namespace, kind, name. */
@@ -298,6 +284,10 @@ async function rollInWindow(
 export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
   kind: "roll-workloads",
   schema: RollWorkloadsStep,
+  undo: {
+    rerun:
+      "its pods trust what their namespace's kube-root-ca.crt held: rolled again once it holds the old CA only, they trust the old CA only",
+  },
   tuning: ["batchSize", "timeoutSeconds", "order"],
   // The digest covers the effective selection: a changed `workloads` default changes the step.
   digested: (step, plan) => ({ ...step, ...rollWorkloadsSettings(plan.workloads, step) }),

@@ -4,12 +4,12 @@ import {
   type ObservedWorkload,
   rollChanges,
   rollGroup,
-  rotationMark,
   sortForRoll,
   windowError,
   workloadName,
   type WorkloadRef,
 } from "./roll_workloads.ts";
+import { rotationMark } from "./_annotations.ts";
 import { rollingWindow } from "./_rolling_window.ts";
 import { ObjectWaitError } from "./_watch_object.ts";
 

@@ -14,6 +14,8 @@ import { componentField } from "../plan/component.ts";
 import { flagName, healthTimeoutSeconds } from "./_step_fields.ts";
 import { ifPresentSubset } from "../plan/rules.ts";
 import { manifestPath } from "../plan/node_paths.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
+import { restoreClusterTrust } from "./restore_cluster_trust.ts";
 
 /**
  * `set-component-flags` parameters: flags to set in a component's static-pod manifest on every
@@ -44,6 +46,7 @@ type Step = z.infer<typeof SetComponentFlagsStep>;
 export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
   kind: "set-component-flags",
   schema: SetComponentFlagsStep,
+  undo: { by: [restoreControlPlane, restoreClusterTrust] },
   tuning: ["healthTimeoutSeconds"],
   rules: (step) => ifPresentSubset(step.ifPresent, Object.keys(step.flags), "this step's flags"),
 

@@ -118,6 +118,10 @@ async function observeAll(ctx: StepContext, step: Step): Promise<Observed[]> {
 export const updateCaBundles = defineStepKind<Step, Observed[]>({
   kind: "update-ca-bundles",
   schema: UpdateCaBundlesStep,
+  undo: {
+    kept:
+      "the caBundles it wrote hold the old CA too, so the APIServices and webhooks keep working",
+  },
   trustSetField: "caData",
   cas: () => ["cluster"],
   rules: (step) =>

@@ -8,14 +8,20 @@ import { z } from "zod";
 import { stringify } from "yaml";
 import type { Change, ObjectTarget } from "../engine/change.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
-import { apiStatus, type KubeObject, type ObjectRef } from "../engine/cluster_api.ts";
-import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
+import { apiStatus } from "../engine/cluster_api.ts";
 import type { TrustSet } from "../plan/ca.ts";
 import { trustPem } from "./trust_sets.ts";
-import { sameCertificates } from "../pki/mod.ts";
 import { errorText } from "./_watch_object.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { trustSetField } from "./_step_fields.ts";
+import {
+  CLUSTER_INFO,
+  type ConfigMap,
+  desiredKubeconfig,
+  kubeconfigHolds,
+  kubeconfigOf,
+} from "./_trust_configmaps.ts";
+import { restoreClusterTrust } from "./restore_cluster_trust.ts";
 
 /** `update-cluster-info` parameters: `cluster-info` in `kube-public` → the bundle or the new CA. */
 export const UpdateClusterInfoStep = z.strictObject({
@@ -25,19 +31,6 @@ export const UpdateClusterInfoStep = z.strictObject({
 });
 
 type Step = z.infer<typeof UpdateClusterInfoStep>;
-
-/** The ConfigMap `kube-public/cluster-info`. */
-export const CLUSTER_INFO: ObjectRef = {
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  namespace: "kube-public",
-  name: "cluster-info",
-};
-
-/** A ConfigMap with data. */
-export interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-}
 
 /** What update-cluster-info observes. */
 export interface ClusterInfoObserved {
@@ -76,26 +69,6 @@ export function clusterInfoChanges(observed: ClusterInfoObserved): Change[] {
 
 const where = `${CLUSTER_INFO.namespace}/${CLUSTER_INFO.name}`;
 
-/** The kubeconfig of cluster-info, or an error when the ConfigMap has none. */
-export function kubeconfigOf(configMap: ConfigMap): string {
-  const kubeconfig = configMap.data?.kubeconfig;
-  if (typeof kubeconfig !== "string") throw new Error(`${where} has no data.kubeconfig`);
-  return kubeconfig;
-}
-
-/** True when every cluster of the kubeconfig holds exactly the certificates of `pem`. */
-async function holds(kubeconfig: string, pem: string): Promise<boolean> {
-  for (const data of kubeconfigCaData(kubeconfig, where)) {
-    if (!(await sameCertificates(data, pem))) return false;
-  }
-  return true;
-}
-
-/** The kubeconfig with the wanted CA data (unchanged when it already holds those certificates). */
-export async function desiredKubeconfig(kubeconfig: string, pem: string): Promise<string> {
-  return await holds(kubeconfig, pem) ? kubeconfig : setKubeconfigCaData(kubeconfig, pem, where);
-}
-
 async function readClusterInfo(ctx: StepContext): Promise<ConfigMap | undefined> {
   return await ctx.cluster.read<ConfigMap>(CLUSTER_INFO);
 }
@@ -104,6 +77,7 @@ async function readClusterInfo(ctx: StepContext): Promise<ConfigMap | undefined>
 export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
   kind: "update-cluster-info",
   schema: UpdateClusterInfoStep,
+  undo: { by: [restoreClusterTrust] },
   trustSetField: "caData",
   cas: () => ["cluster"],
 
@@ -149,7 +123,7 @@ export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
     const configMap = await readClusterInfo(ctx);
     if (!configMap) return;
     const pem = await trustPem(ctx, "cluster", step.caData);
-    if (!(await holds(kubeconfigOf(configMap), pem))) {
+    if (!(await kubeconfigHolds(kubeconfigOf(configMap), pem))) {
       throw new Error(
         `${where}: certificate-authority-data does not hold ${
           step.caData === "new" ? "the new CA only" : "the bundle (old + new CA)"

@@ -15,6 +15,8 @@ import { NODE_GROUPS } from "../plan/nodes.ts";
 import { ifPresentSubset } from "../plan/rules.ts";
 import { fileName, trustSetField } from "./_step_fields.ts";
 import { kubeconfigPath } from "../plan/node_paths.ts";
+import { restoreKubelets } from "./restore_kubelets.ts";
+import { restoreControlPlane } from "./restore_control_plane.ts";
 
 /**
  * `update-kubeconfigs` parameters: set `certificate-authority-data` of kubeconfig files
@@ -39,6 +41,7 @@ type Step = z.infer<typeof UpdateKubeconfigsStep>;
 export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
   kind: "update-kubeconfigs",
   schema: UpdateKubeconfigsStep,
+  undo: { by: [restoreKubelets, restoreControlPlane] },
   trustSetField: "caData",
   rules(step, plan) {
     const issues = ifPresentSubset(step.ifPresent, step.files, "this step's files");

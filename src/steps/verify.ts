@@ -38,6 +38,7 @@ type Step = z.infer<typeof VerifyStep>;
 export const verify = defineStepKind<Step, null>({
   kind: "verify",
   schema: VerifyStep,
+  undo: { nothing: "it only checks" },
   tuning: ["timeoutSeconds"],
   checksOnly: true,
   cas: (_step, plan) => CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),

@@ -59,6 +59,10 @@ async function verifierOptions(ctx: StepContext): Promise<VerifyKubeletsOptions>
 export const verifyKubeletRotation = defineStepKind<Step, void>({
   kind: "verify-kubelet-rotation",
   schema: VerifyKubeletRotationStep,
+  undo: {
+    nothing:
+      "a gate: it reads, and forces kubelet rotations only in finalize, which a rollback never undoes",
+  },
   phases: ["switch", "finalize"],
   tuning: ["wait", "forceRotation"],
   kubeletGate: true,

@@ -26,7 +26,7 @@ import {
   stalePods,
   workloadKey,
 } from "./_pod_trust.ts";
-import { ROLLED_FOR_ANNOTATION, rotationMark } from "./roll_workloads.ts";
+import { ROLLED_FOR_ANNOTATION, rotationMark } from "./_annotations.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
 import { oldCaFingerprints } from "./trust_sets.ts";
@@ -156,6 +156,7 @@ async function reportCaBundleConsumers(ctx: StepContext): Promise<void> {
 export const verifyPodTrust = defineStepKind<Step, void>({
   kind: "verify-pod-trust",
   schema: VerifyPodTrustStep,
+  undo: { nothing: "a gate: it only reads" },
   phases: ["trust", "switch", "finalize"],
   tuning: ["accept"],
   checksOnly: true,

@@ -35,6 +35,7 @@ type Step = z.infer<typeof WaitRootCaConfigMapsStep>;
 export const waitRootCaConfigMaps = defineStepKind<Step, RootCaStatus | undefined>({
   kind: "wait-root-ca-configmaps",
   schema: WaitRootCaConfigMapsStep,
+  undo: { nothing: "it only waits" },
   tuning: ["timeoutSeconds"],
   trustSetField: "expect",
   cas: () => ["cluster"],

@@ -1,13 +1,15 @@
 /**
  * A throwaway step kind, written as a new kind would be: this one file, plus one entry in a
  * list of kinds. `write-note` writes a text file next to the PKI directory of every
- * control-plane node. The engine tests use it to prove that adding a kind needs no other change.
+ * control-plane node, and declares its undo (the file written back by `restore-node-files`). The
+ * engine tests use it to prove that adding a kind — its rollback included — needs no other change.
  * @module
  */
 import { z } from "zod";
 import { defineStepKind } from "../../src/engine/step.ts";
 import { stepBase } from "../../src/plan/step_format.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "../../src/steps/file_changes.ts";
+import { restoreNodeFiles } from "../../src/steps/restore_node_files.ts";
 
 /** `write-note` parameters: the note's file name (in the layout's kubeconfig directory) and text. */
 export const WriteNoteStep = z.strictObject({
@@ -24,6 +26,8 @@ export const writeNote = defineStepKind<Step, DesiredFile[]>({
   kind: "write-note",
   schema: WriteNoteStep,
   phases: ["trust"],
+  // The note is a file no component reads: written back (here: removed) with no restart.
+  undo: { by: [restoreNodeFiles] },
 
   async observe(ctx, step) {
     const path = `${ctx.layout.kubeconfigDir}/${step.file}`;

@@ -22,6 +22,9 @@ import { OverlayClusterApi } from "../../src/engine/overlay_cluster.ts";
 import type { Progress } from "../../src/engine/progress.ts";
 import { loadPlan } from "../../src/app/plan.ts";
 import { rotate } from "../../src/app/rotation.ts";
+import { rollBack } from "../../src/app/rollback.ts";
+import { targetName } from "../../src/engine/change.ts";
+import { nodeFiles } from "../rotation/fixtures.ts";
 import { memoryPrinter } from "../../src/engine/printer.ts";
 import { PlanError } from "../../src/plan/load.ts";
 import { STEP_KINDS } from "../../src/steps/kinds.ts";
@@ -281,6 +284,56 @@ Deno.test({
         assert.equal(await Deno.readTextFile(notePath), "rotated by a kind the engine never saw\n");
         const recorded = await new ConfigMapProgressStore(api, "new-kind").load();
         assert.equal(recorded?.steps["leave-note"]?.status, "done");
+
+        // Its rollback comes from its undo declaration: the note goes, no other file changes.
+        const before = await nodeFiles(cluster.nodeRoots);
+        const dryRollback = await rollBack({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          kinds,
+          dryRun: true,
+          printer,
+        });
+        assert.deepEqual(
+          dryRollback.steps.map((step) =>
+            `${step.stepId}: ${
+              step.changes.map((change) => `${change.action} ${targetName(change.target)}`)
+                .join(", ")
+            }`
+          ),
+          [
+            "begin-rollback: update ConfigMap/kube-system/ca-rotator-new-kind",
+            `undo-trust-node-files: delete ${
+              cluster.nodes[0].name
+            }:/etc/kubernetes/rotation-note.txt`,
+            "finish-rollback: delete Secret/kube-system/ca-rotator-new-kind-new-ca, " +
+            "update ConfigMap/kube-system/ca-rotator-new-kind",
+          ],
+        );
+        assert.deepEqual(await nodeFiles(cluster.nodeRoots), before, "the dry run wrote nothing");
+        const rolledBack = await rollBack({
+          kubeconfig: cluster.kubeconfig,
+          loaded,
+          kinds,
+          dryRun: false,
+          printer,
+        });
+        assert.equal(rolledBack.outcome, "done");
+        const after = await nodeFiles(cluster.nodeRoots);
+        before.delete(notePath);
+        assert.deepEqual(after, before, "the note is gone and no other node file changed");
+        const closed = await new ConfigMapProgressStore(api, "new-kind").load();
+        assert.ok(closed?.rollback?.finishedAt, "the record says the rotation was rolled back");
+        assert.equal(
+          await api.read({
+            apiVersion: "v1",
+            kind: "Secret",
+            namespace: "kube-system",
+            name: "ca-rotator-new-kind-new-ca",
+          }),
+          undefined,
+          "the new-CA Secret is gone",
+        );
       } finally {
         await Deno.remove(dir, { recursive: true });
       }

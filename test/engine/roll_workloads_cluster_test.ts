@@ -14,7 +14,8 @@ import type { ClusterApi } from "../../src/engine/cluster_api.ts";
 import { memoryPrinter } from "../../src/engine/printer.ts";
 import type { StepContext } from "../../src/engine/step.ts";
 import { LayoutSchema } from "../../src/plan/layout.ts";
-import { ROLLED_BY_ANNOTATION, rollWorkloads } from "../../src/steps/roll_workloads.ts";
+import { rollWorkloads } from "../../src/steps/roll_workloads.ts";
+import { ROLLED_BY_ANNOTATION } from "../../src/steps/_annotations.ts";
 
 const NAMESPACES = ["roll-a", "roll-b"];
 const PER_NAMESPACE = 6;

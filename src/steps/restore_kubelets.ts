@@ -7,28 +7,23 @@
  */
 import { z } from "zod";
 import type { Change } from "../engine/change.ts";
-import { defineStepKind } from "../engine/step.ts";
+import { defineUndoKind } from "../engine/undo.ts";
 import { stepBase } from "../plan/step_format.ts";
-import {
-  applyFileChanges,
-  type DesiredFile,
-  fileChanges,
-  nodeNamed,
-} from "../steps/file_changes.ts";
-import { kubeletBack, restartKubelet } from "../steps/roll_kubelets.ts";
-import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
+import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
+import { kubeletBack, restartKubelet } from "./_kubelet_restart.ts";
+import { isKubeletFile, restorations, undoFields } from "./_prior_files.ts";
 
 /** `restore-kubelets` fields. */
 export const RestoreKubeletsStep = z.strictObject({
   ...stepBase,
   kind: z.literal("restore-kubelets"),
-  ...windowFields,
-  healthTimeoutSeconds: z.number().int().positive().default(120),
   /**
-   * A rollback run again: restart every kubelet whose files the rotation wrote, even those
-   * already restored (the run that restored them may have stopped before the restart).
+   * With `resumed` (a rollback run again), every kubelet whose files the rotation wrote is
+   * restarted, even those already restored (the run that restored them may have stopped before
+   * the restart).
    */
-  resumed: z.boolean().default(false),
+  ...undoFields,
+  healthTimeoutSeconds: z.number().int().positive().default(120),
 });
 
 type Step = z.infer<typeof RestoreKubeletsStep>;
@@ -41,9 +36,12 @@ interface Observed {
 }
 
 /** The restore-kubelets step kind. */
-export const restoreKubelets = defineStepKind<Step, Observed>({
+export const restoreKubelets = defineUndoKind<Step, Observed>({
   kind: "restore-kubelets",
   schema: RestoreKubeletsStep,
+  undoId: "kubelets",
+  scope: "phase",
+  undo: { nothing: "it reverts a rotation's writes; a rollback is not rolled back" },
 
   async observe(ctx, step) {
     const files: DesiredFile[] = [];

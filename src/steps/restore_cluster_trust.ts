@@ -11,7 +11,9 @@ import { z } from "zod";
 import { stringify } from "yaml";
 import type { Change } from "../engine/change.ts";
 import { apiStatus, type ObjectRef } from "../engine/cluster_api.ts";
-import { defineStepKind, type StepContext } from "../engine/step.ts";
+import type { StepContext } from "../engine/step.ts";
+import { defineUndoKind } from "../engine/undo.ts";
+import { undoFields } from "./_prior_files.ts";
 import type { CaName } from "../plan/ca.ts";
 import { caPaths } from "../plan/node_paths.ts";
 import { stepBase } from "../plan/step_format.ts";
@@ -23,18 +25,19 @@ import {
   sameCertificates,
 } from "../pki/mod.ts";
 import {
+  AUTHENTICATION_CONFIGMAP,
   CLUSTER_INFO,
   type ConfigMap,
   desiredKubeconfig,
   kubeconfigOf,
-} from "../steps/update_cluster_info.ts";
-import { AUTHENTICATION_CONFIGMAP } from "../steps/prune_authentication_trust.ts";
-import { ROOT_CA_CONFIGMAP } from "../steps/_root_ca_configmaps.ts";
+} from "./_trust_configmaps.ts";
+import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 
 /** `restore-cluster-trust` fields. */
 export const RestoreClusterTrustStep = z.strictObject({
   ...stepBase,
   kind: z.literal("restore-cluster-trust"),
+  ...undoFields,
   timeoutSeconds: z.number().int().positive().default(300),
 });
 
@@ -134,9 +137,13 @@ async function rootCasNotOld(ctx: StepContext, pem: string): Promise<string[]> {
 }
 
 /** The restore-cluster-trust step kind. */
-export const restoreClusterTrust = defineStepKind<Step, Edit[]>({
+export const restoreClusterTrust = defineUndoKind<Step, Edit[]>({
   kind: "restore-cluster-trust",
   schema: RestoreClusterTrustStep,
+  undoId: "cluster-trust",
+  // Once the node files of every phase are back: the old CAs are read from them.
+  scope: "rollback",
+  undo: { nothing: "it reverts a rotation's writes; a rollback is not rolled back" },
 
   observe: (ctx) => edits(ctx),
 

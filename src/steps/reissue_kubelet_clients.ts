@@ -8,7 +8,9 @@
  */
 import { z } from "zod";
 import type { Change } from "../engine/change.ts";
-import { defineStepKind, type StepContext } from "../engine/step.ts";
+import type { StepContext } from "../engine/step.ts";
+import { defineUndoKind } from "../engine/undo.ts";
+import { undoFields } from "./_prior_files.ts";
 import { stepBase } from "../plan/step_format.ts";
 import {
   caTrustFromPem,
@@ -16,12 +18,13 @@ import {
   forceRotation,
   readNodeCertificate,
 } from "../kubelet/mod.ts";
-import { nodeNamed } from "../steps/file_changes.ts";
+import { nodeNamed } from "./file_changes.ts";
 
 /** `reissue-kubelet-clients` fields. */
 export const ReissueKubeletClientsStep = z.strictObject({
   ...stepBase,
   kind: z.literal("reissue-kubelet-clients"),
+  ...undoFields,
   /** How many times a node's forced rotation is tried before the step fails. */
   attempts: z.number().int().positive().default(5),
 });
@@ -40,9 +43,12 @@ async function onNewCa(ctx: StepContext): Promise<string[]> {
 }
 
 /** The reissue-kubelet-clients step kind. */
-export const reissueKubeletClients = defineStepKind<Step, string[]>({
+export const reissueKubeletClients = defineUndoKind<Step, string[]>({
   kind: "reissue-kubelet-clients",
   schema: ReissueKubeletClientsStep,
+  undoId: "kubelet-clients",
+  scope: "phase",
+  undo: { nothing: "it reverts a rotation's writes; a rollback is not rolled back" },
 
   observe: (ctx) => onNewCa(ctx),
 

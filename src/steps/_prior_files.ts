@@ -6,15 +6,17 @@
 import { z } from "zod";
 import type { NodeAccess } from "../engine/node_access.ts";
 import type { Layout } from "../plan/layout.ts";
-import type { DesiredFile } from "../steps/file_changes.ts";
+import type { DesiredFile } from "./file_changes.ts";
 import { containsPrivateKey } from "../pki/mod.ts";
 
-/** The step fields of a rollback step that restores files: the window of writes it undoes. */
-export const windowFields = {
-  /** Undo the writes made from this moment (ISO 8601) … */
+/** The schema fields of every undo step (`UndoFields`): the window of writes it reverts. */
+export const undoFields = {
+  /** Revert the writes made from this moment (ISO 8601) … */
   since: z.string(),
   /** … until this one: when the rollback began (later writes are its own). */
   until: z.string(),
+  /** A rollback run again after an interruption. */
+  resumed: z.boolean().default(false),
 };
 
 /** The mode a restored file is written with: keys, kubeconfigs and manifests 0600. */

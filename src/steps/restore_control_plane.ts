@@ -11,20 +11,15 @@
  */
 import { z } from "zod";
 import type { Change } from "../engine/change.ts";
-import { defineStepKind } from "../engine/step.ts";
+import { defineUndoKind } from "../engine/undo.ts";
 import { setManifestAnnotation } from "../formats/static_pod_manifest.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { manifestPath } from "../plan/node_paths.ts";
-import {
-  applyFileChanges,
-  type DesiredFile,
-  fileChanges,
-  nodeNamed,
-} from "../steps/file_changes.ts";
-import { rewriteManifestAndWait, waitManifestHealthy } from "../steps/_component_health.ts";
-import { manifestChanges, type ManifestEdit } from "../steps/static_pod_files.ts";
-import { RESTARTED_BY } from "../steps/restart_component.ts";
-import { isKubeletFile, restorations, windowFields } from "./_prior_files.ts";
+import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
+import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
+import { manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
+import { RESTARTED_BY } from "./_annotations.ts";
+import { isKubeletFile, restorations, undoFields } from "./_prior_files.ts";
 
 /** The components restarted on each node, in order. */
 const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
@@ -33,7 +28,7 @@ const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler
 export const RestoreControlPlaneStep = z.strictObject({
   ...stepBase,
   kind: z.literal("restore-control-plane"),
-  ...windowFields,
+  ...undoFields,
   healthTimeoutSeconds: z.number().int().positive().default(180),
 });
 
@@ -47,9 +42,12 @@ interface Observed {
 }
 
 /** The restore-control-plane step kind. */
-export const restoreControlPlane = defineStepKind<Step, Observed>({
+export const restoreControlPlane = defineUndoKind<Step, Observed>({
   kind: "restore-control-plane",
   schema: RestoreControlPlaneStep,
+  undoId: "control-plane",
+  scope: "phase",
+  undo: { nothing: "it reverts a rotation's writes; a rollback is not rolled back" },
 
   async observe(ctx, step) {
     const files: DesiredFile[] = [];

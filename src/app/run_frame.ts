@@ -1,0 +1,152 @@
+/**
+ * The frame of every run that changes the cluster (`rotate`, `rollback`): bad input refused
+ * before anything is held (the given CA files, the first contact with the API server, the
+ * command's own checks), every node of the plan reached (over ssh: connected and sudo checked)
+ * and checked against the cluster, the run lock, the progress store, the events and the stop
+ * signal (a SIGINT/SIGTERM, or the lock lost). On every way out — a refused lock, bad input found
+ * late, a step's crash, a signal — every ssh connection and its socket directory are closed and
+ * the lock is released.
+ * @module
+ */
+import { dirname } from "node:path";
+import type { ClusterApi } from "../engine/cluster_api.ts";
+import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
+import { OverlayNode } from "../engine/overlay_node.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
+import type { Printer } from "../engine/printer.ts";
+import { type EventSink, fanOut } from "../engine/events.ts";
+import type { CaMaterial } from "../engine/ca_material.ts";
+import type { RunnerDeps } from "../engine/runner.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { type KubeConfigOptions, KubeConfigSource } from "../kube/kubeconfig.ts";
+import { contactServer } from "../kube/server_contact.ts";
+import { nodesOf } from "../nodes/from_plan.ts";
+import { SshConnections } from "../nodes/ssh_connections.ts";
+import type { LoadedPlan } from "../plan/load.ts";
+import { CA_NAMES } from "../plan/ca.ts";
+import { ConfigMapProgressStore } from "../state/progress_configmap.ts";
+import { acquireRunLock } from "../state/run_lock.ts";
+import { currentHolder, holderIdentity } from "../state/run_holder.ts";
+import { configMapEventRecorder } from "../state/step_events.ts";
+import { loadGivenCas } from "../state/new_ca_secret.ts";
+import { checkPlanNodes } from "./node_preflight.ts";
+
+/** What a run that changes the cluster needs to know. */
+export interface RunOptions extends KubeConfigOptions {
+  readonly loaded: LoadedPlan;
+  readonly dryRun: boolean;
+  readonly printer: Printer;
+  /** Where the run's structured events go (besides Events on the progress ConfigMap). */
+  readonly events?: EventSink;
+  /** Stops the run at its next safe point when it aborts (a SIGINT or SIGTERM). */
+  readonly signal?: AbortSignal;
+}
+
+/** What the frame opened for the run. */
+export interface RunFrame {
+  /** The API server itself (reads, and the run's own records). */
+  readonly live: KubeClusterApi;
+  /** Where the steps write: the live API, or in a dry run its overlay. */
+  readonly cluster: ClusterApi;
+  readonly source: KubeConfigSource;
+  /** The CAs the plan gives as files, loaded and checked. */
+  readonly given: Awaited<ReturnType<typeof loadGivenCas>>;
+  /** The progress record in the cluster. */
+  readonly store: ConfigMapProgressStore;
+  /** Aborts at a signal or when the run lock is lost. */
+  readonly signal?: AbortSignal;
+  /** The caller's events, and (unless dry) Events on the progress ConfigMap. */
+  readonly events?: EventSink;
+  /** The runner's context for these nodes and the new CA material (overlays in a dry run). */
+  context(cas: CaMaterial): RunnerDeps["context"];
+}
+
+/**
+ * Opens the frame, runs `body` in it and closes it. `refuse` runs after the first contact with
+ * the API server and before any node is connected or the lock taken: bad input it finds leaves
+ * nothing held; its result is handed to `body`.
+ */
+export async function withRunFrame<R, T>(
+  options: RunOptions,
+  refuse: (live: KubeClusterApi, store: ConfigMapProgressStore) => Promise<R>,
+  body: (frame: RunFrame, refused: R) => Promise<T>,
+): Promise<T> {
+  const { loaded, dryRun, printer } = options;
+  const plan = loaded.plan;
+  const planDir = dirname(loaded.path);
+  const source = new KubeConfigSource(options);
+  const live = new KubeClusterApi(() => source.current());
+  const cluster = dryRun
+    ? new OverlayClusterApi(
+      live,
+      new KubeClusterApi(() => source.current(), { serverDryRun: true }),
+    )
+    : live;
+  const store = new ConfigMapProgressStore(live, plan.metadata.name);
+  const given = await loadGivenCas(plan, planDir);
+  await contactServer(source.current(), options);
+  const refused = await refuse(live, store);
+
+  const holder = currentHolder();
+  const connections = new SshConnections();
+  let lock: Awaited<ReturnType<typeof acquireRunLock>> | undefined;
+  try {
+    const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections);
+    const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections);
+    // Every node is reached and checked before anything is changed on any of them.
+    await mapBounded(
+      [...controlPlane, ...workers],
+      NODE_PARALLELISM,
+      (node) => node.connect?.() ?? Promise.resolve(),
+    );
+    await checkPlanNodes(live, {
+      controlPlane,
+      workers,
+      layout: plan.layout,
+      cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+    });
+    lock = dryRun ? undefined : await acquireRunLock(live, {
+      planName: plan.metadata.name,
+      holder,
+      onTakeover: (previous, why) =>
+        printer.warn(`took the rotation lock over from ${previous}: ${why}`),
+    });
+    // The run also stops, before it acts without the lock, when the lock is lost.
+    const stops = [options.signal, lock?.signal].filter((each) => each !== undefined);
+    const wrap = (node: NodeAccess): NodeAccess => dryRun ? new OverlayNode(node) : node;
+    return await body({
+      live,
+      cluster,
+      source,
+      given,
+      store,
+      signal: stops.length ? AbortSignal.any(stops) : undefined,
+      // A dry run records nothing in the cluster, Events included.
+      events: dryRun ? options.events : fanOut(
+        options.events,
+        configMapEventRecorder(live, plan.metadata.name, holderIdentity(holder), printer),
+      ),
+      context: (cas) => ({
+        dryRun,
+        layout: plan.layout,
+        apiServers: plan.apiServers,
+        workloads: plan.workloads,
+        planDir,
+        controlPlane: controlPlane.map(wrap),
+        workers: workers.map(wrap),
+        cluster,
+        cas,
+      }),
+    }, refused);
+  } finally {
+    await connections.close();
+    // A failed release must not hide how the run ended: the Lease then simply expires.
+    await lock?.release().catch((error) =>
+      printer.warn(
+        `Cannot release the run lock: ${error instanceof Error ? error.message : error} ` +
+          "(it expires by itself)",
+      )
+    );
+  }
+}
