@@ -24,6 +24,7 @@ import {
   type RunResult,
   servesChainTo,
 } from "./end_state.ts";
+import { runCaRotator, runUntil } from "./ca_rotator_process.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -177,6 +178,65 @@ Deno.test({
       }
       await assertNoNodeFileChanged(allRoots, filesBefore, "full disk");
     });
+
+    await t.step(
+      "a run refused by the lock leaves no ssh connection and no socket directory",
+      async () => {
+        // Each run gets a TMPDIR of its own: its ssh socket directory is made there.
+        const leftovers = async (tmp: string) => ({
+          socketDirs: [...Deno.readDirSync(tmp)].map((entry) => entry.name)
+            .filter((name) => name.startsWith("ca-rotator-ssh-")),
+          sshProcesses: (await new Deno.Command("pgrep", { args: ["-af", `ssh.*${tmp}/`] })
+            .output().then((out) => new TextDecoder().decode(out.stdout))).trim(),
+        });
+        const now = new Date().toISOString().replace("Z", "000Z");
+        await cluster.kubectl(["apply", "-f", "-"], {
+          stdin: JSON.stringify({
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "ca-rotator-kubeadm-ha", namespace: "kube-system" },
+            spec: {
+              holderIdentity: "ci-runner-3/77",
+              leaseDurationSeconds: 600,
+              acquireTime: now,
+              renewTime: now,
+            },
+          }),
+        });
+        const refusedTmp = await Deno.makeTempDir({ prefix: "ca-rotator-lock-refused-" });
+        const killedTmp = await Deno.makeTempDir({ prefix: "ca-rotator-killed-dry-run-" });
+        try {
+          const refused = await runCaRotator({ ...cluster.env, TMPDIR: refusedTmp }, [
+            "rotate",
+            "--plan",
+            planPath,
+          ]);
+          assertExit(refused, 1, "rotate (lock held on another host)");
+          assert.match(refused.stderr, /ci-runner-3\/77/);
+          // The nodes were connected (over ssh, sudo checked) before the lock was asked for.
+          assert.deepEqual(await leftovers(refusedTmp), { socketDirs: [], sshProcesses: "" });
+
+          // Negative control: a dry run killed once it runs its first step leaves its masters
+          // (ControlPersist) and their socket directory behind, and the check sees both.
+          const killed = await runUntil(
+            { ...cluster.env, TMPDIR: killedTmp },
+            ["rotate", "--plan", planPath, "--dry-run", "-o", "jsonl"],
+            (line) => line.type === "StepStarted",
+            "SIGKILL",
+          );
+          assert.ok(killed.signalled, `the dry run ended before its first step:\n${killed.stderr}`);
+          const left = await leftovers(killedTmp);
+          assert.equal(left.socketDirs.length, 1, "the killed run's socket directory is left");
+          assert.notEqual(left.sshProcesses, "", "its ssh masters are left");
+        } finally {
+          // The masters the killed run left are this test's own: ended by their socket paths.
+          await new Deno.Command("pkill", { args: ["-f", `ssh.*${killedTmp}/`] }).output();
+          await Deno.remove(refusedTmp, { recursive: true });
+          await Deno.remove(killedTmp, { recursive: true });
+          await cluster.kubectl(["delete", "lease", "-n", "kube-system", "ca-rotator-kubeadm-ha"]);
+        }
+      },
+    );
 
     const root1 = cluster.nodeRoots[0];
     const oldCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
