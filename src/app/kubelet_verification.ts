@@ -13,12 +13,13 @@ import { nodesOf } from "../nodes/from_plan.ts";
 import { caPaths } from "../plan/node_paths.ts";
 import { newCaSecretName, readNewCaCertificate } from "../state/new_ca_secret.ts";
 import { InputError } from "../plan/input_error.ts";
-import type { LoadedPlan } from "./plan.ts";
+import type { LoadedPlan } from "../plan/load.ts";
+import type { PlanStep } from "../steps/kinds.ts";
 
 /** What a verify-kubelets run is given. */
 export interface KubeletVerificationOptions extends KubeConfigOptions {
   /** The plan: its nodes, its layout and its rotation's new CA. */
-  readonly loaded?: LoadedPlan;
+  readonly loaded?: LoadedPlan<PlanStep>;
   /** The CAs to accept as "old" (PEM); absent: the plan's bundle, else its current CA. */
   readonly caBundle?: string;
   readonly waitMs: number;

@@ -4,31 +4,28 @@
  * plans through here.
  * @module
  */
-import * as format from "../plan/load.ts";
+import { type LoadedPlan, loadPlanWith, parsePlanWith, planFormat } from "../plan/load.ts";
 import type { StepFormat } from "../plan/step_format.ts";
 import { planJsonSchema } from "../plan/json_schema.ts";
 import { PLAN_FORMAT, type PlanStep } from "../steps/kinds.ts";
-
-/** A loaded plan of ca-rotator's step kinds. */
-export type LoadedPlan = format.LoadedPlan<PlanStep>;
 
 /** Reads and loads a plan file; `env` (default: the process environment) fills `${NAME}`. */
 export function loadPlan(
   path: string,
   env?: Record<string, string | undefined>,
-): Promise<LoadedPlan>;
+): Promise<LoadedPlan<PlanStep>>;
 /** Reads and loads a plan file whose steps are of the given kinds. */
 export function loadPlan(
   path: string,
   env: Record<string, string | undefined> | undefined,
   kinds: readonly StepFormat[],
-): Promise<format.LoadedPlan>;
+): Promise<LoadedPlan>;
 export function loadPlan(
   path: string,
   env: Record<string, string | undefined> = Deno.env.toObject(),
   kinds?: readonly StepFormat[],
-): Promise<format.LoadedPlan> {
-  return format.loadPlan(kinds ? format.planFormat(kinds) : PLAN_FORMAT, path, env);
+): Promise<LoadedPlan> {
+  return loadPlanWith(kinds ? planFormat(kinds) : PLAN_FORMAT, path, env);
 }
 
 /** Loads a plan from its text (pure: no file or environment access beyond `env`). */
@@ -36,8 +33,8 @@ export function parsePlan(
   text: string,
   path: string,
   env: Record<string, string | undefined> = {},
-): LoadedPlan {
-  return format.parsePlan(PLAN_FORMAT, text, path, env);
+): LoadedPlan<PlanStep> {
+  return parsePlanWith(PLAN_FORMAT, text, path, env);
 }
 
 /** The JSON Schema of plans of the shipped step kinds, as schema/plan.schema.json holds it. */

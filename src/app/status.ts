@@ -8,7 +8,8 @@ import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
 import { contactServer } from "../kube/server_contact.ts";
 import type { Phase } from "../plan/phase.ts";
 import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
-import type { LoadedPlan } from "./plan.ts";
+import type { LoadedPlan } from "../plan/load.ts";
+import type { PlanStep } from "../steps/kinds.ts";
 import { type Standing, standing } from "./next_run.ts";
 
 /** One step of the plan with what the cluster records of it. */
@@ -37,7 +38,7 @@ export interface RotationStatus {
 
 /** Reads the progress of `loaded`'s rotation from the cluster. */
 export async function rotationStatus(
-  loaded: LoadedPlan,
+  loaded: LoadedPlan<PlanStep>,
   options: KubeConfigOptions,
 ): Promise<RotationStatus> {
   const config = loadKubeConfig(options);

@@ -29,7 +29,7 @@ export function planFormat<S extends StepFields>(kinds: readonly StepFormat<S>[]
   return { kinds, schema: planSchema(kinds) };
 }
 
-/** A loaded plan and its digests. */
+/** A loaded plan and its digests; of ca-rotator's step kinds, `LoadedPlan<PlanStep>`. */
 export interface LoadedPlan<S extends StepFields = StepFields> {
   /** The plan file, as given. */
   readonly path: string;
@@ -46,9 +46,9 @@ export interface LoadedPlan<S extends StepFields = StepFields> {
 
 /**
  * Reads and loads a plan file; `env` (default: the process environment) fills `${NAME}`.
- * Besides {@link parsePlan}'s checks, the files a `files` CA source names must exist.
+ * Besides {@link parsePlanWith}'s checks, the files a `files` CA source names must exist.
  */
-export async function loadPlan<S extends StepFields>(
+export async function loadPlanWith<S extends StepFields>(
   format: PlanFormat<S>,
   path: string,
   env: Record<string, string | undefined> = Deno.env.toObject(),
@@ -78,7 +78,7 @@ export async function loadPlan<S extends StepFields>(
 }
 
 /** Loads a plan from its text (pure: no file or environment access beyond `env`). */
-export function parsePlan<S extends StepFields>(
+export function parsePlanWith<S extends StepFields>(
   format: PlanFormat<S>,
   text: string,
   path: string,

@@ -21,7 +21,13 @@ export { type Component, componentField, COMPONENTS } from "./component.ts";
 export { canonicalJson, planDigest, sha256Digest, stepDigest, stepDigests } from "./digest.ts";
 export { DurationError, isDuration, parseDuration } from "./duration.ts";
 export { type Layout, LAYOUT_PRESETS, type LayoutPreset, PRESET_LAYOUTS } from "./layout.ts";
-export { type LoadedPlan, loadPlan, parsePlan, type PlanFormat, planFormat } from "./load.ts";
+export {
+  type LoadedPlan,
+  loadPlanWith,
+  parsePlanWith,
+  type PlanFormat,
+  planFormat,
+} from "./load.ts";
 export { NODE_GROUPS, type NodeGroup, nodeNames } from "./nodes.ts";
 export { type Phase, phaseIndex, PHASES } from "./phase.ts";
 export { PlanError, type PlanProblem } from "./plan_error.ts";

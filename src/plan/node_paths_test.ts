@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { CONTROL_PLANE_KUBECONFIGS } from "./node_paths.ts";
-import { type LoadedPlan, loadPlan } from "../app/plan.ts";
+import { loadPlan } from "../app/plan.ts";
+import type { LoadedPlan } from "./load.ts";
+import type { PlanStep } from "../steps/kinds.ts";
 import type { Phase } from "./phase.ts";
 import { shippedPlan } from "./test_helpers.ts";
 
 /** Per phase, the kubeconfigs the plan's control-plane update-kubeconfigs steps name. */
 function kubeconfigsUpdated(
-  loaded: LoadedPlan,
+  loaded: LoadedPlan<PlanStep>,
 ): Map<Phase, { files: Set<string>; ifPresent: Set<string> }> {
   const byPhase = new Map<Phase, { files: Set<string>; ifPresent: Set<string> }>();
   for (const step of loaded.plan.steps) {
@@ -20,7 +22,7 @@ function kubeconfigsUpdated(
 }
 
 /** Asserts that the plan updates, in each phase that updates kubeconfigs, what verify checks. */
-function assertPlanUpdatesCheckedKubeconfigs(loaded: LoadedPlan): void {
+function assertPlanUpdatesCheckedKubeconfigs(loaded: LoadedPlan<PlanStep>): void {
   const byPhase = kubeconfigsUpdated(loaded);
   assert.ok(byPhase.size > 0, `${loaded.path} has no update-kubeconfigs step`);
   for (const [phase, named] of byPhase) {

@@ -20,7 +20,7 @@ import { nodesOf } from "../nodes/from_plan.ts";
 import { LocalNode } from "../nodes/local.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import type { Layout } from "../plan/layout.ts";
-import { parsePlan, planFormat } from "../plan/load.ts";
+import { parsePlanWith, planFormat } from "../plan/load.ts";
 import type { PlanSettings } from "../plan/schema.ts";
 import { waitDone } from "../engine/events.ts";
 import { distributeCa } from "./distribute_ca.ts";
@@ -136,7 +136,7 @@ export class LocalNodesCluster {
       null,
       2,
     );
-    const { plan } = parsePlan(planFormat([distributeCa]), text, join(base, "plan.yaml"));
+    const { plan } = parsePlanWith(planFormat([distributeCa]), text, join(base, "plan.yaml"));
     const local = (nodes: readonly NodeAccess[]) =>
       nodes.map((node) => {
         assert.ok(node instanceof LocalNode, `${node.name} is not a local node`);
