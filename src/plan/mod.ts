@@ -49,7 +49,8 @@ export {
   type StepOf,
 } from "./step_format.ts";
 export {
-  NamespaceSelector,
+  type NamespaceSelector,
+  NamespaceSelectorSchema,
   type RollWorkloadsSettings,
   rollWorkloadsSettings,
   WORKLOAD_KINDS,

@@ -10,10 +10,13 @@ import { namespacePattern, positiveInt } from "./fields.ts";
 export const WORKLOAD_KINDS = ["Deployment", "DaemonSet", "StatefulSet"] as const;
 
 /** Namespace selection: glob patterns to include, then to exclude. */
-export const NamespaceSelector = z.strictObject({
+export const NamespaceSelectorSchema = z.strictObject({
   include: z.array(namespacePattern).min(1, "must include at least one pattern").default(["*"]),
   exclude: z.array(namespacePattern).default([]),
 });
+
+/** Namespace include/exclude glob patterns, as a plan gives them (defaults applied). */
+export type NamespaceSelector = z.infer<typeof NamespaceSelectorSchema>;
 
 /** The `workloads` section: defaults for every `roll-workloads` step. */
 export const WorkloadsSchema = z.strictObject({
@@ -21,7 +24,7 @@ export const WorkloadsSchema = z.strictObject({
     "Deployment",
     "DaemonSet",
   ]),
-  namespaces: NamespaceSelector.prefault({}),
+  namespaces: NamespaceSelectorSchema.prefault({}),
   /** Tuning: workloads rolled at once. */
   batchSize: positiveInt.default(5),
   /** Tuning: how long to wait for each rollout. */

@@ -5,12 +5,7 @@
  * @module
  */
 import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
-
-/** Namespace include/exclude glob patterns, as a plan gives them. */
-export interface NamespaceSelector {
-  readonly include: readonly string[];
-  readonly exclude: readonly string[];
-}
+import type { NamespaceSelector } from "../plan/workloads.ts";
 
 const cache = new Map<string, RegExp>();
 

@@ -27,7 +27,7 @@ import { rollingWindow, type WindowOutcome } from "./_rolling_window.ts";
 import { ROLLED_BY_ANNOTATION, ROLLED_FOR_ANNOTATION, rotationMark } from "./_annotations.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { namespacePattern, positiveInt } from "../plan/fields.ts";
-import { NamespaceSelector, WORKLOAD_KINDS } from "../plan/workloads.ts";
+import { NamespaceSelectorSchema, WORKLOAD_KINDS } from "../plan/workloads.ts";
 
 /**
  * `roll-workloads` parameters: annotate pod templates to roll workloads in a rolling window,
@@ -37,7 +37,7 @@ export const RollWorkloadsStep = z.strictObject({
   ...stepBase,
   kind: z.literal("roll-workloads"),
   kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1, "must name at least one kind").optional(),
-  namespaces: NamespaceSelector.optional(),
+  namespaces: NamespaceSelectorSchema.optional(),
   /** Tuning: the window: at most this many rollouts in flight at once. */
   batchSize: positiveInt.optional(),
   /** Tuning: how long to wait for each rollout. */
