@@ -1,8 +1,8 @@
 /**
  * `verify`: checks that the cluster is in the state a phase leaves it in, retrying until the
  * step's timeout, and fails listing every failing check. What each phase leaves behind is in
- * `verify/expectations.ts`; the checks and their runner ({@link runVerifyChecks}, which the CLI
- * and tests call directly) are in `verify/`.
+ * `checks/expectations.ts`; the checks and their runner ({@link runVerifyChecks}, which the CLI
+ * and tests call directly) are in `checks/`.
  * @module
  */
 import { z } from "zod";
@@ -18,7 +18,7 @@ import {
   VERIFY_CHECKS,
   type VerifyOptions,
   type VerifyReport,
-} from "./verify/run_checks.ts";
+} from "./checks/run_checks.ts";
 
 /** `verify` parameters: check that the cluster is in the state the phase `expect` leaves it in. */
 export const VerifyStep = z.strictObject({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { verify, VerifyStep } from "./verify.ts";
-import { DEFAULT_VERIFY_CHECKS, VERIFY_CHECKS } from "./verify/run_checks.ts";
+import { DEFAULT_VERIFY_CHECKS, VERIFY_CHECKS } from "./checks/run_checks.ts";
 import { parsePlan } from "../app/plan.ts";
 import { PlanError } from "../plan/load.ts";
 import { edit, minimalPlanText } from "../plan/test_helpers.ts";
