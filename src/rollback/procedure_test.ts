@@ -3,7 +3,7 @@ import { rollbackProcedure } from "./procedure.ts";
 import type { Progress, StepProgress } from "../engine/progress.ts";
 import { loadPlan } from "../app/plan.ts";
 import { InputError } from "../plan/input_error.ts";
-import { shippedPlan } from "../plan/test_helpers.ts";
+import { shippedPlan } from "../plan/_test_plans.ts";
 
 const plan = (await loadPlan(shippedPlan("kubeadm.yaml"), {})).plan;
 const until = new Date("2026-01-01T01:00:00.000Z");

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { stringify } from "yaml";
 import type { Change, ObjectTarget } from "../engine/change.ts";
 import type { ObjectRef } from "../engine/cluster_api.ts";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
@@ -60,6 +61,28 @@ async function loadRecord(
   return { store, progress };
 }
 
+/** What a diff shows of the record: the rollback, the steps recorded and the new CAs' prints. */
+function recordView(progress: Progress): string {
+  return stringify({
+    rollback: progress.rollback ?? null,
+    steps: Object.keys(progress.steps),
+    caFingerprints: progress.caFingerprints,
+  });
+}
+
+/** The record once rolled back: finished at `finishedAt`, no step and no new CA left. */
+function rolledBack(progress: Progress, step: RecordStep, finishedAt: string): Progress {
+  return {
+    ...progress,
+    rollback: {
+      ...(progress.rollback ?? { startedAt: step.startedAt, undid: [...step.undid] }),
+      finishedAt,
+    },
+    steps: {},
+    caFingerprints: {},
+  };
+}
+
 /** The two steps that open and close a rollback of `plan` begun at `startedAt`. */
 export function rollbackRecordSteps(
   plan: string,
@@ -74,17 +97,22 @@ export function rollbackRecordSteps(
 }
 
 /** `begin-rollback`: the progress record says when the rollback began, before its first write. */
-export const beginRollback = defineStepKind<z.infer<typeof BeginRollbackStep>, boolean>({
+export const beginRollback = defineStepKind<z.infer<typeof BeginRollbackStep>, Progress>({
   kind: "begin-rollback",
   schema: BeginRollbackStep,
   undo: NOT_UNDONE,
 
-  observe: async (ctx, step) => (await loadRecord(ctx, step)).progress.rollback !== undefined,
+  observe: async (ctx, step) => (await loadRecord(ctx, step)).progress,
 
-  diff: (begun, step): Change[] =>
-    begun ? [] : [{
+  diff: (progress, step): Change[] =>
+    progress.rollback ? [] : [{
       action: "update",
       target: recordTarget(step.plan),
+      before: recordView(progress),
+      after: recordView({
+        ...progress,
+        rollback: { startedAt: step.startedAt, undid: [...step.undid] },
+      }),
       reason: "the record says a rollback began: node files written from now on are its own",
     }],
 
@@ -104,14 +132,13 @@ export const beginRollback = defineStepKind<z.infer<typeof BeginRollbackStep>, b
 
 interface Closing {
   readonly secret: boolean;
-  readonly finished: boolean;
+  readonly progress: Progress;
 }
 
 /** Whether the new-CA Secret is still there, and whether the record is marked rolled back. */
 async function closingState(ctx: StepContext, step: RecordStep): Promise<Closing> {
   const secret = await ctx.cluster.read(secretRef(step.plan)) !== undefined;
-  const { progress } = await loadRecord(ctx, step);
-  return { secret, finished: progress.rollback?.finishedAt !== undefined };
+  return { secret, progress: (await loadRecord(ctx, step)).progress };
 }
 
 /** `finish-rollback`: the new-CA Secret deleted, the progress record marked rolled back. */
@@ -132,9 +159,11 @@ export const finishRollback = defineStepKind<z.infer<typeof FinishRollbackStep>,
         reason: "the next rotation starts from scratch with a new CA",
       }]
       : []),
-    ...(closing.finished ? [] : [{
+    ...(closing.progress.rollback?.finishedAt ? [] : [{
       action: "update" as const,
       target: recordTarget(step.plan),
+      before: recordView(closing.progress),
+      after: recordView(rolledBack(closing.progress, step, "(when it finishes)")),
       reason: "the progress record says the rotation was rolled back",
     }]),
   ],
@@ -144,19 +173,15 @@ export const finishRollback = defineStepKind<z.infer<typeof FinishRollbackStep>,
       await ctx.cluster.delete(secretRef(step.plan));
     }
     const { store, progress } = await loadRecord(ctx, step);
-    progress.rollback = {
-      ...(progress.rollback ?? { startedAt: step.startedAt, undid: [...step.undid] }),
-      finishedAt: new Date().toISOString(),
-    };
-    progress.steps = {};
-    progress.caFingerprints = {};
-    progress.updatedAt = new Date().toISOString();
-    await store.save(progress);
+    const now = new Date().toISOString();
+    await store.save({ ...rolledBack(progress, step, now), updatedAt: now });
   },
 
   async verify(ctx, step) {
     const closing = await closingState(ctx, step);
     if (closing.secret) throw new Error(`Secret kube-system/${secretRef(step.plan).name} is left`);
-    if (!closing.finished) throw new Error("the progress record is not marked rolled back");
+    if (!closing.progress.rollback?.finishedAt) {
+      throw new Error("the progress record is not marked rolled back");
+    }
   },
 });
