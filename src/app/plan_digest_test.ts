@@ -3,7 +3,7 @@ import { loadPlan } from "./plan.ts";
 import { canonicalJson } from "../plan/digest.ts";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { shippedPlan, testdata } from "../plan/test_helpers.ts";
+import { shippedPlan, testdata } from "../plan/_test_plans.ts";
 
 /** plans/kubeadm.yaml as it was when the digests below were recorded. */
 const kubeadmPlanAsRecorded = relative(

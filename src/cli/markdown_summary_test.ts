@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
-import { assertNoKeyMaterial, generateTestKeys } from "../diff/_test_util.ts";
+import { assertNoKeyMaterial, generateTestKeys } from "../diff/_test_keys.ts";
 
 const steps: RunReport["steps"] = [
   { id: "distribute-cluster-ca", phase: "trust", kind: "distribute-ca" },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Change } from "../engine/change.ts";
 import { renderJson } from "./json.ts";
-import { assertNoKeyMaterial, generateTestKeys } from "./_test_util.ts";
+import { assertNoKeyMaterial, generateTestKeys } from "./_test_keys.ts";
 
 const keys = generateTestKeys();
 const other = generateTestKeys();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { maskAll, maskSecrets } from "./mask.ts";
-import { assertNoKeyMaterial, generateTestKeys, pemBody } from "./_test_util.ts";
+import { assertNoKeyMaterial, generateTestKeys, pemBody } from "./_test_keys.ts";
 
 const keys = generateTestKeys();
 const MARKER = /^\(masked, sha256:[0-9a-f]{8}\)$/;

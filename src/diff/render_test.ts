@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Change } from "../engine/change.ts";
 import { renderChanges } from "./render.ts";
-import { assertNoKeyMaterial, generateTestKeys } from "./_test_util.ts";
+import { assertNoKeyMaterial, generateTestKeys } from "./_test_keys.ts";
 
 const keys = generateTestKeys();
 // deno-lint-ignore no-control-regex

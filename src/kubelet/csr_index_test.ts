@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { at, csrObject } from "./_test_fixtures.ts";
+import { at, csrObject } from "./_test_kubelet_certificates.ts";
 import {
   csrNodeName,
   csrState,

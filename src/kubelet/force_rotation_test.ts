@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeCas } from "./_test_fixtures.ts";
+import { makeCas } from "./_test_kubelet_certificates.ts";
 import {
   installClientCertificate,
   kubeletTimestamp,

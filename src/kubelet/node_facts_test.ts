@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { at, csrObject, kubeletCert, makeCas } from "./_test_fixtures.ts";
+import { at, csrObject, kubeletCert, makeCas } from "./_test_kubelet_certificates.ts";
 import { indexKubeletCsrs } from "./csr_index.ts";
 import {
   CURRENT_CLIENT_PEM,

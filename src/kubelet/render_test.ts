@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { at, kubeletCert, makeCas, signerIn } from "./_test_fixtures.ts";
+import { at, kubeletCert, makeCas, signerIn } from "./_test_kubelet_certificates.ts";
 import { caTrustFromPem, summarizeTrust } from "./ca_trust.ts";
 import { buildReport } from "./build_report.ts";
 import type { VerifierReport } from "./report.ts";

@@ -7,7 +7,7 @@ import { decodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
 import { generateKeyPair } from "./key_type.ts";
 import { issueCertificate } from "./issue_certificate.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 

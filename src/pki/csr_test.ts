@@ -3,7 +3,7 @@ import { createCsr, createNodeClientCsr, parseCsr } from "./csr.ts";
 import { parsePrivateKey } from "./private_key.ts";
 import { decodePem, encodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 Deno.test("createNodeClientCsr: the kubelet's client CSR", async () => {
   const created = await createNodeClientCsr("worker-1");

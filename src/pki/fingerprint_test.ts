@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fingerprint, toHex } from "./fingerprint.ts";
 import { generateCa } from "./ca.ts";
 import { parseCertificate } from "./bundle.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 const ca = await generateCa({ keyType: "ecdsa-p256" });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { generateCa } from "./ca.ts";
 import { issueCertificate } from "./issue_certificate.ts";
 import { checkGivenCa, GivenCaError, type GivenCaFile } from "./given_ca.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -9,7 +9,7 @@ import { createNodeClientCsr, parseCsr } from "./csr.ts";
 import { subjectAltNames } from "./subject_alt_names.ts";
 import { decodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 const ca = await generateCa({ keyType: "ecdsa-p256" });
 

@@ -4,7 +4,7 @@ import { generateCa } from "./ca.ts";
 import { generateKeyPair } from "./key_type.ts";
 import { parsePrivateKey } from "./private_key.ts";
 import { parseCertificate } from "./bundle.ts";
-import { hasOpenssl, makeOpensslCaAndLeaf, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, makeOpensslCaAndLeaf, OpensslDir } from "./_test_openssl.ts";
 
 const ec = await generateCa({ keyType: "ecdsa-p256" });
 const rsa = await generateCa({ keyType: "rsa-2048" });

@@ -9,7 +9,7 @@ import {
 import { generateKeyPair } from "./key_type.ts";
 import { decodePem, encodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
-import { hasOpenssl, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, OpensslDir } from "./_test_openssl.ts";
 
 /** Hex of the SPKI of a public key: compared instead of key PEMs so nothing secret is printed. */
 async function spkiHex(key: CryptoKey): Promise<string> {

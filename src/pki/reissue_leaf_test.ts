@@ -10,7 +10,7 @@ import { keyMatchesCertificate } from "./key_match.ts";
 import { subjectAltNames } from "./subject_alt_names.ts";
 import { decodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
-import { hasOpenssl, LEAF_SANS, makeOpensslCaAndLeaf, OpensslDir } from "./_test_utils.ts";
+import { hasOpenssl, LEAF_SANS, makeOpensslCaAndLeaf, OpensslDir } from "./_test_openssl.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { canonicalJson, planDigest, stepDigest } from "./digest.ts";
 import { parsePlan } from "../app/plan.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
-import { edit, minimalPlanText, shippedPlan } from "./test_helpers.ts";
+import { edit, minimalPlanText, shippedPlan } from "./_test_plans.ts";
 
 const load = (text: string) => parsePlan(text, "plans/test.yaml", {});
 

@@ -5,7 +5,7 @@ import { PlanError } from "./load.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
 
 const KIND_NAMES = STEP_KINDS.map((kind) => kind.kind);
-import { edit, minimalPlanText, shippedPlan, testdata } from "./test_helpers.ts";
+import { edit, minimalPlanText, shippedPlan, testdata } from "./_test_plans.ts";
 
 /** Loads a plan that must fail and returns its PlanError. */
 async function refused(path: string, env: Record<string, string> = {}): Promise<PlanError> {

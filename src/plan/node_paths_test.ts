@@ -4,7 +4,7 @@ import { loadPlan } from "../app/plan.ts";
 import type { LoadedPlan } from "./load.ts";
 import type { PlanStep } from "../steps/kinds.ts";
 import type { Phase } from "./phase.ts";
-import { shippedPlan } from "./test_helpers.ts";
+import { shippedPlan } from "./_test_plans.ts";
 
 /** Per phase, the kubeconfigs the plan's control-plane update-kubeconfigs steps name. */
 function kubeconfigsUpdated(

@@ -4,7 +4,7 @@ import { parsePlan } from "../app/plan.ts";
 import { PlanError } from "./load.ts";
 import { phaseIndex, PHASES } from "./phase.ts";
 import { stepBase, type StepFields, stepNeedsEarlier } from "./step_format.ts";
-import { edit, minimalPlanText } from "./test_helpers.ts";
+import { edit, minimalPlanText } from "./_test_plans.ts";
 
 function problems(text: string): string[] {
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { verifyPodTrust } from "./verify_pod_trust.ts";
-import { minimalPlanText } from "../plan/test_helpers.ts";
+import { minimalPlanText } from "../plan/_test_plans.ts";
 import { parsePlan } from "../app/plan.ts";
 
 Deno.test("verify-pod-trust: accept defaults to none, owners are Kind/name", () => {

@@ -3,7 +3,7 @@ import { verify, VerifyStep } from "./verify.ts";
 import { DEFAULT_VERIFY_CHECKS, VERIFY_CHECKS } from "./checks/run_checks.ts";
 import { parsePlan } from "../app/plan.ts";
 import { PlanError } from "../plan/load.ts";
-import { edit, minimalPlanText } from "../plan/test_helpers.ts";
+import { edit, minimalPlanText } from "../plan/_test_plans.ts";
 
 Deno.test("VerifyStep: the first version's checks by default, 300s to pass", () => {
   const step = VerifyStep.parse({ id: "verify", phase: "trust", kind: "verify", expect: "trust" });
