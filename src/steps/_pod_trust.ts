@@ -8,6 +8,7 @@
 import type { KubeObject } from "../engine/cluster_api.ts";
 import { compareText, globMatches } from "./_namespace_selection.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
+import { WORKLOAD_KINDS } from "../plan/workloads.ts";
 
 /** The kind and name of what runs a pod: `Deployment`, `DaemonSet`, `Job`, `CronJob`, … or `Pod`. */
 export interface PodOwner {
@@ -54,7 +55,7 @@ export function workloadKey(namespace: string, owner: PodOwner): string {
 }
 
 /** The kinds whose pods a roll replaces (what `roll-workloads` can roll). */
-const ROLLABLE = new Set(["Deployment", "DaemonSet", "StatefulSet"]);
+const ROLLABLE = new Set<string>(WORKLOAD_KINDS);
 
 interface Volume {
   projected?: {

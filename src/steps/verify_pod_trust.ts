@@ -30,6 +30,7 @@ import { ROLLED_FOR_ANNOTATION, rotationMark } from "./_annotations.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
 import { oldCaFingerprints } from "./trust_sets.ts";
+import { WORKLOAD_KINDS } from "../plan/workloads.ts";
 
 /** `verify-pod-trust` parameters: the pods the plan accepts losing the API. */
 export const VerifyPodTrustStep = z.strictObject({
@@ -97,7 +98,7 @@ async function parentOwners(ctx: StepContext): Promise<Map<string, PodOwner | un
 async function rolledWorkloads(ctx: StepContext): Promise<Set<string>> {
   const mark = rotationMark(ctx.cas.fingerprints());
   const rolled = new Set<string>();
-  for (const kind of ["Deployment", "DaemonSet", "StatefulSet"]) {
+  for (const kind of WORKLOAD_KINDS) {
     await ctx.cluster.listEach<TemplateOwner>("apps/v1", kind, {}, (workload) => {
       if (workload.spec?.template?.metadata?.annotations?.[ROLLED_FOR_ANNOTATION] !== mark) {
         return;
