@@ -9,8 +9,7 @@
  * - a node with rotation off blocks the gate and the message names it.
  */
 import assert from "node:assert/strict";
-import { down, up } from "../../test/cluster/cluster.ts";
-import type { ClusterState } from "../../test/cluster/state.ts";
+import { startCluster, type TestCluster } from "../../test/cluster/harness.ts";
 import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
 import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
@@ -122,25 +121,24 @@ Deno.test({
   async fn(t) {
     const stateDir = await Deno.makeTempDir({ prefix: "ca-rotator-kubelet-verifier-" });
     const lines: string[] = [];
-    let state: ClusterState;
+    let testCluster: TestCluster;
     try {
       // Initial kubelet certificates: 150 s lifetime, window 60 s … 90 s after the kubelets start.
-      state = (await up({
+      testCluster = await startCluster({
         apiServers: 1,
         nodes: 3,
         stateDir,
-        subnet: "auto",
         kubeletCertLifetimeSeconds: 150,
         firstRotationAfterSeconds: 60,
         signingDuration: "10m",
-        ownerPid: Deno.pid,
         log: (line) => lines.push(line),
-      })).state;
+      });
     } catch (error) {
       console.error(lines.join("\n"));
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
       throw error;
     }
+    const state = testCluster.state;
     try {
       const { layout } = state;
       const cp = layout.controlPlane.map((n) =>
@@ -404,7 +402,7 @@ Deno.test({
       }
       throw error;
     } finally {
-      await down({ stateDir, log: () => {} });
+      await testCluster.stop();
     }
   },
 });

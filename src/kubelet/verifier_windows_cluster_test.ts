@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { down, up } from "../../test/cluster/cluster.ts";
+import { startCluster, type TestCluster } from "../../test/cluster/harness.ts";
 import type { KubeletStatus } from "../../test/cluster/kubelet_status.ts";
 import type { ClusterState } from "../../test/cluster/state.ts";
 import { memoryPrinter } from "../engine/printer.ts";
@@ -54,25 +54,24 @@ Deno.test({
   async fn() {
     const stateDir = await Deno.makeTempDir({ prefix: "ca-rotator-kubelet-windows-" });
     const lines: string[] = [];
-    let state: ClusterState;
+    let testCluster: TestCluster;
     try {
       // First certificates: 120 s lifetime, the 70–90 % window 40 … 64 s after the kubelets start.
-      state = (await up({
+      testCluster = await startCluster({
         apiServers: 1,
         nodes: 2,
         stateDir,
-        subnet: "auto",
         kubeletCertLifetimeSeconds: 120,
         firstRotationAfterSeconds: 40,
         signingDuration: "10m",
-        ownerPid: Deno.pid,
         log: (line) => lines.push(line),
-      })).state;
+      });
     } catch (error) {
       console.error(lines.join("\n"));
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
       throw error;
     }
+    const state = testCluster.state;
     const { layout } = state;
     const nodes = [...layout.controlPlane, ...layout.workers];
     const status = async (name: string): Promise<KubeletStatus> =>
@@ -162,7 +161,7 @@ Deno.test({
       }
       throw error;
     } finally {
-      await down({ stateDir, log: () => {} });
+      await testCluster.stop();
     }
   },
 });

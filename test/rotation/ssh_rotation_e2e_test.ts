@@ -203,8 +203,14 @@ Deno.test({
             },
           }),
         });
-        const refusedTmp = await Deno.makeTempDir({ prefix: "ca-rotator-lock-refused-" });
-        const killedTmp = await Deno.makeTempDir({ prefix: "ca-rotator-killed-dry-run-" });
+        // Short: a deeper TMPDIR would hold no socket (src/nodes/ssh_connections.ts).
+        const shortTmp = async () => {
+          const dir = `/tmp/cr${crypto.randomUUID().slice(0, 6)}`;
+          await Deno.mkdir(dir, { mode: 0o700 });
+          return dir;
+        };
+        const refusedTmp = await shortTmp();
+        const killedTmp = await shortTmp();
         try {
           const refused = await runCaRotator({ ...cluster.env, TMPDIR: refusedTmp }, [
             "rotate",
