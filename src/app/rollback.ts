@@ -23,14 +23,17 @@ export function rollBack(options: RotationOptions): Promise<RotationResult> {
   const { loaded, dryRun, printer } = options;
   const plan = loaded.plan;
   const name = plan.metadata.name;
-  return withRunFrame(options, async (_live, store) => {
-    const progress = await store.load();
-    const until = progress?.rollback?.startedAt
-      ? new Date(progress.rollback.startedAt)
-      : new Date();
-    // Nothing to roll back, or the finalize phase begun: refused before the lock (exit 2).
-    const procedure = rollbackProcedure(plan, progress, until, options.kinds ?? STEP_KINDS);
-    return { progress: progress!, until, procedure };
+  // Not every Node need be covered: a rollback returns to what uncovered Nodes still trust.
+  return withRunFrame(options, {
+    async refuse(_live, store) {
+      const progress = await store.load();
+      const until = progress?.rollback?.startedAt
+        ? new Date(progress.rollback.startedAt)
+        : new Date();
+      // Nothing to roll back, or the finalize phase begun: refused before the lock (exit 2).
+      const procedure = rollbackProcedure(plan, progress, until, options.kinds ?? STEP_KINDS);
+      return { progress: progress!, until, procedure };
+    },
   }, async (frame, { progress, until, procedure }) => {
     // The Secret is read, never written: a missing one would be generated in memory only.
     const material = await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {

@@ -29,7 +29,8 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
   const { loaded, dryRun, printer } = options;
   const registry = new StepRegistry(options.kinds ?? STEP_KINDS);
   const plan = loaded.plan;
-  return withRunFrame(options, () => Promise.resolve(), async (frame) => {
+  const checks = { refuse: () => Promise.resolve(), everyNodeCovered: true };
+  return withRunFrame(options, checks, async (frame) => {
     const material = await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {
       dryRun,
       given: frame.given,
@@ -45,6 +46,7 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
       store: frame.store,
       printer,
       signal: frame.signal,
+      phaseGate: frame.phaseGate,
       events: frame.events,
       context: frame.context(material.cas),
     });

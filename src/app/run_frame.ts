@@ -2,7 +2,7 @@
  * The frame of every run that changes the cluster (`rotate`, `rollback`): bad input refused
  * before anything is held (the given CA files, the first contact with the API server, the
  * command's own checks), every node of the plan reached (over ssh: connected and sudo checked)
- * and checked against the cluster, the run lock, the progress store, the events and the stop
+ * and checked against the cluster (for `rotate`, every Node of the cluster covered), the run lock, the progress store, the events and the stop
  * signal (a SIGINT/SIGTERM, or the lock lost). On every way out — a refused lock, bad input found
  * late, a step's crash, a signal — every ssh connection and its socket directory are closed and
  * the lock is released.
@@ -31,6 +31,8 @@ import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { loadGivenCas } from "../state/new_ca_secret.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
+import { coverageGate, coverageMessage, nodesNotCovered } from "./node_coverage.ts";
+import { InputError } from "../plan/input_error.ts";
 
 /** What a run that changes the cluster needs to know. */
 export interface RunOptions extends KubeConfigOptions {
@@ -58,18 +60,30 @@ export interface RunFrame {
   readonly signal?: AbortSignal;
   /** The caller's events, and (unless dry) Events on the progress ConfigMap. */
   readonly events?: EventSink;
+  /** Holds the run before a later phase (for the runner), where the command asks for one. */
+  readonly phaseGate?: RunnerDeps["phaseGate"];
   /** The runner's context for these nodes and the new CA material (overlays in a dry run). */
   context(cas: CaMaterial): RunnerDeps["context"];
 }
 
-/**
- * Opens the frame, runs `body` in it and closes it. `refuse` runs after the first contact with
- * the API server and before any node is connected or the lock taken: bad input it finds leaves
- * nothing held; its result is handed to `body`.
- */
+/** What a command adds to its frame. */
+export interface FrameChecks<R> {
+  /**
+   * Runs after the first contact with the API server and before any node is connected or the
+   * lock taken: bad input it finds leaves nothing held; its result is handed to the body.
+   */
+  refuse(live: KubeClusterApi, store: ConfigMapProgressStore): Promise<R>;
+  /**
+   * Every Node of the cluster must be the plan's (src/app/node_coverage.ts): refused before the
+   * lock when one is not, and a phase gate for the runner (`RunFrame.phaseGate`).
+   */
+  readonly everyNodeCovered?: boolean;
+}
+
+/** Opens the frame, runs `body` in it and closes it. */
 export async function withRunFrame<R, T>(
   options: RunOptions,
-  refuse: (live: KubeClusterApi, store: ConfigMapProgressStore) => Promise<R>,
+  checks: FrameChecks<R>,
   body: (frame: RunFrame, refused: R) => Promise<T>,
 ): Promise<T> {
   const { loaded, dryRun, printer } = options;
@@ -86,7 +100,7 @@ export async function withRunFrame<R, T>(
   const store = new ConfigMapProgressStore(live, plan.metadata.name);
   const given = await loadGivenCas(plan, planDir);
   await contactServer(source.current(), options);
-  const refused = await refuse(live, store);
+  const refused = await checks.refuse(live, store);
 
   const holder = currentHolder();
   const connections = new SshConnections();
@@ -106,6 +120,14 @@ export async function withRunFrame<R, T>(
       layout: plan.layout,
       cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
     });
+    if (checks.everyNodeCovered) {
+      const uncovered = await nodesNotCovered(live, plan.nodes);
+      if (uncovered.length > 0) {
+        throw new InputError(
+          `The plan does not cover every Node (nothing was changed): ${coverageMessage(uncovered)}`,
+        );
+      }
+    }
     lock = dryRun ? undefined : await acquireRunLock(live, {
       planName: plan.metadata.name,
       holder,
@@ -122,6 +144,7 @@ export async function withRunFrame<R, T>(
       given,
       store,
       signal: stops.length ? AbortSignal.any(stops) : undefined,
+      phaseGate: checks.everyNodeCovered ? coverageGate(live, plan.nodes) : undefined,
       // A dry run records nothing in the cluster, Events included.
       events: dryRun ? options.events : fanOut(
         options.events,

@@ -17,6 +17,7 @@ import type { StepContext } from "./step.ts";
 import { InterruptedError, StepError } from "./step_error.ts";
 import { type Phase, phaseIndex } from "../plan/phase.ts";
 import type { LoadedPlan } from "../plan/load.ts";
+import type { StepFields } from "../plan/step_format.ts";
 import { RunRecord } from "./_run_record.ts";
 import { RoundTripCount } from "./_round_trips.ts";
 import { runStep, safePoint, type StepRun } from "./_run_step.ts";
@@ -45,6 +46,11 @@ export interface RunnerDeps {
    * `interrupted` with the reason; the runner then throws {@link InterruptedError}.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Asked before each later phase of the run begins (not the first: the run's own start checked
+   * it; not in a dry run): a reason to hold the run there, as a gate holds it, or undefined.
+   */
+  readonly phaseGate?: (phase: Phase) => Promise<string | undefined>;
 }
 
 /** The changes of one step, as a dry run shows them. */
@@ -158,6 +164,8 @@ async function walk(
   const run: StepRun = { deps, events, now, record, applied: (changes) => steps.push(changes) };
   const roundTrips = new RoundTripCount([...context.controlPlane, ...context.workers]);
   let firstPending: RunResult["next"];
+  /** The phase of the last step this run ran. */
+  let phase: Phase | undefined;
 
   for (const step of plan.steps) {
     safePoint(signal);
@@ -172,6 +180,22 @@ async function walk(
       await events.emit({ type: "StepSkipped", step: step.id, phase: step.phase });
       continue;
     }
+    // A later phase of this run begins: the phase gate may hold it.
+    if (phase !== undefined && phase !== step.phase && !context.dryRun) {
+      const held = await phaseHeld(deps, events, step);
+      if (held !== undefined) {
+        return {
+          outcome: "gate",
+          steps,
+          skipped,
+          gate: held,
+          gateStep: step.id,
+          next,
+          roundTrips: roundTrips.steps(),
+        };
+      }
+    }
+    phase = step.phase;
     firstPending ??= next;
     const { gate } = await roundTrips.of(step.id, () => runStep(run, step));
     if (gate !== undefined) {
@@ -193,6 +217,22 @@ async function walk(
     ...(context.dryRun && firstPending ? { next: firstPending } : {}),
     roundTrips: roundTrips.steps(),
   };
+}
+
+/**
+ * The reason the run holds before `step`, the first of its phase in this run (the phase gate's
+ * answer, reported as a gate of that step), or undefined.
+ */
+async function phaseHeld(
+  deps: RunnerDeps,
+  events: EventSink,
+  step: StepFields,
+): Promise<string | undefined> {
+  const held = await deps.phaseGate?.(step.phase);
+  if (held === undefined) return undefined;
+  deps.printer.warn(`[${step.id}] ${held}`);
+  await events.emit({ type: "GateReached", step: step.id, phase: step.phase, message: held });
+  return held;
 }
 
 /** Changes by action, over every step. */

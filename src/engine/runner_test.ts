@@ -335,3 +335,45 @@ Deno.test("runner reports each step's remote round trips, per node; none without
   await local.cleanup();
   await cleanup();
 });
+
+Deno.test("the phase gate is asked before each later phase of a run, and holds it there", async () => {
+  const { printer, context, cleanup } = await setup();
+  calls.length = 0;
+  const asked: string[] = [];
+  const store = memoryProgressStore();
+  const result = await runPlan({
+    loaded: loadedPlan(steps),
+    registry: registry(),
+    store,
+    context,
+    printer,
+    phaseGate: (phase) => {
+      asked.push(phase);
+      return Promise.resolve(phase === "finalize" ? "a Node joined" : undefined);
+    },
+  });
+  // Not before trust (the run's start checked it); before switch it let the run go on.
+  assert.deepEqual(asked, ["switch", "finalize"]);
+  assert.equal(result.outcome, "gate");
+  assert.equal(result.gate, "a Node joined");
+  assert.deepEqual(result.next, { step: "write-c", phase: "finalize" });
+  assert.ok(!calls.includes("observe write-c"), "nothing of finalize ran");
+  assert.equal((await store.load())!.steps["write-c"], undefined);
+
+  // Resumed in finalize: its first phase, so the gate is not asked again by this run.
+  asked.length = 0;
+  const resumed = await runPlan({
+    loaded: loadedPlan(steps),
+    registry: registry(),
+    store,
+    context,
+    printer,
+    phaseGate: (phase) => {
+      asked.push(phase);
+      return Promise.resolve("never asked");
+    },
+  });
+  assert.equal(resumed.outcome, "done");
+  assert.deepEqual(asked, []);
+  await cleanup();
+});

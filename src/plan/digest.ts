@@ -47,6 +47,8 @@ export function planDigest<S extends StepFields>(
   for (const field of PLAN_UNDIGESTED_FIELDS) delete rest[field];
   return sha256Digest({
     ...rest,
+    // Which Nodes are left alone may change mid-rotation (a Node that joined, excluded).
+    nodes: omit(plan.nodes, ["exclude"]),
     layout: omit(plan.layout, LAYOUT_UNDIGESTED_FIELDS),
     workloads: omit(plan.workloads, WORKLOADS_TUNING_FIELDS),
     steps: plan.steps.map((step) => omit(step, formatOf(kinds, step).tuning ?? [])),

@@ -47,10 +47,28 @@ export const NodeGroupSchema = z.discriminatedUnion("driver", [LocalNodesSchema,
 /** A group of nodes. */
 export type NodeGroup = z.infer<typeof NodeGroupSchema>;
 
+/**
+ * A Node of the cluster the rotation leaves alone, by name or by label selector, and why. Its
+ * kubelet keeps what it trusts: after the switch it cannot verify the API servers' new serving
+ * certificates, and after finalize the API servers no longer accept its client certificate.
+ */
+export const NodeExclusionSchema = z.union([
+  z.strictObject({ name: nodeName, reason: nonEmpty }),
+  z.strictObject({ selector: nonEmpty, reason: nonEmpty }),
+]);
+
+/** A Node left alone. */
+export type NodeExclusion = z.infer<typeof NodeExclusionSchema>;
+
 /** The `nodes` section. */
 export const NodesSchema = z.strictObject({
   controlPlane: NodeGroupSchema,
   workers: NodeGroupSchema.optional(),
+  /**
+   * The cluster's Nodes the plan leaves alone. Every other Node must be in a group: a run
+   * refuses to start (and holds before each later phase) while the cluster has one that is not.
+   */
+  exclude: z.array(NodeExclusionSchema).default([]),
 });
 
 /** The node groups of a plan. */

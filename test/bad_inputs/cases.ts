@@ -426,6 +426,14 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
         /node "worker-1" \(nodes\.workers, [^)]*\): \/etc\/kubernetes\/pki\/ca\.crt is missing/,
     },
     {
+      name: "nodes: a worker of the cluster left out of the plan",
+      env: { WORKER_ROOTS: "" },
+      json: true,
+      exitCode: 2,
+      message:
+        /does not cover every Node \(nothing was changed\): the cluster has a Node the plan does not cover: worker-1 — add it to nodes\.workers/,
+    },
+    {
       name: "nodes: the control-plane roots given as workers",
       plan: edit('roots: "${WORKER_ROOTS:-}"', 'roots: "${NODE_ROOTS}"'),
       exitCode: 2,

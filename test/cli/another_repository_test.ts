@@ -203,6 +203,7 @@ stopAfter: trust
 layout: { preset: kubeadm }
 nodes:
   controlPlane: { driver: local, roots: "\${NODE_ROOTS}" }
+  workers: { driver: local, roots: "\${WORKER_ROOTS:-}" }
 cas:
   cluster: { source: generate, algorithm: ecdsa-p256 }
 steps:

@@ -27,6 +27,8 @@ import { targetName } from "../../src/engine/change.ts";
 import { nodeFiles } from "../rotation/fixtures.ts";
 import { memoryPrinter } from "../../src/engine/printer.ts";
 import { PlanError } from "../../src/plan/load.ts";
+import { InputError } from "../../src/plan/input_error.ts";
+import type { EventSink } from "../../src/engine/events.ts";
 import { STEP_KINDS } from "../../src/steps/kinds.ts";
 import { writeNote } from "./_write_note_kind.ts";
 
@@ -245,6 +247,7 @@ Deno.test({
     file: rotation-note.txt
     text: rotated by a kind the engine never saw
 `,
+            cluster.workerRoots,
           ),
         );
         await assert.rejects(
@@ -398,6 +401,7 @@ Deno.test({
     objects: [APIService/v1alpha1.named.example.com, ValidatingWebhookConfiguration/policy]
     caData: bundle
 `,
+            cluster.workerRoots,
           ),
         );
         const loaded = await loadPlan(planPath, {});
@@ -459,6 +463,104 @@ Deno.test({
       }
     });
 
+    await t.step(
+      "every Node is the plan's: one left out is refused, one excluded is not, one that joins holds the next phase",
+      async () => {
+        const kinds = [...STEP_KINDS, writeNote];
+        const dir = await Deno.makeTempDir({ prefix: "ca-rotator-coverage-" });
+        const worker = cluster.workers[0].name;
+        const steps = `  - id: coverage-note
+    phase: trust
+    kind: write-note
+    file: coverage-note.txt
+    text: every Node is covered
+  - id: coverage-gate
+    phase: switch
+    kind: verify-pod-trust
+    accept: [{ namespace: "*" }]
+`;
+        const notePath = join(cluster.nodeRoots[0], "etc/kubernetes/coverage-note.txt");
+        const planWith = async (workerRoots: string[], extra = "", stopAfter = "trust") => {
+          const path = join(dir, "coverage.yaml");
+          const text = localPlan(
+            "coverage",
+            cluster.nodeRoots,
+            cluster.nodes.map((n) => n.ip),
+            steps,
+            workerRoots,
+          ).replace("stopAfter: trust", `stopAfter: ${stopAfter}`)
+            .replace("\ncas:", `${extra}\ncas:`);
+          await Deno.writeTextFile(path, text);
+          return await loadPlan(path, {}, kinds);
+        };
+        const run = (loaded: Awaited<ReturnType<typeof loadPlan>>, events?: EventSink) =>
+          rotate({
+            kubeconfig: cluster.kubeconfig,
+            loaded,
+            kinds,
+            dryRun: false,
+            printer: memoryPrinter(),
+            events,
+          });
+        const joined = { apiVersion: "v1", kind: "Node", name: "joined-1" } as const;
+        try {
+          // Left out: bad input before anything is written, the worker named with its address.
+          const before = await nodeFiles([...cluster.nodeRoots, ...cluster.workerRoots]);
+          const leftOut = await run(await planWith([])).then(() => undefined, (error) => error);
+          assert.ok(leftOut instanceof InputError, `refused as bad input: ${leftOut}`);
+          assert.match(
+            leftOut.message,
+            new RegExp(
+              `does not cover every Node \\(nothing was changed\\): the cluster has a Node the ` +
+                `plan does not cover: ${worker} — add it to nodes.workers`,
+            ),
+          );
+          assert.deepEqual(
+            await nodeFiles([...cluster.nodeRoots, ...cluster.workerRoots]),
+            before,
+            "no node file changed",
+          );
+          assert.equal(await new ConfigMapProgressStore(api, "coverage").load(), undefined);
+
+          // Excluded by name, with the reason: the run proceeds.
+          const exclusion = `\n  exclude:\n    - { name: ${worker}, reason: "rotated by hand" }`;
+          const excluded = await run(await planWith([], exclusion));
+          assert.equal(excluded.outcome, "done");
+          assert.equal(await Deno.readTextFile(notePath), "every Node is covered\n");
+
+          // A Node that joins during the trust phase holds the run before the switch, named.
+          const joining: EventSink = {
+            async emit(event) {
+              if (event.type === "StepDone" && event.step === "coverage-note") {
+                await api.create({
+                  apiVersion: "v1",
+                  kind: "Node",
+                  metadata: { name: "joined-1" },
+                });
+              }
+            },
+          };
+          await Deno.remove(notePath);
+          await api.delete({
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            namespace: "kube-system",
+            name: "ca-rotator-coverage",
+          });
+          const held = await run(await planWith([], exclusion, "switch"), joining);
+          assert.equal(held.outcome, "gate");
+          assert.equal(held.gateStep, "coverage-gate");
+          assert.match(held.gate ?? "", /holding before phase "switch": .*cover: joined-1/);
+          const record = await new ConfigMapProgressStore(api, "coverage").load();
+          assert.equal(record?.steps["coverage-note"]?.status, "done");
+          assert.equal(record?.steps["coverage-gate"], undefined, "nothing of the switch ran");
+        } finally {
+          await api.delete(joined).catch(() => {});
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
     await t.step("kubeconfig resolution runs an exec-plugin credential", async () => {
       const admin = await Deno.readTextFile(cluster.kubeconfig);
       const client = kubeconfigClientCert(admin);
@@ -501,7 +603,14 @@ Deno.test({
 });
 
 /** A plan over the test cluster's control-plane node roots with the given steps (YAML). */
-function localPlan(name: string, roots: string[], addresses: string[], steps: string): string {
+/** A plan of `steps` over the control-plane roots (with their addresses) and the worker roots. */
+function localPlan(
+  name: string,
+  roots: string[],
+  addresses: string[],
+  steps: string,
+  workerRoots: string[] = [],
+): string {
   return `apiVersion: ca-rotator.dev/v1
 kind: RotationPlan
 metadata: { name: ${name} }
@@ -511,6 +620,7 @@ nodes:
   controlPlane: { driver: local, roots: ${JSON.stringify(roots)}, addresses: ${
     JSON.stringify(addresses)
   } }
+  workers: { driver: local, roots: ${JSON.stringify(workerRoots)} }
 cas:
   cluster: { source: generate, algorithm: ecdsa-p256 }
 steps:
