@@ -65,6 +65,12 @@ export function renderKubeadmConfig(
         // aggregated API server of aggregated_api.ts listens on an address of the cluster's
         // network namespace, its Service's endpoint.
         { name: "enable-aggregator-routing", value: "true" },
+        // On SIGTERM (a manifest change restarts it) an API server fails /readyz at once but
+        // keeps serving for 4 s, so haproxy (checks every 1 s, down after 2 failures) stops
+        // sending it requests before it stops taking them; without it a request that reaches it
+        // in between is answered 503 "apiserver is shutting down" through the load balancer.
+        // The static-pod runner's grace period (5 s) is longer.
+        { name: "shutdown-delay-duration", value: "4s" },
       ],
     },
     controllerManager: {
