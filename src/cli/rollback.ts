@@ -12,6 +12,5 @@ export function rollbackCommand(flags: RotateFlags, printer: Printer): Promise<n
   return rotateCommand(flags, printer, {
     run: rollBack,
     documentKind: "RollbackResult",
-    setupSection: "rollback-record",
   });
 }

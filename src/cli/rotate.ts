@@ -46,8 +46,8 @@ export interface RunCommand {
   readonly run: (options: RotationOptions) => Promise<RotationResult>;
   /** The `kind` of its `-o json` document. */
   readonly documentKind: OutputKind;
-  /** The section of the changes it makes besides the steps (`setupChanges`). */
-  readonly setupSection: string;
+  /** The section of the changes it makes besides the steps (`setupChanges`), if it makes any. */
+  readonly setupSection?: string;
 }
 
 const ROTATE: RunCommand = {
@@ -128,7 +128,9 @@ export async function rotateCommand(
   }
   live?.stop();
   const sections = [
-    { stepId: command.setupSection, changes: result.setupChanges },
+    ...(command.setupSection
+      ? [{ stepId: command.setupSection, changes: result.setupChanges }]
+      : []),
     ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
   ].filter((section) => section.changes.length > 0);
   const all: Change[] = sections.flatMap((section) => section.changes);

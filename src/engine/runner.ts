@@ -164,6 +164,16 @@ async function walk(
   const run: StepRun = { deps, events, now, record, applied: (changes) => steps.push(changes) };
   const roundTrips = new RoundTripCount([...context.controlPlane, ...context.workers]);
   let firstPending: RunResult["next"];
+  /** The run held at a gate before (or in) `at`, the step a next run starts with. */
+  const heldAt = (at: NonNullable<RunResult["next"]>, gate: string): RunResult => ({
+    outcome: "gate",
+    steps,
+    skipped,
+    gate,
+    gateStep: at.step,
+    next: at,
+    roundTrips: roundTrips.steps(),
+  });
   /** The phase of the last step this run ran. */
   let phase: Phase | undefined;
 
@@ -183,32 +193,12 @@ async function walk(
     // A later phase of this run begins: the phase gate may hold it.
     if (phase !== undefined && phase !== step.phase && !context.dryRun) {
       const held = await phaseHeld(deps, events, step);
-      if (held !== undefined) {
-        return {
-          outcome: "gate",
-          steps,
-          skipped,
-          gate: held,
-          gateStep: step.id,
-          next,
-          roundTrips: roundTrips.steps(),
-        };
-      }
+      if (held !== undefined) return heldAt(next, held);
     }
     phase = step.phase;
     firstPending ??= next;
     const { gate } = await roundTrips.of(step.id, () => runStep(run, step));
-    if (gate !== undefined) {
-      return {
-        outcome: "gate",
-        steps,
-        skipped,
-        gate,
-        gateStep: step.id,
-        next,
-        roundTrips: roundTrips.steps(),
-      };
-    }
+    if (gate !== undefined) return heldAt(next, gate);
   }
   return {
     outcome: "done",

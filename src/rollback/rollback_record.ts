@@ -15,7 +15,7 @@ import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { Progress } from "../engine/progress.ts";
 import type { StepFields } from "../plan/step_format.ts";
 import { stepBase } from "../plan/step_format.ts";
-import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress_configmap.ts";
+import { ConfigMapProgressStore, progressConfigMapRef } from "../state/progress_configmap.ts";
 import { newCaSecretName } from "../state/new_ca_secret.ts";
 
 const recordFields = {
@@ -37,10 +37,7 @@ const NOT_UNDONE = { nothing: "it records a rollback; a rollback is not rolled b
 
 const recordTarget = (plan: string): ObjectTarget => ({
   type: "object",
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  namespace: "kube-system",
-  name: progressConfigMapName(plan),
+  ...progressConfigMapRef(plan),
 });
 
 const secretRef = (plan: string): ObjectRef => ({

@@ -3,12 +3,22 @@
  * carries the resourceVersion it read, so no update is lost; it never holds key material.
  * @module
  */
-import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
+import type { ClusterApi, KubeObject, ObjectRef } from "../engine/cluster_api.ts";
 import type { Progress, ProgressStore } from "../engine/progress.ts";
 
 /** The ConfigMap that holds the progress of the plan named `planName`. */
 export function progressConfigMapName(planName: string): string {
   return `ca-rotator-${planName}`;
+}
+
+/** The ConfigMap that holds the progress of the plan named `planName`, as an object reference. */
+export function progressConfigMapRef(planName: string): ObjectRef {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace: "kube-system",
+    name: progressConfigMapName(planName),
+  };
 }
 
 interface ConfigMap extends KubeObject {
@@ -19,11 +29,13 @@ interface ConfigMap extends KubeObject {
 export class ConfigMapProgressStore implements ProgressStore {
   readonly #cluster: ClusterApi;
   readonly #name: string;
+  readonly #ref: ObjectRef;
   #resourceVersion: string | undefined;
 
   constructor(cluster: ClusterApi, planName: string) {
     this.#cluster = cluster;
     this.#name = progressConfigMapName(planName);
+    this.#ref = progressConfigMapRef(planName);
   }
 
   async load(): Promise<Progress | undefined> {
@@ -70,11 +82,6 @@ export class ConfigMapProgressStore implements ProgressStore {
   }
 
   #read(): Promise<ConfigMap | undefined> {
-    return this.#cluster.read<ConfigMap>({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "kube-system",
-      name: this.#name,
-    });
+    return this.#cluster.read<ConfigMap>(this.#ref);
   }
 }

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { holdRunLockElsewhere } from "../rotation/fixtures.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const PLAN = join(repo, "plans/local-demo.yaml");
@@ -239,20 +240,11 @@ Deno.test({
     await t.step(
       "a holder on another host: rotate says who and until when; unlock --confirm frees it",
       async () => {
-        const now = new Date().toISOString().replace("Z", "000Z");
-        await cluster.kubectl(["apply", "-f", "-"], {
-          stdin: JSON.stringify({
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name: "ca-rotator-local-demo", namespace: "kube-system" },
-            spec: {
-              holderIdentity: "ci-runner-7/4242 https://ci.example/runs/9",
-              leaseDurationSeconds: 600,
-              acquireTime: now,
-              renewTime: now,
-            },
-          }),
-        });
+        await holdRunLockElsewhere(
+          cluster,
+          "local-demo",
+          "ci-runner-7/4242 https://ci.example/runs/9",
+        );
         const command = (...args: string[]) =>
           new Deno.Command(Deno.execPath(), {
             args: ["run", "-A", join(repo, "main.ts"), ...args],

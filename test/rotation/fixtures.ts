@@ -111,3 +111,28 @@ export async function clusterObjects(cluster: TestCluster): Promise<Record<strin
   const leases = (await list("leases")).map(key).filter((name) => name.includes("ca-rotator"));
   return { configMaps, templates, secrets, leases };
 }
+
+/**
+ * Makes the run lock of plan `planName` held by `holder` (a run on another host), renewed now and
+ * for 10 minutes, as a pipeline elsewhere would hold it.
+ */
+export async function holdRunLockElsewhere(
+  cluster: TestCluster,
+  planName: string,
+  holder: string,
+): Promise<void> {
+  const now = new Date().toISOString().replace("Z", "000Z");
+  await cluster.kubectl(["apply", "-f", "-"], {
+    stdin: JSON.stringify({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: `ca-rotator-${planName}`, namespace: "kube-system" },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: 600,
+        acquireTime: now,
+        renewTime: now,
+      },
+    }),
+  });
+}

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { inNodeNamespace, replaceHostKey, startSshd, stopSshd } from "../cluster/ssh_nodes.ts";
-import { nodeFiles } from "./fixtures.ts";
+import { holdRunLockElsewhere, nodeFiles } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
 import {
   assertExit,
@@ -189,20 +189,7 @@ Deno.test({
           sshProcesses: (await new Deno.Command("pgrep", { args: ["-af", `ssh.*${tmp}/`] })
             .output().then((out) => new TextDecoder().decode(out.stdout))).trim(),
         });
-        const now = new Date().toISOString().replace("Z", "000Z");
-        await cluster.kubectl(["apply", "-f", "-"], {
-          stdin: JSON.stringify({
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name: "ca-rotator-kubeadm-ha", namespace: "kube-system" },
-            spec: {
-              holderIdentity: "ci-runner-3/77",
-              leaseDurationSeconds: 600,
-              acquireTime: now,
-              renewTime: now,
-            },
-          }),
-        });
+        await holdRunLockElsewhere(cluster, "kubeadm-ha", "ci-runner-3/77");
         // Short: a deeper TMPDIR would hold no socket (src/nodes/ssh_connections.ts).
         const shortTmp = async () => {
           const dir = `/tmp/cr${crypto.randomUUID().slice(0, 6)}`;
