@@ -30,6 +30,7 @@ import { acquireRunLock } from "../state/run_lock.ts";
 import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { loadGivenCas } from "../state/new_ca_secret.ts";
+import { longestLeafDays } from "../steps/reissue_leaves.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
 import { coverageGate, coverageMessage, nodesNotCovered } from "./node_coverage.ts";
 import { InputError } from "../plan/input_error.ts";
@@ -98,7 +99,10 @@ export async function withRunFrame<R, T>(
     )
     : live;
   const store = new ConfigMapProgressStore(live, plan.metadata.name);
-  const given = await loadGivenCas(plan, planDir);
+  const given = await loadGivenCas(plan, planDir, {
+    cluster: longestLeafDays(plan.steps, "cluster"),
+    frontProxy: longestLeafDays(plan.steps, "frontProxy"),
+  });
   await contactServer(source.current(), options);
   const refused = await checks.refuse(live, store);
 

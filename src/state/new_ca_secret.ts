@@ -7,10 +7,11 @@ import { resolve } from "node:path";
 import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 import { type CaMaterial, caMaterialOf, type CaPair } from "../engine/ca_material.ts";
 import type { Change } from "../engine/change.ts";
-import type { CaSource } from "../plan/ca.ts";
+import type { CaName, CaSource } from "../plan/ca.ts";
 import type { PlanSettings } from "../plan/schema.ts";
 import { InputError } from "../plan/input_error.ts";
 import {
+  certificateToPem,
   checkGivenCa,
   fingerprint,
   generateCa,
@@ -157,18 +158,27 @@ export async function loadNewCaMaterial(
 export async function loadGivenCas(
   plan: Pick<PlanSettings, "cas">,
   planDir: string,
+  /** The longest lifetime of the leaves the plan issues with each CA (see checkGivenCa). */
+  leafDays: Partial<Record<CaName, number>> = {},
 ): Promise<Record<string, CaPair>> {
   const pairs: Record<string, CaPair> = {};
-  for (const [caName, source] of Object.entries(plan.cas) as [string, CaSource | undefined][]) {
-    if (source?.source === "files") pairs[caName] = await fromFiles(caName, source, planDir);
+  for (const [caName, source] of Object.entries(plan.cas) as [CaName, CaSource | undefined][]) {
+    if (source?.source === "files") {
+      pairs[caName] = await fromFiles(caName, source, planDir, leafDays[caName]);
+    }
   }
   return pairs;
 }
 
+/**
+ * A given CA, checked; only the CA itself is kept (a chain in its file is checked and left out,
+ * see src/pki/given_ca.ts).
+ */
 async function fromFiles(
   caName: string,
   source: Extract<CaSource, { source: "files" }>,
   planDir: string,
+  leafDays: number | undefined,
 ): Promise<CaPair> {
   const paths = { cert: resolve(planDir, source.cert), key: resolve(planDir, source.key) };
   const refuse = (file: GivenCaFile, why: string) =>
@@ -183,8 +193,8 @@ async function fromFiles(
   const certPem = await read("cert");
   const keyPem = await read("key");
   try {
-    const { cert } = await checkGivenCa(certPem, keyPem);
-    return { certPem, keyPem, fingerprint: await fingerprint(cert) };
+    const { cert } = await checkGivenCa(certPem, keyPem, { leafDays });
+    return { certPem: certificateToPem(cert), keyPem, fingerprint: await fingerprint(cert) };
   } catch (error) {
     if (error instanceof GivenCaError) throw refuse(error.file, error.message);
     throw error;

@@ -7,7 +7,15 @@
  */
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
-import { issuedBy, loadCa, parseCertificate, reissueLeaf, type x509 } from "../pki/mod.ts";
+import {
+  issuedBy,
+  LEAF_VALIDITY_DAYS,
+  loadCa,
+  parseCertificate,
+  reissueLeaf,
+  type x509,
+} from "../pki/mod.ts";
+import type { CaName } from "../plan/ca.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
@@ -40,6 +48,19 @@ const DAY_MS = 86_400_000;
 
 function lifetimeDays(cert: x509.X509Certificate): number {
   return Math.max(1, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / DAY_MS));
+}
+
+/**
+ * The longest lifetime, in days, of the certificates a plan issues with its new `ca`: its
+ * reissue-leaves steps' `validityDays`, and kubeadm's (and the controller-manager's signing
+ * duration's) default of {@link LEAF_VALIDITY_DAYS} for the leaves re-issued with their own
+ * lifetime and the certificates the controller-manager signs.
+ */
+export function longestLeafDays(steps: readonly { kind: string }[], ca: CaName): number {
+  const days = steps
+    .filter((step): step is Step => step.kind === "reissue-leaves" && (step as Step).ca === ca)
+    .map((step) => step.validityDays ?? LEAF_VALIDITY_DAYS);
+  return Math.max(LEAF_VALIDITY_DAYS, ...days);
 }
 
 /** The reissue-leaves step kind. */

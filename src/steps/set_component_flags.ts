@@ -16,6 +16,7 @@ import { ifPresentSubset } from "../plan/rules.ts";
 import { manifestPath } from "../plan/node_paths.ts";
 import { restoreControlPlane } from "./restore_control_plane.ts";
 import { restoreClusterTrust } from "./restore_cluster_trust.ts";
+import { signingFlagsFor } from "./_controller_manager_signing.ts";
 
 /**
  * `set-component-flags` parameters: flags to set in a component's static-pod manifest on every
@@ -42,6 +43,26 @@ export const SetComponentFlagsStep = z.strictObject({
 
 type Step = z.infer<typeof SetComponentFlagsStep>;
 
+/**
+ * The flags the step sets in a manifest that sets `present`: its flags, without those of
+ * `ifPresent` the manifest lacks; for the controller-manager, a single signing pair becomes the
+ * per-signer pairs the manifest uses (src/steps/_controller_manager_signing.ts).
+ */
+function flagsToSet(
+  step: Step,
+  present: ReadonlyMap<string, string>,
+  where: string,
+): Record<string, string> {
+  const flags = Object.fromEntries(
+    Object.entries(step.flags).filter(([flag]) =>
+      !step.ifPresent.includes(flag) || present.has(flag)
+    ),
+  );
+  return step.component === "kube-controller-manager"
+    ? signingFlagsFor(present, flags, where)
+    : flags;
+}
+
 /** The set-component-flags step kind. */
 export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
   kind: "set-component-flags",
@@ -59,12 +80,8 @@ export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
         if (step.optional) continue;
         throw new Error(`${node.name}: ${path} is missing`);
       }
-      const present = manifestFlags(current, `${node.name}:${path}`);
-      const flags = Object.fromEntries(
-        Object.entries(step.flags).filter(([flag]) =>
-          !step.ifPresent.includes(flag) || present.has(flag)
-        ),
-      );
+      const where = `${node.name}:${path}`;
+      const flags = flagsToSet(step, manifestFlags(current, where), where);
       edits.push({
         node: node.name,
         path,
@@ -91,10 +108,10 @@ export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
         if (step.optional) continue;
         throw new Error(`${node.name}: ${path} is missing`);
       }
-      const flags = manifestFlags(current, `${node.name}:${path}`);
-      for (const [flag, value] of Object.entries(step.flags)) {
+      const where = `${node.name}:${path}`;
+      const flags = manifestFlags(current, where);
+      for (const [flag, value] of Object.entries(flagsToSet(step, flags, where))) {
         if (!flags.has(flag)) {
-          if (step.ifPresent.includes(flag)) continue;
           throw new Error(`${node.name}: ${path} does not set ${flag} (want ${value})`);
         }
         if (flags.get(flag) !== value) {

@@ -19,7 +19,11 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
 /**
  * Writes the fixtures into `dir`: `ca.crt`/`ca.key` (a good CA), `other.key` (another CA's
  * key), `leaf.crt`/`leaf.key`, `expired.*`, `future.*`, `rsa1024.*`, `ca.pkcs8-encrypted.key`,
- * `ca.legacy-encrypted.key`, `ca.truncated.crt`, `ca.truncated.key`, `empty`.
+ * `ca.legacy-encrypted.key`, `ca.truncated.crt`, `ca.truncated.key`, `empty`; an intermediate
+ * CA with its chain (`chain.crt`: the intermediate, then its root; `intermediate.key`),
+ * `stranger.crt` (`ca.crt` followed by another CA that did not sign it), `nosign.*` (keyUsage
+ * without keyCertSign), `noski.*` (no subjectKeyIdentifier), `short.*` (100 days: shorter
+ * than the plan's one-year leaves).
  */
 export async function writeCaFixtures(dir: string): Promise<void> {
   const ca = (name: string, key: string, extra: string[] = []) =>
@@ -37,16 +41,67 @@ export async function writeCaFixtures(dir: string): Promise<void> {
       "-subj",
       `/CN=${name}`,
       "-days",
-      "30",
+      "3650",
       ...extra,
     ); // deno-fmt-ignore
+  const p256 = ["-pkeyopt", "ec_paramgen_curve:P-256"];
   const caExtensions = [
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
   ]; // deno-fmt-ignore
-  await ca("ca", "ec", ["-pkeyopt", "ec_paramgen_curve:P-256", ...caExtensions]);
-  await ca("other", "ec", ["-pkeyopt", "ec_paramgen_curve:P-256", ...caExtensions]);
+  await ca("ca", "ec", [...p256, ...caExtensions]);
+  await ca("other", "ec", [...p256, ...caExtensions]);
   await ca("rsa1024", "rsa:1024", caExtensions);
+  await ca("root", "ec", [...p256, ...caExtensions]);
+  await ca("nosign", "ec", [
+    ...p256,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,cRLSign,digitalSignature",
+  ]); // deno-fmt-ignore
+  await ca("noski", "ec", [...p256, ...caExtensions, "-addext", "subjectKeyIdentifier=none"]);
+  await ca("short", "ec", [...p256, ...caExtensions, "-days", "100"]);
+  await openssl(
+    dir,
+    "req",
+    "-newkey",
+    "ec",
+    ...p256,
+    "-nodes",
+    "-keyout",
+    "intermediate.key",
+    "-out",
+    "intermediate.csr",
+    "-subj",
+    "/CN=intermediate",
+  ); // deno-fmt-ignore
+  await Deno.writeTextFile(
+    join(dir, "intermediate.ext"),
+    "basicConstraints=critical,CA:TRUE,pathlen:0\n" +
+      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature\n" +
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+  );
+  await openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    "intermediate.csr",
+    "-CA",
+    "root.crt",
+    "-CAkey",
+    "root.key",
+    "-CAcreateserial",
+    "-out",
+    "intermediate.crt",
+    "-days",
+    "1825",
+    "-extfile",
+    "intermediate.ext",
+  ); // deno-fmt-ignore
   await openssl(
     dir,
     "req",
@@ -80,6 +135,9 @@ export async function writeCaFixtures(dir: string): Promise<void> {
   await write("ca.truncated.crt", caCert.slice(0, Math.floor(caCert.length / 2)));
   await write("ca.truncated.key", caKey.slice(0, Math.floor(caKey.length / 2)));
   await write("empty", "");
+  const read = (name: string) => Deno.readTextFile(join(dir, name));
+  await write("chain.crt", (await read("intermediate.crt")) + (await read("root.crt")));
+  await write("stranger.crt", caCert + (await read("other.crt")));
   for (
     const [name, notBefore, notAfter] of [
       ["expired", -30 * DAY, -DAY],

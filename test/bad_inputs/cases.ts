@@ -367,6 +367,54 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       ),
     },
     {
+      name: "new CA: a certificate file with a certificate outside the CA's chain",
+      plan: givenCa("stranger.crt", "ca.key"),
+      exitCode: 2,
+      message: caError(
+        "cert",
+        "stranger.crt",
+        'holds a certificate outside the chain of "CN=ca": "CN=other"',
+      ),
+    },
+    {
+      name: "new CA: a chain whose CA the key does not belong to",
+      plan: givenCa("chain.crt", "ca.key"),
+      json: true,
+      exitCode: 2,
+      message: caError(
+        "key",
+        "ca.key",
+        'the key does not match certificate "CN=intermediate" \\(serial [0-9a-f]+\\) or "CN=root"',
+      ),
+    },
+    {
+      name: "new CA: keyUsage without keyCertSign",
+      plan: givenCa("nosign.crt", "nosign.key"),
+      exitCode: 2,
+      message: caError(
+        "cert",
+        "nosign.crt",
+        'certificate "CN=nosign" has a keyUsage without keyCertSign',
+      ),
+    },
+    {
+      name: "new CA: no subjectKeyIdentifier",
+      plan: givenCa("noski.crt", "noski.key"),
+      exitCode: 2,
+      message: caError("cert", "noski.crt", 'certificate "CN=noski" has no subjectKeyIdentifier'),
+    },
+    {
+      name: "new CA: expires before the leaves the plan issues with it",
+      plan: givenCa("short.crt", "short.key"),
+      json: true,
+      exitCode: 2,
+      message: caError(
+        "cert",
+        "short.crt",
+        'certificate "CN=short" expires on [^,]+, in (99|100) days: sooner than the 365-day',
+      ),
+    },
+    {
       name: "new CA: the certificate file holds a key",
       plan: givenCa("ca.key", "ca.key"),
       exitCode: 2,
