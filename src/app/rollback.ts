@@ -7,11 +7,10 @@
  * and, in a dry run, the same overlays; the next `rotate` starts from scratch with a new CA.
  * @module
  */
-import { dirname } from "node:path";
 import { runPlan } from "../engine/runner.ts";
 import { StepRegistry } from "../engine/registry.ts";
 import { memoryProgressStore } from "../engine/progress.ts";
-import { loadNewCaMaterial, newCaSecretName } from "../state/new_ca_secret.ts";
+import { newCaSecretName, readNewCaCertificates } from "../state/new_ca_secret.ts";
 import { rollbackProcedure } from "../rollback/procedure.ts";
 import { beginRollback, finishRollback, rollbackRecordSteps } from "../rollback/rollback_record.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
@@ -35,13 +34,10 @@ export function rollBack(options: RotationOptions): Promise<RotationResult> {
       return { progress: progress!, until, procedure };
     },
   }, async (frame, { progress, until, procedure }) => {
-    // The Secret is read, never written: a missing one would be generated in memory only.
-    const material = await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {
-      dryRun: true,
-      given: frame.given,
-    });
+    // Certificates only: undoing signs nothing, and the keys may have left the Secret.
+    const cas = await readNewCaCertificates(frame.live, plan, frame.given);
     for (const [ca, recorded] of Object.entries(progress.caFingerprints)) {
-      if (material.cas.fingerprints()[ca] !== recorded) {
+      if (cas.fingerprints()[ca] !== recorded) {
         throw new Error(
           `Cannot roll back: the new ${ca} CA of this rotation (sha256 ${
             recorded.slice(0, 16)
@@ -49,7 +45,7 @@ export function rollBack(options: RotationOptions): Promise<RotationResult> {
         );
       }
     }
-    if (plan.cas.cluster) frame.source.trust(material.cas.get("cluster").certPem);
+    if (plan.cas.cluster) frame.source.trust(cas.get("cluster").certPem);
     for (const warning of procedure.warnings) printer.warn(warning);
     printer.info(
       `${dryRun ? "planning the rollback of" : "rolling back"} "${loaded.path}" (${name}): ` +
@@ -70,7 +66,7 @@ export function rollBack(options: RotationOptions): Promise<RotationResult> {
       printer,
       signal: frame.signal,
       events: frame.events,
-      context: frame.context(material.cas),
+      context: frame.context(cas),
     });
     if (!dryRun) {
       printer.info(

@@ -1,6 +1,6 @@
 /**
  * One `rotate` run, in the run frame (src/app/run_frame.ts): the new CAs (generated once, kept in
- * a Secret), the progress record and the runner. In a dry run every write goes to an overlay and
+ * a Secret until every control-plane node holds their keys), the progress record and the runner. In a dry run every write goes to an overlay and
  * the API server checks object writes with server-side dry run.
  * @module
  */
@@ -9,7 +9,7 @@ import { runPlan, type RunResult } from "../engine/runner.ts";
 import { StepRegistry } from "../engine/registry.ts";
 import type { StepKind } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
-import { loadNewCaMaterial } from "../state/new_ca_secret.ts";
+import { loadNewCaMaterial, newCaSecretName, releaseNewCaKeys } from "../state/new_ca_secret.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
 import { type RunOptions, withRunFrame } from "./run_frame.ts";
 
@@ -34,7 +34,20 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
     const material = await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {
       dryRun,
       given: frame.given,
+      controlPlane: frame.controlPlane,
     });
+    const releaseKeys = async () => {
+      if (dryRun) return;
+      for (const ca of await releaseNewCaKeys(frame.live, plan, frame.controlPlane)) {
+        printer.info(
+          `the new ${ca} CA's key left Secret kube-system/${
+            newCaSecretName(plan.metadata.name)
+          }: ` +
+            "every control-plane node holds it, and a resumed run reads it there",
+        );
+      }
+    };
+    await releaseKeys();
     if (plan.cas.cluster) frame.source.trust(material.cas.get("cluster").certPem);
     printer.info(
       `${dryRun ? "planning" : "running"} "${loaded.path}" (${plan.metadata.name}) up to phase ` +
@@ -50,6 +63,7 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
       events: frame.events,
       context: frame.context(material.cas),
     });
+    await releaseKeys();
     return { ...result, setupChanges: material.changes };
   });
 }

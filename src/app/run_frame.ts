@@ -53,6 +53,8 @@ export interface RunFrame {
   /** Where the steps write: the live API, or in a dry run its overlay. */
   readonly cluster: ClusterApi;
   readonly source: KubeConfigSource;
+  /** The control-plane nodes as they are (in a dry run too): read, never written through. */
+  readonly controlPlane: readonly NodeAccess[];
   /** The CAs the plan gives as files, loaded and checked. */
   readonly given: Awaited<ReturnType<typeof loadGivenCas>>;
   /** The progress record in the cluster. */
@@ -145,6 +147,7 @@ export async function withRunFrame<R, T>(
       live,
       cluster,
       source,
+      controlPlane,
       given,
       store,
       signal: stops.length ? AbortSignal.any(stops) : undefined,

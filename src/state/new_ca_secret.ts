@@ -1,13 +1,21 @@
 /**
  * The new CA material of a rotation: generated once and kept in a Secret in kube-system (or read
  * from the files the plan names), so a resumed run installs the same CA.
+ *
+ * The private key stays in the Secret only until every control-plane node holds it (distribute-ca
+ * stages it there as `<base>-new.key`; activate-ca makes it `<base>.key`): from then on
+ * {@link releaseNewCaKeys} drops it from the Secret, which keeps the certificate, and a resumed
+ * run reads the key from the first control-plane node that holds it. So after the trust phase no
+ * Secret (nor etcd, nor its backups) holds a key that can sign for the cluster.
  * @module
  */
 import { resolve } from "node:path";
 import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
 import { type CaMaterial, caMaterialOf, type CaPair } from "../engine/ca_material.ts";
 import type { Change } from "../engine/change.ts";
-import type { CaName, CaSource } from "../plan/ca.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
+import { caPaths } from "../plan/node_paths.ts";
+import { CA_NAMES, type CaName, type CaSource } from "../plan/ca.ts";
 import type { PlanSettings } from "../plan/schema.ts";
 import { InputError } from "../plan/input_error.ts";
 import {
@@ -17,8 +25,11 @@ import {
   generateCa,
   GivenCaError,
   type GivenCaFile,
+  keyMatchesCertificate,
   loadCa,
   parseCertificate,
+  parsePrivateKey,
+  sameCertificates,
 } from "../pki/mod.ts";
 
 /** The Secret that holds the generated CAs of the plan named `planName`. */
@@ -74,10 +85,15 @@ export interface NewCaMaterial {
  */
 export async function loadNewCaMaterial(
   cluster: ClusterApi,
-  plan: Pick<PlanSettings, "metadata" | "cas">,
+  plan: Pick<PlanSettings, "metadata" | "cas" | "layout">,
   planDir: string,
-  /** `given`: the CAs of the plan's files, already read by {@link loadGivenCas}. */
-  options: { dryRun: boolean; given?: Record<string, CaPair> },
+  options: {
+    dryRun: boolean;
+    /** The CAs of the plan's files, already read by {@link loadGivenCas}. */
+    given?: Record<string, CaPair>;
+    /** Where a key that has left the Secret is read (see the module's comment). */
+    controlPlane: readonly NodeAccess[];
+  },
 ): Promise<NewCaMaterial> {
   const ref = secretRef(plan.metadata.name);
   const name = ref.name;
@@ -99,6 +115,26 @@ export async function loadNewCaMaterial(
       pairs[caName] = {
         certPem,
         keyPem,
+        fingerprint: await fingerprint(parseCertificate(certPem)),
+      };
+      continue;
+    }
+    if (certPem) {
+      const held = await keyOnNodes(options.controlPlane, plan.layout, caName as CaName, certPem);
+      if (!held) {
+        throw new Error(
+          `Cannot load the new ${caName} CA: Secret kube-system/${name} holds its certificate, ` +
+            "and its key has left it for the control-plane nodes, but none of them holds the key " +
+            `(${
+              Object.values(keyPlaces(plan.layout, caName as CaName)).map((p) => p.key).join(
+                " or ",
+              )
+            } with its certificate): restore them from the nodes' backups`,
+        );
+      }
+      pairs[caName] = {
+        certPem,
+        keyPem: held.keyPem,
         fingerprint: await fingerprint(parseCertificate(certPem)),
       };
       continue;
@@ -147,6 +183,110 @@ export async function loadNewCaMaterial(
     }
   }
   return { cas: caMaterialOf(pairs), changes };
+}
+
+/**
+ * The new CAs' certificates, for a run that never signs (a rollback): from the plan's files or
+ * the Secret, never generated; a CA the Secret no longer has is left out. Asking for a key is
+ * an error.
+ */
+export async function readNewCaCertificates(
+  cluster: ClusterApi,
+  plan: Pick<PlanSettings, "metadata" | "cas">,
+  given: Record<string, CaPair>,
+): Promise<CaMaterial> {
+  const secret = await cluster.read<Secret>(secretRef(plan.metadata.name));
+  const pairs: Record<string, CaPair> = {};
+  for (const [caName, source] of Object.entries(plan.cas) as [CaName, CaSource | undefined][]) {
+    if (!source) continue;
+    const cert = source.source === "files"
+      ? given[caName].certPem
+      : secret?.data?.[secretKeys(caName).cert] && fromBase64(secret.data[secretKeys(caName).cert]);
+    if (!cert) continue;
+    const certPem = cert;
+    pairs[caName] = {
+      certPem,
+      fingerprint: await fingerprint(parseCertificate(certPem)),
+      get keyPem(): string {
+        throw new Error(`the new ${caName} CA's key is not loaded: this run never signs`);
+      },
+    };
+  }
+  return caMaterialOf(pairs);
+}
+
+/** Where a control-plane node holds a new CA's key: staged (`-new`), then active. */
+function keyPlaces(layout: PlanSettings["layout"], ca: CaName) {
+  const paths = caPaths(layout, ca);
+  return {
+    staged: { cert: paths.newCert, key: paths.newKey },
+    active: { cert: paths.cert, key: paths.key },
+  };
+}
+
+/** The key of the CA `certPem` as `node` holds it, staged or active; undefined if it does not. */
+async function keyOnNode(
+  node: NodeAccess,
+  layout: PlanSettings["layout"],
+  ca: CaName,
+  certPem: string,
+): Promise<string | undefined> {
+  for (const place of Object.values(keyPlaces(layout, ca))) {
+    const cert = await node.readFile(place.cert);
+    if (
+      cert === undefined || !(await sameCertificates(cert, certPem, `${node.name}:${place.cert}`))
+    ) {
+      continue;
+    }
+    const keyPem = await node.readFile(place.key);
+    if (keyPem === undefined) continue;
+    const { privateKey } = await parsePrivateKey(keyPem, `${node.name}:${place.key}`);
+    if (await keyMatchesCertificate(privateKey, parseCertificate(certPem))) return keyPem;
+  }
+  return undefined;
+}
+
+/** The key of the CA `certPem` from the first control-plane node that holds it. */
+async function keyOnNodes(
+  nodes: readonly NodeAccess[],
+  layout: PlanSettings["layout"],
+  ca: CaName,
+  certPem: string,
+): Promise<{ keyPem: string } | undefined> {
+  for (const node of nodes) {
+    const keyPem = await keyOnNode(node, layout, ca, certPem);
+    if (keyPem !== undefined) return { keyPem };
+  }
+  return undefined;
+}
+
+/**
+ * Drops from the rotation's Secret the key of every new CA that each control-plane node holds,
+ * keeping its certificate (see the module's comment). Returns the CAs whose key it dropped.
+ */
+export async function releaseNewCaKeys(
+  cluster: ClusterApi,
+  plan: Pick<PlanSettings, "metadata" | "layout">,
+  controlPlane: readonly NodeAccess[],
+): Promise<CaName[]> {
+  const secret = await cluster.read<Secret>(secretRef(plan.metadata.name));
+  if (!secret?.data || controlPlane.length === 0) return [];
+  const data = { ...secret.data };
+  const released: CaName[] = [];
+  for (const ca of CA_NAMES) {
+    const keys = secretKeys(ca);
+    if (!data[keys.key] || !data[keys.cert]) continue;
+    const certPem = fromBase64(data[keys.cert]);
+    let everywhere = true;
+    for (const node of controlPlane) {
+      if (await keyOnNode(node, plan.layout, ca, certPem) === undefined) everywhere = false;
+    }
+    if (!everywhere) continue;
+    delete data[keys.key];
+    released.push(ca);
+  }
+  if (released.length > 0) await cluster.replace({ ...secret, data });
+  return released;
 }
 
 /**

@@ -1,0 +1,191 @@
+/**
+ * A rotation of a cluster set up unlike kubeadm's default, to the normal end state: the new
+ * cluster CA is given as files — an intermediate CA whose certificate file carries its root —
+ * and the controller-manager signs with per-signer flags (`--cluster-signing-<signer>-*-file`)
+ * instead of the single pair. Afterwards no Secret, ConfigMap or Event holds a CA private key;
+ * the negative control plants one in a Secret and the same scan finds it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { eventually, startCluster } from "../cluster/harness.ts";
+import { writeCaFixtures } from "../bad_inputs/ca_fixtures.ts";
+import { assertExit, assertOldCaGone, caRotator } from "./end_state.ts";
+import { findKeysInCluster } from "./cluster_key_scan.ts";
+import { issuedBy, parseCertificate, parseCertificates } from "../../src/pki/mod.ts";
+import { signerPair, SIGNERS } from "../../src/steps/_controller_manager_signing.ts";
+
+const repo = new URL("../../", import.meta.url).pathname;
+const PKI = "/etc/kubernetes/pki";
+
+/** The manifest's single signing pair replaced by a pair for each signer, on the same files. */
+function perSignerManifest(text: string): string {
+  const single =
+    / {4}- --cluster-signing-cert-file=(\S+)\n {4}- --cluster-signing-key-file=(\S+)\n/;
+  const match = text.match(single);
+  assert.ok(match, "kubeadm's controller-manager manifest sets the single pair");
+  const pairs = SIGNERS.map((signer) =>
+    `    - ${signerPair(signer).cert}=${match[1]}\n    - ${signerPair(signer).key}=${match[2]}\n`
+  ).join("");
+  return text.replace(single, pairs);
+}
+
+Deno.test({
+  name: "a given intermediate CA with its chain, a per-signer controller-manager: the normal end " +
+    "state, and no CA key left in the cluster",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const cluster = await startCluster({ apiServers: 1, nodes: 1 });
+  try {
+    const root = cluster.nodeRoots[0];
+    const pki = join(root, PKI);
+    const manifest = join(root, "etc/kubernetes/manifests/kube-controller-manager.yaml");
+    const kubeadmManifest = await Deno.readTextFile(manifest);
+    const caDir = await Deno.makeTempDir({ prefix: "ca-rotator-given-ca-" });
+    await writeCaFixtures(caDir);
+
+    await t.step(
+      "negative controls: the controller-manager refuses both kinds of signing flags, and a signer file with a chain",
+      async () => {
+        const log = join(root, "var/log/kube-controller-manager.log");
+        const refusedWith = async (text: string, what: string, says: RegExp) => {
+          const before = (await cluster.componentStatus(0, "kube-controller-manager")).restarts;
+          await Deno.writeTextFile(manifest, text);
+          await eventually(`the controller-manager to exit with ${what}`, async () => {
+            const status = await cluster.componentStatus(0, "kube-controller-manager");
+            return status.restarts > before + 1 && status.lastRestartReason === "exited" &&
+              status.lastExit !== null && status.lastExit.code !== 0 &&
+              says.test(await Deno.readTextFile(log));
+          }, 90_000);
+        };
+        // What set-component-flags wrote before it knew per-signer flags: the single pair added.
+        await refusedWith(
+          perSignerManifest(kubeadmManifest).replace(
+            "    - --kubeconfig=",
+            `    - --cluster-signing-cert-file=${PKI}/ca.crt\n` +
+              `    - --cluster-signing-key-file=${PKI}/ca.key\n    - --kubeconfig=`,
+          ),
+          "both kinds of pair",
+          /cannot specify --cluster-signing-\{cert,key\}-file and other --cluster-signing-\*-file flags at the same time/,
+        );
+        // What a given CA's whole file in ca.crt did: a signer given two certificates.
+        await Deno.copyFile(join(caDir, "chain.crt"), join(pki, "signer-chain.crt"));
+        await Deno.copyFile(join(caDir, "intermediate.key"), join(pki, "signer-chain.key"));
+        await refusedWith(
+          perSignerManifest(kubeadmManifest)
+            .replace(
+              `${signerPair("legacy-unknown").cert}=${PKI}/ca.crt`,
+              `${signerPair("legacy-unknown").cert}=${PKI}/signer-chain.crt`,
+            )
+            .replace(
+              `${signerPair("legacy-unknown").key}=${PKI}/ca.key`,
+              `${signerPair("legacy-unknown").key}=${PKI}/signer-chain.key`,
+            ),
+          "a chain as a signer's certificate",
+          /expected 1 certificate, found 2/,
+        );
+        await Deno.remove(join(pki, "signer-chain.crt"));
+        await Deno.remove(join(pki, "signer-chain.key"));
+      },
+    );
+
+    await Deno.writeTextFile(manifest, perSignerManifest(kubeadmManifest));
+    const perSignerFlag = `${signerPair("kubelet-client").cert}=`;
+    await eventually("the controller-manager running with per-signer flags", async () => {
+      const status = await cluster.componentStatus(0, "kube-controller-manager");
+      return status.command.some((arg) => arg.startsWith(perSignerFlag)) &&
+        !status.command.some((arg) => arg.startsWith("--cluster-signing-cert-file=")) &&
+        status.startedAt !== null && Date.now() - Date.parse(status.startedAt) > 10_000;
+    }, 90_000);
+    const intermediate = await Deno.readTextFile(join(caDir, "intermediate.crt"));
+    const planPath = join(caDir, "plan.yaml");
+    await Deno.writeTextFile(
+      planPath,
+      (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
+        .replace(
+          "cluster: { source: generate, algorithm: ecdsa-p256, commonName: kubernetes }",
+          `cluster: { source: files, cert: chain.crt, key: intermediate.key }`,
+        )
+        .replace(/^stopAfter: .*$/m, "stopAfter: finalize"),
+    );
+    const oldCa = await Deno.readTextFile(join(pki, "ca.crt"));
+    const oldFrontProxyCa = await Deno.readTextFile(join(pki, "front-proxy-ca.crt"));
+    const oldKeys = {
+      "old ca.key": await Deno.readTextFile(join(pki, "ca.key")),
+      "old front-proxy-ca.key": await Deno.readTextFile(join(pki, "front-proxy-ca.key")),
+    };
+
+    await t.step("rotate trust → switch → finalize in one run: exit 0", async () => {
+      const result = await caRotator(cluster, ["rotate", "--plan", planPath]);
+      assertExit(result, 0, "rotate (finalize)");
+      assert.match(
+        result.stderr,
+        /the new frontProxy CA's key left Secret kube-system\/ca-rotator-local-demo-new-ca: every control-plane node holds it/,
+      );
+    });
+
+    await t.step("the intermediate alone is the cluster CA, everywhere", async () => {
+      const installed = parseCertificates(await Deno.readTextFile(join(pki, "ca.crt")));
+      assert.equal(installed.length, 1, "ca.crt holds one certificate: the signer takes one");
+      assert.equal(installed[0].subject, "CN=intermediate");
+      await assertOldCaGone(cluster, { oldCa, oldFrontProxyCa, newCa: intermediate });
+    });
+
+    await t.step("each signer signs with the new CA; no single pair was added", async () => {
+      const status = await cluster.componentStatus(0, "kube-controller-manager");
+      for (const signer of SIGNERS) {
+        const pair = signerPair(signer);
+        assert.ok(status.command.includes(`${pair.cert}=${pki}/ca.crt`), pair.cert);
+        assert.ok(status.command.includes(`${pair.key}=${pki}/ca.key`), pair.key);
+      }
+      assert.ok(
+        !status.command.some((arg) => arg.startsWith("--cluster-signing-cert-file=")),
+        "no --cluster-signing-cert-file beside them (the controller-manager would refuse)",
+      );
+      const kubelet = await Deno.readTextFile(
+        join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"),
+      );
+      assert.ok(
+        await issuedBy(parseCertificate(kubelet), parseCertificate(intermediate)),
+        "the kubelet's client certificate, signed through the kubelet-client signer's flags",
+      );
+    });
+
+    await t.step("no Secret, ConfigMap or Event holds a CA private key", async () => {
+      const keys = {
+        ...oldKeys,
+        "new ca.key (intermediate)": await Deno.readTextFile(join(caDir, "intermediate.key")),
+        "new front-proxy-ca.key": await Deno.readTextFile(join(pki, "front-proxy-ca.key")),
+      };
+      const secret = await cluster.kubectlJson<{ data: Record<string, string> }>(
+        ["get", "secret", "ca-rotator-local-demo-new-ca", "-n", "kube-system"],
+      );
+      assert.deepEqual(Object.keys(secret.data), ["frontProxy.crt"], "the certificate stays");
+      const scan = await findKeysInCluster(cluster, keys);
+      console.log(`key scan: ${scan.objects} objects, ${scan.leaks.length} keys found`);
+      assert.deepEqual(scan.leaks, []);
+      assert.ok(scan.objects > 50, `${scan.objects} objects searched`);
+
+      // Negative control: the new CA's key, planted in a Secret as a Secret holds a file.
+      await cluster.kubectl([
+        "create",
+        "secret",
+        "generic",
+        "planted",
+        "-n",
+        "default",
+        `--from-file=tls.key=${join(caDir, "intermediate.key")}`,
+      ]);
+      const planted = await findKeysInCluster(cluster, keys);
+      console.log(`key scan (planted): ${planted.leaks.length} forms found`);
+      assert.ok(
+        planted.leaks.some((leak) =>
+          leak.startsWith("secrets/default/planted") && leak.includes("new ca.key (intermediate)")
+        ),
+        planted.leaks.join("\n"),
+      );
+    });
+  } finally {
+    await cluster.stop();
+  }
+});
