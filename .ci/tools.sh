@@ -1,7 +1,7 @@
 # Installs the tools ca-rotator needs on a fresh machine and puts them on PATH (sourced by
 # .ci/run; also usable by hand: `. .ci/tools.sh && install_tools`).
 # Deno comes from the npm registry; curl and the ssh client and server from Debian's packages
-# (haproxy, iproute2, openssl, openssh-server and sudo are installed by `deno task cluster setup`).
+# (haproxy, iproute2, openssl, openssh-server, sudo and jq are installed by `deno task cluster setup`).
 DENO_VERSION=2.9.6
 
 install_tools() {

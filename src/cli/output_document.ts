@@ -16,6 +16,7 @@ export type OutputKind =
   | "RollbackResult"
   | "StatusReport"
   | "KubeletReport"
+  | "ExpiryReport"
   | "Error";
 
 /** The fields every document starts with. */

@@ -33,6 +33,14 @@ function durationArgument(text: string): number {
   }
 }
 
+/** A whole number of days, at least 1. */
+function daysArgument(text: string): number {
+  if (!/^[1-9][0-9]*$/.test(text)) {
+    throw new InvalidArgumentError(`"${text}" is not a whole number of days (e.g. 30, 180)`);
+  }
+  return Number(text);
+}
+
 /**
  * The program: every command with its flags and help. Actions set `result.exitCode`;
  * `completion: false` leaves out the completion commands (the completion library adds its own).
@@ -155,6 +163,28 @@ export function buildProgram(
     .action(async (options) => {
       const { unlockCommand } = await import("./unlock.ts");
       result.exitCode = await unlockCommand(options, printer);
+    });
+
+  program.command("expiry")
+    .description("list every CA and certificate on the plan's nodes with its expiry and issuer")
+    .requiredOption("--plan <file>", "the plan file (its nodes and layout)")
+    .option("--ca-days <days>", "exit 3 when a CA expires within this many days", daysArgument)
+    .option(
+      "--leaf-days <days>",
+      "exit 3 when another certificate expires within this many days",
+      daysArgument,
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator expiry --plan plans/prod.yaml",
+        "ca-rotator expiry --plan plans/prod.yaml --ca-days 180 --leaf-days 30 -o json",
+      ),
+    )
+    .action(async (options) => {
+      const { expiryCommand } = await import("./expiry.ts");
+      result.exitCode = await expiryCommand(options, printer);
     });
 
   program.command("verify-kubelets")

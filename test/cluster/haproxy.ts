@@ -68,8 +68,8 @@ async function findProgram(name: string): Promise<string | undefined> {
 /**
  * Installs the Debian packages the cluster needs when their programs are missing: haproxy,
  * iproute2 (`ip`, for the cluster's network namespace and veth pair; `ss`, used by tests),
- * openssl (used by tests), openssh-server and sudo (the nodes' sshd of `up --ssh`). Returns
- * haproxy's path.
+ * openssl (used by tests), openssh-server and sudo (the nodes' sshd of `up --ssh`), and jq
+ * (docs/ci.md's expiry workflow, run by the pipeline test). Returns haproxy's path.
  */
 export async function ensureHaproxy(log: (line: string) => void = console.error): Promise<string> {
   const wanted = {
@@ -78,6 +78,7 @@ export async function ensureHaproxy(log: (line: string) => void = console.error)
     openssl: "openssl",
     sshd: "openssh-server",
     sudo: "sudo",
+    jq: "jq",
   };
   const missing: string[] = [];
   for (const [program, pkg] of Object.entries(wanted)) {

@@ -141,6 +141,34 @@ Deno.test({
       assert.equal(run.code, 0, run.log);
       assert.ok(run.summary.length > 0, "--summary wrote summary.md");
     }
+
+    // The weekly expiry job on the rotated cluster: the CAs (ten years) are not due; the test
+    // kubelets' client certificates live minutes, so the job fails and names each of them.
+    const expiry = await runGithubJob(
+      await pipelineFromDocs(".github/workflows/ca-expiry.yaml"),
+      "expiry",
+      { workspace, secrets: {}, env, event: "schedule" },
+    );
+    console.log(`schedule → expiry: exit ${expiry.code}`);
+    assert.equal(expiry.code, 3, expiry.log);
+    const annotations = expiry.log.split("\n").filter((line) => line.startsWith("::error"));
+    const nodes = [...cluster.nodes, ...cluster.workers].map((node) => node.name);
+    assert.equal(annotations.length, nodes.length, annotations.join("\n"));
+    for (const node of nodes) {
+      assert.ok(
+        annotations.some((line) =>
+          line.includes(
+            `::${node}:/var/lib/kubelet/pki/kubelet-client-current.pem (kubelet-client)`,
+          )
+        ),
+        `${node} named:\n${annotations.join("\n")}`,
+      );
+    }
+    assert.match(
+      expiry.log,
+      /control-plane-1\tca\t\/etc\/kubernetes\/pki\/ca\.crt\t\S+\t9y\tself-signed/,
+    );
+    assert.match(expiry.log, /\tleaf\t\/etc\/kubernetes\/pki\/apiserver\.crt\t\S+\t\d+d\tca\n/);
   } finally {
     await Deno.remove(workspace, { recursive: true });
     await cluster.stop();
