@@ -250,8 +250,10 @@ async function benchDryRun(cluster: TestCluster) {
 async function finishRotation(cluster: TestCluster) {
   const loaded = await loadPlan(join(ROOT, "plans/local-demo.yaml"), cluster.env);
   const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  // A fresh cluster: the CAs are generated (no key has left a Secret for the nodes yet).
   const material = await loadNewCaMaterial(api, loaded.plan, join(ROOT, "plans"), {
     dryRun: false,
+    controlPlane: [],
   });
   const now = new Date().toISOString();
   await new ConfigMapProgressStore(api, loaded.plan.metadata.name).save({
