@@ -2,14 +2,17 @@
  * A rotation of a cluster set up unlike kubeadm's default, to the normal end state: the new
  * cluster CA is given as files — an intermediate CA whose certificate file carries its root —
  * and the controller-manager signs with per-signer flags (`--cluster-signing-<signer>-*-file`)
- * instead of the single pair. Afterwards no Secret, ConfigMap or Event holds a CA private key;
- * the negative control plants one in a Secret and the same scan finds it.
+ * instead of the single pair. Afterwards no Secret, ConfigMap or Event holds a CA private key
+ * (the negative control plants one in a Secret and the same scan finds it), and kubeadm's own
+ * `certs check-expiration` and `certs renew all` work against the new CA.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster } from "../cluster/harness.ts";
 import { writeCaFixtures } from "../bad_inputs/ca_fixtures.ts";
-import { assertExit, assertOldCaGone, caRotator } from "./end_state.ts";
+import { assertExit, assertOldCaGone, base64Body, caRotator } from "./end_state.ts";
+import { kubeadm, KUBEADM_CONFIG_PATH } from "../cluster/kubeadm.ts";
+import { kubeconfigCaData, kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
 import { findKeysInCluster } from "./cluster_key_scan.ts";
 import { issuedBy, parseCertificate, parseCertificates } from "../../src/pki/mod.ts";
 import { signerPair, SIGNERS } from "../../src/steps/_controller_manager_signing.ts";
@@ -109,6 +112,7 @@ Deno.test({
         .replace(/^stopAfter: .*$/m, "stopAfter: finalize"),
     );
     const oldCa = await Deno.readTextFile(join(pki, "ca.crt"));
+    const oldApiserver = parseCertificate(await Deno.readTextFile(join(pki, "apiserver.crt")));
     const oldFrontProxyCa = await Deno.readTextFile(join(pki, "front-proxy-ca.crt"));
     const oldKeys = {
       "old ca.key": await Deno.readTextFile(join(pki, "ca.key")),
@@ -185,6 +189,65 @@ Deno.test({
         planted.leaks.join("\n"),
       );
     });
+
+    await t.step(
+      "kubeadm afterwards: check-expiration and renew work against the new CA",
+      async () => {
+        const config = `--config=${KUBEADM_CONFIG_PATH}`;
+        const expiration = await kubeadm(cluster.binDir, root, [
+          "certs",
+          "check-expiration",
+          config,
+        ]);
+        const caLine = expiration.split("\n").find((line) => /^ca\s+[A-Z]/.test(line));
+        assert.ok(caLine, expiration);
+        const newCa = parseCertificate(intermediate);
+        assert.equal(
+          new Date(
+            caLine.match(/([A-Z][a-z]{2} \d{2}, \d{4} \d{2}:\d{2} UTC)/)![1].replace(",", ""),
+          )
+            .toISOString().slice(0, 16),
+          newCa.notAfter.toISOString().slice(0, 16),
+          `kubeadm's "ca" is the new CA: ${caLine}`,
+        );
+        const before = parseCertificate(await Deno.readTextFile(join(pki, "apiserver.crt")));
+        await kubeadm(cluster.binDir, root, ["certs", "renew", "all", config]);
+        const frontProxyCa = parseCertificate(
+          await Deno.readTextFile(join(pki, "front-proxy-ca.crt")),
+        );
+        for (
+          const [name, ca] of [
+            ["apiserver", newCa],
+            ["apiserver-kubelet-client", newCa],
+            ["front-proxy-client", frontProxyCa],
+          ] as const
+        ) {
+          const renewed = parseCertificate(await Deno.readTextFile(join(pki, `${name}.crt`)));
+          assert.ok(await issuedBy(renewed, ca), `${name}.crt renewed by the new CA`);
+        }
+        const apiserver = parseCertificate(await Deno.readTextFile(join(pki, "apiserver.crt")));
+        assert.notEqual(
+          apiserver.serialNumber,
+          before.serialNumber,
+          "renew wrote a new apiserver.crt",
+        );
+        const admin = await Deno.readTextFile(join(root, "etc/kubernetes/admin.conf"));
+        assert.equal(
+          base64Body(kubeconfigCaData(admin)[0]),
+          base64Body(intermediate),
+          "admin.conf trusts the new CA alone",
+        );
+        assert.ok(await issuedBy(parseCertificate(kubeconfigClientCert(admin).certPem!), newCa));
+        // The check can fail: the apiserver.crt of before the rotation is not the new CA's.
+        assert.ok(!(await issuedBy(oldApiserver, newCa)), "the pre-rotation leaf is not");
+        await cluster.kubectl([
+          "--kubeconfig",
+          join(root, "etc/kubernetes/admin.conf"),
+          "get",
+          "nodes",
+        ]);
+      },
+    );
   } finally {
     await cluster.stop();
   }
