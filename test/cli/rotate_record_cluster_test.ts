@@ -125,6 +125,11 @@ async function keyMaterial(cluster: TestCluster): Promise<KeyMaterial> {
   const read = (name: string) => Deno.readTextFile(join(pki, name));
   const keys = [await read("ca.key"), await read("front-proxy-ca.key")];
   const certs = [await read("ca.crt"), await read("front-proxy-ca.crt")];
+  // The new CAs staged by the trust phase: their keys have left the Secret for the nodes.
+  for (const base of ["ca-new", "front-proxy-ca-new"]) {
+    const key = await read(`${base}.key`).catch(() => undefined);
+    if (key !== undefined) keys.push(key);
+  }
   const secret = await cluster.kubectlJson<{ data?: Record<string, string> }>([
     "get",
     "secret",
