@@ -17,6 +17,8 @@ export const ExitCode = {
   BadInput: 2,
   /** Stopped at a gate with work left (for example kubelets still on the old CA). */
   Gate: 3,
+  /** `--dry-run --exit-code`: the plan would change something (as `kubectl diff`'s 1). */
+  ChangesPending: 4,
 } as const;
 
 /** One of the exit codes. */

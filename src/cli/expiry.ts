@@ -11,7 +11,7 @@ import { loadPlan } from "../app/plan.ts";
 import { certificateExpiry } from "../app/certificate_expiry.ts";
 import type { ExpiryRow } from "../app/expiry_report.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
-import type { OutputFormat } from "./output_format.ts";
+import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `expiry`. */
 export interface ExpiryFlags {
@@ -53,14 +53,18 @@ export async function expiryCommand(flags: ExpiryFlags, printer: Printer): Promi
     : due.length > 0
     ? ExitCode.Gate
     : ExitCode.Ok;
-  if (flags.output === "json") {
-    printDocument(outputDocument("ExpiryReport", exitCode, {
-      plan: flags.plan,
-      thresholds: { caDays: flags.caDays ?? null, leafDays: flags.leafDays ?? null },
-      certificates: rows,
-      due: due.length,
-      problems,
-    }));
+  const format = documentFormat(flags.output);
+  if (format) {
+    await printDocument(
+      outputDocument("ExpiryReport", exitCode, {
+        plan: flags.plan,
+        thresholds: { caDays: flags.caDays ?? null, leafDays: flags.leafDays ?? null },
+        certificates: rows,
+        due: due.length,
+        problems,
+      }),
+      format,
+    );
   } else {
     console.log(expiryTable(rows));
   }

@@ -121,7 +121,13 @@ export function renderMarkdownSummary(report: RunReport): string {
 /** What the next run would do, in a sentence. */
 function nextRun(report: RunReport): string {
   const next = report.next;
-  if (!next) return "nothing: every step of the plan is done.";
+  if (!next) {
+    // A run that failed or stopped before it knew where it stood (a plan that did not load, an
+    // unreachable server, the lock held) has run no step: nothing is known to be done.
+    return report.outcome === "failed" || report.outcome === "interrupted"
+      ? "fix what the error says and run again; `status` shows where the rotation stands."
+      : "nothing: every step of the plan is done.";
+  }
   const code = (text: string) => `\`${inline(text)}\``;
   if (report.outcome === "failed") {
     return `a run resumes at step ${code(next.step)} (phase ${next.phase}), which failed.`;

@@ -99,6 +99,11 @@ Deno.test("the summary says what the next run does after each outcome", () => {
     "a run resumes at step `restart-apiserver` (phase trust), which failed.",
   );
   assert.equal(after({ next: undefined }), "nothing: every step of the plan is done.");
+  // A run that failed before it knew where it stood (a plan that did not load): no step ran.
+  assert.equal(
+    after({ outcome: "failed", error: "Cannot load plan", next: undefined, steps: [] }),
+    "fix what the error says and run again; `status` shows where the rotation stands.",
+  );
 });
 
 Deno.test("a failed run's summary shows the outcome and the error in a block", () => {

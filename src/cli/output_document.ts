@@ -3,6 +3,7 @@
  * command, errors included, under one `apiVersion` (docs/output.md describes each kind).
  * @module
  */
+import type { DocumentFormat } from "./output_format.ts";
 import { PlanError } from "../plan/plan_error.ts";
 import { InterruptedError, StepError } from "../engine/step_error.ts";
 
@@ -72,8 +73,19 @@ export function errorDocument(error: unknown, exitCode: number, context: ErrorCo
   });
 }
 
-/** Writes `document` to stdout as indented JSON, whole (a pipe may take it in parts). */
-export function printDocument(document: object): void {
+/**
+ * Writes `document` to stdout as indented JSON (or YAML), whole (a pipe may take it in parts).
+ * The YAML library is loaded only for `-o yaml`: a command's start loads no more than it needs.
+ */
+export async function printDocument(
+  document: object,
+  format: DocumentFormat = "json",
+): Promise<void> {
+  if (format === "yaml") {
+    const { stringify } = await import("yaml");
+    writeStdout(stringify(document, { lineWidth: 0 }));
+    return;
+  }
   writeStdout(JSON.stringify(document, null, 2) + "\n");
 }
 

@@ -5,11 +5,19 @@
  */
 import { Option } from "@commander-js/extra-typings";
 
-/** The output formats every reporting command takes. */
-export const OUTPUT_FORMATS = ["text", "json"] as const;
+/** The output formats every reporting command takes: text, or one document as JSON or YAML. */
+export const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 
 /** One of the output formats (`jsonl`: rotate's event stream). */
 export type OutputFormat = typeof OUTPUT_FORMATS[number] | "jsonl";
+
+/** The formats that print one document (docs/output.md). */
+export type DocumentFormat = "json" | "yaml";
+
+/** The document format `format` asks for, or `undefined` for text and event streams. */
+export function documentFormat(format: string | undefined): DocumentFormat | undefined {
+  return format === "json" || format === "yaml" ? format : undefined;
+}
 
 /** The `-o, --output <format>` option (default `text`), with the given formats. */
 export function outputOption<F extends OutputFormat>(

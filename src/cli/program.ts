@@ -13,8 +13,9 @@ import {
 import { exitCodeOf } from "./exit_code.ts";
 import { consolePrinter, type Printer } from "../engine/printer.ts";
 import { DurationError, parseDuration } from "../plan/duration.ts";
-import { outputOption, requestedOutput } from "./output_format.ts";
-import { type ErrorContext, errorDocument, printDocument } from "./output_document.ts";
+import { documentFormat, outputOption, requestedOutput } from "./output_format.ts";
+import { eventLine } from "./event_lines.ts";
+import { type ErrorContext, errorDocument, printDocument, writeStdout } from "./output_document.ts";
 import { VERSION } from "./version.ts";
 import { annotationsOf, inGitHubActions } from "./github_actions.ts";
 
@@ -91,13 +92,17 @@ export function buildProgram(
     .option("--dry-run", "show the diff of every remaining step and change nothing", false)
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .addOption(outputOption(["text", "json", "jsonl"], "jsonl: one event per line, docs/events.md"))
+    .addOption(
+      outputOption(["text", "json", "yaml", "jsonl"], "jsonl: one event per line, docs/events.md"),
+    )
     .option("--summary <file>", "also write a Markdown summary of the run to this file")
     .option("--timestamps", "start every log line with an RFC 3339 time", false)
+    .option("--exit-code", "with --dry-run: exit 4 when the plan would change something", false)
     .addHelpText(
       "after",
       examples(
         "ca-rotator rotate --plan plans/prod.yaml --dry-run     # the diff of every remaining step",
+        "ca-rotator rotate --plan plans/prod.yaml --dry-run --exit-code   # 4: changes pending",
         "ca-rotator rotate --plan plans/prod.yaml               # run up to stopAfter",
         "ca-rotator rotate --plan plans/prod.yaml -o json       # one JSON document on stdout",
         "ca-rotator rotate --plan plans/prod.yaml -o jsonl      # one event per line as it runs",
@@ -115,7 +120,9 @@ export function buildProgram(
     .option("--dry-run", "show what the rollback would change and change nothing", false)
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .addOption(outputOption(["text", "json", "jsonl"], "jsonl: one event per line, docs/events.md"))
+    .addOption(
+      outputOption(["text", "json", "yaml", "jsonl"], "jsonl: one event per line, docs/events.md"),
+    )
     .option("--summary <file>", "also write a Markdown summary of the run to this file")
     .option("--timestamps", "start every log line with an RFC 3339 time", false)
     .addHelpText(
@@ -275,18 +282,32 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
       Deno.stderr.writeSync(new TextEncoder().encode(text));
     }
     if (error instanceof CommanderError) {
-      if (exitCode !== 0 && requestedOutput(args) === "json") {
+      const requested = requestedOutput(args);
+      const format = documentFormat(requested);
+      if (exitCode !== 0 && requested === "jsonl") {
+        // The event stream's promise: a Summary line is always the last, a usage error's too.
+        writeStdout(
+          eventLine({
+            type: "Summary",
+            outcome: "failed",
+            exitCode,
+            dryRun: args.includes("--dry-run"),
+            error: error.message.replace(/^error: /, ""),
+          }, new Date()) + "\n",
+        );
+      }
+      if (exitCode !== 0 && format) {
         const command = args.find((arg) => program.commands.some((each) => each.name() === arg));
-        printDocument(
+        await printDocument(
           errorDocument(error.message.replace(/^error: /, ""), exitCode, { command }),
+          format,
         );
       }
       return exitCode;
     }
     printer.error(error instanceof Error ? error.message : String(error));
-    if ((context?.output ?? requestedOutput(args)) === "json") {
-      printDocument(errorDocument(error, exitCode, context ?? {}));
-    }
+    const format = documentFormat(context?.output ?? requestedOutput(args));
+    if (format) await printDocument(errorDocument(error, exitCode, context ?? {}), format);
     return exitCode;
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "./program.ts";
 import { memoryPrinter } from "../engine/printer.ts";
+import { parse as parseYaml } from "yaml";
 
 async function validate(plan: string) {
   const printer = memoryPrinter();
@@ -105,9 +106,9 @@ Deno.test("-o json: a usage error is one Error document on stdout", async () => 
   const doc = document(stdout, "Error", 2);
   assert.equal(doc.command, "status");
   assert.match(doc.error, /required option '--plan <file>' not specified/);
-  const output = await cli("validate", "--plan", "plans/kubeadm.yaml", "--output=yaml");
+  const output = await cli("validate", "--plan", "plans/kubeadm.yaml", "--output=toml");
   assert.equal(output.code, 2);
-  assert.match(output.stderr, /argument 'yaml' is invalid/);
+  assert.match(output.stderr, /argument 'toml' is invalid/);
 });
 
 Deno.test("validate -o json: a ValidationResult, or an Error naming file, line and field", async () => {
@@ -174,7 +175,53 @@ Deno.test("completion prints a script for bash, zsh and fish that asks `ca-rotat
   assert.match(options.stdout, /^--plan\t/m);
   const formats = await cli("complete", "--", "rotate", "--output", "");
   assert.match(formats.stdout, /^json\t/m);
+  const shells = await cli("complete", "--", "completion", "");
+  assert.deepEqual(
+    shells.stdout.split("\n").filter((line) => /\t/.test(line)).map((line) => line.split("\t")[0]),
+    ["bash", "zsh", "fish"],
+    "the shells `completion` takes, no more",
+  );
+  const plans = await cli("complete", "--", "rotate", "--plan", "plans/k");
+  assert.match(plans.stdout, /^plans\/kubeadm\.yaml\t/m, "file names for --plan");
+  const dirs = await cli("complete", "--", "validate", "--plan", "pla");
+  assert.match(dirs.stdout, /^plans\/\t/m, "directories too");
+  assert.doesNotMatch(dirs.stdout, /^plans\/kubeadm/m);
   const unknown = await cli("completion", "tcsh");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Allowed choices are bash, zsh, fish/);
+});
+
+Deno.test("-o yaml: the same document as -o json, as YAML, errors too", async () => {
+  const json = await cli("validate", "--plan", "plans/kubeadm.yaml", "-o", "json");
+  const yaml = await cli("validate", "--plan", "plans/kubeadm.yaml", "-o", "yaml");
+  assert.equal(yaml.code, 0, yaml.stderr);
+  assert.deepEqual(parseYaml(yaml.stdout), document(json.stdout, "ValidationResult", 0));
+  const missing = await cli("status", "--plan", "plans/none.yaml", "-o", "yaml");
+  assert.equal(missing.code, 2);
+  const error = parseYaml(missing.stdout) as Record<string, unknown>;
+  assert.equal(error.kind, "Error");
+  assert.equal(error.exitCode, 2);
+  assert.match(String(error.error), /Cannot load plan "plans\/none\.yaml": file not found/);
+  const usage = await cli("validate", "-o", "yaml");
+  assert.equal(usage.code, 2);
+  assert.equal((parseYaml(usage.stdout) as Record<string, unknown>).kind, "Error");
+});
+
+Deno.test("-o jsonl: a usage error still ends the stream with its Summary line", async () => {
+  const { code, stdout } = await cli(
+    "rotate",
+    "--plan",
+    "plans/kubeadm.yaml",
+    "-o",
+    "jsonl",
+    "--bogus",
+  );
+  assert.equal(code, 2);
+  const lines = stdout.trim().split("\n").map((line) => JSON.parse(line));
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].kind, "RotateEvent");
+  assert.equal(lines[0].type, "Summary");
+  assert.equal(lines[0].outcome, "failed");
+  assert.equal(lines[0].exitCode, 2);
+  assert.match(lines[0].error, /unknown option '--bogus'/);
 });

@@ -3,7 +3,7 @@
  * remaining step and changes nothing.
  * @module
  */
-import { ExitCode, exitCodeOf } from "./exit_code.ts";
+import { ExitCode, exitCodeOf, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { rotate, type RotationOptions, type RotationResult } from "../app/rotation.ts";
 import { listenForInterrupts } from "../app/interrupt.ts";
@@ -25,7 +25,7 @@ import {
 } from "../diff/mod.ts";
 import type { Change } from "../engine/change.ts";
 import { outputDocument, type OutputKind, printDocument, writeStdout } from "./output_document.ts";
-import type { OutputFormat } from "./output_format.ts";
+import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `rotate`. */
 export interface RotateFlags {
@@ -38,6 +38,8 @@ export interface RotateFlags {
   readonly summary?: string;
   /** Start every log line with an RFC 3339 time. */
   readonly timestamps?: boolean;
+  /** A dry run with changes pending exits {@link ExitCode.ChangesPending} (as `kubectl diff`). */
+  readonly exitCode?: boolean;
 }
 
 /** What differs between `rotate` and `rollback`, which share flags, output and exit codes. */
@@ -62,6 +64,9 @@ export async function rotateCommand(
   printer: Printer,
   command: RunCommand = ROTATE,
 ): Promise<number> {
+  if (flags.exitCode && !flags.dryRun) {
+    throw new InputError("--exit-code goes with --dry-run: it tells whether changes are pending");
+  }
   const env = Deno.env.toObject();
   const stamped = flags.timestamps ? timestampedPrinter(printer) : printer;
   const lines = flags.output === "jsonl" ? jsonLinesSink(writeStdout) : undefined;
@@ -134,7 +139,12 @@ export async function rotateCommand(
     ...result.steps.map((step) => ({ stepId: step.stepId, changes: step.changes })),
   ].filter((section) => section.changes.length > 0);
   const all: Change[] = sections.flatMap((section) => section.changes);
-  const exitCode = result.outcome === "gate" ? ExitCode.Gate : ExitCode.Ok;
+  const pending = flags.exitCode === true && flags.dryRun && summarize(all).changed;
+  const exitCode = result.outcome === "gate"
+    ? ExitCode.Gate
+    : pending
+    ? ExitCode.ChangesPending
+    : ExitCode.Ok;
   const phaseOf = new Map(loaded.plan.steps.map((step) => [step.id, step]));
   await writeMarkdown(flags, env, stamped, {
     plan: loaded.plan.metadata.name,
@@ -162,22 +172,25 @@ export async function rotateCommand(
       ...(result.gate ? { gate: result.gate } : {}),
       ...(result.next ? { next: result.next } : {}),
     });
-  } else if (flags.output === "json") {
-    printDocument(outputDocument(command.documentKind, exitCode, {
-      plan: flags.plan,
-      dryRun: flags.dryRun,
-      outcome: result.outcome,
-      ...(result.gate !== undefined ? { gate: result.gate, step: result.gateStep } : {}),
-      ...(result.next ? { next: result.next } : {}),
-      stopAfter: loaded.plan.stopAfter,
-      skipped: result.skipped,
-      steps: sections.map((section) => ({
-        stepId: section.stepId,
-        ...renderJson(section.changes, { stepId: section.stepId }),
-      })),
-      summary: summarize(all),
-      roundTrips: result.roundTrips,
-    }));
+  } else if (documentFormat(flags.output)) {
+    await printDocument(
+      outputDocument(command.documentKind, exitCode, {
+        plan: flags.plan,
+        dryRun: flags.dryRun,
+        outcome: result.outcome,
+        ...(result.gate !== undefined ? { gate: result.gate, step: result.gateStep } : {}),
+        ...(result.next ? { next: result.next } : {}),
+        stopAfter: loaded.plan.stopAfter,
+        skipped: result.skipped,
+        steps: sections.map((section) => ({
+          stepId: section.stepId,
+          ...renderJson(section.changes, { stepId: section.stepId }),
+        })),
+        summary: summarize(all),
+        roundTrips: result.roundTrips,
+      }),
+      documentFormat(flags.output),
+    );
   } else if (flags.dryRun) {
     const color = shouldUseColor(Deno.stdout, Deno.env.toObject());
     for (const section of sections) {
@@ -187,14 +200,14 @@ export async function rotateCommand(
   } else {
     stamped.info(renderSummary(summarize(all)).replace("to change", "changed"));
   }
-  if (flags.output !== "json" && result.roundTrips.length > 0) {
+  if (!documentFormat(flags.output) && result.roundTrips.length > 0) {
     stamped.info(renderRoundTrips(result.roundTrips));
   }
   if (result.outcome === "gate") {
     stamped.warn(`stopped at a gate: ${result.gate}`);
     return ExitCode.Gate;
   }
-  return ExitCode.Ok;
+  return exitCode;
 }
 
 /** `ssh round trips: <total> (<step> <n>, max <m> per node; …)`. */

@@ -5,10 +5,10 @@
 import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
-import { rotationStatus } from "../app/status.ts";
+import { rotationStatus, type StepStatusRow } from "../app/status.ts";
 import { duration } from "../app/next_run.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
-import type { OutputFormat } from "./output_format.ts";
+import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `status`. */
 export interface StatusFlags {
@@ -22,17 +22,21 @@ export interface StatusFlags {
 export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const { configMap, progress, steps: rows, standing } = await rotationStatus(loaded, flags);
-  if (flags.output === "json") {
-    printDocument(outputDocument("StatusReport", ExitCode.Ok, {
-      plan: flags.plan,
-      configMap,
-      stopAfter: loaded.plan.stopAfter,
-      phase: standing.phase,
-      phasesDone: standing.phasesDone,
-      next: standing.next,
-      progress: progress ?? null,
-      steps: rows,
-    }));
+  const format = documentFormat(flags.output);
+  if (format) {
+    await printDocument(
+      outputDocument("StatusReport", ExitCode.Ok, {
+        plan: flags.plan,
+        configMap,
+        stopAfter: loaded.plan.stopAfter,
+        phase: standing.phase,
+        phasesDone: standing.phasesDone,
+        next: standing.next,
+        progress: progress ?? null,
+        steps: rows,
+      }),
+      format,
+    );
     return ExitCode.Ok;
   }
   if (!progress) {
@@ -52,18 +56,30 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
     );
   }
   console.log(`next run: ${standing.next.message}`);
+  for (const line of stepTable(rows)) console.log(line);
+  return ExitCode.Ok;
+}
+
+/**
+ * The steps as a table, a line each, columns as wide as their widest value (`interrupted` too);
+ * a running step's age and a step's error on a line of their own below it.
+ */
+export function stepTable(rows: readonly StepStatusRow[], now = Date.now()): string[] {
   const width = Math.max(...rows.map((row) => row.id.length), 4);
-  console.log(`${"STEP".padEnd(width)}  PHASE     STATUS   ATTEMPTS  FINISHED`);
+  const statusWidth = Math.max(...rows.map((row) => row.status.length), "STATUS".length);
+  const lines = [
+    `${"STEP".padEnd(width)}  PHASE     ${"STATUS".padEnd(statusWidth)}  ATTEMPTS  FINISHED`,
+  ];
   for (const row of rows) {
-    console.log(
-      `${row.id.padEnd(width)}  ${row.phase.padEnd(8)}  ${row.status.padEnd(7)}  ` +
-        `${String(row.attempts).padEnd(8)}  ${row.finishedAt}`,
+    lines.push(
+      `${row.id.padEnd(width)}  ${row.phase.padEnd(8)}  ${row.status.padEnd(statusWidth)}  ` +
+        `${String(row.attempts).padEnd(8)}  ${row.finishedAt}`.trimEnd(),
     );
     if (row.status === "running" && row.startedAt) {
-      const since = Date.now() - Date.parse(row.startedAt);
-      console.log(`${"".padEnd(width)}  running for ${duration(since)}, since ${row.startedAt}`);
+      const since = now - Date.parse(row.startedAt);
+      lines.push(`${"".padEnd(width)}  running for ${duration(since)}, since ${row.startedAt}`);
     }
-    if (row.error) console.log(`${"".padEnd(width)}  ${row.error}`);
+    if (row.error) lines.push(`${"".padEnd(width)}  ${row.error}`);
   }
-  return ExitCode.Ok;
+  return lines;
 }

@@ -7,7 +7,7 @@ import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { PHASES } from "../plan/phase.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
-import type { OutputFormat } from "./output_format.ts";
+import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `validate`. */
 export interface ValidateFlags {
@@ -22,16 +22,20 @@ export async function validateCommand(flags: ValidateFlags, printer: Printer): P
   const steps = Object.fromEntries(
     PHASES.map((phase) => [phase, plan.steps.filter((step) => step.phase === phase).length]),
   );
-  if (flags.output === "json") {
-    printDocument(outputDocument("ValidationResult", ExitCode.Ok, {
-      plan: flags.plan,
-      name: plan.metadata.name,
-      valid: true,
-      stopAfter: plan.stopAfter,
-      steps: plan.steps.length,
-      stepsPerPhase: steps,
-      digest: loaded.digest,
-    }));
+  const format = documentFormat(flags.output);
+  if (format) {
+    await printDocument(
+      outputDocument("ValidationResult", ExitCode.Ok, {
+        plan: flags.plan,
+        name: plan.metadata.name,
+        valid: true,
+        stopAfter: plan.stopAfter,
+        steps: plan.steps.length,
+        stepsPerPhase: steps,
+        digest: loaded.digest,
+      }),
+      format,
+    );
     return ExitCode.Ok;
   }
   const perPhase = PHASES.map((phase) => `${phase} ${steps[phase]}`).join(", ");

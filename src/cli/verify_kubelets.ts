@@ -9,7 +9,7 @@ import { loadPlan } from "../app/plan.ts";
 import { gateMessage, renderReportText, reportDocument } from "../kubelet/mod.ts";
 import { verifyKubeletRotation } from "../app/kubelet_verification.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
-import type { OutputFormat } from "./output_format.ts";
+import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `verify-kubelets`. */
 export interface VerifyKubeletsFlags {
@@ -52,8 +52,9 @@ export async function verifyKubeletsCommand(
   });
   const message = gateMessage(report);
   const exitCode = message ? ExitCode.Gate : ExitCode.Ok;
-  if (flags.output === "json") {
-    printDocument(outputDocument("KubeletReport", exitCode, reportDocument(report)));
+  const format = documentFormat(flags.output);
+  if (format) {
+    await printDocument(outputDocument("KubeletReport", exitCode, reportDocument(report)), format);
   } else {
     console.log(renderReportText(report));
   }

@@ -62,9 +62,24 @@ export async function contactServer(
       CONTACT_TIMEOUT_MS,
     );
   });
+  const notAnApiServer = (what: string) =>
+    new Error(
+      `The server ${server} (${where}) is not a Kubernetes API server: ${what} ` +
+        "(is the kubeconfig's server the API server or its load balancer?)",
+    );
   try {
-    await Promise.race([config.makeApiClient(VersionApi).getCode(), timeout]);
+    const version = await Promise.race([config.makeApiClient(VersionApi).getCode(), timeout]);
+    if (typeof (version as { gitVersion?: unknown } | undefined)?.gitVersion !== "string") {
+      throw notAnApiServer("its /version holds no gitVersion");
+    }
   } catch (error) {
+    if ((error as Error).message.startsWith(`The server ${server} `)) throw error;
+    const status = (error as { code?: unknown }).code;
+    if (status === 404 || error instanceof SyntaxError) {
+      throw notAnApiServer(
+        status === 404 ? "it answers /version with 404 Not Found" : "its /version is not JSON",
+      );
+    }
     const failure = contactFailure(error);
     if (failure?.untrusted) {
       throw new KubeConfigError(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { contactFailure, contactServer } from "./server_contact.ts";
 import { loadKubeConfig } from "./kubeconfig.ts";
 import { KubeConfigError } from "./kubeconfig_files.ts";
+import { generateCa, issueCertificate } from "../pki/mod.ts";
 
 const withCause = (message: string, code: string) =>
   new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
@@ -57,6 +58,76 @@ current-context: ctx
     );
     assert.ok(Date.now() - started < 5_000, "no retry");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("first contact: a server that is not an API server is named as such; an API server that refuses is not", async () => {
+  const ca = await generateCa({ commonName: "test-ca", keyType: "ecdsa-p256" });
+  const serving = await issueCertificate({
+    ca,
+    commonName: "127.0.0.1",
+    ipAddresses: ["127.0.0.1"],
+    extKeyUsages: ["serverAuth"],
+  });
+  const answers: Record<string, () => Response> = {
+    html: () => new Response("<html>welcome</html>", { headers: { "content-type": "text/html" } }),
+    missing: () => new Response("404 page not found", { status: 404 }),
+    apiServer: () => Response.json({ major: "1", minor: "37", gitVersion: "v1.37.2" }),
+    forbidden: () =>
+      Response.json({ kind: "Status", apiVersion: "v1", status: "Failure", code: 403 }, {
+        status: 403,
+      }),
+  };
+  let answer = answers.html;
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: serving.certPem,
+    key: serving.keyPem!,
+    onListen() {},
+  }, () => answer());
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/config`;
+    await Deno.writeTextFile(
+      file,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${server.addr.port}", certificate-authority-data: "${
+        btoa(ca.certPem)
+      }" } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: ctx, context: { cluster: c, user: u } }]
+current-context: ctx
+`,
+    );
+    const contact = () => contactServer(loadKubeConfig({ kubeconfig: file }), { kubeconfig: file });
+    for (
+      const [name, why] of [
+        ["html", "its /version holds no gitVersion|its /version is not JSON"],
+        ["missing", "it answers /version with 404 Not Found"],
+      ]
+    ) {
+      answer = answers[name];
+      await assert.rejects(contact, (error) => {
+        assert.match(
+          (error as Error).message,
+          new RegExp(
+            `^The server https://127.0.0.1:${server.addr.port} \\(kubeconfig "${file}", ` +
+              `context "ctx"\\) is not a Kubernetes API server: (${why}) \\(is the kubeconfig's server`,
+          ),
+          name,
+        );
+        return true;
+      });
+    }
+    answer = answers.apiServer;
+    await contact();
+    answer = answers.forbidden;
+    await contact(); // an API server that refuses this user: the requests that follow say so
+  } finally {
+    await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

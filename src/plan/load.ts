@@ -98,24 +98,7 @@ function analyze<S extends StepFields>(
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const where = locator(doc, lineCounter);
 
-  if (doc.errors.length) {
-    throw new PlanError(
-      path,
-      doc.errors.map((error): PlanProblem => {
-        const offset = error.pos[0];
-        const { line, col } = error.linePos?.[0] ?? lineCounter.linePos(offset);
-        return {
-          line,
-          column: col,
-          showColumn: true,
-          field: formatPath(pathAtOffset(doc, offset)),
-          message: `YAML syntax error: ${
-            error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
-          }`,
-        };
-      }),
-    );
-  }
+  if (doc.errors.length) throw new PlanError(path, syntaxProblems(doc, lineCounter, text));
 
   const raw = doc.toJS({ maxAliasCount: 100 });
   if (raw === null || raw === undefined) {
@@ -241,4 +224,58 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The most YAML syntax errors told: after the first, most follow from it. */
+const MAX_SYNTAX_PROBLEMS = 5;
+
+/**
+ * A document's YAML syntax errors as problems: the first of each line, at most
+ * {@link MAX_SYNTAX_PROBLEMS}, and a hint when the first error's line holds an unquoted `${VAR}`
+ * (in a flow mapping `{ … }` the `{` of `${` opens another mapping).
+ */
+function syntaxProblems(
+  doc: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  text: string,
+): PlanProblem[] {
+  const problems: PlanProblem[] = [];
+  const lines = new Set<number>();
+  for (const error of doc.errors) {
+    const offset = error.pos[0];
+    const { line, col } = error.linePos?.[0] ?? lineCounter.linePos(offset);
+    if (lines.has(line)) continue;
+    lines.add(line);
+    let message = `YAML syntax error: ${
+      error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
+    }`;
+    const source = text.split("\n")[line - 1] ?? "";
+    const unquoted = problems.length === 0
+      ? /(?<!["'])\$\{[A-Za-z_][A-Za-z0-9_]*\}/.exec(source)
+      : null;
+    if (unquoted) {
+      message +=
+        `; quote the variable: "${unquoted[0]}" (unquoted, the "{" of "\${" opens a YAML ` +
+        "mapping)";
+    }
+    problems.push({
+      line,
+      column: col,
+      showColumn: true,
+      field: formatPath(pathAtOffset(doc, offset)),
+      message,
+    });
+  }
+  if (problems.length > MAX_SYNTAX_PROBLEMS) {
+    const more = problems.length - MAX_SYNTAX_PROBLEMS;
+    return [
+      ...problems.slice(0, MAX_SYNTAX_PROBLEMS),
+      {
+        message: `${more} more YAML syntax error${
+          more === 1 ? "" : "s"
+        } after these (most follow from the first)`,
+      },
+    ];
+  }
+  return problems;
 }

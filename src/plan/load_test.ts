@@ -310,3 +310,18 @@ Deno.test("a plan file that does not exist is a PlanError", async () => {
   const error = await refused("plans/nonexistent.yaml");
   assert.equal(error.message, `Cannot load plan "plans/nonexistent.yaml": file not found`);
 });
+
+Deno.test("an unquoted ${VAR} in a flow mapping: the first error says to quote it, the cascade is cut", () => {
+  const text = minimalPlanText().replace(
+    /^( *)metadata:\n\1 {2}name: ([a-z-]+)$/m,
+    "$1metadata: { name: ${PLAN_NAME}, labels: {} }",
+  );
+  assert.match(text, /\{ name: \$\{PLAN_NAME\}/, "the edit applies");
+  const error = refusedText(text + "\n".repeat(3) + "extra: [\n  - { a: ${X} }\n".repeat(20));
+  assert.match(
+    error.problems[0].message,
+    /^YAML syntax error: .*; quote the variable: "\$\{PLAN_NAME\}"/,
+  );
+  assert.ok(error.problems.length <= 6, `${error.problems.length} problems`);
+  assert.match(error.problems.at(-1)!.message, /^\d+ more YAML syntax errors after these/);
+});

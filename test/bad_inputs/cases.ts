@@ -117,6 +117,19 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       message: new RegExp(`Cannot load plan ${PLAN}: .*line \\d+`),
     },
     {
+      name: "plan: an unquoted ${VAR} in a flow mapping",
+      plan: edit(
+        "cluster: { source: generate, algorithm: ecdsa-p256, commonName: kubernetes }",
+        "cluster: { source: generate, algorithm: ecdsa-p256, commonName: ${CA_CN} }",
+      ),
+      json: true,
+      exitCode: 2,
+      message: new RegExp(
+        `Cannot load plan ${PLAN}: line \\d+, column \\d+, cas\\.cluster\\.commonName: YAML syntax ` +
+          'error: .*; quote the variable: "\\$\\{CA_CN\\}"',
+      ),
+    },
+    {
       name: "plan: tab indentation",
       plan: edit("\n  name: local-demo", "\n\tname: local-demo"),
       exitCode: 2,

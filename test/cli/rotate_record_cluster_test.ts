@@ -234,6 +234,19 @@ Deno.test({
       assert.match(markdown, /```diff\n/);
       assert.match(markdown, /\*\*Next:\*\* a run with `stopAfter: trust` runs \d+ steps/);
       assert.deepEqual(await configMapEvents(cluster), [], "a dry run records nothing");
+      // As `kubectl diff`: --exit-code says "changes pending" by the exit code (4), in the
+      // stream's Summary too.
+      const pending = await caRotator(cluster, [
+        "rotate",
+        "--plan",
+        plan,
+        "--dry-run",
+        "--exit-code",
+        "--output",
+        "jsonl",
+      ]);
+      assert.equal(pending.code, 4, pending.stderr);
+      assert.equal(parseLines(pending.stdout).at(-1)!.exitCode, 4);
     });
 
     await t.step("trust: the stream, the summary file and the Events", async () => {
@@ -424,6 +437,18 @@ Deno.test({
         ),
         "every finalize step has its StepDone Event",
       );
+      const nothing = await caRotator(cluster, [
+        "rotate",
+        "--plan",
+        plan,
+        "--dry-run",
+        "--exit-code",
+      ]);
+      assert.equal(nothing.code, 0, `nothing left to change: ${nothing.stderr}`);
+      assert.match(nothing.stdout, /No changes\./);
+      const withoutDryRun = await caRotator(cluster, ["rotate", "--plan", plan, "--exit-code"]);
+      assert.equal(withoutDryRun.code, 2);
+      assert.match(withoutDryRun.stderr, /--exit-code goes with --dry-run/);
     });
   } finally {
     await cluster.stop();
