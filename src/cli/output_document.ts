@@ -18,6 +18,7 @@ export type OutputKind =
   | "StatusReport"
   | "KubeletReport"
   | "ExpiryReport"
+  | "VersionInfo"
   | "Error";
 
 /** The fields every document starts with. */

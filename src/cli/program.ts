@@ -15,7 +15,13 @@ import { consolePrinter, type Printer } from "../engine/printer.ts";
 import { DurationError, parseDuration } from "../plan/duration.ts";
 import { documentFormat, outputOption, requestedOutput } from "./output_format.ts";
 import { eventLine } from "./event_lines.ts";
-import { type ErrorContext, errorDocument, printDocument, writeStdout } from "./output_document.ts";
+import {
+  type ErrorContext,
+  errorDocument,
+  outputDocument,
+  printDocument,
+  writeStdout,
+} from "./output_document.ts";
 import { VERSION } from "./version.ts";
 import { annotationsOf, inGitHubActions } from "./github_actions.ts";
 
@@ -194,6 +200,17 @@ export function buildProgram(
       result.exitCode = await expiryCommand(options, printer);
     });
 
+  program.command("version")
+    .description("print the release, the commit it runs from and Deno's version")
+    .addOption(outputOption())
+    .action(async (options) => {
+      const { versionInfo, versionLine } = await import("./version.ts");
+      const info = await versionInfo();
+      const format = documentFormat(options.output);
+      if (format) await printDocument(outputDocument("VersionInfo", 0, info), format);
+      else console.log(versionLine(info));
+    });
+
   program.command("verify-kubelets")
     .description("report which CA issued every kubelet's client certificate")
     .option("--plan <file>", "take the CAs and node access from this plan")
@@ -266,6 +283,12 @@ export async function runCli(args: string[], printer: Printer = consolePrinter()
     const options = action.opts() as { plan?: string; output?: string };
     context = { command: action.name(), plan: options.plan, output: options.output };
   });
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    // The release and the commit: commander's --version knows only a fixed string.
+    const { versionInfo, versionLine } = await import("./version.ts");
+    console.log(versionLine(await versionInfo()));
+    return 0;
+  }
   if (args.length === 0) {
     program.outputHelp();
     return 0;

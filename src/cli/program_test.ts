@@ -80,12 +80,50 @@ Deno.test("a bare call, help and --help print the help on stdout and exit 0", as
   assert.match(rotate.stdout, /Examples:\n {2}ca-rotator rotate --plan plans\/prod.yaml --dry-run/);
 });
 
-Deno.test("--version and -V print the version from src/cli/version.ts", async () => {
+Deno.test("--version, -V and version print the release and the checkout's commit", async () => {
   const { VERSION } = await import("./version.ts");
-  for (const flag of ["--version", "-V"]) {
-    const { code, stdout } = await cli(flag);
+  const head = new TextDecoder().decode(
+    (await new Deno.Command("git", { args: ["-C", repo, "rev-parse", "HEAD"], stdout: "piped" })
+      .output()).stdout,
+  ).trim();
+  assert.match(head, /^[0-9a-f]{40}$/, "the tests run in a git checkout");
+  for (const args of [["--version"], ["-V"], ["version"]]) {
+    const { code, stdout } = await cli(...args);
     assert.equal(code, 0);
-    assert.equal(stdout.trim(), VERSION);
+    assert.match(
+      stdout.trim(),
+      new RegExp(
+        `^ca-rotator ${VERSION.replaceAll(".", "\\.")} \\(commit ${
+          head.slice(0, 12)
+        }(\\+dirty)?, ` +
+          `deno ${Deno.version.deno.replaceAll(".", "\\.")}\\)$`,
+      ),
+      args.join(" "),
+    );
+  }
+  const json = await cli("version", "-o", "json");
+  const doc = document(json.stdout, "VersionInfo", 0);
+  assert.equal(doc.version, VERSION);
+  assert.equal(doc.commit, head);
+  assert.equal(typeof doc.dirty, "boolean");
+  const changelog = await Deno.readTextFile(`${repo}/CHANGELOG.md`);
+  assert.match(
+    changelog,
+    new RegExp(`^## ${VERSION.replaceAll(".", "\\.")} `, "m"),
+    "CHANGELOG.md has the release",
+  );
+});
+
+Deno.test("versionInfo outside a git checkout: commit unknown", async () => {
+  const { versionInfo, versionLine } = await import("./version.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const info = await versionInfo(`file://${dir}/main.ts`);
+    assert.equal(info.commit, "unknown");
+    assert.match(versionLine(info), /\(commit unknown, deno /);
+    assert.equal((await versionInfo("https://example.com/main.ts")).commit, "unknown");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -89,23 +89,57 @@ Deno.test({
       cluster.kubectl(["get", "configmap", "-n", "kube-system", "ca-rotator-local-demo"])
         .then(() => true, () => false);
 
-    await t.step("deno install puts a ca-rotator command where the operator wants it", async () => {
-      const result = await run(cluster, repo, [
+    /** scripts/install.ts of the checkout at `from`, writing `<root>/bin/ca-rotator`. */
+    const install = (from: string, root: string) =>
+      run(cluster, repo, [
         Deno.execPath(),
-        "install",
-        "-g",
+        "run",
         "-A",
-        "-n",
-        "ca-rotator",
+        "--no-lock",
+        join(from, "scripts/install.ts"),
         "--root",
-        join(repo, ".tools"),
-        "--config",
-        join(checkout, "deno.json"),
-        join(checkout, "main.ts"),
+        root,
       ]);
-      assert.equal(result.code, 0, result.stderr);
-      assert.ok((await Deno.stat(installed)).isFile);
-    });
+
+    await t.step(
+      "the install, as the README says: a ca-rotator command held to deno.lock",
+      async () => {
+        const result = await install(checkout, join(repo, ".tools"));
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok((await Deno.stat(installed)).isFile);
+        const version = await caRotator("version");
+        assert.equal(version.code, 0, version.stderr);
+        assert.match(version.stdout, /^ca-rotator \d+\.\d+\.\d+ \(commit [0-9a-f]{12}/);
+        // The control: a checkout whose lock does not pin a package the command loads (yaml) is
+        // refused at start, not resolved anew; its lock is left as it was.
+        const copy = await Deno.makeTempDir({ prefix: "ca-rotator-unpinned-" });
+        for (const entry of ["deno.json", "deno.lock", "main.ts", "src", "scripts"]) {
+          await new Deno.Command("cp", { args: ["-r", join(checkout, entry), copy] }).output();
+        }
+        const lockFile = join(copy, "deno.lock");
+        const lock = JSON.parse(await Deno.readTextFile(lockFile));
+        const yaml = Object.keys(lock.specifiers).find((key) => key.startsWith("npm:yaml@"))!;
+        delete lock.npm[
+          lock.specifiers[yaml].includes("@")
+            ? lock.specifiers[yaml]
+            : `yaml@${lock.specifiers[yaml]}`
+        ];
+        delete lock.specifiers[yaml];
+        const unpinned = JSON.stringify(lock, null, 2) + "\n";
+        await Deno.writeTextFile(lockFile, unpinned);
+        assert.equal((await install(copy, join(copy, ".tools"))).code, 0);
+        const refused = await run(cluster, repo, [
+          join(copy, ".tools", "bin", "ca-rotator"),
+          "validate",
+          "--plan",
+          "plans/demo.yaml",
+        ]);
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, /lockfile is out of date/);
+        assert.equal(await Deno.readTextFile(lockFile), unpinned, "the lock is not rewritten");
+        await Deno.remove(copy, { recursive: true });
+      },
+    );
 
     await t.step("validate: the plan path is the repository's", async () => {
       const doc = document(
