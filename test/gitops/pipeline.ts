@@ -67,7 +67,8 @@ export async function runGithubJob(
   let log = "";
   let code = 0;
   try {
-    for (const step of spec.steps) {
+    const steps = (await Promise.all(spec.steps.map((step) => expandAction(step)))).flat();
+    for (const step of steps) {
       if (step.uses) {
         await standIn(step, options.workspace);
         continue;
@@ -132,6 +133,40 @@ export async function runGitlabJob(
   }
   const summary = await Deno.readTextFile(join(options.workspace, "summary.md")).catch(() => "");
   return { job, code: result.code, log, summary };
+}
+
+/** The repository docs/ci.md names for ca-rotator (`uses: example/ca-rotator@<commit>`). */
+const CA_ROTATOR_ACTION = "example/ca-rotator@";
+
+/**
+ * A step that uses ca-rotator's own action (action.yml, composite): its steps, with
+ * `${{ github.action_path }}` this checkout and `${{ inputs.x }}` the step's `with` or the
+ * input's default. Any other step as it is.
+ */
+async function expandAction(step: Step): Promise<Step[]> {
+  if (!step.uses?.startsWith(CA_ROTATOR_ACTION)) return [step];
+  const action = parse(await Deno.readTextFile(join(repo, "action.yml"))) as {
+    inputs?: Record<string, { default?: string }>;
+    runs: { using: string; steps: Step[] };
+  };
+  if (action.runs.using !== "composite") throw new Error("action.yml is not a composite action");
+  const inputs = Object.fromEntries(
+    Object.entries(action.inputs ?? {}).map(([name, input]) => [
+      name,
+      step.with?.[name] ?? input.default ?? "",
+    ]),
+  );
+  const substitute = (text: string) =>
+    text
+      .replace(/\$\{\{\s*github\.action_path\s*\}\}/g, repo.replace(/\/$/, ""))
+      .replace(/\$\{\{\s*inputs\.([a-z-]+)\s*\}\}/g, (_, name) => inputs[name] ?? "");
+  return action.runs.steps.map((each) => ({
+    ...each,
+    ...(each.run ? { run: substitute(each.run) } : {}),
+    ...(each.with
+      ? { with: Object.fromEntries(Object.entries(each.with).map(([k, v]) => [k, substitute(v)])) }
+      : {}),
+  }));
 }
 
 async function standIn(step: Step, workspace: string): Promise<void> {

@@ -102,6 +102,8 @@ Deno.test({
       const pullRequest = await job("dry-run", "pull_request");
       assert.equal(pullRequest.code, 0, pullRequest.log);
       assert.match(pullRequest.log, /plan "plans\/prod.yaml" is valid/);
+      // ca-rotator's action (action.yml) installed it: its version line names the commit.
+      assert.match(pullRequest.log, /ca-rotator \d+\.\d+\.\d+ \(commit [0-9a-f]{12}/);
       assert.match(pullRequest.summary, /<details>/, "the summary collapses the diff per step");
       assert.doesNotMatch(
         pullRequest.log + pullRequest.summary,
