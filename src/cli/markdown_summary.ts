@@ -40,6 +40,8 @@ export interface RunReport {
   }[];
   /** The step a next run starts with. */
   readonly next?: { readonly step: string; readonly phase: Phase };
+  /** The rotation's timeline so far (a Mermaid chart, src/cli/timeline.ts), for a real run. */
+  readonly timeline?: string;
 }
 
 const OUTCOME: Record<RunReport["outcome"], string> = {
@@ -97,6 +99,7 @@ export function renderMarkdownSummary(report: RunReport): string {
       "",
     );
   }
+  if (report.timeline) lines.push("### Timeline", "", report.timeline, "");
   if (report.sections.length) {
     lines.push(`### ${report.dryRun ? "Changes the plan would make" : "Changes made"}`, "");
     for (const section of report.sections) {

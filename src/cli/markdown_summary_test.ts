@@ -125,3 +125,12 @@ Deno.test("a failed run's summary shows the outcome and the error in a block", (
     /<details>\n<summary>Applied before the failure: 1 change<\/summary>\n\n- `distribute-cluster-ca` create `cp-1:\/etc\/kubernetes\/pki\/ca-new.crt`\n/,
   );
 });
+
+Deno.test("a run's summary shows the rotation's timeline when it has one", () => {
+  const chart = "```mermaid\ngantt\n  section trust\n```";
+  assert.match(
+    renderMarkdownSummary(report({ dryRun: false, timeline: chart })),
+    /### Timeline\n\n```mermaid\ngantt\n {2}section trust\n```\n/,
+  );
+  assert.doesNotMatch(renderMarkdownSummary(report({ dryRun: false })), /Timeline/);
+});

@@ -148,12 +148,14 @@ export function buildProgram(
     .requiredOption("--plan <file>", "the plan file")
     .option("--kubeconfig <file>", "kubeconfig file")
     .option("--context <name>", "kubeconfig context")
+    .option("--timeline", "also print the steps' timeline (a Mermaid Gantt chart)", false)
     .addOption(outputOption())
     .addHelpText(
       "after",
       examples(
         "ca-rotator status --plan plans/prod.yaml",
         "ca-rotator status --plan plans/prod.yaml -o json --context prod-admin",
+        "ca-rotator status --plan plans/prod.yaml --timeline   # with a Mermaid Gantt chart",
       ),
     )
     .action(async (options) => {

@@ -15,6 +15,8 @@ import { jsonLinesSink } from "./event_lines.ts";
 import { liveWaitLine } from "./live_wait_line.ts";
 import { timestampedPrinter } from "./log_timestamps.ts";
 import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
+import { timelineChart } from "./timeline.ts";
+import { rotationStatus } from "../app/status.ts";
 import { inGitHubActions } from "./github_actions.ts";
 import {
   renderChanges,
@@ -237,7 +239,10 @@ async function writeMarkdown(
       : []),
   ];
   if (targets.length === 0) return;
-  const markdown = renderMarkdownSummary(report);
+  const markdown = renderMarkdownSummary({
+    ...report,
+    timeline: report.dryRun ? undefined : await recordedTimeline(flags, printer),
+  });
   for (const target of targets) {
     try {
       await Deno.writeTextFile(target.path, markdown, { append: target.append });
@@ -248,6 +253,18 @@ async function writeMarkdown(
         }`,
       );
     }
+  }
+}
+
+/** The timeline of the rotation as the cluster records it, or `undefined` when it cannot be read. */
+async function recordedTimeline(flags: RotateFlags, printer: Printer): Promise<string | undefined> {
+  try {
+    const loaded = await loadPlan(flags.plan, Deno.env.toObject());
+    const { steps } = await rotationStatus(loaded, flags);
+    return timelineChart(`ca-rotator ${loaded.plan.metadata.name}`, steps);
+  } catch (error) {
+    printer.warn(`The summary has no timeline: ${error instanceof Error ? error.message : error}`);
+    return undefined;
   }
 }
 

@@ -6,6 +6,7 @@ import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { rotationStatus, type StepStatusRow } from "../app/status.ts";
+import { timelineChart } from "./timeline.ts";
 import { duration } from "../app/next_run.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
 import { documentFormat, type OutputFormat } from "./output_format.ts";
@@ -16,6 +17,8 @@ export interface StatusFlags {
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly output: OutputFormat;
+  /** Also print the timeline of the started steps (a Mermaid Gantt chart). */
+  readonly timeline?: boolean;
 }
 
 /** Prints each step with its recorded status. */
@@ -57,6 +60,12 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
   }
   console.log(`next run: ${standing.next.message}`);
   for (const line of stepTable(rows)) console.log(line);
+  if (flags.timeline) {
+    console.log("");
+    console.log(
+      timelineChart(`ca-rotator ${loaded.plan.metadata.name}`, rows) ?? "no step has started yet",
+    );
+  }
   return ExitCode.Ok;
 }
 

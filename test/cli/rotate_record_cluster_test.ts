@@ -290,6 +290,15 @@ Deno.test({
       const markdown = await Deno.readTextFile(summaryFile);
       assert.match(markdown, /\| Outcome \| ✅ done \|/);
       assert.match(markdown, /\*\*Next:\*\* phase `switch` starts at step `[a-z-]+` once a commit/);
+      // The timeline of the recorded steps: every trust step, done, in a Mermaid Gantt chart.
+      const chart = markdown.match(/### Timeline\n\n```mermaid\ngantt\n([\s\S]*?)```/);
+      assert.ok(chart, "a timeline");
+      for (const step of steps.filter((each) => each.phase === "trust")) {
+        assert.match(chart[1], new RegExp(`^ {2}${step.id} :done, t\\d+, \\d{4}-`, "m"), step.id);
+      }
+      const withTimeline = await caRotator(cluster, ["status", "--plan", plan, "--timeline"]);
+      assert.equal(withTimeline.code, 0, withTimeline.stderr);
+      assert.match(withTimeline.stdout, /```mermaid\ngantt\n[\s\S]* {2}section trust\n/);
       outputs.push(run.stdout, run.stderr, markdown);
       const keys = await keyMaterial(cluster);
       assert.equal(keys.keys.length, 4, "the old and the new CA keys");
