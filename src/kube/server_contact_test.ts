@@ -7,6 +7,23 @@ import { generateCa, issueCertificate } from "../pki/mod.ts";
 const withCause = (message: string, code: string) =>
   new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
 
+/** A kubeconfig in `dir` for `server` (trusting `caPem`, when given) with a token user. */
+async function writeKubeconfig(dir: string, server: string, caPem?: string): Promise<string> {
+  const trust = caPem ? `, certificate-authority-data: "${btoa(caPem)}"` : "";
+  const file = `${dir}/config`;
+  await Deno.writeTextFile(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "${server}"${trust} } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: ctx, context: { cluster: c, user: u } }]
+current-context: ctx
+`,
+  );
+  return file;
+}
+
 Deno.test("first contact: TLS verification failures and unreachable servers are told apart", () => {
   assert.deepEqual(
     contactFailure(
@@ -30,17 +47,7 @@ Deno.test("first contact: a closed port is told at once, naming server and kubec
   listener.close(); // nothing listens there now
   const dir = await Deno.makeTempDir();
   try {
-    const file = `${dir}/config`;
-    await Deno.writeTextFile(
-      file,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}" } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: ctx, context: { cluster: c, user: u } }]
-current-context: ctx
-`,
-    );
+    const file = await writeKubeconfig(dir, `https://127.0.0.1:${port}`);
     const started = Date.now();
     await assert.rejects(
       () => contactServer(loadKubeConfig({ kubeconfig: file }), { kubeconfig: file }),
@@ -89,19 +96,7 @@ Deno.test("first contact: a server that is not an API server is named as such; a
   }, () => answer());
   const dir = await Deno.makeTempDir();
   try {
-    const file = `${dir}/config`;
-    await Deno.writeTextFile(
-      file,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${server.addr.port}", certificate-authority-data: "${
-        btoa(ca.certPem)
-      }" } }]
-users: [{ name: u, user: { token: t } }]
-contexts: [{ name: ctx, context: { cluster: c, user: u } }]
-current-context: ctx
-`,
-    );
+    const file = await writeKubeconfig(dir, `https://127.0.0.1:${server.addr.port}`, ca.certPem);
     const contact = () => contactServer(loadKubeConfig({ kubeconfig: file }), { kubeconfig: file });
     for (
       const [name, why] of [
