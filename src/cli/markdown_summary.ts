@@ -42,6 +42,8 @@ export interface RunReport {
   readonly next?: { readonly step: string; readonly phase: Phase };
   /** The rotation's timeline so far (a Mermaid chart, src/cli/timeline.ts), for a real run. */
   readonly timeline?: string;
+  /** What the rest of the plan will do, as lines (src/cli/impact.ts), for a dry run. */
+  readonly impact?: readonly string[];
 }
 
 const OUTCOME: Record<RunReport["outcome"], string> = {
@@ -96,6 +98,14 @@ export function renderMarkdownSummary(report: RunReport): string {
       ),
       "",
       "</details>",
+      "",
+    );
+  }
+  if (report.impact?.length) {
+    lines.push(
+      "### Impact",
+      "",
+      ...report.impact.slice(1).map((line) => `- ${escapeHtml(line.trim())}`),
       "",
     );
   }

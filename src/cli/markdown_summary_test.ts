@@ -134,3 +134,10 @@ Deno.test("a run's summary shows the rotation's timeline when it has one", () =>
   );
   assert.doesNotMatch(renderMarkdownSummary(report({ dryRun: false })), /Timeline/);
 });
+
+Deno.test("a dry run's summary lists the impact of the rest of the plan", () => {
+  const markdown = renderMarkdownSummary(report({
+    impact: ["Impact of the rest of the plan:", "  kube-apiserver restarts 3 times <on> each"],
+  }));
+  assert.match(markdown, /### Impact\n\n- kube-apiserver restarts 3 times &lt;on&gt; each\n/);
+});

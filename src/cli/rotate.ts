@@ -16,6 +16,7 @@ import { liveWaitLine } from "./live_wait_line.ts";
 import { timestampedPrinter } from "./log_timestamps.ts";
 import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
 import { timelineChart } from "./timeline.ts";
+import { impactOf, renderImpact } from "./impact.ts";
 import { rotationStatus } from "../app/status.ts";
 import { inGitHubActions } from "./github_actions.ts";
 import {
@@ -148,6 +149,16 @@ export async function rotateCommand(
     ? ExitCode.ChangesPending
     : ExitCode.Ok;
   const phaseOf = new Map(loaded.plan.steps.map((step) => [step.id, step]));
+  // What the rest of the plan will do (a dry run's changes, and the gates not yet passed).
+  const impact = flags.dryRun
+    ? impactOf(
+      sections.map((section) => ({
+        phase: phaseOf.get(section.stepId)?.phase,
+        changes: section.changes,
+      })),
+      loaded.plan.steps.filter((step) => !result.skipped.includes(step.id)),
+    )
+    : undefined;
   await writeMarkdown(flags, env, stamped, {
     plan: loaded.plan.metadata.name,
     planFile: flags.plan,
@@ -163,6 +174,7 @@ export async function rotateCommand(
     skipped: result.skipped,
     gate: result.gate,
     next: result.next,
+    impact: impact && renderImpact(impact),
   });
   if (lines) {
     lines.summary({
@@ -189,6 +201,7 @@ export async function rotateCommand(
           ...renderJson(section.changes, { stepId: section.stepId }),
         })),
         summary: summarize(all),
+        ...(impact ? { impact } : {}),
         roundTrips: result.roundTrips,
       }),
       documentFormat(flags.output),
@@ -199,6 +212,7 @@ export async function rotateCommand(
       writeStdout(renderChanges(section.changes, { color, stepId: section.stepId }));
     }
     writeStdout(renderSummary(summarize(all)) + "\n");
+    for (const line of renderImpact(impact!)) writeStdout(line + "\n");
   } else {
     stamped.info(renderSummary(summarize(all)).replace("to change", "changed"));
   }

@@ -38,6 +38,8 @@ export interface WorkloadTarget {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
+  /** Its desired replicas (Deployments, StatefulSets): one replica is unavailable during a roll. */
+  readonly replicas?: number;
 }
 
 /** Anything a change can act on. */

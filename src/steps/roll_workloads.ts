@@ -57,6 +57,8 @@ export interface WorkloadRef {
 
 /** A workload as observed: its roll annotations. */
 export interface ObservedWorkload extends WorkloadRef {
+  /** Desired replicas; absent for a DaemonSet (one pod per node). */
+  readonly replicas?: number;
   readonly rolledBy?: string;
   readonly rolledFor?: string;
 }
@@ -122,6 +124,7 @@ export function rollChanges(observed: RollWorkloadsObserved): Change[] {
         kind: workload.kind,
         namespace: workload.namespace,
         name: workload.name,
+        ...(workload.replicas !== undefined ? { replicas: workload.replicas } : {}),
       },
       reason: "its pods read the CA bundle at start",
     }));
@@ -147,6 +150,7 @@ async function observeWorkloads(
         kind,
         namespace,
         name: object.metadata?.name ?? "",
+        ...(kind === "DaemonSet" ? {} : { replicas: object.spec?.replicas ?? 1 }),
         rolledBy: annotations[ROLLED_BY_ANNOTATION],
         rolledFor: annotations[ROLLED_FOR_ANNOTATION],
       });

@@ -247,6 +247,29 @@ Deno.test({
       ]);
       assert.equal(pending.code, 4, pending.stderr);
       assert.equal(parseLines(pending.stdout).at(-1)!.exitCode, 4);
+      // The impact of the whole plan, up front: restarts, rolls and gates.
+      const json = await caRotator(cluster, ["rotate", "--plan", plan, "--dry-run", "-o", "json"]);
+      assert.equal(json.code, 0, json.stderr);
+      const impact = JSON.parse(json.stdout).impact;
+      const apiserver = impact.restarts.find((each: { component: string }) =>
+        each.component === "kube-apiserver"
+      );
+      assert.deepEqual(apiserver, {
+        component: "kube-apiserver",
+        nodes: 1,
+        times: 3,
+        phases: ["trust", "switch", "finalize"],
+      });
+      assert.ok(impact.workloads.rolled > 0 && impact.workloads.times >= 2, JSON.stringify(impact));
+      assert.deepEqual(
+        impact.gates.map((gate: { step: string }) => gate.step),
+        ["pod-trust-gate", "kubelet-rotation-gate", "pod-trust-final"],
+      );
+      const text = await caRotator(cluster, ["rotate", "--plan", plan, "--dry-run"]);
+      assert.match(
+        text.stdout,
+        /\nImpact of the rest of the plan:\n {2}[\s\S]*kube-apiserver restarts 3 times on its node \(trust, switch, finalize\)/,
+      );
     });
 
     await t.step("trust: the stream, the summary file and the Events", async () => {
