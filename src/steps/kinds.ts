@@ -22,6 +22,7 @@ import { verify } from "./verify.ts";
 import { verifyKubeletRotation } from "./verify_kubelet_rotation.ts";
 import { verifyPodTrust } from "./verify_pod_trust.ts";
 import { waitRootCaConfigMaps } from "./wait_root_ca_configmaps.ts";
+import { waitTokenSecrets } from "./wait_token_secrets.ts";
 
 /** Every step kind ca-rotator implements. */
 export const STEP_KINDS = [
@@ -36,6 +37,7 @@ export const STEP_KINDS = [
   updateClusterInfo,
   updateCaBundles,
   waitRootCaConfigMaps,
+  waitTokenSecrets,
   verify,
   verifyPodTrust,
   verifyKubeletRotation,

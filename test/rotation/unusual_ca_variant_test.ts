@@ -102,14 +102,79 @@ Deno.test({
     }, 90_000);
     const intermediate = await Deno.readTextFile(join(caDir, "intermediate.crt"));
     const planPath = join(caDir, "plan.yaml");
-    await Deno.writeTextFile(
-      planPath,
-      (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
-        .replace(
-          "cluster: { source: generate, algorithm: ecdsa-p256, commonName: kubernetes }",
-          `cluster: { source: files, cert: chain.crt, key: intermediate.key }`,
-        )
-        .replace(/^stopAfter: .*$/m, "stopAfter: finalize"),
+    const givenCaPlan = (await Deno.readTextFile(join(repo, "plans/local-demo.yaml")))
+      .replace(
+        "cluster: { source: generate, algorithm: ecdsa-p256, commonName: kubernetes }",
+        `cluster: { source: files, cert: chain.crt, key: intermediate.key }`,
+      )
+      .replace(/^stopAfter: .*$/m, "stopAfter: finalize");
+    // The opt-in wait for legacy token Secrets, after each wait for kube-root-ca.crt.
+    const tokenWait = (expect: string) =>
+      `    expect: ${expect}\n    timeoutSeconds: 120\n\n  - id: wait-token-secrets-${expect}\n` +
+      `    phase: ${expect === "new" ? "finalize" : "trust"}\n    kind: wait-token-secrets\n` +
+      `    expect: ${expect}\n    timeoutSeconds: 120\n`;
+    const withTokenWaits = givenCaPlan
+      .replace("    expect: bundle\n    timeoutSeconds: 120\n", tokenWait("bundle"))
+      .replace("    expect: new\n    timeoutSeconds: 120\n", tokenWait("new"));
+    assert.equal(withTokenWaits.match(/kind: wait-token-secrets/g)?.length, 2);
+    await Deno.writeTextFile(planPath, withTokenWaits);
+
+    // Legacy token Secrets: one a pod mounts, one no pod does (a CI system's credentials).
+    await cluster.kubectl(["create", "serviceaccount", "legacy", "-n", "default"]);
+    await cluster.kubectl(["apply", "-f", "-"], {
+      stdin: ["legacy-token", "ci-token"].map((name) =>
+        `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${name}
+  namespace: default
+  annotations: { kubernetes.io/service-account.name: legacy }
+type: kubernetes.io/service-account-token
+---
+`
+      ).join("") + `apiVersion: v1
+kind: Pod
+metadata: { name: legacy-reader, namespace: default }
+spec:
+  serviceAccountName: legacy
+  automountServiceAccountToken: false # it reads the legacy token Secret only
+  containers: [{ name: app, image: busybox }]
+  volumes: [{ name: token, secret: { secretName: legacy-token } }]
+`,
+    });
+    const tokenCa = async (name: string) =>
+      atob(
+        (await cluster.kubectlJson<{ data?: Record<string, string> }>(
+          ["get", "secret", name, "-n", "default"],
+        )).data?.["ca.crt"] ?? "",
+      );
+    await eventually(
+      "the controller-manager fills the token Secrets",
+      async () =>
+        (await tokenCa("legacy-token")).includes("CERTIFICATE") &&
+        (await tokenCa("ci-token")).includes("CERTIFICATE"),
+    );
+
+    await t.step(
+      "negative control: token Secrets still on the old CA alone hold a wait for the bundle",
+      async () => {
+        const control = join(caDir, "token-control.yaml");
+        await Deno.writeTextFile(
+          control,
+          givenCaPlan.slice(0, givenCaPlan.indexOf("\nsteps:")).replace(
+            /^ {2}name: local-demo$/m,
+            "  name: token-control",
+          ).replace(/^ {2}frontProxy: .*\n/m, "") +
+            "\nsteps:\n  - id: tokens-bundle\n    phase: trust\n    kind: wait-token-secrets\n" +
+            "    expect: bundle\n    timeoutSeconds: 3\n",
+        );
+        const held = await caRotator(cluster, ["rotate", "--plan", control]);
+        assertExit(held, 1, "rotate (a wait for the bundle in token Secrets on the old CA alone)");
+        assert.match(
+          held.stderr,
+          /\[tokens-bundle\] verify: after 3s, 2 of \d+ token Secrets' ca\.crt do not hold the bundle \(old \+ new CA\): .*default\/ci-token \(other CAs\), default\/legacy-token \(other CAs\)/,
+        );
+      },
     );
     const oldCa = await Deno.readTextFile(join(pki, "ca.crt"));
     const oldApiserver = parseCertificate(await Deno.readTextFile(join(pki, "apiserver.crt")));
@@ -122,6 +187,25 @@ Deno.test({
     await t.step("rotate trust → switch → finalize in one run: exit 0", async () => {
       const result = await caRotator(cluster, ["rotate", "--plan", planPath]);
       assertExit(result, 0, "rotate (finalize)");
+      assert.match(
+        result.stderr,
+        /\[wait-token-secrets-bundle\] pods that mount one \(they read ca\.crt at start\): default\/legacy-reader → legacy-token/,
+      );
+      assert.match(
+        result.stderr,
+        /\[wait-token-secrets-bundle\] token Secrets no pod mounts — read from outside the cluster\?.*default\/ci-token/,
+      );
+      assert.match(
+        result.stderr,
+        /\[wait-token-secrets-new\] every token Secret's ca\.crt holds the new CA only/,
+      );
+      for (const name of ["legacy-token", "ci-token"]) {
+        assert.equal(
+          base64Body(await tokenCa(name)),
+          base64Body(intermediate),
+          `${name}: the new CA only`,
+        );
+      }
       assert.match(
         result.stderr,
         /the new frontProxy CA's key left Secret kube-system\/ca-rotator-local-demo-new-ca: every control-plane node holds it/,
