@@ -24,7 +24,12 @@ Deno.test("expiry rows: issuers by the node's CA names, days left, and what is d
     keyType: "ecdsa-p256",
     validityDays: 90,
   });
-  const leaf = await issueCertificate({ ca, commonName: "kube-apiserver", validityDays: 20 });
+  const leaf = await issueCertificate({
+    ca,
+    commonName: "kube-apiserver",
+    validityDays: 20,
+    now,
+  });
   const stranger = await issueCertificate({ ca: other, commonName: "etcd-client" });
   const held: HeldCertificate[] = [
     { node: "cp-1", path: "/pki/ca.crt", role: "ca", cert: ca.cert, caName: "ca" },
@@ -34,7 +39,10 @@ Deno.test("expiry rows: issuers by the node's CA names, days left, and what is d
     // The same leaf on a node that does not hold its CA.
     { node: "worker-1", path: "/pki/apiserver.crt", role: "leaf", cert: leaf.cert },
   ];
-  const rows = await expiryRows(held, { caDays: 100, leafDays: 30 }, now);
+  // Read an hour after issue: X.509 keeps whole seconds, so reading at the moment of issue
+  // could land either side of a day boundary.
+  const anHourLater = new Date(now.getTime() + 3_600_000);
+  const rows = await expiryRows(held, { caDays: 100, leafDays: 30 }, anHourLater);
   assert.deepEqual(rows.map((row) => row.issuer), [
     "self-signed",
     "self-signed",
@@ -43,9 +51,9 @@ Deno.test("expiry rows: issuers by the node's CA names, days left, and what is d
     '"CN=kubernetes" (not a CA on the node)',
   ]);
   assert.deepEqual(rows.map((row) => row.due), [false, true, true, false, true]);
-  assert.equal(rows[2].daysLeft, 19, "20 days of validity, a moment spent");
+  assert.equal(rows[2].daysLeft, 19, "20 days of validity, an hour spent");
   assert.equal(rows[2].notAfter, leaf.cert.notAfter.toISOString());
-  const none = await expiryRows(held, {}, now);
+  const none = await expiryRows(held, {}, anHourLater);
   assert.ok(none.every((row) => !row.due), "no threshold: nothing is due");
   const later = await expiryRows(held, {}, new Date(now.getTime() + 21 * DAY));
   assert.equal(later[2].residual, "expired");
