@@ -8,6 +8,12 @@
  */
 import type { Change } from "../engine/change.ts";
 import { type Phase, PHASES } from "../plan/phase.ts";
+import {
+  type MeasuredRates,
+  type PhaseDuration,
+  phaseDurations,
+  renderPhaseDurations,
+} from "./phase_durations.ts";
 
 /** The step kinds that hold a run (exit 3) until what they wait for holds. */
 export const GATE_KINDS: Readonly<Record<string, string>> = {
@@ -42,20 +48,42 @@ export interface Impact {
     readonly phase: Phase;
     readonly until: string;
   }[];
+  /** Each phase's expected and longest duration (src/cli/phase_durations.ts). */
+  readonly durations: readonly PhaseDuration[];
 }
 
-/** A step of the dry run: its phase and its changes. */
+/** A step of the dry run: its id, phase and changes. */
 export interface StepChanges {
+  readonly stepId?: string;
   readonly phase?: Phase;
   readonly changes: readonly Change[];
 }
 
+/** A plan step still ahead, with the windows and timeouts it may have. */
+export interface PlanStepAhead {
+  readonly id: string;
+  readonly phase: Phase;
+  readonly kind: string;
+  readonly batchSize?: number;
+  readonly timeoutSeconds?: number;
+  readonly healthTimeoutSeconds?: number;
+  readonly wait?: string;
+}
+
+/** What the durations need beyond the steps: the plan's workload window, measured rates. */
+export interface DurationInputs {
+  /** The plan's `workloads` defaults, for `roll-workloads` steps that set no window. */
+  readonly workloads?: { readonly batchSize: number; readonly timeoutSeconds: number };
+  readonly rates?: MeasuredRates;
+}
+
 const byPhase = (phases: Set<Phase>) => PHASES.filter((phase) => phases.has(phase));
 
-/** Pure: the impact of `steps`' changes and of the plan's gates still ahead. */
+/** Pure: the impact of `steps`' changes and of the plan's steps still ahead (`ahead`). */
 export function impactOf(
   steps: readonly StepChanges[],
-  gates: readonly { readonly id: string; readonly phase: Phase; readonly kind: string }[],
+  ahead: readonly PlanStepAhead[],
+  inputs: DurationInputs = {},
 ): Impact {
   const restarts = new Map<string, { perNode: Map<string, number>; phases: Set<Phase> }>();
   const rolls = new Map<string, { count: number; replicas?: number }>();
@@ -91,11 +119,23 @@ export function impactOf(
       phases: byPhase(rollPhases),
       singleReplica: [...rolls].filter(([, entry]) => entry.replicas === 1).map(([name]) => name),
     },
-    gates: gates.filter((step) => step.kind in GATE_KINDS).map((step) => ({
+    gates: ahead.filter((step) => step.kind in GATE_KINDS).map((step) => ({
       step: step.id,
       phase: step.phase,
       until: GATE_KINDS[step.kind],
     })),
+    durations: phaseDurations(
+      ahead.map((step) => {
+        const rolls = step.kind === "roll-workloads" ? inputs.workloads : undefined;
+        return {
+          ...step,
+          batchSize: step.batchSize ?? rolls?.batchSize,
+          timeoutSeconds: step.timeoutSeconds ?? rolls?.timeoutSeconds,
+          changes: steps.filter((each) => each.stepId === step.id).flatMap((each) => each.changes),
+        };
+      }),
+      inputs.rates,
+    ),
   };
 }
 
@@ -133,6 +173,12 @@ export function renderImpact(impact: Impact, limit = 10): string[] {
   }
   for (const gate of impact.gates) {
     lines.push(`  gate ${gate.step} (${gate.phase}): a run stops there (exit 3) ${gate.until}`);
+  }
+  if (lines.length > 0 && impact.durations.length > 0) {
+    lines.push(
+      "  duration of each phase (expected, gates passing at once; at most, every timeout and gate wait spent):",
+      ...renderPhaseDurations(impact.durations, "    "),
+    );
   }
   return lines.length ? ["Impact of the rest of the plan:", ...lines] : [];
 }
