@@ -11,6 +11,7 @@ import { ConfigMapProgressStore, progressConfigMapName } from "../state/progress
 import type { LoadedPlan } from "../plan/load.ts";
 import type { PlanStep } from "../steps/kinds.ts";
 import { type Standing, standing } from "./next_run.ts";
+import { type KubeconfigNeeds, kubeconfigNeeds } from "./kubeconfig_needs.ts";
 
 /** One step of the plan with what the cluster records of it. */
 export interface StepStatusRow {
@@ -34,6 +35,8 @@ export interface RotationStatus {
   readonly steps: readonly StepStatusRow[];
   /** The phase the rotation is in and what the next run would do. */
   readonly standing: Standing;
+  /** What people's and pipelines' kubeconfigs need now (the `kubeconfig` command). */
+  readonly kubeconfigs: KubeconfigNeeds;
 }
 
 /** Reads the progress of `loaded`'s rotation from the cluster. */
@@ -59,13 +62,12 @@ export async function rotationStatus(
       error: record?.error,
     };
   });
+  const planned = loaded.plan.steps.map((step) => ({ ...step, record: progress?.steps[step.id] }));
   return {
     configMap: `kube-system/${progressConfigMapName(name)}`,
     progress,
     steps,
-    standing: standing(
-      loaded.plan.steps.map((step) => ({ ...step, record: progress?.steps[step.id] })),
-      loaded.plan.stopAfter,
-    ),
+    standing: standing(planned, loaded.plan.stopAfter),
+    kubeconfigs: kubeconfigNeeds(planned, progress),
   };
 }

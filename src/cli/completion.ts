@@ -17,6 +17,8 @@ export const SHELLS = ["bash", "zsh", "fish"] as const;
 const FILE_OPTIONS: Readonly<Record<string, readonly string[] | undefined>> = {
   plan: [".yaml", ".yml"],
   kubeconfig: undefined,
+  in: undefined,
+  out: undefined,
   summary: [".md"],
   "ca-bundle": [".crt", ".pem"],
 };

@@ -18,6 +18,7 @@ export type OutputKind =
   | "StatusReport"
   | "KubeletReport"
   | "ExpiryReport"
+  | "KubeconfigResult"
   | "VersionInfo"
   | "Error";
 

@@ -202,6 +202,43 @@ export function buildProgram(
       result.exitCode = await expiryCommand(options, printer);
     });
 
+  program.command("kubeconfig")
+    .description("bring a person's or a pipeline's kubeconfig along the rotation's phase")
+    .requiredOption("--plan <file>", "the plan file")
+    .option(
+      "--kubeconfig <file>",
+      "kubeconfig of the connection (default: $KUBECONFIG, ~/.kube/config)",
+    )
+    .option("--context <name>", "kubeconfig context of the connection")
+    .option("--in <file>", "the kubeconfig to bring along (default: the connection's)")
+    .option("--out <file>", "write the kubeconfig here, mode 0600 (default: stdout)")
+    .option(
+      "--cluster <name>",
+      "the cluster entry to update (repeatable; default: those whose server is this cluster's)",
+      (name: string, names: string[] = []) => [...names, name],
+    )
+    .option("--renew-client", "also renew the user's client certificate through the CSR API", false)
+    .option(
+      "--timeout <duration>",
+      "how long --renew-client waits for approval and certificate (default 2m)",
+      durationArgument,
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator kubeconfig --plan plans/prod.yaml --in ci.kubeconfig --out ci.kubeconfig",
+        "ca-rotator kubeconfig --plan plans/prod.yaml --renew-client --out ~/.kube/config",
+        "ca-rotator kubeconfig --plan plans/prod.yaml --in bot.yaml --out bot.yaml -o json",
+      ) +
+        "\nBefore the switch: the bundle of old and new CA; after the switch and before finalize:\n" +
+        "--renew-client (the new CA signs); after finalize: the new CA alone.\n",
+    )
+    .action(async (options) => {
+      const { kubeconfigCommand } = await import("./kubeconfig.ts");
+      result.exitCode = await kubeconfigCommand(options, printer);
+    });
+
   program.command("version")
     .description("print the release, the commit it runs from and Deno's version")
     .addOption(outputOption())

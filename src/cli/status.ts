@@ -6,6 +6,7 @@ import { ExitCode } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { rotationStatus, type StepStatusRow } from "../app/status.ts";
+import { kubeconfigAdvice } from "../app/kubeconfig_needs.ts";
 import { timelineChart } from "./timeline.ts";
 import { duration } from "../app/next_run.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
@@ -24,7 +25,10 @@ export interface StatusFlags {
 /** Prints each step with its recorded status. */
 export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
-  const { configMap, progress, steps: rows, standing } = await rotationStatus(loaded, flags);
+  const { configMap, progress, steps: rows, standing, kubeconfigs } = await rotationStatus(
+    loaded,
+    flags,
+  );
   const format = documentFormat(flags.output);
   if (format) {
     await printDocument(
@@ -37,6 +41,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
         next: standing.next,
         progress: progress ?? null,
         steps: rows,
+        kubeconfigs,
       }),
       format,
     );
@@ -59,6 +64,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
     );
   }
   console.log(`next run: ${standing.next.message}`);
+  console.log(kubeconfigAdvice(kubeconfigs, `ca-rotator kubeconfig --plan ${flags.plan}`));
   for (const line of stepTable(rows)) console.log(line);
   if (flags.timeline) {
     console.log("");
