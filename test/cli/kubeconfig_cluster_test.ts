@@ -1,9 +1,10 @@
 /**
- * `kubeconfig` on the local control plane (1 API server, 1 worker): a pipeline's kubeconfig (its
- * own user, `ci-pipeline` in group `ci:deployers`, a client certificate of the old CA) is brought
- * along at each phase boundary as the runbook says — the bundle after trust, a renewed client
- * certificate after the switch, the new CA alone after finalize — while a probe uses it for every
- * request of the whole rotation: no request fails for want of trust. Negative controls, after
+ * `kubeconfig` on the local control plane (2 API servers behind haproxy, so that a restart is not
+ * an outage, and 1 worker): a pipeline's kubeconfig (its own user, `ci-pipeline` in group
+ * `ci:deployers`, a client certificate of the old CA) is brought along at each phase boundary as
+ * the runbook says — the bundle after trust, a renewed client certificate after the switch, the
+ * new CA alone after finalize — while a probe uses it for every request of the whole rotation: no
+ * request fails for want of trust (no TLS failure, no 401). Negative controls, after
  * finalize: the kubeconfig from before the rotation fails TLS (old CA only), and the one brought
  * to the bundle but never renewed is refused (401, old-CA client certificate).
  */
@@ -97,7 +98,7 @@ Deno.test({
   sanitizeResources: false,
 }, async (t) => {
   const started = Date.now();
-  const cluster = await startCluster({ apiServers: 1, nodes: 1 });
+  const cluster = await startCluster({ apiServers: 2, nodes: 1 });
   const work = await Deno.makeTempDir({ prefix: "ca-rotator-kubeconfig-" });
   let probe: ReturnType<typeof startProbe> | undefined;
   try {
@@ -261,6 +262,9 @@ Deno.test({
       assert.ok(counts.requests > 100, `the probe ran (${counts.requests} requests)`);
       assert.equal(counts.tlsFailures, 0, `TLS failures (last: ${counts.lastFailure})`);
       assert.equal(counts.unauthorized, 0, `401s (last: ${counts.lastFailure})`);
+      // Other failures are availability (an API server restarting), not the kubeconfig's doing:
+      // printed above, not held to zero here (haproxy redispatches refused connections, but a
+      // connection cut by a server shutting down is not retried).
     });
 
     await t.step("negative controls: the kubeconfigs not brought along fail", async () => {
