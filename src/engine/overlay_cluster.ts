@@ -30,10 +30,14 @@ function refOf(object: KubeObject): ObjectRef {
   };
 }
 
-/** A cluster whose writes are dry-run on the server and remembered here. */
+/**
+ * A cluster whose writes are dry-run on the server and remembered here. Without a server to
+ * check them (a read-only dry run, whose role may not send writes, dry-run ones included) they
+ * are only remembered.
+ */
 export class OverlayClusterApi implements ClusterApi {
   readonly #base: ClusterApi;
-  readonly #serverDryRun: ClusterApi;
+  readonly #serverDryRun: ClusterApi | undefined;
   /** Written objects by key; `null` marks a deleted one. */
   readonly #objects = new Map<string, KubeObject | null>();
   /** Keys of objects that exist only in the overlay. */
@@ -41,8 +45,8 @@ export class OverlayClusterApi implements ClusterApi {
   /** Merge patches of live objects not otherwise written, in order, by key. */
   readonly #patches = new Map<string, Record<string, unknown>[]>();
 
-  /** `base` reads the live cluster; `serverDryRun` sends writes with dryRun=All. */
-  constructor(base: ClusterApi, serverDryRun: ClusterApi) {
+  /** `base` reads the live cluster; `serverDryRun`, when given, sends writes with dryRun=All. */
+  constructor(base: ClusterApi, serverDryRun?: ClusterApi) {
     this.#base = base;
     this.#serverDryRun = serverDryRun;
   }
@@ -54,7 +58,7 @@ export class OverlayClusterApi implements ClusterApi {
   asClient(credentials: ClientCredentials): ClusterApi {
     return new OverlayClusterApi(
       this.#base.asClient(credentials),
-      this.#serverDryRun.asClient(credentials),
+      this.#serverDryRun?.asClient(credentials),
     );
   }
 
@@ -134,7 +138,7 @@ export class OverlayClusterApi implements ClusterApi {
   }
 
   async create<T extends KubeObject>(object: T): Promise<T> {
-    const checked = await this.#serverDryRun.create(object);
+    const checked = this.#serverDryRun ? await this.#serverDryRun.create(object) : object;
     const key = keyOf(refOf(object));
     this.#objects.set(key, checked);
     this.#created.add(key);
@@ -144,7 +148,9 @@ export class OverlayClusterApi implements ClusterApi {
 
   async replace<T extends KubeObject>(object: T): Promise<T> {
     const key = keyOf(refOf(object));
-    const checked = this.#created.has(key)
+    const checked = !this.#serverDryRun
+      ? object
+      : this.#created.has(key)
       ? await this.#serverDryRun.create(withoutResourceVersion(object))
       : await this.#serverDryRun.replace(await this.#asOfLive(object));
     this.#objects.set(key, checked);

@@ -7,6 +7,7 @@
 import { x509 } from "./crypto_provider.ts";
 import { publicKeyOf } from "./private_key.ts";
 import { signingAlgorithm } from "./key_type.ts";
+import { standInPublicKey } from "./key_stand_in.ts";
 
 /** Says whether `privateKey` is the private half of `cert`'s public key. */
 export async function keyMatchesCertificate(
@@ -28,9 +29,11 @@ export async function keyMatchesCertificate(
   } catch {
     return false;
   }
-  if (privateKey.extractable) {
+  // A stand-in (key_stand_in.ts) matches through the real key's public half it carries.
+  const realPublic = standInPublicKey(privateKey);
+  if (realPublic || privateKey.extractable) {
     const [a, b] = await Promise.all([
-      crypto.subtle.exportKey("jwk", await publicKeyOf(privateKey)),
+      crypto.subtle.exportKey("jwk", realPublic ?? await publicKeyOf(privateKey)),
       crypto.subtle.exportKey("jwk", certKey),
     ]);
     return keyFamily === "EC" ? a.x === b.x && a.y === b.y : a.n === b.n && a.e === b.e;

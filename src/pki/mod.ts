@@ -22,3 +22,5 @@ export * from "./reissue_leaf.ts";
 export * from "./verify_chain.ts";
 export * from "./csr.ts";
 export * from "./describe.ts";
+export * from "./key_stand_in.ts";
+export * from "./strip_private_keys.ts";

@@ -18,6 +18,7 @@ import {
 } from "./asn1.ts";
 import { decodePem, encodePem, type PemBlock } from "./pem.ts";
 import { ecImportParams, type NamedCurve, rsaImportParams } from "./key_type.ts";
+import { readStandIn, STAND_IN_LABEL } from "./key_stand_in.ts";
 
 /** A private key encoding: PKCS#8, PKCS#1 (RSA only) or SEC1 (EC only). */
 export type PrivateKeyFormat = "pkcs8" | "pkcs1" | "sec1";
@@ -55,7 +56,11 @@ export async function parsePrivateKey(
   source = "private key",
 ): Promise<ParsedPrivateKey> {
   const fail = (why: string) => new Error(`Cannot read private key ${source}: ${why}`);
-  const blocks = decodePem(pem, source).filter((b) => b.label.endsWith("PRIVATE KEY"));
+  const all = decodePem(pem, source);
+  // A read-only dry run reads stand-ins where the node inventory left keys out (key_stand_in.ts).
+  const standIn = all.find((b) => b.label === STAND_IN_LABEL);
+  if (standIn) return await readStandIn(standIn.der, source);
+  const blocks = all.filter((b) => b.label.endsWith("PRIVATE KEY"));
   if (blocks.length === 0) throw fail("no PRIVATE KEY block found");
   if (blocks.length > 1) throw fail(`found ${blocks.length} private key blocks, expected one`);
   const block = blocks[0];
