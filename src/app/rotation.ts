@@ -11,7 +11,18 @@ import type { StepKind } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
 import { loadNewCaMaterial, newCaSecretName, releaseNewCaKeys } from "../state/new_ca_secret.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
-import { type RunOptions, withRunFrame } from "./run_frame.ts";
+import { type RunFrame, type RunOptions, withRunFrame } from "./run_frame.ts";
+import type { CaMaterial } from "../engine/ca_material.ts";
+import type { CaPair } from "../engine/ca_material.ts";
+import {
+  formatAge,
+  type InventoryFreshness,
+  inventoryFreshness,
+  type NodeInventory,
+} from "../state/node_inventory.ts";
+import { writeNodeInventory } from "../state/node_inventory_configmap.ts";
+import { currentHolder, holderIdentity } from "../state/run_holder.ts";
+import { inventoryMaterial, takeInventory } from "./node_inventory.ts";
 
 /** What a rotate run needs to know. */
 export interface RotationOptions extends RunOptions {
@@ -22,6 +33,8 @@ export interface RotationOptions extends RunOptions {
 /** The result of a rotate run, with the changes of the new-CA Secret in a dry run. */
 export interface RotationResult extends RunResult {
   readonly setupChanges: readonly Change[];
+  /** A read-only dry run: the node inventory it read, its age and warnings. */
+  readonly nodeInventory?: InventoryFreshness;
 }
 
 /** Runs (or, dry, plans) the rotation. */
@@ -31,11 +44,23 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
   const plan = loaded.plan;
   const checks = { refuse: () => Promise.resolve(), everyNodeCovered: true };
   return withRunFrame(options, checks, async (frame) => {
-    const material = await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {
-      dryRun,
-      given: frame.given,
-      controlPlane: frame.controlPlane,
-    });
+    const inventory = options.nodeInventory;
+    const material = inventory
+      ? await fromInventory(inventory, plan, frame.given)
+      : await loadNewCaMaterial(frame.live, plan, dirname(loaded.path), {
+        dryRun,
+        given: frame.given,
+        controlPlane: frame.controlPlane,
+      });
+    const freshness = inventory &&
+      inventoryFreshness(inventory, await frame.store.load(), new Date());
+    if (freshness) {
+      printer.info(
+        `nodes from the node inventory recorded at ${freshness.recordedAt} ` +
+          `(${formatAge(freshness.ageSeconds)} ago) by ${freshness.recordedBy}`,
+      );
+      for (const warning of freshness.warnings) printer.warn(warning);
+    }
     const releaseKeys = async () => {
       if (dryRun) return;
       for (const ca of await releaseNewCaKeys(frame.live, plan, frame.controlPlane)) {
@@ -64,6 +89,71 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
       context: frame.context(material.cas),
     });
     await releaseKeys();
-    return { ...result, setupChanges: material.changes };
+    if (!dryRun) {
+      // The nodes as this run leaves them, for the read-only dry runs of pull requests.
+      await recordAfterRun(options, frame, material.cas, registryKinds(options));
+    }
+    return {
+      ...result,
+      setupChanges: material.changes,
+      ...(freshness ? { nodeInventory: freshness } : {}),
+    };
   });
+}
+
+function registryKinds(options: RotationOptions): readonly StepKind[] {
+  return options.kinds ?? STEP_KINDS;
+}
+
+/** The new CAs of a read-only dry run, and the Secret it would create for those not yet generated. */
+async function fromInventory(
+  inventory: NodeInventory,
+  plan: RotationOptions["loaded"]["plan"],
+  given: Record<string, CaPair>,
+): Promise<{ cas: CaMaterial; changes: Change[] }> {
+  const { cas, generated } = await inventoryMaterial(inventory, plan, given);
+  const name = newCaSecretName(plan.metadata.name);
+  const changes: Change[] = generated.length === 0 ? [] : [{
+    action: "create",
+    target: { type: "object", apiVersion: "v1", kind: "Secret", namespace: "kube-system", name },
+    after:
+      generated.flatMap((ca) => [`${ca}.crt: (new CA material)`, `${ca}.key: (new CA material)`])
+        .sort().join("\n") + "\n",
+    sensitive: true,
+    reason: "the new CAs are generated once and kept so a resumed run uses the same CA",
+  }];
+  return { cas, changes };
+}
+
+/**
+ * Records the node inventory after a run that had node access; a failure is a warning (the run's
+ * own outcome stands, and the next run or `inventory` records it).
+ */
+async function recordAfterRun(
+  options: RotationOptions,
+  frame: RunFrame,
+  cas: CaMaterial,
+  kinds: readonly StepKind[],
+): Promise<void> {
+  try {
+    const inventory = await takeInventory({
+      loaded: options.loaded,
+      frame,
+      cas,
+      kinds,
+      recordedBy: holderIdentity(currentHolder()),
+    });
+    await writeNodeInventory(frame.live, inventory);
+    const files = Object.values(inventory.nodes).reduce((n, f) => n + Object.keys(f).length, 0);
+    options.printer.info(
+      `recorded the node inventory (${files} files on ${
+        Object.keys(inventory.nodes).length
+      } nodes, keys left out) for read-only dry runs`,
+    );
+  } catch (error) {
+    options.printer.warn(
+      `Cannot record the node inventory: ${error instanceof Error ? error.message : error} ` +
+        "(a read-only dry run reads an older one; `ca-rotator inventory` records it)",
+    );
+  }
 }

@@ -34,6 +34,8 @@ import { longestLeafDays } from "../steps/reissue_leaves.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
 import { coverageGate, coverageMessage, nodesNotCovered } from "./node_coverage.ts";
 import { InputError } from "../plan/input_error.ts";
+import type { NodeInventory } from "../state/node_inventory.ts";
+import { inventoryNode } from "./inventory_nodes.ts";
 
 /** What a run that changes the cluster needs to know. */
 export interface RunOptions extends KubeConfigOptions {
@@ -44,6 +46,11 @@ export interface RunOptions extends KubeConfigOptions {
   readonly events?: EventSink;
   /** Stops the run at its next safe point when it aborts (a SIGINT or SIGTERM). */
   readonly signal?: AbortSignal;
+  /**
+   * A read-only dry run: the nodes are what this inventory recorded (no node is reached), and
+   * object writes are kept in memory without server-side dry run (which needs write verbs).
+   */
+  readonly nodeInventory?: NodeInventory;
 }
 
 /** What the frame opened for the run. */
@@ -55,6 +62,8 @@ export interface RunFrame {
   readonly source: KubeConfigSource;
   /** The control-plane nodes as they are (in a dry run too): read, never written through. */
   readonly controlPlane: readonly NodeAccess[];
+  /** The workers as they are (in a dry run too): read, never written through. */
+  readonly workers: readonly NodeAccess[];
   /** The CAs the plan gives as files, loaded and checked. */
   readonly given: Awaited<ReturnType<typeof loadGivenCas>>;
   /** The progress record in the cluster. */
@@ -94,7 +103,12 @@ export async function withRunFrame<R, T>(
   const planDir = dirname(loaded.path);
   const source = new KubeConfigSource(options);
   const live = new KubeClusterApi(() => source.current());
-  const cluster = dryRun
+  if (options.nodeInventory && !dryRun) {
+    throw new InputError("a run from the node inventory is a dry run: add --dry-run");
+  }
+  const cluster = options.nodeInventory
+    ? new OverlayClusterApi(live)
+    : dryRun
     ? new OverlayClusterApi(
       live,
       new KubeClusterApi(() => source.current(), { serverDryRun: true }),
@@ -112,8 +126,13 @@ export async function withRunFrame<R, T>(
   const connections = new SshConnections();
   let lock: Awaited<ReturnType<typeof acquireRunLock>> | undefined;
   try {
-    const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections);
-    const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections);
+    const inventory = options.nodeInventory;
+    // From the inventory, only the drivers' node names are used: no driver reaches its node.
+    const access = (node: NodeAccess): NodeAccess =>
+      inventory ? inventoryNode(inventory, loaded.path, node.name) : node;
+    const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections)
+      .map(access);
+    const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections).map(access);
     // Every node is reached and checked before anything is changed on any of them.
     await mapBounded(
       [...controlPlane, ...workers],
@@ -148,6 +167,7 @@ export async function withRunFrame<R, T>(
       cluster,
       source,
       controlPlane,
+      workers,
       given,
       store,
       signal: stops.length ? AbortSignal.any(stops) : undefined,

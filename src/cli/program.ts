@@ -104,10 +104,16 @@ export function buildProgram(
     .option("--summary <file>", "also write a Markdown summary of the run to this file")
     .option("--timestamps", "start every log line with an RFC 3339 time", false)
     .option("--exit-code", "with --dry-run: exit 4 when the plan would change something", false)
+    .option(
+      "--nodes-from-inventory",
+      "with --dry-run: read the nodes' files from the node inventory in the cluster, not the nodes",
+      false,
+    )
     .addHelpText(
       "after",
       examples(
         "ca-rotator rotate --plan plans/prod.yaml --dry-run     # the diff of every remaining step",
+        "ca-rotator rotate --plan plans/prod.yaml --dry-run --nodes-from-inventory   # no node access",
         "ca-rotator rotate --plan plans/prod.yaml --dry-run --exit-code   # 4: changes pending",
         "ca-rotator rotate --plan plans/prod.yaml               # run up to stopAfter",
         "ca-rotator rotate --plan plans/prod.yaml -o json       # one JSON document on stdout",
@@ -118,6 +124,22 @@ export function buildProgram(
     .action(async (options) => {
       const { rotateCommand } = await import("./rotate.ts");
       result.exitCode = await rotateCommand(options, printer);
+    });
+
+  program.command("inventory")
+    .description("record what the plan's nodes hold (no keys) for dry runs without node access")
+    .requiredOption("--plan <file>", "the plan file")
+    .option("--kubeconfig <file>", "kubeconfig file")
+    .option("--context <name>", "kubeconfig context")
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator inventory --plan plans/prod.yaml   # then: rotate --dry-run --nodes-from-inventory",
+      ),
+    )
+    .action(async (options) => {
+      const { inventoryCommand } = await import("./inventory.ts");
+      result.exitCode = await inventoryCommand(options, printer);
     });
 
   program.command("rollback")

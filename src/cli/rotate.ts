@@ -8,6 +8,7 @@ import type { Printer } from "../engine/printer.ts";
 import { rotate, type RotationOptions, type RotationResult } from "../app/rotation.ts";
 import { listenForInterrupts } from "../app/interrupt.ts";
 import { loadPlan } from "../app/plan.ts";
+import { loadNodeInventory } from "../app/node_inventory.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { InterruptedError, StepError } from "../engine/step_error.ts";
 import { type EventSink, fanOut, type RunFinishedEvent } from "../engine/events.ts";
@@ -43,6 +44,8 @@ export interface RotateFlags {
   readonly timestamps?: boolean;
   /** A dry run with changes pending exits {@link ExitCode.ChangesPending} (as `kubectl diff`). */
   readonly exitCode?: boolean;
+  /** A dry run that reads the nodes' files from the node inventory in the cluster. */
+  readonly nodesFromInventory?: boolean;
 }
 
 /** What differs between `rotate` and `rollback`, which share flags, output and exit codes. */
@@ -70,6 +73,11 @@ export async function rotateCommand(
   if (flags.exitCode && !flags.dryRun) {
     throw new InputError("--exit-code goes with --dry-run: it tells whether changes are pending");
   }
+  if (flags.nodesFromInventory && !flags.dryRun) {
+    throw new InputError(
+      "--nodes-from-inventory goes with --dry-run: a run that changes nodes needs node access",
+    );
+  }
   const env = Deno.env.toObject();
   const stamped = flags.timestamps ? timestampedPrinter(printer) : printer;
   const lines = flags.output === "jsonl" ? jsonLinesSink(writeStdout) : undefined;
@@ -90,7 +98,11 @@ export async function rotateCommand(
   const interrupts = listenForInterrupts((message) => (live?.printer ?? stamped).warn(message));
   try {
     loaded = await loadPlan(flags.plan, env);
+    const nodeInventory = flags.nodesFromInventory
+      ? await loadNodeInventory({ loaded, kubeconfig: flags.kubeconfig, context: flags.context })
+      : undefined;
     result = await command.run({
+      nodeInventory,
       loaded,
       dryRun: flags.dryRun,
       printer: live?.printer ?? stamped,
@@ -203,6 +215,7 @@ export async function rotateCommand(
         summary: summarize(all),
         ...(impact ? { impact } : {}),
         roundTrips: result.roundTrips,
+        ...(result.nodeInventory ? { nodeInventory: result.nodeInventory } : {}),
       }),
       documentFormat(flags.output),
     );
