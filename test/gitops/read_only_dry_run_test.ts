@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
+import { eventually, startCluster } from "../cluster/harness.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -69,9 +69,33 @@ Deno.test({
       NODE_ROOTS: nowhere(cluster.env.NODE_ROOTS ?? ""),
       WORKER_ROOTS: nowhere(cluster.env.WORKER_ROOTS ?? ""),
     };
+    // The read-only role (deploy/rbac-readonly.yaml, for plan "prod") and a token of it.
+    const rbac = (await Deno.readTextFile(join(repo, "deploy/rbac-readonly.yaml")))
+      .replaceAll("kubeadm-ha", "prod");
+    await cluster.kubectl(["apply", "-f", "-"], { stdin: rbac });
+    const token = (await cluster.kubectl(
+      ["create", "token", "-n", "kube-system", "ca-rotator-readonly", "--duration=1h"],
+    )).trim();
+    const admin = JSON.parse(
+      await cluster.kubectl(["config", "view", "--raw", "--minify", "-o", "json"]),
+    );
+    admin.users = [{ name: "readonly", user: { token } }];
+    admin.contexts[0].context.user = "readonly";
+    const kubeconfig = join(workspace, "readonly.kubeconfig");
+    await Deno.writeTextFile(kubeconfig, JSON.stringify(admin));
+    const readOnlyEnv = { ...noNodes, KUBECONFIG: kubeconfig, HOME: workspace };
+    await eventually(
+      "the read-only role to be authorized",
+      async () =>
+        (await run(
+          ["rotate", "--plan", "plan.yaml", "--dry-run", "--nodes-from-inventory"],
+          readOnlyEnv,
+        ))
+          .code === 0,
+    );
     const readOnly = await run(
       ["rotate", "--plan", "plan.yaml", "--dry-run", "--nodes-from-inventory", "-o", "json"],
-      noNodes,
+      readOnlyEnv,
     );
     assert.equal(readOnly.code, 0, readOnly.stderr);
     const a = nodeDiff(JSON.parse(full.stdout));
@@ -81,6 +105,37 @@ Deno.test({
     console.log(`same node diff: ${a.length} steps, ${files} file changes`);
     assert.ok((JSON.parse(readOnly.stdout) as Doc).nodeInventory!.ageSeconds >= 0);
     assert.match(readOnly.stderr, /nodes from the node inventory recorded at \S+ \(\S+ ago\)/);
+    // The read-only role cannot write: a rotate is refused, naming a forbidden request, and
+    // leaves no progress ConfigMap, no Lease (negative control).
+    const write = await run(["rotate", "--plan", "plan.yaml"], { KUBECONFIG: kubeconfig });
+    assert.notEqual(write.code, 0, write.stderr);
+    assert.match(write.stderr, /forbidden/i);
+    console.log(`rotate with the read-only role: exit ${write.code}`);
+    for (const kind of ["configmap", "lease"]) {
+      const left = await cluster.kubectl(
+        ["get", kind, "-n", "kube-system", "ca-rotator-prod", "--ignore-not-found", "-o", "name"],
+      );
+      assert.equal(left.trim(), "", `${kind} ca-rotator-prod was written`);
+    }
+    // A plan that reads a file the inventory lacks: the clear error (negative control).
+    await Deno.writeTextFile(
+      join(workspace, "plan.yaml"),
+      (await Deno.readTextFile(join(workspace, "plan.yaml")))
+        .replace(
+          "files: [admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf]\n    ifPresent: [super-admin.conf]",
+          "files: [admin.conf, super-admin.conf, extra.conf, controller-manager.conf, scheduler.conf]\n    ifPresent: [super-admin.conf, extra.conf]",
+        ),
+    );
+    const missing = await run(
+      ["rotate", "--plan", "plan.yaml", "--dry-run", "--nodes-from-inventory"],
+      readOnlyEnv,
+    );
+    assert.notEqual(missing.code, 0);
+    assert.match(
+      missing.stderr,
+      /control-plane-1:\/etc\/kubernetes\/extra\.conf is not in the node inventory recorded at \S+ by \S+.*run `ca-rotator inventory --plan plan\.yaml` with node access/,
+    );
+    console.log(`a file not in the inventory: exit ${missing.code}`);
     // Without the inventory, the same environment cannot read the nodes (negative control).
     const direct = await run(["rotate", "--plan", "plan.yaml", "--dry-run"], noNodes);
     assert.notEqual(direct.code, 0);
