@@ -23,6 +23,7 @@ import { CA_NAMES, type CaName, type CaSource } from "../plan/ca.ts";
 import { caPaths } from "../plan/node_paths.ts";
 import { fingerprint, parseCertificate, sha256Hex, stripPrivateKeys } from "../pki/mod.ts";
 import type { InventoryCa, InventoryFile, NodeInventory } from "../state/node_inventory.ts";
+export { formatAge } from "../state/node_inventory.ts";
 import { readNewCaCertificate } from "../state/new_ca_secret.ts";
 import type { RunFrame } from "./run_frame.ts";
 

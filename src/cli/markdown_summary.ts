@@ -44,6 +44,13 @@ export interface RunReport {
   readonly timeline?: string;
   /** What the rest of the plan will do, as lines (src/cli/impact.ts), for a dry run. */
   readonly impact?: readonly string[];
+  /** A read-only dry run: the node inventory it read (when, by whom, how old; warnings). */
+  readonly nodeInventory?: {
+    readonly recordedAt: string;
+    readonly recordedBy: string;
+    readonly age: string;
+    readonly warnings: readonly string[];
+  };
 }
 
 const OUTCOME: Record<RunReport["outcome"], string> = {
@@ -81,6 +88,16 @@ export function renderMarkdownSummary(report: RunReport): string {
   );
   if (report.skipped.length) {
     lines.push(`| Done before | ${report.skipped.length} steps |`);
+  }
+  if (report.nodeInventory) {
+    const inventory = report.nodeInventory;
+    lines.push(
+      `| Nodes | from the node inventory recorded at ${inline(inventory.recordedAt)} (${
+        inline(inventory.age)
+      } ago) by ${escapeHtml(inventory.recordedBy)}${
+        inventory.warnings.map((warning) => `<br>⚠️ ${escapeHtml(warning)}`).join("")
+      } |`,
+    );
   }
   lines.push("");
   if (report.gate) lines.push(`**Gate:** ${escapeHtml(report.gate)}`, "");

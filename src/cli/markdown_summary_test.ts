@@ -141,3 +141,19 @@ Deno.test("a dry run's summary lists the impact of the rest of the plan", () => 
   }));
   assert.match(markdown, /### Impact\n\n- kube-apiserver restarts 3 times &lt;on&gt; each\n/);
 });
+
+Deno.test("a read-only dry run's summary says which node inventory it read, with its warnings", () => {
+  const markdown = renderMarkdownSummary(report({
+    nodeInventory: {
+      recordedAt: "2026-12-06T10:00:00.000Z",
+      recordedBy: "runner/42",
+      age: "2d0h",
+      warnings: ["the node inventory is 2d0h old: node files may have changed since"],
+    },
+  }));
+  assert.match(
+    markdown,
+    /\| Nodes \| from the node inventory recorded at 2026-12-06T10:00:00\.000Z \(2d0h ago\) by runner\/42<br>⚠️ the node inventory is 2d0h old/,
+  );
+  assert.doesNotMatch(renderMarkdownSummary(report()), /node inventory/);
+});

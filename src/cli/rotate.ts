@@ -8,7 +8,7 @@ import type { Printer } from "../engine/printer.ts";
 import { rotate, type RotationOptions, type RotationResult } from "../app/rotation.ts";
 import { listenForInterrupts } from "../app/interrupt.ts";
 import { loadPlan } from "../app/plan.ts";
-import { loadNodeInventory } from "../app/node_inventory.ts";
+import { formatAge, loadNodeInventory } from "../app/node_inventory.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { InterruptedError, StepError } from "../engine/step_error.ts";
 import { type EventSink, fanOut, type RunFinishedEvent } from "../engine/events.ts";
@@ -187,6 +187,14 @@ export async function rotateCommand(
     gate: result.gate,
     next: result.next,
     impact: impact && renderImpact(impact),
+    ...(result.nodeInventory
+      ? {
+        nodeInventory: {
+          ...result.nodeInventory,
+          age: formatAge(result.nodeInventory.ageSeconds),
+        },
+      }
+      : {}),
   });
   if (lines) {
     lines.summary({
