@@ -56,6 +56,7 @@ Deno.test({
 }, async () => {
   const cluster = await startCluster({ apiServers: 1, nodes: 2 });
   const workspace = await Deno.makeTempDir({ prefix: "plans-repository-" });
+  const emptyHome = await Deno.makeTempDir({ prefix: "runner-home-" });
   try {
     await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
     await cluster.kubectl([
@@ -74,6 +75,20 @@ Deno.test({
       "--duration=2h",
     ])).trim();
 
+    // The pull request's identity: deploy/rbac-readonly.yaml's ServiceAccount, for plan "prod".
+    await cluster.kubectl(["apply", "-f", "-"], {
+      stdin: (await Deno.readTextFile(join(repo, "deploy/rbac-readonly.yaml")))
+        .replaceAll("kubeadm-ha", "prod"),
+    });
+    const readOnlyToken = (await cluster.kubectl([
+      "create",
+      "token",
+      "-n",
+      "kube-system",
+      "ca-rotator-readonly",
+      "--duration=2h",
+    ])).trim();
+
     const source = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
     const plan = (phase: string) =>
       source
@@ -84,12 +99,34 @@ Deno.test({
 
     const github = await pipelineFromDocs(".github/workflows/ca-rotation.yaml");
     const env = { ...cluster.env, HOME: Deno.env.get("HOME") ?? "/root" };
-    const secrets = { CA_ROTATOR_KUBECONFIG: await kubeconfigSecret(cluster, token) };
+    const secrets = {
+      CA_ROTATOR_KUBECONFIG: await kubeconfigSecret(cluster, token),
+      CA_ROTATOR_READONLY_KUBECONFIG: await kubeconfigSecret(cluster, readOnlyToken),
+    };
+    // The pull request's runner reaches no node: the plan's node roots (same names) lead
+    // nowhere, and its HOME holds no ssh key.
+    const nowhere = (roots = "") =>
+      roots.split(/\s+/).filter(Boolean).map((root) => `/nonexistent/${root.split("/").at(-1)}`)
+        .join(" ");
+    const noNodes = {
+      NODE_ROOTS: nowhere(cluster.env.NODE_ROOTS),
+      WORKER_ROOTS: nowhere(cluster.env.WORKER_ROOTS),
+      HOME: emptyHome,
+      // Deno's own cache (the runner's setup step would have filled it) stays where it was.
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
+    };
     const job = async (name: string, event: string) => {
-      const run = await runGithubJob(github, name, { workspace, secrets, env, event });
+      const jobEnv = event === "pull_request" ? { ...env, ...noNodes } : env;
+      const run = await runGithubJob(github, name, { workspace, secrets, env: jobEnv, event });
       console.log(`${event} → ${name}: exit ${run.code}, summary ${run.summary.length} bytes`);
       return run;
     };
+
+    // Before the first pull request: the node inventory, recorded with node access.
+    await Deno.writeTextFile(join(workspace, "plans/prod.yaml"), plan("trust"));
+    const inventory = await job("inventory", "workflow_dispatch");
+    assert.equal(inventory.code, 0, inventory.log);
+    assert.match(inventory.log, /recorded the node inventory of "prod"/);
 
     for (const phase of ["trust", "switch", "finalize"]) {
       // The pull request that sets stopAfter: its dry run and summary.
@@ -98,6 +135,7 @@ Deno.test({
         // The gate's reviewed commit also carries the operator's update of the kubeconfig
         // secret's CA to the bundle, which stays valid through finalize (docs/ci.md).
         secrets.CA_ROTATOR_KUBECONFIG = await kubeconfigSecret(cluster, token);
+        secrets.CA_ROTATOR_READONLY_KUBECONFIG = await kubeconfigSecret(cluster, readOnlyToken);
       }
       const pullRequest = await job("dry-run", "pull_request");
       assert.equal(pullRequest.code, 0, pullRequest.log);
@@ -105,6 +143,9 @@ Deno.test({
       // ca-rotator's action (action.yml) installed it: its version line names the commit.
       assert.match(pullRequest.log, /ca-rotator \d+\.\d+\.\d+ \(commit [0-9a-f]{12}/);
       assert.match(pullRequest.summary, /<details>/, "the summary collapses the diff per step");
+      // Read-only: the nodes from the inventory the last run with node access recorded.
+      assert.match(pullRequest.log, /nodes from the node inventory recorded at \S+ \(\S+ ago\)/);
+      assert.doesNotMatch(pullRequest.log, /recorded before the rotation's last step/);
       assert.doesNotMatch(
         pullRequest.log + pullRequest.summary,
         /PRIVATE KEY-----\n\+?[A-Za-z0-9+/=]{32}/,
@@ -117,6 +158,7 @@ Deno.test({
       assert.equal(merge.code, 0, merge.log);
       assert.doesNotMatch(merge.log, /::error/);
       assert.match(merge.summary, new RegExp(phase));
+      assert.match(merge.log, /recorded the node inventory \(\d+ files on \d+ nodes/);
     }
 
     const status = await cluster.kubectlJson<{ data: Record<string, string> }>([
@@ -136,7 +178,13 @@ Deno.test({
     const gitlab = await pipelineFromDocs(".gitlab-ci.yml");
     const kubeconfigFile = join(workspace, ".kubeconfig");
     await Deno.writeTextFile(kubeconfigFile, await kubeconfigSecret(cluster, token));
-    const gitlabEnv = { ...env, CA_ROTATOR_KUBECONFIG: kubeconfigFile };
+    const readOnlyFile = join(workspace, ".readonly-kubeconfig");
+    await Deno.writeTextFile(readOnlyFile, await kubeconfigSecret(cluster, readOnlyToken));
+    const gitlabEnv = {
+      ...env,
+      CA_ROTATOR_KUBECONFIG: kubeconfigFile,
+      CA_ROTATOR_READONLY_KUBECONFIG: readOnlyFile,
+    };
     for (const name of ["dry-run", "rotate"]) {
       const run = await runGitlabJob(gitlab, name, { workspace, env: gitlabEnv });
       console.log(`gitlab ${name}: exit ${run.code}, summary ${run.summary.length} bytes`);
@@ -172,6 +220,7 @@ Deno.test({
     );
     assert.match(expiry.log, /\tleaf\t\/etc\/kubernetes\/pki\/apiserver\.crt\t\S+\t\d+d\tca\n/);
   } finally {
+    await Deno.remove(emptyHome, { recursive: true });
     await Deno.remove(workspace, { recursive: true });
     await cluster.stop();
   }
