@@ -71,6 +71,11 @@ export function renderKubeadmConfig(
         // in between is answered 503 "apiserver is shutting down" through the load balancer.
         // The static-pod runner's grace period (5 s) is longer.
         { name: "shutdown-delay-duration", value: "4s" },
+        // Serving certificates from the cluster CA: the API server verifies them on the node
+        // proxy (logs, exec, port-forward), as clusters with serverTLSBootstrap are set up.
+        ...(layout.options.servingCertificates
+          ? [{ name: "kubelet-certificate-authority", value: "/etc/kubernetes/pki/ca.crt" }]
+          : []),
       ],
     },
     controllerManager: {
@@ -98,6 +103,7 @@ export function renderKubeadmConfig(
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
     rotateCertificates: true,
+    ...(layout.options.servingCertificates ? { serverTLSBootstrap: true } : {}),
     cgroupDriver: "systemd",
   };
   return [init, cluster, kubelet].map((doc) => stringify(doc)).join("---\n");

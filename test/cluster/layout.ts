@@ -36,6 +36,13 @@ export interface ClusterOptions {
    * namespace holding its node root's files at their real paths (see node_ssh.ts).
    */
   ssh: boolean;
+  /**
+   * Kubelets with serving certificates: `serverTLSBootstrap: true` (kubelet-serving CSRs, which
+   * nothing approves by itself), each kubelet serving HTTPS on its node's address (workers get
+   * theirs in the namespace), and the API server's `--kubelet-certificate-authority` set to
+   * the cluster CA.
+   */
+  servingCertificates: boolean;
 }
 
 /** The default state directory of `cluster up`. */
@@ -56,6 +63,7 @@ export function resolveOptions(options: Partial<ClusterOptions> = {}): ClusterOp
     nodeMonitorGracePeriod: options.nodeMonitorGracePeriod ?? "20s",
     ownerPid: options.ownerPid,
     ssh: options.ssh ?? false,
+    servingCertificates: options.servingCertificates ?? false,
   };
   if (
     !Number.isInteger(resolved.apiServers) || resolved.apiServers < 1 || resolved.apiServers > 9
@@ -157,16 +165,21 @@ export function planLayout(options: ClusterOptions): ClusterLayout {
 
 /**
  * Every address of the cluster's network namespace: the control-plane nodes', haproxy's and
- * kwok's, and with `ssh` the workers' (where only their sshd listens; their kubelets only dial
- * the API).
+ * kwok's, and with `ssh` or `servingCertificates` the workers' (where their sshd listens, and
+ * their kubelets' HTTPS with serving certificates).
  */
 export function networkAddresses(layout: ClusterLayout): string[] {
   return [
     ...layout.controlPlane.map((n) => n.ip),
-    ...(layout.options.ssh ? layout.workers.map((n) => n.ip) : []),
+    ...(workersListen(layout) ? layout.workers.map((n) => n.ip) : []),
     layout.endpoint.ip,
     layout.kwokAddress.split(":")[0],
   ];
+}
+
+/** Whether something listens on the workers' addresses (their sshd, their kubelets' HTTPS). */
+export function workersListen(layout: ClusterLayout): boolean {
+  return layout.options.ssh || (layout.options.servingCertificates ?? false);
 }
 
 /** `https://<haproxy>:6443`, the URL every kubeconfig of the cluster points at. */

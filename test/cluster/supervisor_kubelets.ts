@@ -68,7 +68,12 @@ export async function startKubelets(s: Supervision): Promise<void> {
   const { layout, binDir } = s;
   const nodes = [
     ...layout.controlPlane.map((n) => ({ ...n, controlPlane: true })),
-    ...layout.workers.map((n) => ({ ...n, ip: undefined, controlPlane: false })),
+    // A worker's kubelet registers its address only where it serves HTTPS on it.
+    ...layout.workers.map((n) => ({
+      ...n,
+      ip: layout.options.servingCertificates ? n.ip : undefined,
+      controlPlane: false,
+    })),
   ];
   const kubeletVersion = await kubeadmVersion(binDir);
   for (const node of nodes) {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/klog/v2"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/certificate/bootstrap"
 	"k8s.io/kubernetes/pkg/kubelet/kubeletconfig/configfiles"
 	utilfs "k8s.io/kubernetes/pkg/util/filesystem"
@@ -35,8 +36,11 @@ func hostPath(root, nodePath string) string {
 // kubeletFiles is what the kubelet runs with after reading its files.
 type kubeletFiles struct {
 	rotateCertificates bool
-	clientCAFile       string
-	clientCAs          []*x509.Certificate
+	// config is config.yaml as the kubelet's loader read it (serverTLSBootstrap: a serving
+	// certificate from the kubelet's server certificate manager).
+	config       *kubeletconfig.KubeletConfiguration
+	clientCAFile string
+	clientCAs    []*x509.Certificate
 	// certConfig and clientConfig as bootstrap.LoadClientConfig returns them.
 	certConfig, clientConfig *restclient.Config
 	// certPath is the node path of the client certificate kubelet.conf names.
@@ -60,6 +64,7 @@ func loadFiles(ctx context.Context, root string) (*kubeletFiles, error) {
 		return nil, fmt.Errorf("cannot read %s: %w", configPath, err)
 	}
 	files.rotateCertificates = config.RotateCertificates
+	files.config = config
 	files.clientCAFile = config.Authentication.X509.ClientCAFile
 	if files.clientCAFile != "" {
 		cas, err := certutil.CertsFromFile(hostPath(root, files.clientCAFile))

@@ -33,6 +33,9 @@ type heartbeat struct {
 	report         *report
 	log            func(string, ...any)
 	lastStatusPost time.Time
+	// servingPort, when not 0, is kept in status.daemonEndpoints.kubeletEndpoint.Port (where the
+	// API server's node proxy dials the kubelet).
+	servingPort int32
 	// flush writes the status file: before Ready is posted, so that whoever sees the node Ready
 	// reads a status that already counts the requests that made it so.
 	flush func()
@@ -93,6 +96,7 @@ func (h *heartbeat) beat(ctx context.Context, client clientset.Interface) {
 	if node == nil {
 		return
 	}
+	h.publishPort(ctx, client, node)
 	var ready *corev1.NodeCondition
 	for i := range node.Status.Conditions {
 		if node.Status.Conditions[i].Type == corev1.NodeReady {
@@ -125,4 +129,20 @@ func (h *heartbeat) beat(ctx context.Context, client clientset.Interface) {
 	if ready.Status != corev1.ConditionTrue {
 		h.log("posted Ready")
 	}
+}
+
+// publishPort sets status.daemonEndpoints.kubeletEndpoint.Port to the serving port once the
+// runtime (kwok) has initialised the status (its initial status names its own port).
+func (h *heartbeat) publishPort(ctx context.Context, client clientset.Interface, node *corev1.Node) {
+	if h.servingPort == 0 || node.Status.DaemonEndpoints.KubeletEndpoint.Port == h.servingPort || len(node.Status.Conditions) == 0 {
+		return
+	}
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{
+		"daemonEndpoints": map[string]any{"kubeletEndpoint": map[string]any{"Port": h.servingPort}},
+	}})
+	if _, err := client.CoreV1().Nodes().Patch(ctx, h.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+		h.countUnexpected("publish kubelet port", err)
+		return
+	}
+	h.log("published kubelet port %d", h.servingPort)
 }

@@ -5,7 +5,12 @@
 // that transport. See test/cluster/README.md, "Kubelets".
 //
 //	kubelet-client --root W --node-name N [--heartbeat-seconds 5] [--kubelet-version v]
-//	               [--label k=v]… [--annotation k=v]… [--node-ip A]
+//	               [--label k=v]… [--annotation k=v]… [--node-ip A] [--serving-port 10250]
+//
+// With serverTLSBootstrap: true in config.yaml and --node-ip, it also runs the kubelet's server
+// certificate manager (kubelet-serving CSRs, W/var/lib/kubelet/pki/kubelet-server-current.pem)
+// and serves HTTPS with that certificate on A:<serving-port> (/healthz, /containerLogs/…), the
+// port published in the Node's status.daemonEndpoints.kubeletEndpoint.Port.
 //
 // It reads W/var/lib/kubelet/config.yaml and W/etc/kubernetes/kubelet.conf at start and on a
 // restart only. Triggers: touching W/var/run/kubelet/restart restarts it (files re-read);
@@ -18,6 +23,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -54,6 +60,7 @@ func main() {
 	heartbeatSeconds := flag.Float64("heartbeat-seconds", 5, "seconds between heartbeats")
 	kubeletVersion := flag.String("kubelet-version", "", "status.nodeInfo.kubeletVersion at registration")
 	nodeIP := flag.String("node-ip", "", "InternalIP at registration")
+	servingPort := flag.Int("serving-port", 10250, "HTTPS port on --node-ip with serverTLSBootstrap")
 	labels, annotations := keyValues{}, keyValues{}
 	flag.Var(labels, "label", "label at registration (key=value, repeatable)")
 	flag.Var(annotations, "annotation", "annotation at registration (key=value, repeatable)")
@@ -66,7 +73,7 @@ func main() {
 	if *nodeIP != "" {
 		reg.addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: *nodeIP}, {Type: corev1.NodeHostName, Address: *nodeName}}
 	}
-	k := &kubelet{root: *root, name: *nodeName, heartbeat: time.Duration(*heartbeatSeconds * float64(time.Second)), reg: reg}
+	k := &kubelet{root: *root, name: *nodeName, heartbeat: time.Duration(*heartbeatSeconds * float64(time.Second)), reg: reg, nodeIP: *nodeIP, servingPort: *servingPort}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	k.run(ctx)
@@ -78,7 +85,11 @@ type kubelet struct {
 	heartbeat  time.Duration
 	reg        registration
 	report     *report
-	logMu      sync.Mutex
+	// nodeIP and servingPort: where the serving endpoint listens (serverTLSBootstrap).
+	nodeIP      string
+	servingPort int
+	serving     *servingEndpoint
+	logMu       sync.Mutex
 
 	session     *session
 	sessionDone chan struct{}
@@ -129,6 +140,9 @@ func (k *kubelet) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			k.stopSession()
+			if k.serving != nil {
+				k.serving.close()
+			}
 			k.report.update(func(s *status) { s.Running = false })
 			_ = k.report.write()
 			return
@@ -162,7 +176,7 @@ func (k *kubelet) run(ctx context.Context) {
 // start starts a session and its heartbeat; when the files cannot be used the kubelet does not
 // start (no requests at all) and running says so.
 func (k *kubelet) start() {
-	s, err := startSession(k.root, k.name, k.report, 10*time.Second)
+	s, err := startSession(k.root, k.name, k.reg.addresses, k.report, 10*time.Second)
 	if err != nil {
 		k.report.recordError(kindHTTP, "kubelet not started: "+err.Error(), false)
 		k.session = nil
@@ -171,6 +185,21 @@ func (k *kubelet) start() {
 	}
 	k.session = s
 	k.certSeen = nil
+	servingPort := int32(0)
+	if s.serverManager != nil {
+		if k.serving == nil {
+			address := net.JoinHostPort(k.nodeIP, fmt.Sprint(k.servingPort))
+			if k.serving, err = listenServing(address, k.logf); err != nil {
+				k.logf("cannot serve on %s: %v", address, err)
+			}
+		}
+		if k.serving != nil {
+			servingPort = int32(k.servingPort)
+		}
+	}
+	if k.serving != nil {
+		k.serving.setManager(s.serverManager)
+	}
 	k.watchCertificate()
 	// The status shows this (re)start before any heartbeat can make the node Ready again.
 	if err := k.report.write(); err != nil {
@@ -178,7 +207,7 @@ func (k *kubelet) start() {
 	}
 	done := make(chan struct{})
 	k.sessionDone = done
-	h := &heartbeat{name: k.name, reg: k.reg, report: k.report, log: k.logf, flush: func() {
+	h := &heartbeat{name: k.name, reg: k.reg, report: k.report, log: k.logf, servingPort: servingPort, flush: func() {
 		if err := k.report.write(); err != nil {
 			k.logf("cannot write status: %v", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clientset "k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -20,11 +21,13 @@ import (
 type session struct {
 	files   *kubeletFiles
 	manager certificate.Manager
-	client  clientset.Interface
-	stopCh  chan struct{}
-	closeFn func()
-	cancel  context.CancelFunc
-	ctx     context.Context
+	// serverManager is the server certificate manager (serverTLSBootstrap), else nil.
+	serverManager certificate.Manager
+	client        clientset.Interface
+	stopCh        chan struct{}
+	closeFn       func()
+	cancel        context.CancelFunc
+	ctx           context.Context
 }
 
 // startSession reads the kubelet's files and builds its client as the kubelet's
@@ -34,7 +37,10 @@ type session struct {
 // an anonymous copy of the config whose transport UpdateTransport builds (its TLS client
 // certificate is the manager's current one; connections are closed when it changes). The
 // manager is started when rotateCertificates is on.
-func startSession(root, nodeName string, r *report, timeout time.Duration) (*session, error) {
+//
+// With serverTLSBootstrap and node addresses the session also runs the kubelet's server
+// certificate manager (serving.go).
+func startSession(root, nodeName string, addresses []corev1.NodeAddress, r *report, timeout time.Duration) (*session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{stopCh: make(chan struct{}), cancel: cancel, ctx: ctx}
 	files, err := loadFiles(ctx, root)
@@ -112,6 +118,12 @@ func startSession(root, nodeName string, r *report, timeout time.Duration) (*ses
 	if files.rotateCertificates {
 		manager.Start()
 	}
+	if files.config.ServerTLSBootstrap && len(addresses) > 0 {
+		if s.serverManager, err = startServingManager(s.client, files, root, nodeName, addresses); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
 	r.update(func(st *status) {
 		st.Running = true
 		st.LastError = nil
@@ -122,6 +134,9 @@ func startSession(root, nodeName string, r *report, timeout time.Duration) (*ses
 // stop ends the session: the manager, the transport's certificate check and its connections.
 func (s *session) stop() {
 	s.manager.Stop()
+	if s.serverManager != nil {
+		s.serverManager.Stop()
+	}
 	close(s.stopCh)
 	if s.closeFn != nil {
 		s.closeFn()
