@@ -19,6 +19,14 @@ bin="$cache_root/$key/bin"
 work="$cache_root/$key/src"
 mkdir -p "$bin" "$work"
 
+# One build at a time per cache (test files run in parallel, and several checkouts share it):
+# the others wait here and then find the binaries built.
+exec 9>"$cache_root/$key/.build.lock"
+if ! flock -n 9; then
+  printf '[build] waiting for another build of %s\n' "$key" >&2
+  flock 9
+fi
+
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -trimpath"
 
 log() { printf '[build] %s\n' "$*" >&2; }
