@@ -9,6 +9,7 @@ import type { KubeObject } from "../engine/cluster_api.ts";
 import { compareText, globMatches } from "./_namespace_selection.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { WORKLOAD_KINDS } from "../plan/workloads.ts";
+import { mountedSecrets } from "./_token_secrets.ts";
 
 /** The kind and name of what runs a pod: `Deployment`, `DaemonSet`, `Job`, `CronJob`, … or `Pod`. */
 export interface PodOwner {
@@ -25,6 +26,11 @@ export interface PodTrustFacts {
   readonly owner: PodOwner;
   /** It has the API CA mounted: a projected `kube-root-ca.crt`, or an automounted token. */
   readonly mountsApiCa: boolean;
+  /**
+   * `namespace/name` of the legacy token Secrets it mounts (it reads their `ca.crt` at start);
+   * empty when the gate does not count them.
+   */
+  readonly tokenSecrets: readonly string[];
 }
 
 /** A pod that trusts the old CA only, and why it is not simply rolled. */
@@ -36,6 +42,8 @@ export interface StalePod extends PodTrustFacts {
   readonly coverage: "covered" | "not-rolled" | "not-a-workload";
   /** Accepted by the plan: listed, not holding the run. */
   readonly accepted: boolean;
+  /** The token Secrets it read the old CA from (empty: from `kube-root-ca.crt`). */
+  readonly staleTokenSecrets: readonly string[];
 }
 
 /** A plan's acceptance of pods it knows will lose the API (globs; all given must match). */
@@ -59,9 +67,14 @@ const ROLLABLE = new Set<string>(WORKLOAD_KINDS);
 
 interface Volume {
   projected?: {
-    sources?: { configMap?: { name?: string }; serviceAccountToken?: unknown }[];
+    sources?: {
+      configMap?: { name?: string };
+      serviceAccountToken?: unknown;
+      secret?: { name?: string };
+    }[];
   };
   configMap?: { name?: string };
+  secret?: { secretName?: string };
 }
 
 /** A pod object, as far as the inventory reads it. */
@@ -110,10 +123,14 @@ export function podOwner(
   return direct;
 }
 
-/** The facts of a pod the inventory needs. */
+/**
+ * The facts of a pod the inventory needs; `tokenSecrets`: the cluster's legacy token Secrets
+ * (`namespace/name`) when the gate counts the pods that mount them.
+ */
 export function podTrustFacts(
   pod: PodObject,
   parents: ReadonlyMap<string, PodOwner | undefined>,
+  tokenSecrets: ReadonlySet<string> = new Set(),
 ): PodTrustFacts {
   const startTime = pod.status?.startTime;
   return {
@@ -122,6 +139,7 @@ export function podTrustFacts(
     startedAt: startTime ? new Date(startTime) : undefined,
     owner: podOwner(pod, parents),
     mountsApiCa: podMountsApiCa(pod),
+    tokenSecrets: mountedSecrets(pod).filter((secret) => tokenSecrets.has(secret)),
   };
 }
 
@@ -144,28 +162,45 @@ export function podAccepted(pod: PodTrustFacts, accept: readonly PodAcceptance[]
   );
 }
 
+/** True when a pod started before `key`'s CA source held the new CA (absent: never did). */
+function startedBefore(
+  pod: PodTrustFacts,
+  publishedAt: ReadonlyMap<string, Date> | Date,
+  key: string,
+): boolean {
+  const published = publishedAt instanceof Date ? publishedAt : publishedAt.get(key);
+  return published === undefined || pod.startedAt! < published;
+}
+
 /**
- * The pods that trust the old CA only: they have the API CA mounted, are running (or pending
- * with a start time) and started before their namespace's `kube-root-ca.crt` held the new CA
+ * The pods that trust the old CA only: running (or pending with a start time), and started
+ * before their namespace's `kube-root-ca.crt` held the new CA when they have the API CA mounted
  * (`publishedAt`: by namespace — a namespace missing from it has not got it yet, every pod there
- * is stale — or one time for every namespace). Sorted by namespace, then name.
+ * is stale — or one time for every namespace), or before a legacy token Secret they mount held it
+ * (`tokenPublishedAt`, by `namespace/name`, likewise). Sorted by namespace, then name.
  */
 export function stalePods(
   pods: readonly PodTrustFacts[],
   publishedAt: ReadonlyMap<string, Date> | Date,
   rolled: RolledWorkloads,
   accept: readonly PodAcceptance[],
+  tokenPublishedAt: ReadonlyMap<string, Date> | Date = new Map(),
 ): StalePod[] {
   return pods
-    .filter((pod) => pod.mountsApiCa && pod.startedAt !== undefined)
-    .filter((pod) => {
-      const published = publishedAt instanceof Date ? publishedAt : publishedAt.get(pod.namespace);
-      return published === undefined || pod.startedAt! < published;
-    })
+    .filter((pod) => pod.startedAt !== undefined)
     .map((pod) => ({
+      pod,
+      staleRootCa: pod.mountsApiCa && startedBefore(pod, publishedAt, pod.namespace),
+      staleTokenSecrets: pod.tokenSecrets.filter((secret) =>
+        startedBefore(pod, tokenPublishedAt, secret)
+      ),
+    }))
+    .filter((each) => each.staleRootCa || each.staleTokenSecrets.length > 0)
+    .map(({ pod, staleTokenSecrets }) => ({
       ...pod,
       coverage: rollCoverage(pod.namespace, pod.owner, rolled),
       accepted: podAccepted(pod, accept),
+      staleTokenSecrets,
     }))
     .sort((a, b) => compareText(a.namespace, b.namespace) || compareText(a.name, b.name));
 }
@@ -180,7 +215,13 @@ const REASONS: Record<StalePod["coverage"], string> = {
 export function describeStalePods(pods: readonly StalePod[], limit = 20): string {
   const shown = pods.slice(0, limit).map((pod) =>
     `${pod.namespace}/${pod.name} (owner ${pod.owner.kind}/${pod.owner.name}: ` +
-    `${REASONS[pod.coverage]})`
+    `${REASONS[pod.coverage]}${
+      pod.staleTokenSecrets.length
+        ? `; reads ca.crt of token Secret ${
+          pod.staleTokenSecrets.map((secret) => secret.slice(secret.indexOf("/") + 1)).join(", ")
+        }`
+        : ""
+    })`
   );
   const more = pods.length - shown.length;
   return shown.join("; ") + (more > 0 ? `; … and ${more} more` : "");

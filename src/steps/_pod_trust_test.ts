@@ -152,3 +152,59 @@ Deno.test("after finalize, one time for every namespace: pods older than the new
   );
   assert.deepEqual(stale.map((each) => each.name), ["old"]);
 });
+
+const tokenVolume = (secretName: string) => ({ name: "legacy", secret: { secretName } });
+const tokenSecrets = new Set(["apps/legacy-token", "apps/renewed-token"]);
+
+/** Inventory that counts legacy token Secrets: `legacy-token` got the new CA at `published`. */
+const tokenInventory = (pods: PodObject[], tokenPublishedAt: Map<string, Date> | Date) =>
+  stalePods(
+    pods.map((each) => podTrustFacts(each, parents, tokenSecrets)),
+    new Map([["apps", published]]),
+    coverage,
+    [],
+    tokenPublishedAt,
+  );
+
+Deno.test("a pod that read a token Secret's ca.crt before it held the new CA is stale", () => {
+  const tokenReader = pod("legacy-reader", {
+    startTime: after,
+    volumes: [tokenVolume("legacy-token")],
+  });
+  const secretPublished = new Date("2026-11-26T14:00:00Z");
+  const stale = tokenInventory([tokenReader], new Map([["apps/legacy-token", secretPublished]]));
+  assert.deepEqual(stale.map((each) => [each.name, each.staleTokenSecrets]), [
+    ["legacy-reader", ["apps/legacy-token"]],
+  ]);
+  assert.match(
+    describeStalePods(stale),
+    /apps\/legacy-reader \(owner Pod\/legacy-reader: .*; reads ca\.crt of token Secret legacy-token\)/,
+  );
+});
+
+Deno.test("token Secret readers started after it held the new CA, or of other Secrets, are not stale", () => {
+  const pods = [
+    pod("fresh-reader", { startTime: after, volumes: [tokenVolume("legacy-token")] }),
+    pod("plain-secret", { startTime: before, volumes: [tokenVolume("app-config")] }),
+  ];
+  const stale = tokenInventory(pods, new Map([["apps/legacy-token", published]]));
+  assert.deepEqual(stale.map((each) => each.name), []);
+});
+
+Deno.test("a token Secret that never held the new CA: every pod mounting it is stale", () => {
+  const reader = pod("late-reader", {
+    startTime: after,
+    volumes: [tokenVolume("renewed-token")],
+  });
+  assert.deepEqual(tokenInventory([reader], new Map()).map((each) => each.name), [
+    "late-reader",
+  ]);
+  // The control: without counting token Secrets, the same pod is not in the inventory.
+  const uncounted = stalePods(
+    [podTrustFacts(reader, parents)],
+    new Map([["apps", published]]),
+    coverage,
+    [],
+  );
+  assert.deepEqual(uncounted, []);
+});

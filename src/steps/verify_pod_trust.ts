@@ -5,8 +5,9 @@
  * servers serve a new-CA chain. The roll-workloads steps of the trust phase replace the pods of
  * the workloads the plan rolls; this gate names every pod still left — bare pods, Jobs and CronJob
  * pods, workloads in excluded namespaces or of kinds the plan does not roll, custom controllers —
- * with its owner, and holds the run (exit code 3) unless the plan accepts them. The dry run
- * shows the pods it would hold.
+ * with its owner, and holds the run (exit code 3) unless the plan accepts them. With
+ * `tokenSecrets`, pods that mount a legacy token Secret started before its `ca.crt` held the new
+ * CA count too. The dry run shows the pods it would hold.
  * @module
  */
 import { z } from "zod";
@@ -31,6 +32,12 @@ import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
 import { caBundleConsumers } from "./_ca_bundle_consumers.ts";
 import { oldCaFingerprints } from "./trust_sets.ts";
 import { WORKLOAD_KINDS } from "../plan/workloads.ts";
+import {
+  lastControllerManagerWrite,
+  listTokenSecrets,
+  objectKey,
+  tokenSecretsHolding,
+} from "./_token_secrets.ts";
 
 /** `verify-pod-trust` parameters: the pods the plan accepts losing the API. */
 export const VerifyPodTrustStep = z.strictObject({
@@ -46,6 +53,12 @@ export const VerifyPodTrustStep = z.strictObject({
     owner: z.string().regex(/^[A-Za-z*?]+\/\S+$/, 'must be "Kind/name" (globs allowed)')
       .optional(),
   })).default([]),
+  /**
+   * Tuning: also count the pods that mount a legacy service-account token Secret
+   * (`kubernetes.io/service-account-token`), whose `ca.crt` they read at start. Needs a role
+   * that may list Secrets (README, "Legacy token Secrets").
+   */
+  tokenSecrets: z.boolean().optional(),
 });
 
 type Step = z.infer<typeof VerifyPodTrustStep>;
@@ -55,12 +68,36 @@ interface ConfigMap extends KubeObject {
   metadata?: KubeObject["metadata"] & { managedFields?: { manager?: string; time?: string }[] };
 }
 
+/** The new cluster CA's fingerprint. */
+async function newClusterCa(ctx: StepContext): Promise<string> {
+  return (await fingerprintsOf(ctx.cas.get("cluster").certPem))[0];
+}
+
+/**
+ * The legacy token Secrets a pod may read the old CA from (`namespace/name`), and when each came
+ * to hold the new CA (in finalize: the rotation's start, as for `kube-root-ca.crt`); none when
+ * the step does not count them.
+ */
+async function tokenSecretTrust(
+  ctx: StepContext,
+  step: Step,
+): Promise<{ names: Set<string>; publishedAt: Map<string, Date> | Date }> {
+  if (!step.tokenSecrets) return { names: new Set(), publishedAt: new Map() };
+  const secrets = await listTokenSecrets(ctx.cluster);
+  return {
+    names: new Set(secrets.map(objectKey)),
+    publishedAt: step.phase === "finalize"
+      ? ctx.rotationStartedAt
+      : await tokenSecretsHolding(secrets, await newClusterCa(ctx)),
+  };
+}
+
 /**
  * When each namespace's `kube-root-ca.crt` came to hold the new CA: the time the
  * controller-manager last wrote it (its managed-fields entry), for the ConfigMaps that hold it.
  */
 async function newCaPublishedAt(ctx: StepContext): Promise<Map<string, Date>> {
-  const newCa = (await fingerprintsOf(ctx.cas.get("cluster").certPem))[0];
+  const newCa = await newClusterCa(ctx);
   const configMaps = await ctx.cluster.list<ConfigMap>("v1", "ConfigMap", {
     fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}`,
   });
@@ -68,13 +105,8 @@ async function newCaPublishedAt(ctx: StepContext): Promise<Map<string, Date>> {
   for (const configMap of configMaps) {
     const pem = configMap.data?.["ca.crt"];
     const prints = pem ? await fingerprintsOf(pem).catch(() => []) : [];
-    if (!prints.includes(newCa)) continue;
-    const writes = (configMap.metadata?.managedFields ?? [])
-      .filter((entry) => entry.manager?.startsWith("kube-controller-manager") && entry.time)
-      .map((entry) => new Date(entry.time!).getTime());
-    const created = configMap.metadata?.creationTimestamp;
-    const at = writes.length ? Math.max(...writes) : created ? new Date(created).getTime() : NaN;
-    if (!Number.isNaN(at)) published.set(configMap.metadata?.namespace ?? "", new Date(at));
+    const at = lastControllerManagerWrite(configMap);
+    if (prints.includes(newCa) && at) published.set(configMap.metadata?.namespace ?? "", at);
   }
   return published;
 }
@@ -124,18 +156,20 @@ interface TemplateOwner extends KubeObject {
  * window between the rotation's start and the bundle's publication.
  */
 async function inventory(ctx: StepContext, step: Step): Promise<StalePod[]> {
-  const [pods, parents, rolled, published] = await Promise.all([
+  const [pods, parents, rolled, published, tokenSecrets] = await Promise.all([
     ctx.cluster.list<PodObject>("v1", "Pod"),
     parentOwners(ctx),
     rolledWorkloads(ctx),
     step.phase === "finalize" ? ctx.rotationStartedAt : newCaPublishedAt(ctx),
+    tokenSecretTrust(ctx, step),
   ]);
   const running = pods.filter((pod) => pod.status?.phase === "Running");
   return stalePods(
-    running.map((pod) => podTrustFacts(pod, parents)),
+    running.map((pod) => podTrustFacts(pod, parents, tokenSecrets.names)),
     published,
     rolled,
     step.accept,
+    tokenSecrets.publishedAt,
   );
 }
 
@@ -159,7 +193,7 @@ export const verifyPodTrust = defineStepKind<Step, void>({
   schema: VerifyPodTrustStep,
   undo: { nothing: "a gate: it only reads" },
   phases: ["trust", "switch", "finalize"],
-  tuning: ["accept"],
+  tuning: ["accept", "tokenSecrets"],
   checksOnly: true,
   cas: () => ["cluster"],
 

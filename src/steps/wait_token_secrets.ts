@@ -11,7 +11,6 @@
  */
 import { z } from "zod";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
-import type { KubeObject } from "../engine/cluster_api.ts";
 import type { TrustSet } from "../plan/ca.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
@@ -19,6 +18,12 @@ import { trustSetField } from "./_step_fields.ts";
 import { trustSetName } from "./_root_ca_configmaps.ts";
 import { trustPem } from "./trust_sets.ts";
 import { fingerprintsOf } from "../pki/mod.ts";
+import {
+  listTokenSecrets,
+  objectKey,
+  type PodVolumes,
+  tokenSecretReaders,
+} from "./_token_secrets.ts";
 
 /** `wait-token-secrets` parameters. */
 export const WaitTokenSecretsStep = z.strictObject({
@@ -30,24 +35,6 @@ export const WaitTokenSecretsStep = z.strictObject({
 });
 
 type Step = z.infer<typeof WaitTokenSecretsStep>;
-
-/** The type of a legacy service-account token Secret. */
-export const TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
-
-interface Secret extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-}
-
-/** A pod, as far as its volumes go. */
-export interface PodVolumes extends KubeObject {
-  spec?: {
-    volumes?: {
-      secret?: { secretName?: string };
-      projected?: { sources?: { secret?: { name?: string } }[] };
-    }[];
-  };
-}
 
 /** The token Secrets, who mounts them, and which hold other CAs than expected. */
 export interface TokenSecrets {
@@ -61,44 +48,16 @@ export interface TokenSecrets {
   readonly wrong: readonly string[];
 }
 
-const key = (object: KubeObject) => `${object.metadata?.namespace}/${object.metadata?.name}`;
-
-/** Pure: the token Secrets that `pods` mount, by pod, and those no pod mounts. */
-export function tokenSecretReaders(
-  secrets: readonly string[],
-  pods: readonly PodVolumes[],
-): { mountedBy: string[]; unmounted: string[] } {
-  const known = new Set(secrets);
-  const mounted = new Set<string>();
-  const mountedBy: string[] = [];
-  for (const pod of pods) {
-    const namespace = pod.metadata?.namespace;
-    const names = (pod.spec?.volumes ?? []).flatMap((volume) => [
-      volume.secret?.secretName,
-      ...(volume.projected?.sources ?? []).map((source) => source.secret?.name),
-    ]).filter((name): name is string => name !== undefined);
-    for (const name of new Set(names)) {
-      const secret = `${namespace}/${name}`;
-      if (!known.has(secret)) continue;
-      mounted.add(secret);
-      mountedBy.push(`${key(pod)} → ${name}`);
-    }
-  }
-  return { mountedBy: mountedBy.sort(), unmounted: secrets.filter((s) => !mounted.has(s)) };
-}
-
 async function tokenSecrets(ctx: StepContext, expect: TrustSet): Promise<TokenSecrets> {
-  const secrets = (await ctx.cluster.list<Secret>("v1", "Secret", {
-    fieldSelector: `type=${TOKEN_SECRET_TYPE}`,
-  })).filter((secret) => secret.type === TOKEN_SECRET_TYPE);
-  const names = secrets.map(key).sort();
+  const secrets = await listTokenSecrets(ctx.cluster);
+  const names = secrets.map(objectKey).sort();
   const expected = (await fingerprintsOf(await trustPem(ctx, "cluster", expect))).sort();
   const wrong: string[] = [];
   for (const secret of secrets) {
     const data = secret.data?.["ca.crt"];
     const prints = data ? await fingerprintsOf(atob(data)).catch(() => []) : [];
     if (prints.sort().join() !== expected.join()) {
-      wrong.push(`${key(secret)} (${data ? "other CAs" : "no ca.crt yet"})`);
+      wrong.push(`${objectKey(secret)} (${data ? "other CAs" : "no ca.crt yet"})`);
     }
   }
   const pods = await ctx.cluster.list<PodVolumes>("v1", "Pod");

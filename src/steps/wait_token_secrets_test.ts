@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type PodVolumes, tokenSecretReaders, waitTokenSecrets } from "./wait_token_secrets.ts";
+import { waitTokenSecrets } from "./wait_token_secrets.ts";
+import { type PodVolumes, tokenSecretReaders } from "./_token_secrets.ts";
 
 Deno.test("wait-token-secrets: the pods that mount a token Secret, and the Secrets no pod mounts", () => {
   const pod = (

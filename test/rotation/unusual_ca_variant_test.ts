@@ -117,9 +117,30 @@ Deno.test({
       .replace("    expect: bundle\n    timeoutSeconds: 120\n", tokenWait("bundle"))
       .replace("    expect: new\n    timeoutSeconds: 120\n", tokenWait("new"));
     assert.equal(withTokenWaits.match(/kind: wait-token-secrets/g)?.length, 2);
-    await Deno.writeTextFile(planPath, withTokenWaits);
+    // The pod-trust gate counts the pods that mount a token Secret too.
+    const gateLine = "    kind: verify-pod-trust\n";
+    const withTokenGate = withTokenWaits.replace(gateLine, `${gateLine}    tokenSecrets: true\n`);
+    assert.notEqual(withTokenGate, withTokenWaits);
+    await Deno.writeTextFile(planPath, withTokenGate);
 
     // Legacy token Secrets: one a pod mounts, one no pod does (a CI system's credentials).
+    const legacyReader = `apiVersion: v1
+kind: Pod
+metadata: { name: legacy-reader, namespace: default }
+spec:
+  serviceAccountName: legacy
+  automountServiceAccountToken: false # it reads the legacy token Secret only
+  containers: [{ name: app, image: busybox }]
+  volumes: [{ name: token, secret: { secretName: legacy-token } }]
+`;
+    const readerRunning = () =>
+      eventually(
+        "default/legacy-reader running",
+        async () =>
+          (await cluster.kubectlJson<{ status?: { phase?: string } }>(
+            ["get", "pod", "legacy-reader", "-n", "default"],
+          )).status?.phase === "Running",
+      );
     await cluster.kubectl(["create", "serviceaccount", "legacy", "-n", "default"]);
     await cluster.kubectl(["apply", "-f", "-"], {
       stdin: ["legacy-token", "ci-token"].map((name) =>
@@ -132,15 +153,7 @@ metadata:
 type: kubernetes.io/service-account-token
 ---
 `
-      ).join("") + `apiVersion: v1
-kind: Pod
-metadata: { name: legacy-reader, namespace: default }
-spec:
-  serviceAccountName: legacy
-  automountServiceAccountToken: false # it reads the legacy token Secret only
-  containers: [{ name: app, image: busybox }]
-  volumes: [{ name: token, secret: { secretName: legacy-token } }]
-`,
+      ).join("") + legacyReader,
     });
     const tokenCa = async (name: string) =>
       atob(
@@ -184,17 +197,36 @@ spec:
       "old front-proxy-ca.key": await Deno.readTextFile(join(pki, "front-proxy-ca.key")),
     };
 
-    await t.step("rotate trust → switch → finalize in one run: exit 0", async () => {
+    await t.step(
+      "the pod-trust gate holds the switch for a pod that read a token Secret's old ca.crt",
+      async () => {
+        await readerRunning();
+        const held = await caRotator(cluster, ["rotate", "--plan", planPath]);
+        assertExit(held, 3, "rotate (held at the pod-trust gate)");
+        assert.match(
+          held.stderr,
+          /\[wait-token-secrets-bundle\] pods that mount one \(they read ca\.crt at start\): default\/legacy-reader → legacy-token/,
+        );
+        assert.match(
+          held.stderr,
+          /\[wait-token-secrets-bundle\] token Secrets no pod mounts — read from outside the cluster\?.*default\/ci-token/,
+        );
+        const gate = held.stderr.split("\n").find((line) => line.includes("[pod-trust-gate]"));
+        console.log(`gate: ${gate}`);
+        assert.match(
+          held.stderr,
+          /\[pod-trust-gate\].*1 running pods trust the old CA only.*default\/legacy-reader \(owner Pod\/legacy-reader: .*; reads ca\.crt of token Secret legacy-token\)/,
+        );
+        // What the operator does: restart the pod, so it reads the bundle.
+        await cluster.kubectl(["delete", "pod", "legacy-reader", "-n", "default", "--wait"]);
+        await cluster.kubectl(["apply", "-f", "-"], { stdin: legacyReader });
+        await readerRunning();
+      },
+    );
+
+    await t.step("rotate on through switch → finalize: exit 0", async () => {
       const result = await caRotator(cluster, ["rotate", "--plan", planPath]);
       assertExit(result, 0, "rotate (finalize)");
-      assert.match(
-        result.stderr,
-        /\[wait-token-secrets-bundle\] pods that mount one \(they read ca\.crt at start\): default\/legacy-reader → legacy-token/,
-      );
-      assert.match(
-        result.stderr,
-        /\[wait-token-secrets-bundle\] token Secrets no pod mounts — read from outside the cluster\?.*default\/ci-token/,
-      );
       assert.match(
         result.stderr,
         /\[wait-token-secrets-new\] every token Secret's ca\.crt holds the new CA only/,
