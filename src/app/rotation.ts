@@ -9,6 +9,7 @@ import { runPlan, type RunResult } from "../engine/runner.ts";
 import { StepRegistry } from "../engine/registry.ts";
 import type { StepKind } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
+import type { Progress } from "../engine/progress.ts";
 import { loadNewCaMaterial, newCaSecretName, releaseNewCaKeys } from "../state/new_ca_secret.ts";
 import { STEP_KINDS } from "../steps/kinds.ts";
 import { type RunFrame, type RunOptions, withRunFrame } from "./run_frame.ts";
@@ -35,6 +36,8 @@ export interface RotationResult extends RunResult {
   readonly setupChanges: readonly Change[];
   /** A read-only dry run: the node inventory it read, its age and warnings. */
   readonly nodeInventory?: InventoryFreshness;
+  /** The progress record as the run left it (a dry run: as it found it), for measured rates. */
+  readonly progress?: Progress;
 }
 
 /** Runs (or, dry, plans) the rotation. */
@@ -95,6 +98,7 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
     }
     return {
       ...result,
+      progress: await frame.store.load(),
       setupChanges: material.changes,
       ...(freshness ? { nodeInventory: freshness } : {}),
     };

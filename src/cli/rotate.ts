@@ -18,6 +18,7 @@ import { timestampedPrinter } from "./log_timestamps.ts";
 import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
 import { timelineChart } from "./timeline.ts";
 import { impactOf, renderImpact } from "./impact.ts";
+import { measuredRates } from "./phase_durations.ts";
 import { rotationStatus } from "../app/status.ts";
 import { inGitHubActions } from "./github_actions.ts";
 import {
@@ -165,10 +166,15 @@ export async function rotateCommand(
   const impact = flags.dryRun
     ? impactOf(
       sections.map((section) => ({
+        stepId: section.stepId,
         phase: phaseOf.get(section.stepId)?.phase,
         changes: section.changes,
       })),
       loaded.plan.steps.filter((step) => !result.skipped.includes(step.id)),
+      {
+        workloads: loaded.plan.workloads,
+        rates: measuredRates(result.progress, (id) => phaseOf.get(id)?.kind),
+      },
     )
     : undefined;
   await writeMarkdown(flags, env, stamped, {

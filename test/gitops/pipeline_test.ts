@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { parse } from "yaml";
 import { pipelineFromDocs, runGithubJob, runGitlabJob } from "./pipeline.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -57,6 +58,7 @@ Deno.test({
   const cluster = await startCluster({ apiServers: 1, nodes: 2 });
   const workspace = await Deno.makeTempDir({ prefix: "plans-repository-" });
   const emptyHome = await Deno.makeTempDir({ prefix: "runner-home-" });
+  const ghSecrets = await Deno.makeTempDir({ prefix: "gh-secrets-" });
   try {
     await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
     await cluster.kubectl([
@@ -98,10 +100,32 @@ Deno.test({
     await git(workspace, "init", "-q", "-b", "main");
 
     const github = await pipelineFromDocs(".github/workflows/ca-rotation.yaml");
-    const env = { ...cluster.env, HOME: Deno.env.get("HOME") ?? "/root" };
-    const secrets = {
+    const env = {
+      ...cluster.env,
+      HOME: Deno.env.get("HOME") ?? "/root",
+      PATH: `${ghSecrets}:${Deno.env.get("PATH")}`,
+    };
+    const secrets: Record<string, string> = {
       CA_ROTATOR_KUBECONFIG: await kubeconfigSecret(cluster, token),
       CA_ROTATOR_READONLY_KUBECONFIG: await kubeconfigSecret(cluster, readOnlyToken),
+      CA_ROTATOR_SECRETS_TOKEN: "a token that may write the repository's secrets",
+    };
+    // GitHub's `gh secret set NAME` (reads the value on stdin), stood in for: the value lands in
+    // a file the test reads back as the repository's secret for the next job.
+    await Deno.writeTextFile(
+      join(ghSecrets, "gh"),
+      `#!/usr/bin/env bash\nset -eu\n[ "$1 $2" = "secret set" ] && [ -n "$GH_TOKEN" ]\n` +
+        `cat > "${ghSecrets}/$3.value"\n`,
+      { mode: 0o755 },
+    );
+    const takeSetSecrets = async () => {
+      for await (const entry of Deno.readDir(ghSecrets)) {
+        if (!entry.name.endsWith(".value")) continue;
+        const file = join(ghSecrets, entry.name);
+        secrets[entry.name.slice(0, -".value".length)] = await Deno.readTextFile(file);
+        await Deno.remove(file);
+        console.log(`gh secret set ${entry.name.slice(0, -".value".length)}`);
+      }
     };
     // The pull request's runner reaches no node: the plan's node roots (same names) lead
     // nowhere, and its HOME holds no ssh key.
@@ -131,12 +155,6 @@ Deno.test({
     for (const phase of ["trust", "switch", "finalize"]) {
       // The pull request that sets stopAfter: its dry run and summary.
       await Deno.writeTextFile(join(workspace, "plans/prod.yaml"), plan(phase));
-      if (phase === "switch") {
-        // The gate's reviewed commit also carries the operator's update of the kubeconfig
-        // secret's CA to the bundle, which stays valid through finalize (docs/ci.md).
-        secrets.CA_ROTATOR_KUBECONFIG = await kubeconfigSecret(cluster, token);
-        secrets.CA_ROTATOR_READONLY_KUBECONFIG = await kubeconfigSecret(cluster, readOnlyToken);
-      }
       const pullRequest = await job("dry-run", "pull_request");
       assert.equal(pullRequest.code, 0, pullRequest.log);
       assert.match(pullRequest.log, /plan "plans\/prod.yaml" is valid/);
@@ -159,6 +177,26 @@ Deno.test({
       assert.doesNotMatch(merge.log, /::error/);
       assert.match(merge.summary, new RegExp(phase));
       assert.match(merge.log, /recorded the node inventory \(\d+ files on \d+ nodes/);
+      // The merge brought both kubeconfig secrets along: to the bundle after trust, to the new
+      // CA alone after finalize (the switch leaves them on the bundle: nothing to set).
+      const before = { ...secrets };
+      await takeSetSecrets();
+      const changed = ["CA_ROTATOR_KUBECONFIG", "CA_ROTATOR_READONLY_KUBECONFIG"]
+        .filter((name) => secrets[name] !== before[name]);
+      assert.deepEqual(
+        changed,
+        phase === "switch" ? [] : [
+          "CA_ROTATOR_KUBECONFIG",
+          "CA_ROTATOR_READONLY_KUBECONFIG",
+        ],
+        merge.log,
+      );
+      const caCount = (kubeconfig: string) =>
+        (atob(
+          (parse(kubeconfig) as { clusters: { cluster: Record<string, string> }[] })
+            .clusters[0].cluster["certificate-authority-data"],
+        ).match(/BEGIN CERTIFICATE/g) ?? []).length;
+      assert.equal(caCount(secrets.CA_ROTATOR_KUBECONFIG), phase === "finalize" ? 1 : 2);
     }
 
     const status = await cluster.kubectlJson<{ data: Record<string, string> }>([
@@ -221,6 +259,7 @@ Deno.test({
     assert.match(expiry.log, /\tleaf\t\/etc\/kubernetes\/pki\/apiserver\.crt\t\S+\t\d+d\tca\n/);
   } finally {
     await Deno.remove(emptyHome, { recursive: true });
+    await Deno.remove(ghSecrets, { recursive: true });
     await Deno.remove(workspace, { recursive: true });
     await cluster.stop();
   }
