@@ -211,7 +211,11 @@ type: kubernetes.io/service-account-token
           held.stderr,
           /\[wait-token-secrets-bundle\] token Secrets no pod mounts — read from outside the cluster\?.*default\/ci-token/,
         );
-        const gate = held.stderr.split("\n").find((line) => line.includes("[pod-trust-gate]"));
+        assert.match(
+          held.stderr,
+          /the new frontProxy CA's key left Secret kube-system\/ca-rotator-local-demo-new-ca: every control-plane node holds it/,
+        );
+        const gate = held.stderr.split("\n").find((line) => line.includes("trust the old CA only"));
         console.log(`gate: ${gate}`);
         assert.match(
           held.stderr,
@@ -238,10 +242,6 @@ type: kubernetes.io/service-account-token
           `${name}: the new CA only`,
         );
       }
-      assert.match(
-        result.stderr,
-        /the new frontProxy CA's key left Secret kube-system\/ca-rotator-local-demo-new-ca: every control-plane node holds it/,
-      );
     });
 
     await t.step("the intermediate alone is the cluster CA, everywhere", async () => {
