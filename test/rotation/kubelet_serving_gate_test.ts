@@ -66,7 +66,19 @@ Deno.test({
           dir,
           gateStep("approveServingCsrs: true\nforceRotation: true\nwait: 2m"),
         );
+        // The dry run says what the gate would check, and that it would hold now.
+        const dry = await caRotator(cluster, ["rotate", "--plan", plan, "--dry-run"]);
+        assertExit(dry, 0, "rotate --dry-run at the gate");
+        assert.match(
+          dry.stderr + dry.stdout,
+          /\[kubelet-serving-gate\] the gate would hold now \(until forced rotations\): 2 of 2/,
+        );
         const done = await caRotator(cluster, ["rotate", "--plan", plan]);
+        for (const [what, run] of [["held", held], ["dry run", dry], ["run", done]] as const) {
+          const lines = (run.stderr + run.stdout).split("\n")
+            .filter((l) => l.includes("[kubelet-serving-gate]"));
+          console.log(`${what}:\n${lines.join("\n").slice(0, 4000)}`);
+        }
         assertExit(done, 0, "rotate with the gate approving and forcing");
         const out = done.stderr + done.stdout;
         for (const node of nodes) {
