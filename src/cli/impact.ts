@@ -19,6 +19,7 @@ import {
 export const GATE_KINDS: Readonly<Record<string, string>> = {
   "verify-pod-trust": "until no running pod trusts the old CA only",
   "verify-kubelet-rotation": "until every kubelet has a client certificate of the new CA",
+  "kubelet-serving-gate": "until no kubelet serves with a certificate of the old CA",
 };
 
 /** One component's restarts. */

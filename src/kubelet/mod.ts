@@ -18,3 +18,5 @@ export * from "./node_facts.ts";
 export * from "./csr_wait.ts";
 export * from "./force_rotation.ts";
 export * from "./verifier.ts";
+export * from "./serving_csr.ts";
+export * from "./serving_verdict.ts";

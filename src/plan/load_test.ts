@@ -41,17 +41,17 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
   assert.match(digest, /^sha256:[0-9a-f]{64}$/);
   assert.equal(Object.keys(stepDigests).length, plan.steps.length);
   const kinds = new Set(plan.steps.map((step) => step.kind));
-  // wait-token-secrets is opt-in (it lists every Secret, which deploy/rbac.yaml does not grant):
-  // the plan shows it commented out.
+  // wait-token-secrets is opt-in (it lists every Secret, which deploy/rbac.yaml does not grant),
+  // and so is kubelet-serving-gate (for kubelets with serverTLSBootstrap; approving needs the
+  // kubelet-serving signer): the plan shows them commented out.
   assert.deepEqual(
     KIND_NAMES.filter((kind) => !kinds.has(kind)),
-    ["wait-token-secrets"],
-    "every kind is used but the opt-in one",
+    ["wait-token-secrets", "kubelet-serving-gate"],
+    "every kind is used but the opt-in ones",
   );
-  assert.match(
-    await Deno.readTextFile(shippedPlan("kubeadm.yaml")),
-    /# {3}kind: wait-token-secrets/,
-  );
+  const text = await Deno.readTextFile(shippedPlan("kubeadm.yaml"));
+  assert.match(text, /# {3}kind: wait-token-secrets/);
+  assert.match(text, /# {3}kind: kubelet-serving-gate/);
   const gate = plan.steps.findIndex((step) => step.kind === "verify-kubelet-rotation");
   const firstFinalize = plan.steps.findIndex((step) => step.phase === "finalize");
   assert.equal(gate, firstFinalize, "the kubelet gate opens the finalize phase");

@@ -12,6 +12,7 @@ import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
 import { restartComponent } from "./restart_component.ts";
+import { kubeletServingGate } from "./kubelet_serving_gate.ts";
 import { rollKubelets } from "./roll_kubelets.ts";
 import { rollWorkloads } from "./roll_workloads.ts";
 import { setComponentFlags } from "./set_component_flags.ts";
@@ -41,6 +42,7 @@ export const STEP_KINDS = [
   verify,
   verifyPodTrust,
   verifyKubeletRotation,
+  kubeletServingGate,
   pruneAuthenticationTrust,
   removeOldCa,
 ] as const;

@@ -188,6 +188,20 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       message: planError("\\d+", "steps\\[0\\]\\.force", ".*"),
     },
     {
+      name: "plan: kubelet-serving-gate forcing rotations without approving their CSRs",
+      plan: edit(
+        "  - id: kubeconfigs-trust-new\n",
+        "  - id: kubelet-serving-gate\n    phase: finalize\n    kind: kubelet-serving-gate\n" +
+          "    forceRotation: true\n\n  - id: kubeconfigs-trust-new\n",
+      ),
+      exitCode: 2,
+      message: planError(
+        "\\d+",
+        "steps\\[\\d+\\]\\.forceRotation",
+        "a forced rotation's CSR must be approved: set approveServingCsrs: true",
+      ),
+    },
+    {
       name: "plan: unknown phase in stopAfter",
       plan: edit("stopAfter: trust", "stopAfter: rollout"),
       exitCode: 2,
