@@ -80,6 +80,10 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   kind: "distribute-ca",
   schema: DistributeCaStep,
   undo: { by: [restoreControlPlane] },
+  drift: {
+    reapply:
+      "it rewrites the staged CA files and the bundle (old + new), which no reader takes in before a later restart; the same certificates every time",
+  },
   phases: ["trust"],
 
   async observe(ctx, step) {
