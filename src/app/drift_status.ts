@@ -52,6 +52,7 @@ export async function driftStatus(
         const report = await checkDrift({
           steps: loaded.plan.steps,
           done,
+          started: (id) => progress?.steps[id] !== undefined,
           registry: new StepRegistry(STEP_KINDS),
           context: frame.context(material.cas),
           rotationStartedAt: rotationStart(progress) ?? new Date(),

@@ -49,6 +49,7 @@ export async function recheckPhase(run: StepRun, entering: StepFields): Promise<
   const report = await checkDrift({
     steps,
     done: (id) => record.step(id)?.status === "done",
+    started: (id) => record.step(id) !== undefined,
     registry: deps.registry,
     context: deps.context,
     rotationStartedAt: record.rotationStartedAt,

@@ -56,6 +56,11 @@ export interface ReplayedStep {
   readonly stepId: string;
   readonly action: DriftAction;
   readonly changes: readonly Change[];
+  /**
+   * A step that began and is not done (a run stopped in it): the run finishes it, so what it
+   * would still write is its own work left, not drift, and supersedes the done steps' state there.
+   */
+  readonly pending?: boolean;
 }
 
 /** One file or object that is no longer what the done steps made. */
@@ -75,8 +80,9 @@ export interface DriftFinding {
 /**
  * Pure: the drift the replay found. A file or object is drifted when the replay's net change to
  * it is not nothing: the text the first replayed change found differs from the text the last one
- * left (a restart or roll is an event, not a state, and is left out). Findings keep the order of
- * their first change.
+ * left (a restart or roll is an event, not a state, and is left out), unless a pending step (one
+ * the run is in the middle of) would still write it. Findings keep the order of their first
+ * change.
  */
 export function driftOf(replayed: readonly ReplayedStep[]): DriftFinding[] {
   const byTarget = new Map<
@@ -84,7 +90,13 @@ export function driftOf(replayed: readonly ReplayedStep[]): DriftFinding[] {
     { target: ChangeTarget; first: Change; last: Change; steps: string[]; reasons: string[] }
   >();
   const holds = new Set(replayed.filter((step) => step.action === "hold").map((s) => s.stepId));
-  for (const step of replayed) {
+  // What a step the run is in the middle of would still write is that step's to finish.
+  const pending = new Set(
+    replayed.filter((step) => step.pending).flatMap((step) =>
+      step.changes.map((change) => targetName(change.target))
+    ),
+  );
+  for (const step of replayed.filter((each) => !each.pending)) {
     for (const change of step.changes) {
       if (change.target.type !== "file" && change.target.type !== "object") continue;
       if (change.before === change.after) continue;
@@ -106,7 +118,7 @@ export function driftOf(replayed: readonly ReplayedStep[]): DriftFinding[] {
     }
   }
   return [...byTarget.entries()]
-    .filter(([, seen]) => seen.first.before !== seen.last.after)
+    .filter(([name, seen]) => seen.first.before !== seen.last.after && !pending.has(name))
     .map(([name, seen]) => ({
       target: seen.target,
       name,

@@ -2,8 +2,10 @@
  * The drift re-check (src/engine/drift.ts): every done step whose kind re-checks drift is
  * replayed, in plan order, as a dry run over overlays of the nodes and the cluster as they are
  * now — observe, diff, and the apply laid over the overlay, so a later step sees what an earlier
- * one would write — and the replay's net change is the drift. It writes nothing; a step whose
- * replay fails is reported as not re-checked (its error wrapped with its id), not as drift.
+ * one would write — and the replay's net change is the drift. Steps a run stopped in are replayed
+ * too, as pending: what they would still write is theirs to finish, not drift. It writes nothing;
+ * a done step whose replay fails is reported as not re-checked (its error wrapped with its id),
+ * not as drift.
  * @module
  */
 import { hasChanges } from "./change.ts";
@@ -23,6 +25,11 @@ export interface DriftCheckDeps {
   readonly steps: readonly StepFields[];
   /** True for the steps the progress record says are done. */
   readonly done: (stepId: string) => boolean;
+  /**
+   * True for the steps that began and are not done (a run stopped in them): replayed after the
+   * done steps as pending work, which supersedes their state where it would still write.
+   */
+  readonly started?: (stepId: string) => boolean;
   readonly registry: StepRegistry;
   /** The run's context: its nodes and cluster are read, never written through. */
   readonly context: SharedContext;
@@ -58,7 +65,8 @@ export async function checkDrift(deps: DriftCheckDeps): Promise<DriftReport> {
   const replayed: ReplayedStep[] = [];
   const unchecked: UncheckedStep[] = [];
   for (const step of deps.steps) {
-    if (!deps.done(step.id)) continue;
+    const pending = !deps.done(step.id) && (deps.started?.(step.id) ?? false);
+    if (!deps.done(step.id) && !pending) continue;
     const kind = deps.registry.get(step.kind);
     const action = driftAction(kind.drift);
     if (action === undefined) continue;
@@ -79,10 +87,16 @@ export async function checkDrift(deps: DriftCheckDeps): Promise<DriftReport> {
         stage = "apply";
         await kind.apply(ctx, step, changes);
       }
-      replayed.push({ stepId: step.id, action, changes });
+      replayed.push({ stepId: step.id, action, changes, ...(pending ? { pending } : {}) });
     } catch (error) {
+      // A pending step's own run will say what is wrong with it.
+      if (pending) continue;
       unchecked.push({ step: step.id, error: new StepError(step.id, stage, error).message });
     }
   }
-  return { checked: replayed.map((step) => step.stepId), findings: driftOf(replayed), unchecked };
+  return {
+    checked: replayed.filter((step) => !step.pending).map((step) => step.stepId),
+    findings: driftOf(replayed),
+    unchecked,
+  };
 }

@@ -125,3 +125,28 @@ Deno.test("every drift declaration needs a reason; a kind without one is found",
   assert.match(driftDeclarationProblem(kind()) ?? "", /declares no drift policy/);
   assert.match(driftDeclarationProblem(kind({ hold: " " })) ?? "", /gives no reason/);
 });
+
+Deno.test("driftOf: what a step the run stopped in would still write is its own work, not drift", () => {
+  // kubeconfigs-trust-new was killed after it wrote /a.conf: the done trust-bundle's replay
+  // would put the bundle back, the pending step's replay makes it new again — not drift — and
+  // /b.conf, which it has not reached yet, is its work left, not drift either.
+  assert.deepEqual(
+    driftOf([
+      { stepId: "trust-bundle", action: "reapply", changes: [file("/a.conf", "new", "bundle")] },
+      {
+        stepId: "trust-new",
+        action: "reapply",
+        pending: true,
+        changes: [file("/a.conf", "bundle", "new"), file("/b.conf", "bundle", "new")],
+      },
+    ]),
+    [],
+  );
+  // Negative control: without the pending step, /a.conf looks drifted.
+  assert.equal(
+    driftOf([
+      { stepId: "trust-bundle", action: "reapply", changes: [file("/a.conf", "new", "bundle")] },
+    ]).length,
+    1,
+  );
+});

@@ -247,3 +247,29 @@ Deno.test("drift: a done step whose replay fails is reported, not drift; a dry r
   assert.equal(await env.node.readFile("/etc/a"), "old\n", "a dry run writes nothing");
   await env.cleanup();
 });
+
+Deno.test("drift: a run resumed in a step that rewrote a done step's file re-applies nothing", async () => {
+  const env = await setup();
+  const store = memoryProgressStore();
+  const steps: TestStep[] = [
+    { id: "trust-bundle", phase: "trust", kind: "write-file", path: "/etc/a", content: "bundle\n" },
+    { id: "finalize-new", phase: "finalize", kind: "write-file", path: "/etc/a", content: "new\n" },
+  ];
+  await run(env, store, steps, "trust");
+  // A run killed in finalize-new after it wrote /etc/a: recorded running, the file already new.
+  await env.node.writeFile("/etc/a", "new\n");
+  const progress = (await store.load())!;
+  progress.steps["finalize-new"] = {
+    status: "running",
+    attempts: 1,
+    digest: "digest-finalize-new",
+  };
+  await store.save(progress);
+  const resumed = await run(env, store, steps, "finalize");
+  assert.deepEqual(resumed.result.drift.map((each) => [each.outcome, each.checked]), [
+    ["clean", ["trust-bundle"]],
+  ]);
+  assert.equal((await store.load())!.steps["trust-bundle"].attempts, 1, "not re-applied");
+  assert.equal(await env.node.readFile("/etc/a"), "new\n");
+  await env.cleanup();
+});
