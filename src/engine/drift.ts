@@ -23,11 +23,24 @@ import { type Change, type ChangeTarget, targetName } from "./change.ts";
  *   step and the file: an operator decides;
  * - `none`: not re-checked: the step leaves no state of its own to check (it waits, checks, or
  *   its change is an event, such as a restart).
+ *
+ * `endedBy` names the kinds whose later done step deliberately ends what a step of this kind made
+ * (its end state is then not re-checked).
  */
 export type DriftPolicy =
-  | { readonly reapply: string }
-  | { readonly hold: string }
+  | { readonly reapply: string; readonly endedBy?: readonly string[] }
+  | { readonly hold: string; readonly endedBy?: readonly string[] }
   | { readonly none: string };
+
+/**
+ * True when a done step of `kind` is no longer re-checked because a later done step ends what it
+ * made: one of the kinds its policy's `endedBy` names (`remove-old-ca` deletes what
+ * `distribute-ca` staged).
+ */
+export function endedByLater(policy: DriftPolicy, laterDoneKinds: readonly string[]): boolean {
+  const endedBy = "none" in policy ? [] : policy.endedBy ?? [];
+  return endedBy.some((kind) => laterDoneKinds.includes(kind));
+}
 
 /** What a re-check does with a drift: re-apply the steps that made it, or hold the run. */
 export type DriftAction = "reapply" | "hold";

@@ -9,7 +9,13 @@
  * @module
  */
 import { hasChanges } from "./change.ts";
-import { driftAction, type DriftFinding, driftOf, type ReplayedStep } from "./drift.ts";
+import {
+  driftAction,
+  type DriftFinding,
+  driftOf,
+  endedByLater,
+  type ReplayedStep,
+} from "./drift.ts";
 import { OverlayClusterApi } from "./overlay_cluster.ts";
 import { OverlayNode } from "./overlay_node.ts";
 import { memoryPrinter } from "./printer.ts";
@@ -70,6 +76,9 @@ export async function checkDrift(deps: DriftCheckDeps): Promise<DriftReport> {
     const kind = deps.registry.get(step.kind);
     const action = driftAction(kind.drift);
     if (action === undefined) continue;
+    const later = deps.steps.slice(deps.steps.indexOf(step) + 1)
+      .filter((each) => deps.done(each.id)).map((each) => each.kind);
+    if (!pending && endedByLater(kind.drift, later)) continue;
     const ctx: StepContext = {
       ...overlay,
       stepId: step.id,

@@ -273,3 +273,33 @@ Deno.test("drift: a run resumed in a step that rewrote a done step's file re-app
   assert.equal(await env.node.readFile("/etc/a"), "new\n");
   await env.cleanup();
 });
+
+Deno.test("drift: a done step a later done step ends (endedBy) is not re-checked", async () => {
+  const env = await setup();
+  const store = memoryProgressStore();
+  const registry = new StepRegistry([
+    fileKind("write-file", { reapply: "a test kind" }),
+    fileKind("stage-file", { reapply: "a test kind", endedBy: ["delete-file"] }),
+    fileKind("delete-file", { none: "a test kind" }),
+  ]);
+  const steps: TestStep[] = [
+    { id: "stage", phase: "trust", kind: "stage-file", path: "/etc/staged", content: "s\n" },
+    { id: "unstage", phase: "switch", kind: "delete-file", path: "/etc/other", content: "x\n" },
+    { id: "last", phase: "finalize", kind: "write-file", path: "/etc/c", content: "c\n" },
+  ];
+  const runTo = async (stopAfter: string) =>
+    await runPlan({
+      loaded: loadedPlan(steps, stopAfter),
+      registry,
+      store,
+      context: env.context(),
+      printer: memoryPrinter(),
+      recheckDone: true,
+    });
+  await runTo("switch");
+  await env.node.removeFile("/etc/staged"); // what the later step's kind ends
+  const ended = await runTo("finalize");
+  assert.deepEqual(ended.drift.map((each) => [each.outcome, each.checked]), [["clean", []]]);
+  assert.equal(await env.node.readFile("/etc/staged"), undefined, "not staged again");
+  await env.cleanup();
+});

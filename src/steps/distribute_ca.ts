@@ -83,6 +83,8 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   drift: {
     reapply:
       "it rewrites the staged CA files and the bundle (old + new), which no reader takes in before a later restart; the same certificates every time",
+    // Once finalize removed the bundle and the staged copies, they are meant to be gone.
+    endedBy: ["remove-old-ca"],
   },
   phases: ["trust"],
 
