@@ -2,10 +2,11 @@
  * Recording the node inventory (src/state/node_inventory.ts), and the new CA material of a
  * read-only dry run taken from it.
  *
- * Which files: every file the remaining plan reads, found by walking it as a dry run over nodes
- * that note each read (src/engine/recording_node.ts), plus the files the run's preflight and the
- * new-CA loading read (every CA file of the plan on the control-plane nodes, the cluster CA on
- * every node). Each is then read once more, as it is now, and stripped of keys and credentials.
+ * Which files: every file the remaining plan reads (and the drift re-check of its done steps),
+ * found by walking it as a dry run over nodes that note each read (src/engine/recording_node.ts),
+ * plus the files the run's preflight and the new-CA loading read (every CA file of the plan on the
+ * control-plane nodes, the cluster CA on every node). Each is then read once more, as it is now,
+ * and stripped of keys and credentials.
  * @module
  */
 import { runPlan } from "../engine/runner.ts";
@@ -55,6 +56,8 @@ export async function takeInventory(deps: InventoryDeps): Promise<NodeInventory>
     registry: new StepRegistry(deps.kinds),
     store: frame.store,
     printer: memoryPrinter(),
+    // The drift re-check of a dry run's first phase reads the done steps' files: record them too.
+    recheckDone: true,
     context: {
       ...context,
       dryRun: true,

@@ -29,6 +29,11 @@ import { inventoryMaterial, takeInventory } from "./node_inventory.ts";
 export interface RotationOptions extends RunOptions {
   /** The step kinds (default: every kind of src/steps/kinds.ts). */
   readonly kinds?: readonly StepKind[];
+  /**
+   * Re-check the done steps' end state at each phase start (src/engine/drift.ts); default on.
+   * Off only through the internal switch (src/app/drift_switch.ts), for the drift test's control.
+   */
+  readonly recheckDone?: boolean;
 }
 
 /** The result of a rotate run, with the changes of the new-CA Secret in a dry run. */
@@ -88,6 +93,7 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
       printer,
       signal: frame.signal,
       phaseGate: frame.phaseGate,
+      recheckDone: options.recheckDone ?? true,
       events: frame.events,
       context: frame.context(material.cas),
     });

@@ -171,6 +171,7 @@ export function buildProgram(
     .option("--kubeconfig <file>", "kubeconfig file")
     .option("--context <name>", "kubeconfig context")
     .option("--timeline", "also print the steps' timeline (a Mermaid Gantt chart)", false)
+    .option("--no-drift", "do not re-check the done steps on the nodes (no node access needed)")
     .addOption(outputOption())
     .addHelpText(
       "after",

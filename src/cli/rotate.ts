@@ -3,6 +3,7 @@
  * remaining step and changes nothing.
  * @module
  */
+import { driftRecheckEnabled } from "../app/drift_switch.ts";
 import { ExitCode, exitCodeOf, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { rotate, type RotationOptions, type RotationResult } from "../app/rotation.ts";
@@ -111,6 +112,7 @@ export async function rotateCommand(
       kubeconfig: flags.kubeconfig,
       context: flags.context,
       signal: interrupts.signal,
+      recheckDone: driftRecheckEnabled(env),
     });
   } catch (error) {
     live?.stop();
@@ -229,6 +231,7 @@ export async function rotateCommand(
         summary: summarize(all),
         ...(impact ? { impact } : {}),
         roundTrips: result.roundTrips,
+        drift: result.drift,
         ...(result.nodeInventory ? { nodeInventory: result.nodeInventory } : {}),
       }),
       documentFormat(flags.output),

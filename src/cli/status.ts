@@ -10,6 +10,8 @@ import { kubeconfigAdvice } from "../app/kubeconfig_needs.ts";
 import { timelineChart } from "./timeline.ts";
 import { duration } from "../app/next_run.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
+import { type DriftStatus, driftStatus } from "../app/drift_status.ts";
+import { driftLine } from "../engine/drift.ts";
 import { documentFormat, type OutputFormat } from "./output_format.ts";
 
 /** The flags of `status`. */
@@ -20,6 +22,8 @@ export interface StatusFlags {
   readonly output: OutputFormat;
   /** Also print the timeline of the started steps (a Mermaid Gantt chart). */
   readonly timeline?: boolean;
+  /** Re-check the done steps on the nodes for drift (default; `--no-drift` skips it). */
+  readonly drift?: boolean;
 }
 
 /** Prints each step with its recorded status. */
@@ -29,6 +33,9 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
     loaded,
     flags,
   );
+  const drift: DriftStatus = flags.drift === false
+    ? { checked: false, reason: "--no-drift" }
+    : await driftStatus(loaded, flags, progress);
   const format = documentFormat(flags.output);
   if (format) {
     await printDocument(
@@ -42,6 +49,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
         progress: progress ?? null,
         steps: rows,
         kubeconfigs,
+        drift,
       }),
       format,
     );
@@ -65,6 +73,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
   }
   console.log(`next run: ${standing.next.message}`);
   console.log(kubeconfigAdvice(kubeconfigs, `ca-rotator kubeconfig --plan ${flags.plan}`));
+  for (const line of driftLines(drift)) console.log(line);
   for (const line of stepTable(rows)) console.log(line);
   if (flags.timeline) {
     console.log("");
@@ -97,4 +106,30 @@ export function stepTable(rows: readonly StepStatusRow[], now = Date.now()): str
     if (row.error) lines.push(`${"".padEnd(width)}  ${row.error}`);
   }
   return lines;
+}
+
+/** What `status` says of drift: none, each drift and what a next run does with it, or why not checked. */
+export function driftLines(drift: DriftStatus): string[] {
+  if (!drift.checked) return [`drift: not checked (${drift.reason})`];
+  const lines = drift.unchecked.map((each) =>
+    `drift: cannot re-check done step ${each.step}: ${each.error}`
+  );
+  if (drift.findings.length === 0) {
+    return [
+      `drift: none (${drift.steps.length} done steps re-checked on the nodes and in the cluster)`,
+      ...lines,
+    ];
+  }
+  const holds = drift.findings.some((finding) => finding.action === "hold");
+  return [
+    ...drift.findings.map((finding) =>
+      driftLine(
+        finding,
+        holds
+          ? "the next run holds before it changes anything"
+          : "the next run re-applies the step",
+      )
+    ),
+    ...lines,
+  ];
 }

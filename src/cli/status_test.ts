@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stepTable } from "./status.ts";
+import { driftLines, stepTable } from "./status.ts";
 
 Deno.test("status table: the STATUS column is as wide as its widest value (interrupted)", () => {
   const lines = stepTable([
@@ -34,4 +34,41 @@ Deno.test("status table: the STATUS column is as wide as its widest value (inter
   assert.match(lines[2], /^apiserver-trust-bundle {2}trust {5}interrupted {2}2$/);
   assert.equal(lines[3], `${"".padEnd(22)}  interrupted by SIGTERM`);
   assert.match(lines[4], /^verify-trust {12}trust {5}pending {6}0$/);
+});
+
+Deno.test("status drift lines: none, each drift with what the next run does, or not checked", () => {
+  const finding = {
+    target: { type: "file" as const, node: "cp-0", path: "/etc/kubernetes/scheduler.conf" },
+    name: "cp-0:/etc/kubernetes/scheduler.conf",
+    steps: ["kubeconfigs-trust-bundle"],
+    reasons: ["certificate-authority-data → bundle"],
+    action: "reapply" as const,
+  };
+  assert.deepEqual(driftLines({ checked: true, steps: ["a", "b"], findings: [], unchecked: [] }), [
+    "drift: none (2 done steps re-checked on the nodes and in the cluster)",
+  ]);
+  assert.deepEqual(
+    driftLines({
+      checked: true,
+      steps: ["kubeconfigs-trust-bundle"],
+      findings: [finding],
+      unchecked: [],
+    }),
+    [
+      "drift: /etc/kubernetes/scheduler.conf on cp-0 is no longer what step kubeconfigs-trust-bundle " +
+      "made (certificate-authority-data → bundle); the next run re-applies the step",
+    ],
+  );
+  assert.match(
+    driftLines({
+      checked: true,
+      steps: ["x"],
+      findings: [finding, { ...finding, steps: ["activate-cluster-ca"], action: "hold" }],
+      unchecked: [{ step: "y", error: "[y] observe: gone" }],
+    }).join("\n"),
+    /holds before it changes anything[^]*holds before it changes anything\ndrift: cannot re-check done step y: \[y\] observe: gone$/,
+  );
+  assert.deepEqual(driftLines({ checked: false, reason: "--no-drift" }), [
+    "drift: not checked (--no-drift)",
+  ]);
 });

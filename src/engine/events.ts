@@ -113,6 +113,26 @@ export interface PhaseStopEvent {
   readonly next: { readonly step: string; readonly phase: Phase };
 }
 
+/**
+ * At the start of a phase the run enters, a file or object is no longer what done steps made
+ * (src/engine/drift.ts): re-applied, or the run holds (a `GateReached` follows).
+ */
+export interface DriftFoundEvent {
+  readonly type: "DriftFound";
+  /** The phase whose start re-checked it. */
+  readonly phase: Phase;
+  /** The done steps that made it, in plan order. */
+  readonly steps: readonly string[];
+  /** file or object. */
+  readonly targetType: string;
+  /** The target's name, e.g. `cp-1:/etc/kubernetes/scheduler.conf`. */
+  readonly target: string;
+  /** What the steps want of it. */
+  readonly reasons: readonly string[];
+  /** `reapply`: the steps run again; `hold`: the run holds before anything else changes. */
+  readonly action: "reapply" | "hold";
+}
+
 /** How the run ended; always the last event of a run that got as far as the runner. */
 export interface RunFinishedEvent {
   readonly type: "RunFinished";
@@ -139,6 +159,7 @@ export type RunEvent =
   | StepFailedEvent
   | StepInterruptedEvent
   | PhaseStopEvent
+  | DriftFoundEvent
   | RunFinishedEvent;
 
 /** The name of an event type. */

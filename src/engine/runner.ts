@@ -4,8 +4,9 @@
  * dry run walks the whole remaining plan against an overlay.
  *
  * Its parts, as kubeadm's phase runner reads: the walk (here), one step (`_run_step.ts`), a
- * step's waits (`_step_wait.ts`), the round-trip count (`_round_trips.ts`) and the progress
- * record of the run (`_run_record.ts`).
+ * step's waits (`_step_wait.ts`), the round-trip count (`_round_trips.ts`), the progress
+ * record of the run (`_run_record.ts`) and the drift re-check at each phase it enters
+ * (`_phase_drift.ts`).
  * @module
  */
 import type { Change, ChangeAction } from "./change.ts";
@@ -22,6 +23,9 @@ import { RunRecord } from "./_run_record.ts";
 import { RoundTripCount } from "./_round_trips.ts";
 import { runStep, safePoint, type StepRun } from "./_run_step.ts";
 import { seconds } from "./_event_seconds.ts";
+import { type PhaseDrift, recheckPhase } from "./_phase_drift.ts";
+
+export type { PhaseDrift } from "./_phase_drift.ts";
 
 /** The parts of a step's context that are the same for every step. */
 export type SharedContext = Omit<
@@ -51,6 +55,12 @@ export interface RunnerDeps {
    * it; not in a dry run): a reason to hold the run there, as a gate holds it, or undefined.
    */
   readonly phaseGate?: (phase: Phase) => Promise<string | undefined>;
+  /**
+   * Re-check the done steps at the start of every phase the run enters (src/engine/drift.ts):
+   * a drift is re-applied, or holds the run, as each step's kind declares. Default: off (a
+   * rollback, a recording dry run); `rotate` turns it on.
+   */
+  readonly recheckDone?: boolean;
 }
 
 /** The changes of one step, as a dry run shows them. */
@@ -92,6 +102,8 @@ export interface RunResult {
   readonly next?: { readonly step: string; readonly phase: Phase };
   /** Remote round trips per step that ran (empty when no node counts them). */
   readonly roundTrips: readonly StepRoundTrips[];
+  /** The drift re-check of each phase the run entered (empty when it re-checks nothing). */
+  readonly drift: readonly PhaseDrift[];
 }
 
 /** Runs the plan; in a dry run (context.dryRun) writes nothing and ignores `stopAfter`. */
@@ -163,6 +175,7 @@ async function walk(
   const record = await RunRecord.open(deps, now);
   const run: StepRun = { deps, events, now, record, applied: (changes) => steps.push(changes) };
   const roundTrips = new RoundTripCount([...context.controlPlane, ...context.workers]);
+  const drift: PhaseDrift[] = [];
   let firstPending: RunResult["next"];
   /** The run held at a gate before (or in) `at`, the step a next run starts with. */
   const heldAt = (at: NonNullable<RunResult["next"]>, gate: string): RunResult => ({
@@ -173,6 +186,7 @@ async function walk(
     gateStep: at.step,
     next: at,
     roundTrips: roundTrips.steps(),
+    drift,
   });
   /** The phase of the last step this run ran. */
   let phase: Phase | undefined;
@@ -183,7 +197,7 @@ async function walk(
     if (!context.dryRun && phaseIndex(step.phase) > stopAfter) {
       printer.info(`stopping after phase "${plan.stopAfter}" (stopAfter); next: ${step.id}`);
       await events.emit({ type: "StoppedAfterPhase", stopAfter: plan.stopAfter, next });
-      return { outcome: "done", steps, skipped, next, roundTrips: roundTrips.steps() };
+      return { outcome: "done", steps, skipped, next, roundTrips: roundTrips.steps(), drift };
     }
     if (record.step(step.id)?.status === "done") {
       skipped.push(step.id);
@@ -194,6 +208,13 @@ async function walk(
     if (phase !== undefined && phase !== step.phase && !context.dryRun) {
       const held = await phaseHeld(deps, events, step);
       if (held !== undefined) return heldAt(next, held);
+    }
+    // The run enters a phase (in a dry run: only the first, as the nodes are now): what the
+    // done steps made is re-checked before anything else of the phase changes.
+    if (deps.recheckDone && phase !== step.phase && (phase === undefined || !context.dryRun)) {
+      const rechecked = await recheckPhase(run, step);
+      drift.push(rechecked.drift);
+      if (rechecked.gate !== undefined) return heldAt(next, rechecked.gate);
     }
     phase = step.phase;
     firstPending ??= next;
@@ -206,6 +227,7 @@ async function walk(
     skipped,
     ...(context.dryRun && firstPending ? { next: firstPending } : {}),
     roundTrips: roundTrips.steps(),
+    drift,
   };
 }
 

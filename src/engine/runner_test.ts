@@ -33,6 +33,7 @@ function fileKind(
     kind: kind as never,
     schema: undefined as never, // the runner never parses a plan
     undo: { nothing: "a test kind" },
+    drift: { reapply: "a test kind: it writes one file" },
     async observe(ctx, step: TestStep) {
       calls.push(`observe ${step.id}`);
       const node = ctx.controlPlane[0];

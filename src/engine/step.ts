@@ -15,6 +15,7 @@ import type { ApiServers } from "../plan/schema.ts";
 import type { StepFields, StepFormat } from "../plan/step_format.ts";
 import type { RollWorkloadsSettings } from "../plan/workloads.ts";
 import type { Undo } from "./undo.ts";
+import type { DriftPolicy } from "./drift.ts";
 
 /** What a step may see and touch while it runs. In a dry run, writes land in an overlay. */
 export interface StepContext {
@@ -66,6 +67,11 @@ export interface StepKind<S extends StepFields = StepFields, O = unknown> extend
   verify(ctx: StepContext, step: S): Promise<void>;
   /** How `rollback` reverts what the kind wrote (src/engine/undo.ts). */
   readonly undo: Undo;
+  /**
+   * How a done step of the kind is re-checked at each phase start, and what a drift from its end
+   * state does: re-apply it, or hold the run (src/engine/drift.ts).
+   */
+  readonly drift: DriftPolicy;
 }
 
 /**

@@ -46,9 +46,14 @@ export interface UndoKind<S extends UndoFields = UndoFields, O = unknown> extend
   readonly scope: "phase" | "rollback";
 }
 
-/** Declares an undo kind; the step's type is inferred from its schema. */
-export function defineUndoKind<S extends UndoFields, O>(kind: UndoKind<S, O>): UndoKind<S, O> {
-  return kind;
+/**
+ * Declares an undo kind; the step's type is inferred from its schema. A rollback re-checks no
+ * drift, so its kinds declare none.
+ */
+export function defineUndoKind<S extends UndoFields, O>(
+  kind: Omit<UndoKind<S, O>, "drift">,
+): UndoKind<S, O> {
+  return { ...kind, drift: { none: "a rollback's own step: a rollback re-checks nothing" } };
 }
 
 /** What is wrong with a kind's undo declaration (a kind must declare one), or undefined. */

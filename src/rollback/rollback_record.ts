@@ -98,6 +98,7 @@ export const beginRollback = defineStepKind<z.infer<typeof BeginRollbackStep>, P
   kind: "begin-rollback",
   schema: BeginRollbackStep,
   undo: NOT_UNDONE,
+  drift: { none: "a rollback's own record: a rollback re-checks nothing" },
 
   observe: async (ctx, step) => (await loadRecord(ctx, step)).progress,
 
@@ -143,6 +144,7 @@ export const finishRollback = defineStepKind<z.infer<typeof FinishRollbackStep>,
   kind: "finish-rollback",
   schema: FinishRollbackStep,
   undo: NOT_UNDONE,
+  drift: { none: "a rollback's own record: a rollback re-checks nothing" },
 
   observe: closingState,
 

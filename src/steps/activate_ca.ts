@@ -36,6 +36,10 @@ export const activateCa = defineStepKind<Step, DesiredFile[]>({
   kind: "activate-ca",
   schema: ActivateCaStep,
   undo: { by: [restoreControlPlane, reissueKubeletClients] },
+  drift: {
+    hold:
+      "a CA certificate or key that changed after the new CA became the signer was put there by someone: overwriting the signer could discard their CA; an operator decides",
+  },
   phases: ["switch"],
   needsEarlier: ["distribute-ca"],
 

@@ -80,6 +80,12 @@ export const distributeCa = defineStepKind<Step, DesiredFile[]>({
   kind: "distribute-ca",
   schema: DistributeCaStep,
   undo: { by: [restoreControlPlane] },
+  drift: {
+    reapply:
+      "it rewrites the staged CA files and the bundle (old + new), which no reader takes in before a later restart; the same certificates every time",
+    // Once finalize removed the bundle and the staged copies, they are meant to be gone.
+    endedBy: ["remove-old-ca"],
+  },
   phases: ["trust"],
 
   async observe(ctx, step) {

@@ -5,6 +5,7 @@ import { UNDO_KINDS } from "./undo_kinds.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import type { StepKind } from "../engine/step.ts";
 import { undoDeclarationProblem } from "../engine/undo.ts";
+import { driftDeclarationProblem } from "../engine/drift.ts";
 
 const names: string[] = STEP_KINDS.map((kind) => kind.kind);
 
@@ -55,4 +56,15 @@ Deno.test("negative control: a kind without an undo declaration, or with an empt
     /gives no reason/,
   );
   assert.match(undoDeclarationProblem({ ...distributeCa, undo: { by: [] } }) ?? "", /names no/);
+});
+
+Deno.test("every kind declares how a done step of it is re-checked for drift, with a reason", () => {
+  assert.deepEqual(STEP_KINDS.map(driftDeclarationProblem).filter(Boolean), []);
+  assert.deepEqual(UNDO_KINDS.map(driftDeclarationProblem).filter(Boolean), []);
+  // The kinds that write kubeconfigs, flags and kubelet files (what kubeadm rewrites) re-apply.
+  for (const kind of STEP_KINDS) {
+    if (["update-kubeconfigs", "set-component-flags", "roll-kubelets"].includes(kind.kind)) {
+      assert.ok("reapply" in kind.drift, `${kind.kind} re-applies on drift`);
+    }
+  }
 });

@@ -92,6 +92,10 @@ export const kubeletServingGate = defineStepKind<Step, Observed>({
     nothing: "a gate of the finalize phase, which a rollback never reaches; the serving " +
       "certificates it approves or forces are the new CA's, which every verifier trusts since trust",
   },
+  drift: {
+    none: "a gate: the serving certificates it approves or forces are the kubelets' own, which " +
+      "they rotate on their own later",
+  },
   phases: ["finalize"],
   tuning: ["approveServingCsrs", "wait", "forceRotation"],
   cas: () => ["cluster"],

@@ -86,6 +86,7 @@ export const pruneAuthenticationTrust = defineStepKind<Step, Observed>({
   kind: "prune-authentication-trust",
   schema: PruneAuthenticationTrustStep,
   undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
+  drift: { reapply: "one ConfigMap, rewritten (retried on a conflict) without the old CAs" },
   phases: ["finalize"],
   cas: (_step, plan) => KEYS.map(({ ca }) => ca).filter((ca) => plan.cas[ca] !== undefined),
 

@@ -68,6 +68,10 @@ export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
   kind: "reissue-leaves",
   schema: ReissueLeavesStep,
   undo: { by: [restoreControlPlane] },
+  drift: {
+    hold:
+      "components load re-issued certificates only at the restarts of later, done steps: re-issuing again would not reach them; an operator restores or re-runs what is needed",
+  },
   phases: ["switch"],
   needsEarlier: ["activate-ca"],
   rules(step) {

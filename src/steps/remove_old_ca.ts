@@ -46,6 +46,10 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
   kind: "remove-old-ca",
   schema: RemoveOldCaStep,
   undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
+  drift: {
+    reapply:
+      "it deletes the bundle and staged copies again, refusing while any manifest or kubeconfig still names them",
+  },
   phases: ["finalize"],
   needsEarlier: ["activate-ca"],
 

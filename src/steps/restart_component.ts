@@ -45,6 +45,10 @@ export const restartComponent = defineStepKind<Step, ManifestEdit[]>({
   kind: "restart-component",
   schema: RestartComponentStep,
   undo: { by: [restoreControlPlane] },
+  drift: {
+    none:
+      "a restart is an event, not a state: later restarts and any manifest rewrite replace its mark, and a rewritten manifest restarts the component anyway",
+  },
   tuning: ["healthTimeoutSeconds"],
   rules(step, plan) {
     if (step.nodes === "all") return [];

@@ -55,6 +55,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
   kind: "roll-kubelets",
   schema: RollKubeletsStep,
   undo: { by: [restoreKubelets] },
+  drift: {
+    reapply:
+      "its apply rewrites only the drifted nodes' files and restarts their kubelets in the rolling window, waiting for Ready (kubeadm upgrade node rewrites clientCAFile)",
+  },
   tuning: ["batchSize", "healthTimeoutSeconds"],
   trustSetField: "clientCA",
   cas: () => ["cluster"],

@@ -292,6 +292,10 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
     rerun:
       "its pods trust what their namespace's kube-root-ca.crt held: rolled again once it holds the old CA only, they trust the old CA only",
   },
+  drift: {
+    none:
+      "a roll is an event: pods started since hold the CAs of their namespace's kube-root-ca.crt, which wait-root-ca-configmaps and the pod-trust gate check",
+  },
   tuning: ["batchSize", "timeoutSeconds", "order"],
   // The digest covers the effective selection: a changed `workloads` default changes the step.
   digested: (step, plan) => ({ ...step, ...rollWorkloadsSettings(plan.workloads, step) }),

@@ -68,6 +68,10 @@ export const setComponentFlags = defineStepKind<Step, ManifestEdit[]>({
   kind: "set-component-flags",
   schema: SetComponentFlagsStep,
   undo: { by: [restoreControlPlane, restoreClusterTrust] },
+  drift: {
+    reapply:
+      "its apply rewrites the manifest one node at a time and waits until the component is healthy again, as the first time (kubeadm upgrade rewrites manifest flags)",
+  },
   tuning: ["healthTimeoutSeconds"],
   rules: (step) => ifPresentSubset(step.ifPresent, Object.keys(step.flags), "this step's flags"),
 

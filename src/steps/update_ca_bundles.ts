@@ -122,6 +122,7 @@ export const updateCaBundles = defineStepKind<Step, Observed[]>({
     kept:
       "the caBundles it wrote hold the old CA too, so the APIServices and webhooks keep working",
   },
+  drift: { reapply: "it rewrites the named objects' caBundle with the resourceVersion just read" },
   trustSetField: "caData",
   cas: () => ["cluster"],
   rules: (step) =>

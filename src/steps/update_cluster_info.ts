@@ -78,6 +78,7 @@ export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
   kind: "update-cluster-info",
   schema: UpdateClusterInfoStep,
   undo: { by: [restoreClusterTrust] },
+  drift: { reapply: "one ConfigMap, rewritten with the resourceVersion just read" },
   trustSetField: "caData",
   cas: () => ["cluster"],
 

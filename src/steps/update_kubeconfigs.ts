@@ -42,6 +42,10 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
   kind: "update-kubeconfigs",
   schema: UpdateKubeconfigsStep,
   undo: { by: [restoreKubelets, restoreControlPlane] },
+  drift: {
+    reapply:
+      "it writes certificate-authority-data only (kubeadm certs renew rewrites it from ca.crt); components read it at their next restart, which the plan's later steps make",
+  },
   trustSetField: "caData",
   rules(step, plan) {
     const issues = ifPresentSubset(step.ifPresent, step.files, "this step's files");

@@ -39,6 +39,7 @@ export const verify = defineStepKind<Step, null>({
   kind: "verify",
   schema: VerifyStep,
   undo: { nothing: "it only checks" },
+  drift: { none: "it only checks" },
   tuning: ["timeoutSeconds"],
   checksOnly: true,
   cas: (_step, plan) => CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),

@@ -63,6 +63,10 @@ export const verifyKubeletRotation = defineStepKind<Step, void>({
     nothing:
       "a gate: it reads, and forces kubelet rotations only in finalize, which a rollback never undoes",
   },
+  drift: {
+    none:
+      "a gate: its forced rotations are the kubelets' own, and the kubelets rotate on their own later",
+  },
   phases: ["switch", "finalize"],
   tuning: ["wait", "forceRotation"],
   kubeletGate: true,

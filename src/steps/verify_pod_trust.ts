@@ -192,6 +192,7 @@ export const verifyPodTrust = defineStepKind<Step, void>({
   kind: "verify-pod-trust",
   schema: VerifyPodTrustStep,
   undo: { nothing: "a gate: it only reads" },
+  drift: { none: "a gate: it only reads" },
   phases: ["trust", "switch", "finalize"],
   tuning: ["accept", "tokenSecrets"],
   checksOnly: true,

@@ -36,6 +36,7 @@ export const waitRootCaConfigMaps = defineStepKind<Step, RootCaStatus | undefine
   kind: "wait-root-ca-configmaps",
   schema: WaitRootCaConfigMapsStep,
   undo: { nothing: "it only waits" },
+  drift: { none: "it only waits" },
   tuning: ["timeoutSeconds"],
   trustSetField: "expect",
   cas: () => ["cluster"],

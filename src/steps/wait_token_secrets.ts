@@ -73,6 +73,7 @@ export const waitTokenSecrets = defineStepKind<Step, TokenSecrets>({
   kind: "wait-token-secrets",
   schema: WaitTokenSecretsStep,
   undo: { nothing: "it only waits" },
+  drift: { none: "it only waits" },
   tuning: ["timeoutSeconds"],
   trustSetField: "expect",
   cas: () => ["cluster"],

@@ -28,6 +28,8 @@ export const writeNote = defineStepKind<Step, DesiredFile[]>({
   phases: ["trust"],
   // The note is a file no component reads: written back (here: removed) with no restart.
   undo: { by: [restoreNodeFiles] },
+  // A note rewritten is a file written again: a drift from it is re-applied.
+  drift: { reapply: "it writes a note no component reads" },
 
   async observe(ctx, step) {
     const path = `${ctx.layout.kubeconfigDir}/${step.file}`;
