@@ -12,6 +12,11 @@ import type { LoadedPlan } from "../plan/load.ts";
 import type { PlanStep } from "../steps/kinds.ts";
 import { type Standing, standing } from "./next_run.ts";
 import { type KubeconfigNeeds, kubeconfigNeeds } from "./kubeconfig_needs.ts";
+import { type JoinNeeds, joinNeeds, type PlannedJoinStep } from "./join_needs.ts";
+import type { ClusterApi } from "../engine/cluster_api.ts";
+import { clusterInfoCas } from "../steps/cluster_info_cas.ts";
+import { discoveryHash, parseCertificates } from "../pki/mod.ts";
+import { readNewCaCertificate } from "../state/new_ca_secret.ts";
 
 /** One step of the plan with what the cluster records of it. */
 export interface StepStatusRow {
@@ -37,6 +42,14 @@ export interface RotationStatus {
   readonly standing: Standing;
   /** What people's and pipelines' kubeconfigs need now (the `kubeconfig` command). */
   readonly kubeconfigs: KubeconfigNeeds;
+  /** The discovery hashes a `kubeadm join` needs now, and which phase changes them. */
+  readonly joins: JoinNeeds;
+}
+
+/** The new cluster CA's discovery hash from the rotation's Secret; undefined where unreadable. */
+async function newCaHash(cluster: ClusterApi, planName: string): Promise<string | undefined> {
+  const pem = await readNewCaCertificate(cluster, planName, "cluster").catch(() => undefined);
+  return pem === undefined ? undefined : await discoveryHash(parseCertificates(pem)[0]);
 }
 
 /** Reads the progress of `loaded`'s rotation from the cluster. */
@@ -62,12 +75,25 @@ export async function rotationStatus(
       error: record?.error,
     };
   });
-  const planned = loaded.plan.steps.map((step) => ({ ...step, record: progress?.steps[step.id] }));
+  const planned: PlannedJoinStep[] = loaded.plan.steps.map((step) => ({
+    ...step,
+    record: progress?.steps[step.id],
+  }));
+  const newFingerprint = progress?.rollback?.finishedAt
+    ? undefined
+    : progress?.caFingerprints?.cluster;
   return {
     configMap: `kube-system/${progressConfigMapName(name)}`,
     progress,
     steps,
     standing: standing(planned, loaded.plan.stopAfter),
     kubeconfigs: kubeconfigNeeds(planned, progress),
+    joins: joinNeeds(
+      await clusterInfoCas(cluster),
+      newFingerprint
+        ? { fingerprint: newFingerprint, hash: await newCaHash(cluster, name) }
+        : undefined,
+      planned,
+    ),
   };
 }

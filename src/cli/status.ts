@@ -7,6 +7,7 @@ import type { Printer } from "../engine/printer.ts";
 import { loadPlan } from "../app/plan.ts";
 import { rotationStatus, type StepStatusRow } from "../app/status.ts";
 import { kubeconfigAdvice } from "../app/kubeconfig_needs.ts";
+import { joinAdvice } from "../app/join_needs.ts";
 import { timelineChart } from "./timeline.ts";
 import { duration } from "../app/next_run.ts";
 import { outputDocument, printDocument } from "./output_document.ts";
@@ -29,7 +30,7 @@ export interface StatusFlags {
 /** Prints each step with its recorded status. */
 export async function statusCommand(flags: StatusFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
-  const { configMap, progress, steps: rows, standing, kubeconfigs } = await rotationStatus(
+  const { configMap, progress, steps: rows, standing, kubeconfigs, joins } = await rotationStatus(
     loaded,
     flags,
   );
@@ -50,6 +51,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
         steps: rows,
         kubeconfigs,
         drift,
+        joins,
       }),
       format,
     );
@@ -74,6 +76,7 @@ export async function statusCommand(flags: StatusFlags, printer: Printer): Promi
   console.log(`next run: ${standing.next.message}`);
   console.log(kubeconfigAdvice(kubeconfigs, `ca-rotator kubeconfig --plan ${flags.plan}`));
   for (const line of driftLines(drift)) console.log(line);
+  for (const line of joinAdvice(joins)) console.log(line);
   for (const line of stepTable(rows)) console.log(line);
   if (flags.timeline) {
     console.log("");

@@ -24,3 +24,4 @@ export * from "./csr.ts";
 export * from "./describe.ts";
 export * from "./key_stand_in.ts";
 export * from "./strip_private_keys.ts";
+export * from "./discovery_hash.ts";

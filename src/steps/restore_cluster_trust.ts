@@ -4,7 +4,8 @@
  * CA, `kube-system/extension-apiserver-authentication` no new CA (kube-apiserver merges in every
  * CA it was started with and keeps them) — and it waits until every `kube-root-ca.crt` (which the
  * controller-manager publishes from its restored `--root-ca-file`) holds the old cluster CA only.
- * The old CAs are read from `ca.crt`/`front-proxy-ca.crt` on the first control-plane node.
+ * The old CAs are read from `ca.crt`/`front-proxy-ca.crt` on the first control-plane node. Like
+ * update-cluster-info it waits until the bootstrap signer has re-signed cluster-info.
  * @module
  */
 import { z } from "zod";
@@ -32,6 +33,7 @@ import {
   kubeconfigOf,
 } from "./_trust_configmaps.ts";
 import { ROOT_CA_CONFIGMAP } from "./_root_ca_configmaps.ts";
+import { waitForBootstrapSignatures } from "./_bootstrap_signatures.ts";
 
 /** `restore-cluster-trust` fields. */
 export const RestoreClusterTrustStep = z.strictObject({
@@ -177,6 +179,9 @@ export const restoreClusterTrust = defineUndoKind<Step, Edit[]>({
       );
     }
     if (!rotating(ctx).includes("cluster")) return;
+    if (await ctx.cluster.read<ConfigMap>(CLUSTER_INFO)) {
+      await waitForBootstrapSignatures(ctx, step.timeoutSeconds);
+    }
     const pem = await oldCa(ctx, "cluster");
     let wrong: string[] = [];
     await ctx.waitFor(

@@ -1,7 +1,13 @@
 /**
  * `update-cluster-info`: the kubeconfig in `kube-public/cluster-info` (what `kubeadm join`
  * discovers the cluster through) gets `certificate-authority-data` → the bundle or the new CA.
- * The controller-manager's bootstrap signer re-signs it (`jws-kubeconfig-*`) by itself.
+ * The controller-manager's bootstrap signer re-signs it (`jws-kubeconfig-*`) by itself; verify
+ * waits until every signing bootstrap token's signature matches the new content, since
+ * `kubeadm join --token` refuses a cluster-info its token's signature does not verify.
+ *
+ * In the shipped plans cluster-info gets the bundle in the trust phase (a join pinned to either
+ * CA's hash then passes discovery, and TLS to an API server serving either chain verifies) and the
+ * new CA alone in finalize, once every API server has served the new chain since the switch.
  * @module
  */
 import { z } from "zod";
@@ -14,6 +20,8 @@ import { trustPem } from "./trust_sets.ts";
 import { errorText } from "./_watch_object.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { trustSetField } from "./_step_fields.ts";
+import { positiveInt } from "../plan/fields.ts";
+import { waitForBootstrapSignatures } from "./_bootstrap_signatures.ts";
 import {
   CLUSTER_INFO,
   type ConfigMap,
@@ -28,6 +36,8 @@ export const UpdateClusterInfoStep = z.strictObject({
   ...stepBase,
   kind: z.literal("update-cluster-info"),
   caData: trustSetField,
+  /** Tuning: how long to wait for the bootstrap signer to re-sign cluster-info. */
+  signatureTimeoutSeconds: positiveInt.default(120),
 });
 
 type Step = z.infer<typeof UpdateClusterInfoStep>;
@@ -79,6 +89,7 @@ export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
   schema: UpdateClusterInfoStep,
   undo: { by: [restoreClusterTrust] },
   drift: { reapply: "one ConfigMap, rewritten with the resourceVersion just read" },
+  tuning: ["signatureTimeoutSeconds"],
   trustSetField: "caData",
   cas: () => ["cluster"],
 
@@ -131,5 +142,9 @@ export const updateClusterInfo = defineStepKind<Step, ClusterInfoObserved>({
         }`,
       );
     }
+    const tokens = await waitForBootstrapSignatures(ctx, step.signatureTimeoutSeconds);
+    ctx.log.info(
+      `${where}: the bootstrap signer's signatures of ${tokens} bootstrap token(s) match it`,
+    );
   },
 });

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { clusterInfoChanges, clusterInfoYaml } from "./update_cluster_info.ts";
 import { kubeconfigCaData, setKubeconfigCaData } from "../formats/kubeconfig_file.ts";
+import { parsePlan } from "../app/plan.ts";
+import { edit, shippedPlan } from "../plan/_test_plans.ts";
 
 const OLD_PEM = "-----BEGIN CERTIFICATE-----\nb2xk\n-----END CERTIFICATE-----\n";
 const NEW_PEM = "-----BEGIN CERTIFICATE-----\nbmV3\n-----END CERTIFICATE-----\n";
@@ -54,4 +56,26 @@ Deno.test("clusterInfoYaml: the kubeconfig as a block of the ConfigMap's data", 
   assert.match(text, /^apiVersion: v1\nkind: ConfigMap\n/);
   assert.match(text, /kubeconfig: \|/);
   assert.equal(parse(text).data.kubeconfig, kubeconfig);
+});
+
+const kubeadmPlan = await Deno.readTextFile(shippedPlan("kubeadm.yaml"));
+const NEW_STEP = "    kind: update-cluster-info\n    caData: new\n";
+
+Deno.test("signatureTimeoutSeconds is tuning: the plan and step digests stay", () => {
+  const base = parsePlan(kubeadmPlan, "plans/kubeadm.yaml", {});
+  const tuned = parsePlan(
+    edit(kubeadmPlan, NEW_STEP, `${NEW_STEP}    signatureTimeoutSeconds: 600\n`),
+    "plans/kubeadm.yaml",
+    {},
+  );
+  assert.equal(tuned.digest, base.digest);
+  assert.deepEqual(tuned.stepDigests, base.stepDigests);
+});
+
+Deno.test("a bad signatureTimeoutSeconds is refused naming its line and field", () => {
+  const bad = edit(kubeadmPlan, NEW_STEP, `${NEW_STEP}    signatureTimeoutSeconds: 0\n`);
+  assert.throws(
+    () => parsePlan(bad, "plans/kubeadm.yaml", {}),
+    /line \d+, steps\[\d+\]\.signatureTimeoutSeconds: must be at least 1/,
+  );
 });

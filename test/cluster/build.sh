@@ -170,6 +170,33 @@ build_test_programs() {
   done
 }
 
+# join-discovery (./join_discovery, a module of its own, so that changing it does not rebuild
+# the test programs above): `kubeadm join`'s discovery (k8s.io/kubernetes K8S_VERSION,
+# cmd/kubeadm/app/discovery) as a command that prints what it validated, for
+# test/rotation/join_discovery_test.ts. Rebuilt when the hash of its source differs, as above.
+join_discovery_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/join_discovery"
+
+build_join_discovery() {
+  grep -q "k8s.io/kubernetes $K8S_VERSION" "$join_discovery_dir/go.mod" || {
+    log "join_discovery/go.mod does not require k8s.io/kubernetes $K8S_VERSION"
+    return 1
+  }
+  local source started=$SECONDS
+  source=$({
+    go version
+    echo "$GOFLAGS"
+    cd "$join_discovery_dir" && sha256sum go.mod go.sum main.go
+  } | sha256sum | cut -c1-16)
+  if have join-discovery && [ "$(cat "$bin/.join-discovery.source" 2>/dev/null)" = "$source" ]; then
+    return 0
+  fi
+  log "join-discovery: building (source $source)"
+  (cd "$join_discovery_dir" && with_progress "building join-discovery" go build -ldflags "-s -w" -o "$bin/join-discovery.tmp" .)
+  mv "$bin/join-discovery.tmp" "$bin/join-discovery"
+  echo "$source" >"$bin/.join-discovery.source"
+  log "join-discovery: built in $((SECONDS - started))s"
+}
+
 build_kwok() {
   have kwok && return 0
   log "kwok $KWOK_VERSION: building"
@@ -181,5 +208,6 @@ build_etcd
 build_kwok
 build_kubernetes
 build_test_programs
+build_join_discovery
 log "binaries ready in $bin ($((SECONDS - started))s)"
 echo "$bin"

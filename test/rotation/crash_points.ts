@@ -3,7 +3,7 @@
  * of every step kind that writes, over plans/local-demo.yaml: a step's start and end, its waits,
  * the moment its apply is over (its ChangeApplied lines, which the runner writes once the whole
  * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
- * The CI set holds 37 candidates (a point in a step a resumed run finishes first is passed by);
+ * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
  * two waits and end, and a kill 50 ms and 150 ms after its start.
  * @module
@@ -30,6 +30,7 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("distribute-cluster-ca", "StepStarted"),
   point("distribute-cluster-ca", "ChangeApplied", 1),
   timed("distribute-front-proxy-ca", 80),
+  point("cluster-info-bundle", "ChangeApplied", 1),
   point("kubeconfigs-trust-bundle", "ChangeApplied", 1),
   point("kubeconfigs-trust-bundle", "StepDone"),
   point("controller-manager-trust-bundle", "ChangeApplied", 1),
@@ -55,9 +56,9 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("restart-apiservers-switch", "ChangeApplied", 2),
   point("restart-controller-manager-switch", "StepDone"),
   point("roll-workloads-switch", "Waiting", 1),
-  point("cluster-info-new", "ChangeApplied", 1),
   // finalize
   point("kubelet-rotation-gate", "StepStarted"),
+  point("cluster-info-new", "ChangeApplied", 1),
   timed("kubeconfigs-trust-new", 60),
   point("roll-workloads-finalize", "ChangeApplied", 5),
   point("apiserver-trust-new", "ChangeApplied", 1),
