@@ -25,7 +25,7 @@ export interface BadInputCase {
   readonly exitCode: 1 | 2;
   /** What the error says. */
   readonly message: RegExp;
-  /** At most this long (ms), start-up included: an error that must not wait out a retry. */
+  /** At most this long (ms) beyond the control dry run's time: an error that must not wait out a retry. */
   readonly maxMs?: number;
 }
 
@@ -281,7 +281,7 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       name: "plan: unknown component",
       plan: edit("    component: kube-controller-manager", "    component: kube-proxy"),
       exitCode: 2,
-      message: planError("\\d+", "steps\\[3\\]\\.component", 'unknown component "kube-proxy"'),
+      message: planError("\\d+", "steps\\[4\\]\\.component", 'unknown component "kube-proxy"'),
     },
     {
       name: "plan: bad duration",
