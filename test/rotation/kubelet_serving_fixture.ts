@@ -22,8 +22,16 @@ interface NodeList {
   }[];
 }
 
-/** Approves every node's first kubelet-serving CSR and waits until each node answers. */
-export async function serveWithOldCa(cluster: TestCluster): Promise<ProbedNode[]> {
+/** The test cluster the serving tests run on: kubelets with serverTLSBootstrap. */
+export const SERVING_CLUSTER = {
+  apiServers: 1,
+  nodes: 1,
+  servingCertificates: true,
+  signingDuration: "1h",
+} as const;
+
+/** Approves the first kubelet-serving CSR of every node, as a cluster's approver would. */
+export async function approveFirstServingCsrs(cluster: TestCluster): Promise<void> {
   const names = [...cluster.nodes, ...cluster.workers].map((n) => n.name);
   const csrs = await eventually("a kubelet-serving CSR of every node", async () => {
     const out = await cluster.kubectl([
@@ -38,6 +46,12 @@ export async function serveWithOldCa(cluster: TestCluster): Promise<ProbedNode[]
     return names.every((n) => users.has(`system:node:${n}`)) ? pairs : undefined;
   }, 90_000);
   await cluster.kubectl(["certificate", "approve", ...csrs.map(([name]) => name)]);
+}
+
+/** Approves every node's first kubelet-serving CSR and waits until each node answers. */
+export async function serveWithOldCa(cluster: TestCluster): Promise<ProbedNode[]> {
+  const names = [...cluster.nodes, ...cluster.workers].map((n) => n.name);
+  await approveFirstServingCsrs(cluster);
   return await eventually("every node's address and kubelet port", async () => {
     const list = await cluster.kubectlJson<NodeList>(["get", "nodes"]);
     const nodes = list.items.map((n) => ({

@@ -19,7 +19,12 @@ import {
   RESTART_KINDS,
   startServingProbe,
 } from "./kubelet_serving_probe.ts";
-import { gateStep, serveWithOldCa, servingPlan } from "./kubelet_serving_fixture.ts";
+import {
+  gateStep,
+  serveWithOldCa,
+  SERVING_CLUSTER,
+  servingPlan,
+} from "./kubelet_serving_fixture.ts";
 import { eventually } from "../cluster/harness.ts";
 
 Deno.test({
@@ -30,7 +35,7 @@ Deno.test({
 }, async () => {
   const started = Date.now();
   await withCluster(
-    { apiServers: 1, nodes: 1, servingCertificates: true, signingDuration: "1h" },
+    SERVING_CLUSTER,
     async (cluster) => {
       const nodes = await serveWithOldCa(cluster);
       const root = cluster.nodeRoots[0];

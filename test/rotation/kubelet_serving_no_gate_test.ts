@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { eventually, withCluster } from "../cluster/harness.ts";
 import { assertExit, caRotator } from "./end_state.ts";
 import { kubeRootCaReader, startServingProbe } from "./kubelet_serving_probe.ts";
-import { serveWithOldCa, servingPlan } from "./kubelet_serving_fixture.ts";
+import { serveWithOldCa, SERVING_CLUSTER, servingPlan } from "./kubelet_serving_fixture.ts";
 
 Deno.test({
   name: "without kubelet-serving-gate, finalize breaks the node proxy and the scraper",
@@ -18,7 +18,7 @@ Deno.test({
 }, async () => {
   const started = Date.now();
   await withCluster(
-    { apiServers: 1, nodes: 1, servingCertificates: true, signingDuration: "1h" },
+    SERVING_CLUSTER,
     async (cluster) => {
       const nodes = await serveWithOldCa(cluster);
       const root = cluster.nodeRoots[0];

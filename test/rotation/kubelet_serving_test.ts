@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, withCluster } from "../cluster/harness.ts";
+import { approveFirstServingCsrs, SERVING_CLUSTER } from "./kubelet_serving_fixture.ts";
 
 Deno.test({
   name:
@@ -19,26 +20,14 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withCluster(
-      { apiServers: 1, nodes: 1, servingCertificates: true, signingDuration: "1h" },
+      SERVING_CLUSTER,
       async (cluster) => {
         const nodes = [...cluster.nodes, ...cluster.workers].map((n) => n.name);
         const apiServer = await Deno.readTextFile(
           join(cluster.nodeRoots[0], "etc/kubernetes/manifests/kube-apiserver.yaml"),
         );
         assert.match(apiServer, /--kubelet-certificate-authority=\/etc\/kubernetes\/pki\/ca\.crt/);
-        const csrs = await eventually("a kubelet-serving CSR of every node", async () => {
-          const out = await cluster.kubectl([
-            "get",
-            "csr",
-            "-o",
-            "jsonpath={range .items[?(@.spec.signerName=='kubernetes.io/kubelet-serving')]}" +
-            "{.metadata.name}={.spec.username} {end}",
-          ]);
-          const pairs = out.trim().split(/\s+/).filter(Boolean).map((p) => p.split("="));
-          const users = new Set(pairs.map(([, user]) => user));
-          return nodes.every((n) => users.has(`system:node:${n}`)) ? pairs : undefined;
-        }, 90_000);
-        await cluster.kubectl(["certificate", "approve", ...csrs.map(([name]) => name)]);
+        await approveFirstServingCsrs(cluster);
         for (const node of nodes) {
           const root = cluster.rootOf(node);
           await eventually(`${node}: kubelet-server-current.pem`, async () => {
