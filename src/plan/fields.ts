@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from "zod";
+import { DurationError, parseDuration } from "./duration.ts";
 
 /** A DNS label (RFC 1123): step ids, plan names. */
 export const dnsLabel = z.string().regex(
@@ -33,3 +34,13 @@ export const namespacePattern = z.string().regex(
   /^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/,
   "must be a namespace name or a glob such as team-*",
 );
+
+/** A duration such as `10m` or `1.5h` (src/plan/duration.ts), its error named on the field. */
+export const durationText = z.string().superRefine((text, ctx) => {
+  try {
+    parseDuration(text);
+  } catch (error) {
+    if (!(error instanceof DurationError)) throw error;
+    ctx.addIssue({ code: "custom", input: text, message: error.message });
+  }
+});

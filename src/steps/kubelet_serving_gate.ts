@@ -16,7 +16,8 @@ import { defineStepKind, type StepContext } from "../engine/step.ts";
 import { GateClosedError } from "../engine/step_error.ts";
 import { servingGateMessage, type ServingVerdict, servingVerdict } from "../kubelet/mod.ts";
 import { stepBase } from "../plan/step_format.ts";
-import { DurationError, parseDuration } from "../plan/duration.ts";
+import { parseDuration } from "../plan/duration.ts";
+import { durationText } from "../plan/fields.ts";
 import { oldCaPem } from "./trust_sets.ts";
 import {
   approvalDecisions,
@@ -39,14 +40,7 @@ export const KubeletServingGateStep = z.strictObject({
    */
   approveServingCsrs: z.boolean().default(false),
   /** Tuning: how long to wait for the serving certificates, e.g. `5m` (absent: check once). */
-  wait: z.string().superRefine((text, ctx) => {
-    try {
-      parseDuration(text);
-    } catch (error) {
-      if (!(error instanceof DurationError)) throw error;
-      ctx.addIssue({ code: "custom", input: text, message: error.message });
-    }
-  }).optional(),
+  wait: durationText.optional(),
   /**
    * Tuning: give each node still on the old CA a new serving certificate through node access (a
    * new key and CSR for its own names, approved under the same check; the kubelet restarted).

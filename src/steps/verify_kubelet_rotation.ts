@@ -12,7 +12,8 @@ import { gateMessage, observeKubelets, verifyKubelets } from "../kubelet/mod.ts"
 import type { VerifyKubeletsOptions } from "../kubelet/verifier.ts";
 import { trustPem } from "./trust_sets.ts";
 import { stepBase } from "../plan/step_format.ts";
-import { DurationError, parseDuration } from "../plan/duration.ts";
+import { parseDuration } from "../plan/duration.ts";
+import { durationText } from "../plan/fields.ts";
 
 /**
  * `verify-kubelet-rotation` parameters: the gate before old-CA removal — every kubelet must
@@ -22,14 +23,7 @@ export const VerifyKubeletRotationStep = z.strictObject({
   ...stepBase,
   kind: z.literal("verify-kubelet-rotation"),
   /** Tuning: how long to wait for stragglers, e.g. `10m` or `1.5h` (absent: check once). */
-  wait: z.string().superRefine((text, ctx) => {
-    try {
-      parseDuration(text);
-    } catch (error) {
-      if (!(error instanceof DurationError)) throw error;
-      ctx.addIssue({ code: "custom", input: text, message: error.message });
-    }
-  }).optional(),
+  wait: durationText.optional(),
   /** Tuning: make blocking nodes obtain a new-CA certificate through node access. */
   forceRotation: z.boolean().default(false),
 });
