@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import type { Change } from "../engine/change.ts";
+import type { CommandResult, FileWrite, NodeAccess } from "../engine/node_access.ts";
+import { NODE_PARALLELISM } from "../engine/bounded.ts";
+import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
+
+/** A node whose batches take `delayMs`; it notes what it wrote and how many nodes wrote at once. */
+class SlowNode implements NodeAccess {
+  readonly written: string[] = [];
+  constructor(
+    readonly name: string,
+    private readonly load: { now: number; max: number },
+    private readonly delayMs = 20,
+    private readonly fails = false,
+  ) {}
+  readFile(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+  async writeFiles(files: readonly FileWrite[]): Promise<void> {
+    this.load.now++;
+    this.load.max = Math.max(this.load.max, this.load.now);
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.load.now--;
+    if (this.fails) throw new Error(`${this.name}: disk full`);
+    this.written.push(...files.map((file) => `${file.path}=${file.content ?? "(removed)"}`));
+  }
+  writeFile(path: string, content: string): Promise<void> {
+    return this.writeFiles([{ path, content }]);
+  }
+  removeFile(path: string): Promise<void> {
+    return this.writeFiles([{ path, content: undefined }]);
+  }
+  run(): Promise<CommandResult> {
+    return Promise.resolve({ code: 0, stdout: "", stderr: "" });
+  }
+}
+
+function desired(node: string, path: string, current?: string, want?: string): DesiredFile {
+  return { node, path, current, desired: want };
+}
+
+Deno.test("applyFileChanges writes each node's files in order, several nodes at once", async () => {
+  const load = { now: 0, max: 0 };
+  const nodes = Array.from({ length: 20 }, (_, i) => new SlowNode(`worker-${i}`, load));
+  // Interleaved across nodes, as a step's diff lists them: a, b for every node, then c.
+  const changes: Change[] = fileChanges([
+    ...nodes.flatMap((node) => [
+      desired(node.name, "/a", "old", "new"),
+      desired(node.name, "/b", undefined, "created"),
+    ]),
+    ...nodes.map((node) => desired(node.name, "/c", "gone", undefined)),
+  ]);
+  await applyFileChanges(nodes, changes);
+  for (const node of nodes) {
+    assert.deepEqual(node.written, ["/a=new", "/b=created", "/c=(removed)"], node.name);
+  }
+  assert.deepEqual(load.max, NODE_PARALLELISM, "at most NODE_PARALLELISM nodes, and that many");
+});
+
+Deno.test("applyFileChanges lets started nodes finish and throws the first node's failure", async () => {
+  const load = { now: 0, max: 0 };
+  const nodes = [
+    new SlowNode("cp-1", load),
+    new SlowNode("cp-2", load, 5, true),
+    new SlowNode("cp-3", load, 40),
+  ];
+  const changes = fileChanges(
+    nodes.flatMap((
+      node,
+    ) => [desired(node.name, "/x", "1", "2"), desired(node.name, "/y", "1", "2")]),
+  );
+  await assert.rejects(() => applyFileChanges(nodes, changes), /cp-2: disk full/);
+  assert.deepEqual(nodes.map((node) => node.written.length), [2, 0, 2]);
+});
