@@ -19,6 +19,7 @@ import {
   readNodeCertificate,
 } from "../kubelet/mod.ts";
 import { nodeNamed } from "./file_changes.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 
 /** `reissue-kubelet-clients` fields. */
 export const ReissueKubeletClientsStep = z.strictObject({
@@ -34,12 +35,12 @@ type Step = z.infer<typeof ReissueKubeletClientsStep>;
 /** The nodes whose kubelet client certificate the new cluster CA issued. */
 async function onNewCa(ctx: StepContext): Promise<string[]> {
   const trust = caTrustFromPem(ctx.cas.get("cluster").certPem);
-  const names: string[] = [];
-  for (const node of [...ctx.controlPlane, ...ctx.workers]) {
+  const nodes = [...ctx.controlPlane, ...ctx.workers];
+  const onNew = await mapBounded(nodes, NODE_PARALLELISM, async (node) => {
     const found = await readNodeCertificate(node, ctx.layout);
-    if (found && await classifyIssuer(found.cert, trust) === "new") names.push(node.name);
-  }
-  return names;
+    return found !== undefined && await classifyIssuer(found.cert, trust) === "new";
+  });
+  return nodes.filter((_, index) => onNew[index]).map((node) => node.name);
 }
 
 /** The reissue-kubelet-clients step kind. */

@@ -11,6 +11,7 @@ import { defineUndoKind } from "../engine/undo.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
 import { restorations, undoFields } from "./_prior_files.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 
 /** `restore-node-files` fields. */
 export const RestoreNodeFilesStep = z.strictObject({
@@ -23,11 +24,12 @@ type Step = z.infer<typeof RestoreNodeFilesStep>;
 
 /** Every file of every node written in the step's window, with what it held before. */
 async function priorFiles(ctx: StepContext, step: Step): Promise<DesiredFile[]> {
-  const files: DesiredFile[] = [];
-  for (const node of [...ctx.controlPlane, ...ctx.workers]) {
-    files.push(...await restorations(node, ctx.layout, step, () => true));
-  }
-  return files;
+  const perNode = await mapBounded(
+    [...ctx.controlPlane, ...ctx.workers],
+    NODE_PARALLELISM,
+    (node) => restorations(node, ctx.layout, step, () => true),
+  );
+  return perNode.flat();
 }
 
 /** The restore-node-files undo kind. */

@@ -17,6 +17,7 @@ import { fileName, trustSetField } from "./_step_fields.ts";
 import { kubeconfigPath } from "../plan/node_paths.ts";
 import { restoreKubelets } from "./restore_kubelets.ts";
 import { restoreControlPlane } from "./restore_control_plane.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 
 /**
  * `update-kubeconfigs` parameters: set `certificate-authority-data` of kubeconfig files
@@ -58,8 +59,8 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
   async observe(ctx, step) {
     const trusted = await trustPem(ctx, step.ca, step.caData);
     const nodes = step.on === "workers" ? ctx.workers : ctx.controlPlane;
-    const files: DesiredFile[] = [];
-    for (const node of nodes) {
+    const perNode = await mapBounded(nodes, NODE_PARALLELISM, async (node) => {
+      const files: DesiredFile[] = [];
       for (const file of step.files) {
         const path = kubeconfigPath(ctx.layout, file);
         const current = await node.readFile(path);
@@ -81,8 +82,9 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
           reason: `certificate-authority-data → ${step.caData === "new" ? "the new CA" : "bundle"}`,
         });
       }
-    }
-    return files;
+      return files;
+    });
+    return perNode.flat();
   },
 
   diff: (files) => fileChanges(files),
@@ -94,7 +96,7 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
   async verify(ctx, step) {
     const trusted = await trustPem(ctx, step.ca, step.caData);
     const nodes = step.on === "workers" ? ctx.workers : ctx.controlPlane;
-    for (const node of nodes) {
+    await mapBounded(nodes, NODE_PARALLELISM, async (node) => {
       for (const file of step.files) {
         const path = kubeconfigPath(ctx.layout, file);
         const current = await node.readFile(path);
@@ -105,6 +107,6 @@ export const updateKubeconfigs = defineStepKind<Step, DesiredFile[]>({
           }
         }
       }
-    }
+    });
   },
 });
