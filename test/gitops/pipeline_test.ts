@@ -6,49 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { startCluster } from "../cluster/harness.ts";
 import { parse } from "yaml";
-import { pipelineFromDocs, runGithubJob, runGitlabJob } from "./pipeline.ts";
+import { git, pipelineFromDocs, runGithubJob, runGitlabJob, tokenKubeconfig } from "./pipeline.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
-
-async function git(workspace: string, ...args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("git", {
-    args: ["-c", "user.name=Operator", "-c", "user.email=op@example.invalid", ...args],
-    cwd: workspace,
-  }).output();
-  if (code !== 0) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
-}
-
-/**
- * The CI secret: a kubeconfig of a ServiceAccount token (tokens survive a CA rotation), whose
- * CA is what the operator keeps current (see docs/ci.md): the cluster's bundle, read from
- * kube-root-ca.crt.
- */
-async function kubeconfigSecret(cluster: TestCluster, token: string): Promise<string> {
-  // The controller-manager publishes kube-root-ca.crt a moment after the cluster is up.
-  const rootCa = await eventually(
-    "kube-root-ca.crt",
-    () =>
-      cluster.kubectlJson<{ data: Record<string, string> }>(
-        ["get", "configmap", "-n", "kube-system", "kube-root-ca.crt"],
-      ).catch(() => undefined),
-  );
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{
-      name: "prod",
-      cluster: {
-        server: cluster.endpoint,
-        "certificate-authority-data": btoa(rootCa.data["ca.crt"]),
-      },
-    }],
-    users: [{ name: "ca-rotator", user: { token } }],
-    contexts: [{ name: "prod", context: { cluster: "prod", user: "ca-rotator" } }],
-    "current-context": "prod",
-  });
-}
 
 Deno.test({
   name: "docs/ci.md's pipelines rotate the cluster from a plan repository, phase by phase",
@@ -106,8 +68,8 @@ Deno.test({
       PATH: `${ghSecrets}:${Deno.env.get("PATH")}`,
     };
     const secrets: Record<string, string> = {
-      CA_ROTATOR_KUBECONFIG: await kubeconfigSecret(cluster, token),
-      CA_ROTATOR_READONLY_KUBECONFIG: await kubeconfigSecret(cluster, readOnlyToken),
+      CA_ROTATOR_KUBECONFIG: await tokenKubeconfig(cluster, token),
+      CA_ROTATOR_READONLY_KUBECONFIG: await tokenKubeconfig(cluster, readOnlyToken),
       CA_ROTATOR_SECRETS_TOKEN: "a token that may write the repository's secrets",
     };
     // GitHub's `gh secret set NAME` (reads the value on stdin), stood in for: the value lands in
@@ -215,9 +177,9 @@ Deno.test({
     // The GitLab jobs on the finished rotation: a dry run with nothing left, a no-op rotate.
     const gitlab = await pipelineFromDocs(".gitlab-ci.yml");
     const kubeconfigFile = join(workspace, ".kubeconfig");
-    await Deno.writeTextFile(kubeconfigFile, await kubeconfigSecret(cluster, token));
+    await Deno.writeTextFile(kubeconfigFile, await tokenKubeconfig(cluster, token));
     const readOnlyFile = join(workspace, ".readonly-kubeconfig");
-    await Deno.writeTextFile(readOnlyFile, await kubeconfigSecret(cluster, readOnlyToken));
+    await Deno.writeTextFile(readOnlyFile, await tokenKubeconfig(cluster, readOnlyToken));
     const gitlabEnv = {
       ...env,
       CA_ROTATOR_KUBECONFIG: kubeconfigFile,
