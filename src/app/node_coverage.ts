@@ -61,7 +61,10 @@ async function excludedNames(
   return names;
 }
 
-/** The cluster's Nodes the plan does not cover (empty when it covers every one). */
+/**
+ * The cluster's Nodes the plan does not cover (empty when it covers every one); a group found
+ * from the cluster must have been resolved (src/app/cluster_nodes.ts).
+ */
 export async function nodesNotCovered(
   cluster: ClusterApi,
   nodes: Plan["nodes"],
@@ -79,14 +82,15 @@ export async function nodesNotCovered(
 
 /**
  * The runner's phase gate: before a later phase of the run begins, the reason to hold when a
- * Node the plan does not cover has appeared since the run started.
+ * Node the plan does not cover has appeared since the run started. `nodes` gives the plan's
+ * nodes as of that phase start (groups found from the cluster resolved again).
  */
 export function coverageGate(
   cluster: ClusterApi,
-  nodes: Plan["nodes"],
+  nodes: () => Plan["nodes"],
 ): (phase: Phase) => Promise<string | undefined> {
   return async (phase) => {
-    const uncovered = await nodesNotCovered(cluster, nodes);
+    const uncovered = await nodesNotCovered(cluster, nodes());
     return uncovered.length === 0
       ? undefined
       : `holding before phase "${phase}": ${coverageMessage(uncovered)}; then run again`;
