@@ -6,7 +6,11 @@
  * password, a full disk) on the same cluster: each exits 1 naming the host and changes no node
  * file; then the whole rotation, trust → switch → finalize, through the load balancer, with the
  * end state of the local-driver test, the ssh round trips of every step, and a rerun that
- * changes nothing. Last, the negative control of the probe and the end state: one API server put
+ * changes nothing. The workers are found from the cluster (the shipped plan's selector): a
+ * selector that misses a worker, one that also matches the listed control plane, and a matched
+ * Node without an InternalIP are each refused (exit 2, nothing changed); worker-3 comes into the
+ * selector only after trust (as a Node that joins mid-rotation) and the switch brings it to the
+ * trust state first. Last, the negative control of the probe and the end state: one API server put
  * back on its old-CA serving certificate is seen by both.
  */
 import assert from "node:assert/strict";
@@ -231,6 +235,63 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "workers found from the cluster: a selector that misses one, matches a listed node, or finds a Node without an InternalIP is refused, nothing changed",
+      async () => {
+        const selector = '"!node-role.kubernetes.io/control-plane"';
+        assert.ok(tuned.includes(`selector: ${selector}`), "the shipped plan's worker selector");
+        const refusedWith = async (replacement: string, what: string, message: RegExp) => {
+          await Deno.writeTextFile(planPath, tuned.replace(`selector: ${selector}`, replacement));
+          try {
+            const result = await runCaRotator(cluster.env, ["rotate", "--plan", planPath]);
+            assertExit(result, 2, what);
+            assert.match(result.stderr, message, what);
+            console.log(`${what}: ${result.stderr.trim().split("\n").at(-1)}`);
+          } finally {
+            await writePlan("trust");
+          }
+          await assertNoNodeFileChanged(allRoots, filesBefore, what);
+          const progress = await cluster.kubectl([
+            "get",
+            "configmap",
+            "-n",
+            "kube-system",
+            "--ignore-not-found",
+            "ca-rotator-kubeadm-ha",
+          ]);
+          assert.equal(progress.trim(), "", `${what}: no progress recorded`);
+        };
+        const worker3 = cluster.workers[2];
+        await refusedWith(
+          `selector: "!node-role.kubernetes.io/control-plane,kubernetes.io/hostname!=worker-3"`,
+          "a selector that misses worker-3",
+          new RegExp(
+            `the cluster has a Node the plan does not cover: worker-3 \\(${
+              worker3.ip.replaceAll(".", "\\.")
+            }\\)`,
+          ),
+        );
+        await refusedWith(
+          'selector: "kubernetes.io/os=linux"',
+          "a selector that matches the listed control plane",
+          /Node "control-plane-1" is listed in nodes\.controlPlane and matched by nodes\.workers\.fromCluster\.selector \("kubernetes\.io\/os=linux"\)/,
+        );
+        // A Node object no kubelet runs (as `kubectl create` makes it): no address at all.
+        await cluster.kubectl(["create", "-f", "-"], {
+          stdin: JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: "bare-1" } }),
+        });
+        try {
+          await refusedWith(
+            `selector: ${selector}`,
+            "a matched Node without an InternalIP",
+            /Node "bare-1" \(matched by nodes\.workers\.fromCluster\.selector .*\) has no InternalIP address \(it has: none\)/,
+          );
+        } finally {
+          await cluster.kubectl(["delete", "node", "bare-1"]);
+        }
+      },
+    );
+
     const root1 = cluster.nodeRoots[0];
     const oldCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
     const oldFrontProxyCa = await Deno.readTextFile(
@@ -240,17 +301,59 @@ Deno.test({
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     const kubeletsBefore = await kubeletStatuses(cluster);
 
+    // worker-3 comes into the workers' selector only after trust, as a Node that joins
+    // mid-rotation does: until then a label the plan's exclusion selects keeps it out (exclusions
+    // are not digested). The switch's run finds it at its start, and the switch's drift re-check
+    // brings it to what trust made before anything of the switch changes.
+    const late = "ca-rotator.test/late";
+    await cluster.kubectl(["label", "node", "worker-3", `${late}=true`]);
+    const exclusion = "  exclude:\n" +
+      `    - { selector: "${late}=true", reason: "joins after trust (the test)" }\n`;
+    const withLate = tuned.replace("\n  exclude: []\n", `\n${exclusion}`);
+    assert.notEqual(withLate, tuned, "the plan's exclude comment");
+    const writeRotationPlan = (stopAfter: string) =>
+      Deno.writeTextFile(
+        planPath,
+        withLate.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`),
+      );
+
     for (const phase of ["trust", "switch", "finalize"]) {
       await t.step(`${phase} over ssh with sudo`, async () => {
-        await writePlan(phase);
+        await writeRotationPlan(phase);
+        if (phase === "switch") await cluster.kubectl(["label", "node", "worker-3", `${late}-`]);
         const result = await rotate(`rotate (${phase})`);
         const document = JSON.parse(result.stdout);
         assert.equal(document.outcome, "done");
         roundTrips.push({ phase, steps: document.roundTrips });
+        const worker3Files = (document.steps as { stepId: string; changes: unknown[] }[])
+          .filter((step) => JSON.stringify(step.changes).includes('"node":"worker-3"'))
+          .map((step) => step.stepId);
         if (phase === "trust") {
           for (const node of cluster.nodes) {
             assert.ok(await servesChainTo(node.ip, 6443, oldCa), `${node.name}: old CA still`);
           }
+          assert.deepEqual(worker3Files, [], "trust left worker-3 alone (excluded)");
+        }
+        if (phase === "switch") {
+          const findings = (document.drift as {
+            phase: string;
+            outcome: string;
+            findings: { steps: string[]; name: string }[];
+          }[]).flatMap((each) => each.findings.map((finding) => ({ ...finding, ...each })));
+          const onWorker3 = findings.filter((finding) => finding.name.startsWith("worker-3:"));
+          console.log(`switch: found worker-3, drift ${JSON.stringify(onWorker3)}`);
+          assert.ok(
+            onWorker3.length > 0,
+            `worker-3 caught up by the drift re-check: ${result.stderr}`,
+          );
+          assert.ok(
+            onWorker3.every((finding) =>
+              finding.steps.includes("roll-kubelets-trust-bundle") &&
+              finding.outcome === "reapplied"
+            ),
+            JSON.stringify(onWorker3),
+          );
+          assert.ok(worker3Files.includes("roll-kubelets-trust-bundle"), worker3Files.join(", "));
         }
       });
     }
