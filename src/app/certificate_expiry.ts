@@ -1,11 +1,16 @@
 /**
  * `expiry`: every CA and certificate on the plan's nodes with its expiry and issuer, read over the
- * nodes' drivers (no API server needed, nothing changed).
+ * nodes' drivers (nothing changed; no API server needed unless a node group is found from the
+ * cluster, whose Nodes are then listed first).
  * @module
  */
 import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
+import { KubeClusterApi } from "../kube/kube_cluster_api.ts";
+import { type KubeConfigOptions, loadKubeConfig } from "../kube/kubeconfig.ts";
+import { contactServer } from "../kube/server_contact.ts";
+import { hasGroupFromCluster, resolvePlanNodes } from "./cluster_nodes.ts";
 import { SshConnections } from "../nodes/ssh_connections.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import type { PlanStep } from "../steps/kinds.ts";
@@ -18,21 +23,31 @@ export interface CertificateExpiry {
   readonly problems: readonly InventoryProblem[];
 }
 
-/** Reads every node of `loaded`'s plan and reports its certificates' expiry. */
+/**
+ * Reads every node of `loaded`'s plan and reports its certificates' expiry; `kube` finds the
+ * cluster (as kubectl does) when a node group is found from it.
+ */
 export async function certificateExpiry(
   loaded: LoadedPlan<PlanStep>,
   thresholds: ExpiryThresholds,
   now: Date = new Date(),
+  kube: KubeConfigOptions = {},
 ): Promise<CertificateExpiry> {
   const plan = loaded.plan;
+  let groups = plan.nodes;
+  if (hasGroupFromCluster(groups)) {
+    const config = loadKubeConfig(kube);
+    await contactServer(config, kube);
+    groups = await resolvePlanNodes(new KubeClusterApi(config), groups);
+  }
   const connections = new SshConnections();
   try {
     const nodes: { node: NodeAccess; controlPlane: boolean }[] = [
-      ...nodesOf(plan.nodes.controlPlane, plan.layout, connections).map((node) => ({
+      ...nodesOf(groups.controlPlane, plan.layout, connections).map((node) => ({
         node,
         controlPlane: true,
       })),
-      ...nodesOf(plan.nodes.workers, plan.layout, connections).map((node) => ({
+      ...nodesOf(groups.workers, plan.layout, connections).map((node) => ({
         node,
         controlPlane: false,
       })),

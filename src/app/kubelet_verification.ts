@@ -10,6 +10,7 @@ import { contactServer } from "../kube/server_contact.ts";
 import type { VerifierReport } from "../kubelet/report.ts";
 import { verifyKubelets, type VerifyKubeletsOptions } from "../kubelet/verifier.ts";
 import { nodesOf } from "../nodes/from_plan.ts";
+import { resolvePlanNodes } from "./cluster_nodes.ts";
 import { caPaths } from "../plan/node_paths.ts";
 import { newCaSecretName, readNewCaCertificate } from "../state/new_ca_secret.ts";
 import { InputError } from "../plan/input_error.ts";
@@ -38,7 +39,8 @@ export async function verifyKubeletRotation(
   const loaded = options.loaded;
   if (loaded) {
     const plan = loaded.plan;
-    const controlPlane = nodesOf(plan.nodes.controlPlane, plan.layout);
+    const nodes = await resolvePlanNodes(cluster, plan.nodes);
+    const controlPlane = nodesOf(nodes.controlPlane, plan.layout);
     const newCa = options.caBundle
       ? undefined
       : await readNewCaCertificate(cluster, plan.metadata.name, "cluster");
@@ -59,7 +61,7 @@ export async function verifyKubeletRotation(
       newCa,
       caBundle,
       controlPlane,
-      workers: nodesOf(plan.nodes.workers, plan.layout),
+      workers: nodesOf(nodes.workers, plan.layout),
       paths: plan.layout,
     });
   }

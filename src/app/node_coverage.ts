@@ -6,9 +6,10 @@
  * a run that goes on into a later phase holds before it when one has appeared. Reads only.
  * @module
  */
-import type { ClusterApi, KubeObject } from "../engine/cluster_api.ts";
+import type { ClusterApi } from "../engine/cluster_api.ts";
 import type { Phase } from "../plan/phase.ts";
-import { type NodeExclusion, nodeNames } from "../plan/nodes.ts";
+import { nodeNames } from "../plan/nodes.ts";
+import { excludedNodeNames, readClusterNodes } from "./cluster_nodes.ts";
 import type { Plan } from "../plan/schema.ts";
 
 /** A Node as the message names it. */
@@ -16,10 +17,6 @@ export interface ClusterNode {
   readonly name: string;
   /** Its InternalIP, where it has one. */
   readonly address?: string;
-}
-
-interface NodeObject extends KubeObject {
-  status?: { addresses?: { type: string; address: string }[] };
 }
 
 /** Pure: the cluster's Nodes that are neither planned nor excluded, by name. */
@@ -38,55 +35,45 @@ export function coverageMessage(uncovered: readonly ClusterNode[]): string {
   const named = uncovered.map((node) => `${node.name}${node.address ? ` (${node.address})` : ""}`);
   return `the cluster has ${uncovered.length === 1 ? "a Node" : "Nodes"} the plan does not ` +
     `cover: ${named.join(", ")} — add ${uncovered.length === 1 ? "it" : "each"} to ` +
-    "nodes.workers (or nodes.controlPlane), or list it in nodes.exclude with the reason (its " +
-    "kubelet would keep trusting the old CA only and be cut off at the switch)";
+    "nodes.workers (or nodes.controlPlane): list it, or let the group's fromCluster.selector " +
+    "match it; or list it in nodes.exclude with the reason (its kubelet would keep trusting the " +
+    "old CA only and be cut off at the switch)";
 }
 
-/** The names of the Nodes the exclusions match (a selector is matched by the API server). */
-async function excludedNames(
-  cluster: ClusterApi,
-  exclusions: readonly NodeExclusion[],
-): Promise<Set<string>> {
-  const names = new Set<string>();
-  for (const exclusion of exclusions) {
-    if ("name" in exclusion) {
-      names.add(exclusion.name);
-      continue;
-    }
-    const matched = await cluster.list<KubeObject>("v1", "Node", {
-      labelSelector: exclusion.selector,
-    });
-    for (const node of matched) names.add(node.metadata?.name ?? "");
-  }
-  return names;
-}
-
-/** The cluster's Nodes the plan does not cover (empty when it covers every one). */
+/**
+ * The cluster's Nodes the plan does not cover (empty when it covers every one), from one list of
+ * the Nodes; a group found from the cluster must have been resolved (src/app/cluster_nodes.ts).
+ */
 export async function nodesNotCovered(
   cluster: ClusterApi,
   nodes: Plan["nodes"],
 ): Promise<ClusterNode[]> {
-  const found = (await cluster.list<NodeObject>("v1", "Node")).map((node) => ({
-    name: node.metadata?.name ?? "",
-    address: node.status?.addresses?.find((each) => each.type === "InternalIP")?.address,
-  }));
+  const found = await readClusterNodes(cluster);
   const planned = [
     ...nodeNames(nodes.controlPlane),
     ...(nodes.workers ? nodeNames(nodes.workers) : []),
   ];
-  return uncoveredNodes(found, planned, await excludedNames(cluster, nodes.exclude));
+  return uncoveredNodes(
+    found.map((node) => ({
+      name: node.name,
+      address: node.addresses.find((each) => each.type === "InternalIP")?.address,
+    })),
+    planned,
+    excludedNodeNames(nodes, found),
+  );
 }
 
 /**
  * The runner's phase gate: before a later phase of the run begins, the reason to hold when a
- * Node the plan does not cover has appeared since the run started.
+ * Node the plan does not cover has appeared since the run started. `nodes` gives the plan's
+ * nodes as of that phase start (groups found from the cluster resolved again).
  */
 export function coverageGate(
   cluster: ClusterApi,
-  nodes: Plan["nodes"],
+  nodes: () => Plan["nodes"],
 ): (phase: Phase) => Promise<string | undefined> {
   return async (phase) => {
-    const uncovered = await nodesNotCovered(cluster, nodes);
+    const uncovered = await nodesNotCovered(cluster, nodes());
     return uncovered.length === 0
       ? undefined
       : `holding before phase "${phase}": ${coverageMessage(uncovered)}; then run again`;

@@ -93,6 +93,7 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
       printer,
       signal: frame.signal,
       phaseGate: frame.phaseGate,
+      nodesAtPhase: frame.nodesAtPhase,
       recheckDone: options.recheckDone ?? true,
       events: frame.events,
       context: frame.context(material.cas),

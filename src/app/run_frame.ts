@@ -33,6 +33,8 @@ import { loadGivenCas } from "../state/new_ca_secret.ts";
 import { longestLeafDays } from "../steps/reissue_leaves.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
 import { coverageGate, coverageMessage, nodesNotCovered } from "./node_coverage.ts";
+import { hasGroupFromCluster, resolvePlanNodes } from "./cluster_nodes.ts";
+import { phaseNodes, type RunNodes } from "./phase_nodes.ts";
 import { InputError } from "../plan/input_error.ts";
 import type { NodeInventory } from "../state/node_inventory.ts";
 import { inventoryNode } from "./inventory_nodes.ts";
@@ -74,6 +76,11 @@ export interface RunFrame {
   readonly events?: EventSink;
   /** Holds the run before a later phase (for the runner), where the command asks for one. */
   readonly phaseGate?: RunnerDeps["phaseGate"];
+  /**
+   * The nodes at each later phase start (for the runner), where the command asks for coverage
+   * and a node group is found from the cluster (src/app/phase_nodes.ts).
+   */
+  readonly nodesAtPhase?: RunnerDeps["nodesAtPhase"];
   /** The runner's context for these nodes and the new CA material (overlays in a dry run). */
   context(cas: CaMaterial): RunnerDeps["context"];
 }
@@ -121,6 +128,8 @@ export async function withRunFrame<R, T>(
   });
   await contactServer(source.current(), options);
   const refused = await checks.refuse(live, store);
+  // Node groups found from the cluster: their Nodes, before anything is held or reached.
+  const resolved = await resolvePlanNodes(live, plan.nodes);
 
   const holder = currentHolder();
   const connections = new SshConnections();
@@ -130,9 +139,11 @@ export async function withRunFrame<R, T>(
     // From the inventory, only the drivers' node names are used: no driver reaches its node.
     const access = (node: NodeAccess): NodeAccess =>
       inventory ? inventoryNode(inventory, loaded.path, node.name) : node;
-    const controlPlane: NodeAccess[] = nodesOf(plan.nodes.controlPlane, plan.layout, connections)
+    const controlPlane: NodeAccess[] = nodesOf(resolved.controlPlane, plan.layout, connections)
       .map(access);
-    const workers: NodeAccess[] = nodesOf(plan.nodes.workers, plan.layout, connections).map(access);
+    const workers: NodeAccess[] = nodesOf(resolved.workers, plan.layout, connections).map(access);
+    const run: RunNodes = { nodes: resolved, controlPlane, workers };
+    const cas = CA_NAMES.filter((ca) => plan.cas[ca] !== undefined);
     // Every node is reached and checked before anything is changed on any of them.
     await mapBounded(
       [...controlPlane, ...workers],
@@ -143,10 +154,10 @@ export async function withRunFrame<R, T>(
       controlPlane,
       workers,
       layout: plan.layout,
-      cas: CA_NAMES.filter((ca) => plan.cas[ca] !== undefined),
+      cas,
     });
     if (checks.everyNodeCovered) {
-      const uncovered = await nodesNotCovered(live, plan.nodes);
+      const uncovered = await nodesNotCovered(live, resolved);
       if (uncovered.length > 0) {
         throw new InputError(
           `The plan does not cover every Node (nothing was changed): ${coverageMessage(uncovered)}`,
@@ -171,7 +182,18 @@ export async function withRunFrame<R, T>(
       given,
       store,
       signal: stops.length ? AbortSignal.any(stops) : undefined,
-      phaseGate: checks.everyNodeCovered ? coverageGate(live, plan.nodes) : undefined,
+      phaseGate: checks.everyNodeCovered ? coverageGate(live, () => run.nodes) : undefined,
+      nodesAtPhase: checks.everyNodeCovered && hasGroupFromCluster(plan.nodes)
+        ? phaseNodes({
+          cluster: live,
+          planNodes: plan.nodes,
+          layout: plan.layout,
+          cas,
+          connections,
+          printer,
+          run,
+        })
+        : undefined,
       // A dry run records nothing in the cluster, Events included.
       events: dryRun ? options.events : fanOut(
         options.events,

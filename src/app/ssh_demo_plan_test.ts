@@ -27,7 +27,7 @@ Deno.test("plans/ssh-demo.yaml is plans/kubeadm.yaml but for the nodes' addresse
     assert.equal(group.sudo, true);
     assert.equal(group.identityFile, env.SSH_IDENTITY_FILE);
     assert.equal(group.knownHostsFile, env.SSH_KNOWN_HOSTS);
-    assert.ok(group.hosts.every((host) => host.user === "ops"));
+    assert.ok((group.hosts ?? []).every((host) => (host.user ?? group.user) === "ops"));
   }
   assert.deepEqual(ssh.plan.layout.kubeletRestart, ["systemctl", "restart", "kubelet"]);
   assert.deepEqual(apiServers, {

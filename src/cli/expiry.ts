@@ -19,6 +19,9 @@ export interface ExpiryFlags {
   readonly caDays?: number;
   readonly leafDays?: number;
   readonly output: OutputFormat;
+  /** Where the cluster is, for a plan whose node groups are found from it. */
+  readonly kubeconfig?: string;
+  readonly context?: string;
 }
 
 const COLUMNS = ["NODE", "ROLE", "CERTIFICATE", "EXPIRES", "RESIDUAL", "ISSUER", "DUE"] as const;
@@ -46,7 +49,10 @@ export function expiryTable(rows: readonly ExpiryRow[]): string {
 export async function expiryCommand(flags: ExpiryFlags, printer: Printer): Promise<number> {
   const loaded = await loadPlan(flags.plan, Deno.env.toObject());
   const thresholds = { caDays: flags.caDays, leafDays: flags.leafDays };
-  const { rows, problems } = await certificateExpiry(loaded, thresholds);
+  const { rows, problems } = await certificateExpiry(loaded, thresholds, new Date(), {
+    kubeconfig: flags.kubeconfig,
+    context: flags.context,
+  });
   const due = rows.filter((row) => row.due);
   const exitCode = problems.length > 0
     ? ExitCode.Failure

@@ -212,6 +212,11 @@ export function buildProgram(
       "exit 3 when another certificate expires within this many days",
       daysArgument,
     )
+    .option(
+      "--kubeconfig <file>",
+      "kubeconfig, for a plan whose node groups are found from the cluster (default: $KUBECONFIG, ~/.kube/config)",
+    )
+    .option("--context <name>", "kubeconfig context (with --kubeconfig)")
     .addOption(outputOption())
     .addHelpText(
       "after",

@@ -13,11 +13,17 @@ interface CountingNode {
 
 /** The round trips of each step of a run, over the nodes that count them. */
 export class RoundTripCount {
-  readonly #nodes: readonly CountingNode[];
+  readonly #nodes: CountingNode[];
   readonly #steps: StepRoundTrips[] = [];
 
   constructor(nodes: readonly CountingNode[]) {
-    this.#nodes = nodes;
+    this.#nodes = [...nodes];
+  }
+
+  /** Counts these nodes too, from now on (a node that joined); those already counted stay. */
+  add(nodes: readonly CountingNode[]): void {
+    const known = new Set(this.#nodes.map((node) => node.name));
+    this.#nodes.push(...nodes.filter((node) => !known.has(node.name)));
   }
 
   /** Runs one step and records the round trips it made (nothing when it throws). */

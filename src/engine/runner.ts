@@ -56,12 +56,24 @@ export interface RunnerDeps {
    */
   readonly phaseGate?: (phase: Phase) => Promise<string | undefined>;
   /**
+   * Asked before each later phase of the run begins (as `phaseGate`, and before it): the nodes
+   * as they are now — a node group found from the cluster gains the Nodes that joined and loses
+   * those gone — or why the run holds there. The phase's drift re-check then brings a node
+   * that joined to the state of the done steps, as it does any node whose files differ from it.
+   */
+  readonly nodesAtPhase?: (phase: Phase) => Promise<NodesAtPhase>;
+  /**
    * Re-check the done steps at the start of every phase the run enters (src/engine/drift.ts):
    * a drift is re-applied, or holds the run, as each step's kind declares. Default: off (a
    * rollback, a recording dry run); `rotate` turns it on.
    */
   readonly recheckDone?: boolean;
 }
+
+/** The nodes of a phase the run enters, or why it holds before it. */
+export type NodesAtPhase =
+  | { readonly hold: string }
+  | Pick<SharedContext, "controlPlane" | "workers">;
 
 /** The changes of one step, as a dry run shows them. */
 export interface StepChanges {
@@ -173,7 +185,7 @@ async function walk(
   for (const step of plan.steps) registry.get(step.kind);
 
   const record = await RunRecord.open(deps, now);
-  const run: StepRun = { deps, events, now, record, applied: (changes) => steps.push(changes) };
+  let run: StepRun = { deps, events, now, record, applied: (changes) => steps.push(changes) };
   const roundTrips = new RoundTripCount([...context.controlPlane, ...context.workers]);
   const drift: PhaseDrift[] = [];
   let firstPending: RunResult["next"];
@@ -204,8 +216,16 @@ async function walk(
       await events.emit({ type: "StepSkipped", step: step.id, phase: step.phase });
       continue;
     }
-    // A later phase of this run begins: the phase gate may hold it.
+    // A later phase of this run begins: its nodes are found again, and the phase gate may hold it.
     if (phase !== undefined && phase !== step.phase && !context.dryRun) {
+      const nodes = await deps.nodesAtPhase?.(step.phase);
+      if (nodes && "hold" in nodes) {
+        return heldAt(next, await reportHold(deps, events, step, nodes.hold));
+      }
+      if (nodes) {
+        run = { ...run, deps: { ...run.deps, context: { ...run.deps.context, ...nodes } } };
+        roundTrips.add([...nodes.controlPlane, ...nodes.workers]);
+      }
       const held = await phaseHeld(deps, events, step);
       if (held !== undefined) return heldAt(next, held);
     }
@@ -242,6 +262,16 @@ async function phaseHeld(
 ): Promise<string | undefined> {
   const held = await deps.phaseGate?.(step.phase);
   if (held === undefined) return undefined;
+  return await reportHold(deps, events, step, held);
+}
+
+/** Reports a hold before `step` as a gate of it; returns the message. */
+async function reportHold(
+  deps: RunnerDeps,
+  events: EventSink,
+  step: StepFields,
+  held: string,
+): Promise<string> {
   deps.printer.warn(`[${step.id}] ${held}`);
   await events.emit({ type: "GateReached", step: step.id, phase: step.phase, message: held });
   return held;

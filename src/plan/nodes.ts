@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { nodeName, nonEmpty, positiveInt } from "./fields.ts";
+import { LabelSelectorError, parseLabelSelector } from "./label_selector.ts";
 
 /**
  * Driver `local`: each node is a root directory on this machine (running on the node itself,
@@ -29,17 +30,62 @@ export const SshHostSchema = z.strictObject({
   user: nonEmpty.optional(),
 });
 
+/** One listed ssh host. */
+export type SshHost = z.infer<typeof SshHostSchema>;
+
+/** A Kubernetes label selector (`kubectl get -l` syntax), checked where the plan is loaded. */
+export const labelSelectorText = z.string().superRefine(checkSelector);
+
+function checkSelector(text: string, ctx: z.RefinementCtx): void {
+  try {
+    parseLabelSelector(text);
+  } catch (error) {
+    if (!(error instanceof LabelSelectorError)) throw error;
+    ctx.addIssue({ code: "custom", message: `not a label selector: ${error.message}` });
+  }
+}
+
+/** The address types a Node reports in `status.addresses`. */
+export const NODE_ADDRESS_TYPES = [
+  "InternalIP",
+  "ExternalIP",
+  "InternalDNS",
+  "ExternalDNS",
+  "Hostname",
+] as const;
+
+/**
+ * The Nodes of a group found from the cluster: the Node objects the selector matches, each named
+ * by its Node name and reached at its first address of `addressType`. Resolved before the first
+ * change and again at the start of every phase, so a Node that joins mid-rotation is found.
+ */
+export const FromClusterSchema = z.strictObject({
+  selector: labelSelectorText,
+  addressType: z.enum(NODE_ADDRESS_TYPES).default("InternalIP"),
+});
+
+/** How a group finds its Nodes in the cluster. */
+export type FromCluster = z.infer<typeof FromClusterSchema>;
+
 /**
  * Driver `ssh`: the system ssh client, optionally with an identity file, a known_hosts file that
- * pins the host keys (checked strictly), and sudo (without a password).
+ * pins the host keys (checked strictly), and sudo (without a password). The hosts are listed
+ * (`hosts`) or found from the cluster's Node objects (`fromCluster`), exactly one of the two;
+ * `user` and `port` are every host's default (a listed host's own wins).
  */
 export const SshNodesSchema = z.strictObject({
   driver: z.literal("ssh"),
-  hosts: z.array(SshHostSchema),
+  hosts: z.array(SshHostSchema).optional(),
+  fromCluster: FromClusterSchema.optional(),
+  user: nonEmpty.optional(),
+  port: positiveInt.max(65535, "must be a port number").optional(),
   identityFile: nonEmpty.optional(),
   knownHostsFile: nonEmpty.optional(),
   sudo: z.boolean().default(false),
 });
+
+/** An ssh group. */
+export type SshNodes = z.infer<typeof SshNodesSchema>;
 
 /** A group of nodes reached through one driver. */
 export const NodeGroupSchema = z.discriminatedUnion("driver", [LocalNodesSchema, SshNodesSchema]);
@@ -54,7 +100,7 @@ export type NodeGroup = z.infer<typeof NodeGroupSchema>;
  */
 export const NodeExclusionSchema = z.union([
   z.strictObject({ name: nodeName, reason: nonEmpty }),
-  z.strictObject({ selector: nonEmpty, reason: nonEmpty }),
+  z.strictObject({ selector: nonEmpty.superRefine(checkSelector), reason: nonEmpty }),
 ]);
 
 /** A Node left alone. */
@@ -74,10 +120,18 @@ export const NodesSchema = z.strictObject({
 /** The node groups of a plan. */
 export const NODE_GROUPS = ["controlPlane", "workers"] as const;
 
-/** The node names of a group, in order. */
+/**
+ * The node names of a group, in order. A group found from the cluster has none until it is
+ * resolved against the cluster's Nodes (src/app/cluster_nodes.ts), which lists them as `hosts`.
+ */
 export function nodeNames(group: NodeGroup): string[] {
-  if (group.driver === "ssh") return group.hosts.map((host) => host.name);
+  if (group.driver === "ssh") return (group.hosts ?? []).map((host) => host.name);
   return group.names ?? group.roots.map(baseName);
+}
+
+/** Whether the group's nodes are found from the cluster (its names are known only at run time). */
+export function isFromCluster(group: NodeGroup | undefined): boolean {
+  return group?.driver === "ssh" && group.fromCluster !== undefined;
 }
 
 function baseName(path: string): string {

@@ -39,6 +39,23 @@ function nodeRules(plan: PlanSettings): RuleIssue[] {
     if (!group) continue;
     const base = ["nodes", groupName];
     const listField = group.driver === "ssh" ? "hosts" : "roots";
+    if (
+      group.driver === "ssh" && (group.hosts === undefined) === (group.fromCluster === undefined)
+    ) {
+      issues.push(
+        group.hosts === undefined
+          ? {
+            path: base,
+            message: "an ssh group needs hosts (listed) or fromCluster (Nodes found by selector)",
+          }
+          : {
+            path: [...base, "fromCluster"],
+            message: "give either hosts or fromCluster, not both",
+          },
+      );
+      continue;
+    }
+    if (group.driver === "ssh" && group.fromCluster) continue; // its names come from the cluster
     if (groupName === "controlPlane" && nodeNames(group).length === 0) {
       issues.push({ path: [...base, listField], message: "must list at least one node" });
     }

@@ -157,3 +157,42 @@ Deno.test("node names are unique across groups", () => {
     '15 nodes.workers.hosts[0].name: duplicate node name "cp-1" (already in nodes.controlPlane)',
   ]);
 });
+
+Deno.test("a node group found from the cluster: selector, address type, hosts or fromCluster", () => {
+  const workers = (body: string) =>
+    problems(edit(minimalPlanText(), "cas:\n", `  workers:\n    driver: ssh\n${body}cas:\n`));
+  const fromCluster = (selector: string, extra = "") =>
+    workers(
+      `    user: ops\n    port: 2222\n    fromCluster:\n      selector: "${selector}"\n${extra}`,
+    );
+  assert.deepEqual(fromCluster("!node-role.kubernetes.io/control-plane"), []);
+  assert.deepEqual(fromCluster("pool in (a, b), zone!=c", "      addressType: ExternalIP\n"), []);
+  assert.deepEqual(fromCluster("pool in a"), [
+    '18 nodes.workers.fromCluster.selector: not a label selector: expected "(" after ' +
+    '"pool in", found "a"',
+  ]);
+  assert.deepEqual(fromCluster("x", "      addressType: Internal\n"), [
+    '19 nodes.workers.fromCluster.addressType: unknown value "Internal" (expected one of: ' +
+    "InternalIP, ExternalIP, InternalDNS, ExternalDNS, Hostname)",
+  ]);
+  assert.deepEqual(workers("    identityFile: k\n"), [
+    "13 nodes.workers: an ssh group needs hosts (listed) or fromCluster (Nodes found by selector)",
+  ]);
+  assert.deepEqual(workers(`    hosts: []\n    fromCluster:\n      selector: "x"\n`), [
+    "16 nodes.workers.fromCluster: give either hosts or fromCluster, not both",
+  ]);
+  assert.deepEqual(workers(`    port: 0\n    fromCluster:\n      selector: "x"\n`), [
+    "15 nodes.workers.port: must be at least 1",
+  ]);
+});
+
+Deno.test("an exclusion's selector is checked too", () => {
+  const text = edit(
+    minimalPlanText(),
+    "cas:\n",
+    '  exclude:\n    - { selector: "pool=", reason: r }\n    - { selector: "=x", reason: r }\ncas:\n',
+  );
+  assert.deepEqual(problems(text), [
+    '15 nodes.exclude[1].selector: not a label selector: expected a label key, found "="',
+  ]);
+});

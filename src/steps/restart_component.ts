@@ -15,7 +15,7 @@ import { applyManifestChanges, manifestChanges, type ManifestEdit } from "./stat
 import { stepBase } from "../plan/step_format.ts";
 import { componentField } from "../plan/component.ts";
 import { nodeName } from "../plan/fields.ts";
-import { nodeNames } from "../plan/nodes.ts";
+import { isFromCluster, nodeNames } from "../plan/nodes.ts";
 import { healthTimeoutSeconds } from "./_step_fields.ts";
 import { RESTARTED_BY } from "./_annotations.ts";
 import { manifestPath } from "../plan/node_paths.ts";
@@ -51,7 +51,8 @@ export const restartComponent = defineStepKind<Step, ManifestEdit[]>({
   },
   tuning: ["healthTimeoutSeconds"],
   rules(step, plan) {
-    if (step.nodes === "all") return [];
+    // Names of a group found from the cluster are known only at run time (observe names them).
+    if (step.nodes === "all" || isFromCluster(plan.nodes.controlPlane)) return [];
     const known = nodeNames(plan.nodes.controlPlane);
     return step.nodes.flatMap((name, index) =>
       known.includes(name) ? [] : [{

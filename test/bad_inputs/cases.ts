@@ -518,6 +518,33 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
         'duplicate node name "control-plane-1" \\(already in nodes\\.controlPlane\\)',
       ),
     },
+    {
+      name: "nodes: an ssh group with both hosts and fromCluster",
+      plan: edit(
+        '    driver: local\n    roots: "${WORKER_ROOTS:-}"',
+        "    driver: ssh\n    hosts: [{ name: worker-1, address: 198.18.0.21 }]\n" +
+          '    fromCluster: { selector: "!node-role.kubernetes.io/control-plane" }',
+      ),
+      exitCode: 2,
+      message: planError(
+        "37",
+        "nodes\\.workers\\.fromCluster",
+        "give either hosts or fromCluster, not both",
+      ),
+    },
+    {
+      name: "nodes: an exclusion's label selector that does not parse",
+      plan: edit(
+        'roots: "${WORKER_ROOTS:-}"',
+        'roots: "${WORKER_ROOTS:-}"\n  exclude:\n    - { selector: "pool in spot", reason: r }',
+      ),
+      exitCode: 2,
+      message: planError(
+        "38",
+        "nodes\\.exclude\\[0\\]\\.selector",
+        'not a label selector: expected "\\(" after "pool in", found "spot"',
+      ),
+    },
     // ── the cluster connection ──
     {
       name: "server: unreachable (closed port)",

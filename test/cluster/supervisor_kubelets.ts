@@ -12,6 +12,7 @@ import { initPhase, kubeadmVersion } from "./kubeadm.ts";
 import { KWOK_NODE_ANNOTATION } from "./kwok.ts";
 import type { ManagedProcess } from "./managed_process.ts";
 import { hasKubeletClientCertificate, issueInitialKubeletCertificate } from "./node_roots.ts";
+import { workersListen } from "./layout.ts";
 import { hostPath } from "./path_map.ts";
 import { log, type Supervision } from "./supervision.ts";
 
@@ -68,10 +69,11 @@ export async function startKubelets(s: Supervision): Promise<void> {
   const { layout, binDir } = s;
   const nodes = [
     ...layout.controlPlane.map((n) => ({ ...n, controlPlane: true })),
-    // A worker's kubelet registers its address only where it serves HTTPS on it.
+    // A worker's kubelet registers its address (InternalIP, as a kubeadm node's) only where
+    // something listens on it: its sshd (a plan's fromCluster group reaches it there) or its HTTPS.
     ...layout.workers.map((n) => ({
       ...n,
-      ip: layout.options.servingCertificates ? n.ip : undefined,
+      ip: workersListen(layout) ? n.ip : undefined,
       controlPlane: false,
     })),
   ];

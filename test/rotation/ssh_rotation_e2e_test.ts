@@ -6,7 +6,11 @@
  * password, a full disk) on the same cluster: each exits 1 naming the host and changes no node
  * file; then the whole rotation, trust → switch → finalize, through the load balancer, with the
  * end state of the local-driver test, the ssh round trips of every step, and a rerun that
- * changes nothing. Last, the negative control of the probe and the end state: one API server put
+ * changes nothing. The workers are found from the cluster (the shipped plan's selector): a
+ * selector that misses a worker, one that also matches the listed control plane, and a matched
+ * Node without an InternalIP are each refused (exit 2, nothing changed); worker-3 comes into the
+ * selector only after trust (as a Node that joins mid-rotation) and the switch brings it to the
+ * trust state first. Last, the negative control of the probe and the end state: one API server put
  * back on its old-CA serving certificate is seen by both.
  */
 import assert from "node:assert/strict";
@@ -25,6 +29,9 @@ import {
   servesChainTo,
 } from "./end_state.ts";
 import { runCaRotator, runUntil } from "./ca_rotator_process.ts";
+import { KubeClusterApi } from "../../src/kube/kube_cluster_api.ts";
+import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
+import { ConfigMapProgressStore } from "../../src/state/progress_configmap.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -231,6 +238,68 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "workers found from the cluster: a selector that misses one, matches a listed node, or finds a Node without an InternalIP is refused, nothing changed",
+      async () => {
+        const selector = '"!node-role.kubernetes.io/control-plane"';
+        assert.ok(tuned.includes(`selector: ${selector}`), "the shipped plan's worker selector");
+        // The full-disk run above began the rotation (its first step failed): what it recorded.
+        const progress = () =>
+          cluster.kubectl([
+            "get",
+            "configmap",
+            "-n",
+            "kube-system",
+            "--ignore-not-found",
+            "ca-rotator-kubeadm-ha",
+            "-o",
+            "jsonpath={.data.steps}",
+          ]);
+        const progressBefore = await progress();
+        const refusedWith = async (replacement: string, what: string, message: RegExp) => {
+          await Deno.writeTextFile(planPath, tuned.replace(`selector: ${selector}`, replacement));
+          try {
+            const result = await runCaRotator(cluster.env, ["rotate", "--plan", planPath]);
+            assertExit(result, 2, what);
+            assert.match(result.stderr, message, what);
+            console.log(`${what}: ${result.stderr.trim().split("\n").at(-1)}`);
+          } finally {
+            await writePlan("trust");
+          }
+          await assertNoNodeFileChanged(allRoots, filesBefore, what);
+          assert.equal(await progress(), progressBefore, `${what}: no progress recorded`);
+        };
+        const worker3 = cluster.workers[2];
+        await refusedWith(
+          `selector: "!node-role.kubernetes.io/control-plane,kubernetes.io/hostname!=worker-3"`,
+          "a selector that misses worker-3",
+          new RegExp(
+            `the cluster has a Node the plan does not cover: worker-3 \\(${
+              worker3.ip.replaceAll(".", "\\.")
+            }\\)`,
+          ),
+        );
+        await refusedWith(
+          'selector: "kubernetes.io/os=linux"',
+          "a selector that matches the listed control plane",
+          /Node "control-plane-1" is listed in nodes\.controlPlane and matched by nodes\.workers\.fromCluster\.selector \("kubernetes\.io\/os=linux"\)/,
+        );
+        // A Node object no kubelet runs (as `kubectl create` makes it): no address at all.
+        await cluster.kubectl(["create", "-f", "-"], {
+          stdin: JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: "bare-1" } }),
+        });
+        try {
+          await refusedWith(
+            `selector: ${selector}`,
+            "a matched Node without an InternalIP",
+            /Node "bare-1" \(matched by nodes\.workers\.fromCluster\.selector .*\) has no InternalIP address \(it has: none\)/,
+          );
+        } finally {
+          await cluster.kubectl(["delete", "node", "bare-1"]);
+        }
+      },
+    );
+
     const root1 = cluster.nodeRoots[0];
     const oldCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
     const oldFrontProxyCa = await Deno.readTextFile(
@@ -240,20 +309,110 @@ Deno.test({
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     const kubeletsBefore = await kubeletStatuses(cluster);
 
-    for (const phase of ["trust", "switch", "finalize"]) {
-      await t.step(`${phase} over ssh with sudo`, async () => {
-        await writePlan(phase);
-        const result = await rotate(`rotate (${phase})`);
-        const document = JSON.parse(result.stdout);
-        assert.equal(document.outcome, "done");
-        roundTrips.push({ phase, steps: document.roundTrips });
-        if (phase === "trust") {
+    // worker-3 comes into the workers' selector mid-rotation, as a Node that joins does: until
+    // then a label the plan's exclusion selects keeps it out (exclusions are not digested). One
+    // run goes through trust and the switch; it is paused (SIGSTOP) once trust's kubelets are
+    // rolled — worker-3's untouched — while the label goes, so the switch's start finds worker-3
+    // and its drift re-check brings it to what trust made before anything of the switch changes.
+    const late = "ca-rotator.test/late";
+    await cluster.kubectl(["label", "node", "worker-3", `${late}=true`]);
+    const exclusion = "  exclude:\n" +
+      `    - { selector: "${late}=true", reason: "joins mid-rotation (the test)" }\n`;
+    const withLate = tuned.replace("\n  exclude: []\n", `\n${exclusion}`);
+    assert.notEqual(withLate, tuned, "the plan's exclude: []");
+    const writeRotationPlan = (stopAfter: string) =>
+      Deno.writeTextFile(
+        planPath,
+        withLate.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`),
+      );
+    const phaseOf = new Map(
+      [...withLate.matchAll(/^ {2}- id: (\S+)\n {4}phase: (\w+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    assert.equal(phaseOf.get("roll-kubelets-trust-bundle"), "trust", "the plan's step phases");
+    const stepsOf = (document: { steps: { stepId: string; changes: unknown[] }[] }) =>
+      document.steps.map((step) => ({
+        stepId: step.stepId,
+        onWorker3: JSON.stringify(step.changes).includes('"node":"worker-3"'),
+        onlyWorker3: (step.changes as { target: { node?: string } }[])
+          .every((change) => change.target.node === "worker-3"),
+      }));
+
+    await t.step("trust and switch over ssh with sudo, worker-3 joining between them", async () => {
+      await writeRotationPlan("switch");
+      const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+      const store = new ConfigMapProgressStore(api, "kubeadm-ha");
+      const status = async (step: string) =>
+        (await store.load().catch(() => undefined))?.steps[step]?.status;
+      const result = await runPausedOnce(cluster.env, [
+        "rotate",
+        "--plan",
+        planPath,
+        "--output",
+        "json",
+      ], {
+        until: async () => await status("roll-kubelets-trust-bundle") === "done",
+        whilePaused: async () => {
+          assert.notEqual(
+            await status("verify-trust"),
+            "done",
+            "paused before the end of trust (else the switch may have begun: no test)",
+          );
+          await cluster.kubectl(["label", "node", "worker-3", `${late}-`]);
           for (const node of cluster.nodes) {
             assert.ok(await servesChainTo(node.ip, 6443, oldCa), `${node.name}: old CA still`);
           }
-        }
+        },
       });
-    }
+      assertExit(result, 0, "rotate (trust and switch)");
+      const document = JSON.parse(result.stdout);
+      assert.equal(document.outcome, "done");
+      for (const phase of ["trust", "switch"]) {
+        roundTrips.push({
+          phase,
+          steps: (document.roundTrips as StepRoundTrips[]).filter((step) =>
+            phaseOf.get(step.stepId) === phase
+          ),
+        });
+      }
+      assert.match(
+        result.stderr,
+        /Node worker-3 joined \(nodes\.workers\.fromCluster\): the drift re-check of phase "switch"/,
+      );
+      const steps = stepsOf(document);
+      const rolls = steps.filter((step) => step.stepId === "roll-kubelets-trust-bundle");
+      assert.equal(rolls.length, 2, "roll-kubelets-trust-bundle ran in trust, and again");
+      assert.equal(rolls[0].onWorker3, false, "trust's roll left worker-3 alone (excluded)");
+      assert.ok(rolls[1].onWorker3 && rolls[1].onlyWorker3, "the re-apply: worker-3 alone");
+      assert.deepEqual(
+        steps.filter((step) => phaseOf.get(step.stepId) === "trust" && step.onWorker3)
+          .map((step) => step.stepId),
+        ["roll-kubelets-trust-bundle"],
+      );
+      const drift = (document.drift as {
+        phase: string;
+        outcome: string;
+        findings: { steps: string[]; name: string }[];
+      }[]).find((each) => each.phase === "switch");
+      const onWorker3 = drift?.findings.filter((finding) => finding.name.startsWith("worker-3:"));
+      console.log(`switch: worker-3 found, drift ${drift?.outcome} ${JSON.stringify(onWorker3)}`);
+      assert.equal(drift?.outcome, "reapplied");
+      assert.ok(onWorker3 && onWorker3.length > 0, "worker-3's files named as the drift");
+      assert.ok(
+        drift!.findings.every((finding) =>
+          finding.name.startsWith("worker-3:") &&
+          finding.steps.includes("roll-kubelets-trust-bundle")
+        ),
+        JSON.stringify(drift!.findings),
+      );
+    });
+
+    await t.step("finalize over ssh with sudo", async () => {
+      await writeRotationPlan("finalize");
+      const result = await rotate("rotate (finalize)");
+      const document = JSON.parse(result.stdout);
+      assert.equal(document.outcome, "done");
+      roundTrips.push({ phase: "finalize", steps: document.roundTrips });
+    });
 
     const newCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
     const counts = await probe.stop();
@@ -365,4 +524,45 @@ async function oldestBackup(dir: string, name: string): Promise<string> {
   }
   assert.ok(stamps.length > 0, `a backup of ${name} in ${dir}`);
   return await Deno.readTextFile(join(dir, stamps.sort()[0]));
+}
+
+/**
+ * Runs ca-rotator as {@link runCaRotator} does, and pauses it (SIGSTOP) once, as soon as `until`
+ * holds (asked every 200 ms), for `whilePaused`; then lets it go on (SIGCONT) to its end.
+ */
+async function runPausedOnce(
+  env: Record<string, string>,
+  args: readonly string[],
+  hooks: { until: () => Promise<boolean>; whilePaused: () => Promise<void> },
+): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "main.ts"), ...args],
+    cwd: repo,
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  let ended = false;
+  output.then(() => ended = true, () => ended = true);
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  let paused = false;
+  try {
+    while (!ended && !await hooks.until()) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(!ended, "the run ended before the moment to pause it");
+    child.kill("SIGSTOP");
+    paused = true;
+    await hooks.whilePaused();
+  } catch (error) {
+    // The run is this test's own: stopped (at a safe point) and awaited, its stderr told.
+    if (paused) child.kill("SIGCONT");
+    if (!ended) child.kill("SIGTERM");
+    const { stderr } = await output;
+    throw new Error(`${error}\n--- the run's stderr:\n${decode(stderr).slice(-4000)}`);
+  }
+  if (paused) child.kill("SIGCONT");
+  const { code, stdout, stderr } = await output;
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
 }
