@@ -4,10 +4,9 @@
  * command's own checks), every node of the plan reached (over ssh: connected and sudo checked)
  * and checked against the cluster (for `rotate`, every Node of the cluster covered and every
  * static pod that mounts kubeconfigs or the PKI directory listed), the run lock, the progress
- * store, the events and the stop
- * signal (a SIGINT/SIGTERM, or the lock lost). On every way out — a refused lock, bad input found
- * late, a step's crash, a signal — every ssh connection and its socket directory are closed and
- * the lock is released.
+ * store, the events and the stop signal (a SIGINT/SIGTERM, or the lock lost). On every way out —
+ * a refused lock, bad input found late, a step's crash, a signal — every ssh connection and its
+ * socket directory are closed and the lock is released.
  * @module
  */
 import { dirname } from "node:path";
