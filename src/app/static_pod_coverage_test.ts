@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   restartTargets,
+  staticPodGate,
   staticPodLines,
   staticPodMessage,
   unlistedStaticPods,
 } from "./static_pod_coverage.ts";
 import type { StaticPodConsumer } from "../steps/static_pod_consumers.ts";
+import { LocalNodesCluster } from "../steps/_test_cluster.ts";
+import { staticPodManifest } from "../steps/_test_static_pods.ts";
 
 const pod = (node: string, name: string, mounts: string[]): StaticPodConsumer => ({
   node,
@@ -82,4 +85,27 @@ Deno.test("restartTargets: the restarted pods where they were found, nothing els
       manifest: "/etc/kubernetes/manifests/kube-vip.yaml",
     },
   ]);
+});
+
+Deno.test("staticPodGate: holds before a later phase while a node has a static pod the plan does not list", async () => {
+  await using cluster = await LocalNodesCluster.create();
+  const plan = { layout: cluster.layout, staticPods: { restart: [], accept: [] } };
+  const gate = staticPodGate(cluster.nodes, plan);
+  assert.equal(await gate("switch"), undefined, "only the control-plane components: nothing held");
+
+  // One appears on a worker mid-run (a konnectivity agent mounting the PKI directory).
+  await cluster.put(
+    "worker-1",
+    "/etc/kubernetes/manifests/konnectivity.yaml",
+    staticPodManifest("konnectivity-agent", ["/etc/kubernetes/pki"]),
+  );
+  assert.match(
+    (await gate("switch")) ?? "",
+    /^holding before phase "switch": a static pod the plan does not list mounts kubeconfigs or the PKI directory: konnectivity-agent on worker-1 \(\/etc\/kubernetes\/manifests\/konnectivity\.yaml; mounts \/etc\/kubernetes\/pki\) — .*; then run again$/,
+  );
+  const accepted = staticPodGate(cluster.nodes, {
+    ...plan,
+    staticPods: { restart: [], accept: [{ name: "konnectivity-agent", reason: "its own token" }] },
+  });
+  assert.equal(await accepted("switch"), undefined, "accepted: nothing held");
 });
