@@ -2,27 +2,8 @@
  * The whole rotation, end to end, on the real control plane: three API servers behind haproxy,
  * kwok workers with kubelets (kubelet-client), 20 Deployments and 3 DaemonSets in four
  * namespaces. The plan is plans/local-demo.yaml, advanced trust → switch → finalize as three
- * commits would. Each control-plane node also runs kube-vip, a static pod that mounts admin.conf
- * (kubectl proxy with it; kube_vip_pods.ts), which the plan restarts (staticPods.restart), and
- * the first one stale-vip, the same pod the plan accepts: the negative control of the restarts.
+ * commits would.
  */
-
-/** kube-vip on every control-plane node: restarted by the plan. */
-const KUBE_VIP: KubeVipPod = { name: "kube-vip", port: 8099, probe: true };
-/** The same pod on the first node, accepted (never restarted): it keeps the old admin.conf. */
-const STALE_VIP: KubeVipPod = { name: "stale-vip", port: 8098, probe: false };
-const STATIC_PODS = `staticPods:
-  restart: [kube-vip]
-  accept:
-    - { name: stale-vip, reason: "the test's negative control: it keeps the admin.conf it read" }
-`;
-
-/** The plan without its staticPods section: kube-vip and stale-vip unlisted. */
-function withoutStaticPods(text: string): string {
-  const without = text.replace(STATIC_PODS, "");
-  assert.notEqual(without, text, "the plan's staticPods section");
-  return without;
-}
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
@@ -54,8 +35,6 @@ import {
   servesChainTo,
 } from "./end_state.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
-import { parse } from "yaml";
-import { deployKubeVip, type KubeVipPod, kubeVipState, proxyAnswer } from "./kube_vip_pods.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -73,8 +52,6 @@ Deno.test({
     // An aggregated API server (k8s.io/sample-apiserver) behind an APIService: the front-proxy
     // CA's consumer, listed through the load balancer every second for the whole rotation.
     await deployAggregatedApi(cluster);
-    await deployKubeVip(cluster, KUBE_VIP, cluster.nodes.map((_, index) => index));
-    await deployKubeVip(cluster, STALE_VIP, [0]);
     // A pod no roll replaces (no owner): it reads the old CA at start and would lose the API at
     // the switch. The pod-trust gate must name it, in the dry run and before the switch.
     await cluster.kubectl([
@@ -101,9 +78,7 @@ Deno.test({
         'namespaces: { include: ["*"], exclude: [] }',
         `namespaces: { include: ["*"], exclude: [${LEGACY_NAMESPACE}] }`,
       )
-      .replace("exclude: [kube-system] }", `exclude: [kube-system, ${LEGACY_NAMESPACE}] }`)
-      .replace(/^steps:$/m, `${STATIC_PODS}\nsteps:`);
-    assert.ok(demoPlan.includes(STATIC_PODS));
+      .replace("exclude: [kube-system] }", `exclude: [kube-system, ${LEGACY_NAMESPACE}] }`);
     assert.match(demoPlan, /exclude: \[legacy\]/);
     assert.match(demoPlan, /exclude: \[kube-system, legacy\]/);
     const acceptDebugShell = (text: string) =>
@@ -127,24 +102,9 @@ Deno.test({
     const allRoots = [...cluster.nodeRoots, ...cluster.workerRoots];
 
     await t.step("a dry run shows every phase's changes and changes nothing", async () => {
+      await writePlan("trust");
       const filesBefore = await nodeFiles(allRoots);
       const objectsBefore = await clusterObjects(cluster);
-      // Static pods that mount admin.conf and that the plan does not list: refused (exit 2).
-      await writePlan("trust", withoutStaticPods);
-      const unlisted = await caRotator(cluster, ["rotate", "--plan", planPath, "--dry-run"]);
-      assertExit(unlisted, 2, "rotate --dry-run (static pods unlisted)");
-      for (const node of cluster.nodes) {
-        assert.match(
-          unlisted.stderr,
-          new RegExp(
-            `kube-vip on ${node.name} \\(/etc/kubernetes/manifests/kube-vip\\.yaml; mounts /etc/kubernetes/admin\\.conf\\)`,
-          ),
-        );
-      }
-      assert.match(unlisted.stderr, new RegExp(`stale-vip on ${cluster.nodes[0].name} `));
-      assert.match(unlisted.stderr, /add each to staticPods\.restart .* or to staticPods\.accept/);
-
-      await writePlan("trust");
       const result = await caRotator(cluster, [
         "rotate",
         "--plan",
@@ -170,31 +130,6 @@ Deno.test({
           "remove-old-cluster-ca",
         ]
       ) assert.ok(stepIds.includes(id), `the dry run shows step ${id}`);
-      for (const phase of ["trust", "switch", "finalize"]) {
-        const restarts = plan.steps.find((step: { stepId: string }) =>
-          step.stepId === `restart-static-pods-${phase}`
-        );
-        assert.deepEqual(
-          restarts.changes.filter((change: { action: string }) => change.action === "restart")
-            .map((change: { target: { node: string; component: string } }) =>
-              `${change.target.node}/${change.target.component}`
-            ),
-          cluster.nodes.map((node) => `${node.name}/kube-vip`),
-          `the dry run restarts kube-vip on every node in ${phase}, stale-vip nowhere`,
-        );
-      }
-      for (const node of cluster.nodes) {
-        assert.match(
-          result.stderr,
-          new RegExp(
-            `static pod kube-vip on ${node.name} \\(.*\\): restarted by the plan \\(staticPods\\.restart\\)`,
-          ),
-        );
-      }
-      assert.match(
-        result.stderr,
-        /static pod stale-vip on .*: accepted \(staticPods\.accept: the test's negative control/,
-      );
       assert.ok(plan.summary.files > 20, `files: ${plan.summary.files}`);
       assert.ok(plan.summary.objects >= 2, `objects: ${plan.summary.objects}`);
       assert.ok(plan.summary.restarts >= 9, `restarts: ${plan.summary.restarts}`);
@@ -219,10 +154,7 @@ Deno.test({
 
     await t.step("trust: every component trusts both CAs, the old CA still issues", async () => {
       await writePlan("trust");
-      const trust = await caRotator(cluster, ["rotate", "--plan", planPath]);
-      assertExit(trust, 0, "rotate (trust)");
-      assert.match(trust.stderr, /static pod kube-vip on .*: restarted by the plan/);
-      await assertKubeVipRestarted(cluster, "restart-static-pods-trust");
+      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (trust)");
       for (const ip of endpoints) assert.ok(await servesChainTo(ip, 6443, oldCa), `${ip}: old CA`);
       const flags = manifestFlags(
         await Deno.readTextFile(join(root1, "etc/kubernetes/manifests/kube-apiserver.yaml")),
@@ -248,19 +180,6 @@ Deno.test({
         `${straggler} restarted with rotation off`,
         async () => !(await cluster.kubeletStatus(straggler)).rotateCertificates,
       );
-      // kube-vip unlisted: the switch is refused before any change (exit 2), naming it.
-      await writePlan("switch", withoutStaticPods);
-      const filesBefore = await nodeFiles(allRoots);
-      const objectsBefore = await clusterObjects(cluster);
-      const unlisted = await caRotator(cluster, ["rotate", "--plan", planPath]);
-      assertExit(unlisted, 2, "rotate (switch, static pods unlisted)");
-      assert.match(
-        unlisted.stderr,
-        /The plan does not list every static pod that mounts kubeconfigs or the PKI directory \(nothing was changed\): static pods the plan does not list mount .*kube-vip on /,
-      );
-      assert.deepEqual(await clusterObjects(cluster), objectsBefore, "no API object changed");
-      assert.deepEqual(await nodeFiles(allRoots), filesBefore, "no node file changed");
-
       await writePlan("switch");
       const held = await caRotator(cluster, ["rotate", "--plan", planPath]);
       assertExit(held, 3, "rotate (switch, a pod still trusts the old CA only)");
@@ -289,7 +208,6 @@ Deno.test({
       for (const host of [...endpoints, lbHost]) {
         assert.ok(await servesChainTo(host, 6443, newCa), `${host} serves the new CA's chain`);
       }
-      await assertKubeVipRestarted(cluster, "restart-static-pods-switch");
     });
 
     await t.step(
@@ -330,15 +248,6 @@ Deno.test({
       await writePlan("finalize", acceptDebugShell);
       assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (finalize)");
       await assertOldCaGone(cluster, { oldCa, oldFrontProxyCa, newCa });
-      await assertKubeVipRestarted(cluster, "restart-static-pods-finalize");
-      for (const root of cluster.nodeRoots) {
-        const adminConf = parse(await Deno.readTextFile(join(root, "etc/kubernetes/admin.conf")));
-        assert.equal(
-          atob(adminConf.clusters[0].cluster["certificate-authority-data"]),
-          newCa,
-          `${root}: admin.conf, which kube-vip read last, holds the new CA only`,
-        );
-      }
       for (const kind of ["deployments", "daemonsets"]) {
         const list = await cluster.kubectlJson<
           {
@@ -459,35 +368,4 @@ async function aggregatedServerStarts(cluster: TestCluster): Promise<number> {
     }
   }
   return pods - 1;
-}
-
-/**
- * After a phase: kube-vip, on every control-plane node, was restarted by the phase's
- * restart-static-pods step after admin.conf was last written, and its proxy reaches the API; the
- * negative control, stale-vip (accepted, never restarted), still runs with the admin.conf it read
- * before the rotation: from the switch on, the API servers' new chain fails its TLS check.
- */
-async function assertKubeVipRestarted(cluster: TestCluster, stepId: string): Promise<void> {
-  for (const [index, node] of cluster.nodes.entries()) {
-    const state = await kubeVipState(cluster, index, KUBE_VIP);
-    console.log(`${node.name}/kube-vip after ${stepId}: ${JSON.stringify(state)}`);
-    assert.equal(state.mark, stepId, `${node.name}/kube-vip restarted by ${stepId}`);
-    assert.ok(
-      state.readsCurrentAdminConf,
-      `${node.name}/kube-vip started after admin.conf changed`,
-    );
-    const answer = await proxyAnswer(node.ip, KUBE_VIP.port);
-    assert.equal(answer.status, 200, `${node.name}/kube-vip reaches the API: ${answer.body}`);
-  }
-  const stale = await kubeVipState(cluster, 0, STALE_VIP);
-  assert.equal(stale.mark, undefined, "stale-vip is never restarted");
-  assert.equal(stale.restarts, 0, "stale-vip is never restarted");
-  assert.equal(stale.readsCurrentAdminConf, false, "stale-vip holds an earlier admin.conf");
-  if (stepId.endsWith("-trust")) return;
-  const answer = await eventually("stale-vip cut off from the API", async () => {
-    const each = await proxyAnswer(cluster.nodes[0].ip, STALE_VIP.port);
-    return each.status !== 200 && each;
-  }, 30_000);
-  console.log(`stale-vip after ${stepId}: ${answer.status} ${answer.body.trim()}`);
-  assert.match(answer.body, /x509|certificate/, "stale-vip fails the new chain's TLS check");
 }
