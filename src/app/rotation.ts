@@ -50,7 +50,11 @@ export function rotate(options: RotationOptions): Promise<RotationResult> {
   const { loaded, dryRun, printer } = options;
   const registry = new StepRegistry(options.kinds ?? STEP_KINDS);
   const plan = loaded.plan;
-  const checks = { refuse: () => Promise.resolve(), everyNodeCovered: true };
+  const checks = {
+    refuse: () => Promise.resolve(),
+    everyNodeCovered: true,
+    everyStaticPodListed: true,
+  };
   return withRunFrame(options, checks, async (frame) => {
     const inventory = options.nodeInventory;
     const material = inventory

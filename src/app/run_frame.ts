@@ -2,10 +2,11 @@
  * The frame of every run that changes the cluster (`rotate`, `rollback`): bad input refused
  * before anything is held (the given CA files, the first contact with the API server, the
  * command's own checks), every node of the plan reached (over ssh: connected and sudo checked)
- * and checked against the cluster (for `rotate`, every Node of the cluster covered), the run lock, the progress store, the events and the stop
- * signal (a SIGINT/SIGTERM, or the lock lost). On every way out — a refused lock, bad input found
- * late, a step's crash, a signal — every ssh connection and its socket directory are closed and
- * the lock is released.
+ * and checked against the cluster (for `rotate`, every Node of the cluster covered and every
+ * static pod that mounts kubeconfigs or the PKI directory listed), the run lock, the progress
+ * store, the events and the stop signal (a SIGINT/SIGTERM, or the lock lost). On every way out —
+ * a refused lock, bad input found late, a step's crash, a signal — every ssh connection and its
+ * socket directory are closed and the lock is released.
  * @module
  */
 import { dirname } from "node:path";
@@ -38,6 +39,15 @@ import { phaseNodes, type RunNodes } from "./phase_nodes.ts";
 import { InputError } from "../plan/input_error.ts";
 import type { NodeInventory } from "../state/node_inventory.ts";
 import { inventoryNode } from "./inventory_nodes.ts";
+import {
+  restartTargets,
+  staticPodGate,
+  staticPodLines,
+  staticPodMessage,
+  staticPodsOnNodes,
+  unlistedStaticPods,
+} from "./static_pod_coverage.ts";
+import type { StaticPodTarget } from "../engine/step.ts";
 
 /** What a run that changes the cluster needs to know. */
 export interface RunOptions extends KubeConfigOptions {
@@ -97,6 +107,12 @@ export interface FrameChecks<R> {
    * lock when one is not, and a phase gate for the runner (`RunFrame.phaseGate`).
    */
   readonly everyNodeCovered?: boolean;
+  /**
+   * Every static pod that mounts kubeconfigs or the PKI directory must be the plan's
+   * (src/app/static_pod_coverage.ts): listed, refused before the lock when one is not, and a
+   * phase gate for the runner; the ones it restarts are handed to the steps.
+   */
+  readonly everyStaticPodListed?: boolean;
 }
 
 /** Opens the frame, runs `body` in it and closes it. */
@@ -164,6 +180,30 @@ export async function withRunFrame<R, T>(
         );
       }
     }
+    let restarted: StaticPodTarget[] = [];
+    if (checks.everyStaticPodListed && inventory) {
+      printer.warn(
+        "static pods were not read: a dry run from the node inventory reaches no node (a run " +
+          "with node access lists them and refuses unlisted ones)",
+      );
+    } else if (checks.everyStaticPodListed) {
+      const found = await staticPodsOnNodes([...controlPlane, ...workers], plan);
+      for (const line of staticPodLines(found, plan.staticPods)) printer.info(line);
+      const unlisted = unlistedStaticPods(found, plan.staticPods);
+      if (unlisted.length > 0) {
+        throw new InputError(
+          `The plan does not list every static pod that mounts kubeconfigs or the PKI directory ` +
+            `(nothing was changed): ${staticPodMessage(unlisted)}`,
+        );
+      }
+      restarted = restartTargets(found, plan.staticPods);
+    }
+    const gates = [
+      checks.everyNodeCovered ? coverageGate(live, () => run.nodes) : undefined,
+      checks.everyStaticPodListed && !inventory
+        ? staticPodGate(() => [...run.controlPlane, ...run.workers], plan)
+        : undefined,
+    ].filter((gate) => gate !== undefined);
     lock = dryRun ? undefined : await acquireRunLock(live, {
       planName: plan.metadata.name,
       holder,
@@ -182,7 +222,13 @@ export async function withRunFrame<R, T>(
       given,
       store,
       signal: stops.length ? AbortSignal.any(stops) : undefined,
-      phaseGate: checks.everyNodeCovered ? coverageGate(live, () => run.nodes) : undefined,
+      phaseGate: gates.length === 0 ? undefined : async (phase) => {
+        for (const gate of gates) {
+          const held = await gate(phase);
+          if (held !== undefined) return held;
+        }
+        return undefined;
+      },
       nodesAtPhase: checks.everyNodeCovered && hasGroupFromCluster(plan.nodes)
         ? phaseNodes({
           cluster: live,
@@ -204,6 +250,7 @@ export async function withRunFrame<R, T>(
         layout: plan.layout,
         apiServers: plan.apiServers,
         workloads: plan.workloads,
+        staticPods: restarted,
         planDir,
         controlPlane: controlPlane.map(wrap),
         workers: workers.map(wrap),

@@ -17,6 +17,14 @@ import type { RollWorkloadsSettings } from "../plan/workloads.ts";
 import type { Undo } from "./undo.ts";
 import type { DriftPolicy } from "./drift.ts";
 
+/** A static pod on a node, by the path of its manifest there. */
+export interface StaticPodTarget {
+  readonly node: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly manifest: string;
+}
+
 /** What a step may see and touch while it runs. In a dry run, writes land in an overlay. */
 export interface StepContext {
   readonly stepId: string;
@@ -28,6 +36,11 @@ export interface StepContext {
   readonly apiServers?: ApiServers;
   /** The plan's `workloads` defaults. */
   readonly workloads: RollWorkloadsSettings;
+  /**
+   * The static pods the plan restarts (`staticPods.restart`), where the run found them on the
+   * nodes: node, pod name and namespace, manifest path. Absent or empty: none.
+   */
+  readonly staticPods?: readonly StaticPodTarget[];
   /** The directory of the plan file, for paths the plan gives relative to itself. */
   readonly planDir: string;
   /** When this rotation's first step started (the progress record); now for a new one. */

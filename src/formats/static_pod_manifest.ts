@@ -73,3 +73,31 @@ export function setManifestAnnotation(
   document.setIn(["metadata", "annotations", key], value);
   return document.toString({ indentSeq: false });
 }
+
+/** What a static pod is and which node paths it mounts. */
+export interface StaticPodVolumes {
+  /** `metadata.name` (the mirror pod is `<name>-<node>`). */
+  readonly name: string;
+  /** `metadata.namespace` (`default` when absent, as the kubelet reads it). */
+  readonly namespace: string;
+  /** The `hostPath.path` of each volume, in order. */
+  readonly hostPaths: readonly string[];
+}
+
+/** The static pod's name, namespace and hostPath volumes; undefined when the file is no Pod. */
+export function staticPodVolumes(text: string, path = "manifest"): StaticPodVolumes | undefined {
+  const pod = parse(text, path).toJS() as {
+    kind?: unknown;
+    metadata?: { name?: unknown; namespace?: unknown };
+    spec?: { volumes?: { hostPath?: { path?: unknown } }[] };
+  } | null;
+  if (pod?.kind !== "Pod" || typeof pod.metadata?.name !== "string") return undefined;
+  const volumes = Array.isArray(pod.spec?.volumes) ? pod.spec.volumes : [];
+  return {
+    name: pod.metadata.name,
+    namespace: typeof pod.metadata.namespace === "string" ? pod.metadata.namespace : "default",
+    hostPaths: volumes.flatMap((volume) =>
+      typeof volume?.hostPath?.path === "string" ? [volume.hostPath.path] : []
+    ),
+  };
+}

@@ -11,8 +11,11 @@ import { createHash } from "node:crypto";
 import type { Plan, PlanSettings } from "./schema.ts";
 import { stepCas, type StepFields, type StepFormat } from "./step_format.ts";
 
-/** Plan fields left out of the plan digest. */
-export const PLAN_UNDIGESTED_FIELDS = ["stopAfter"] as const;
+/**
+ * Plan fields left out of the plan digest: `stopAfter`, and `staticPods` (a static pod found
+ * mid-rotation is listed then, to restart or accept it, without starting over).
+ */
+export const PLAN_UNDIGESTED_FIELDS = ["stopAfter", "staticPods"] as const;
 
 /** Layout fields that say how, not what: left out of every digest. */
 export const LAYOUT_UNDIGESTED_FIELDS = ["preset", "kubeletRestart", "backupDir"] as const;

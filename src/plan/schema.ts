@@ -14,6 +14,7 @@ import { NodesSchema } from "./nodes.ts";
 import { PHASES } from "./phase.ts";
 import { planRules } from "./rules.ts";
 import type { StepFields, StepFormat } from "./step_format.ts";
+import { StaticPodsSchema } from "./static_pods.ts";
 import { WorkloadsSchema } from "./workloads.ts";
 
 /** The plan format's `apiVersion`. */
@@ -46,6 +47,8 @@ const settingsShape = {
   apiServers: ApiServersSchema.optional(),
   cas: CasSchema,
   workloads: WorkloadsSchema.prefault({}),
+  /** Static pods besides the control-plane components that mount kubeconfigs or the PKI dir. */
+  staticPods: StaticPodsSchema.prefault({}),
 };
 
 const PlanSettingsObject = z.strictObject(settingsShape);

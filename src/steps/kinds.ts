@@ -12,6 +12,7 @@ import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
 import { restartComponent } from "./restart_component.ts";
+import { restartStaticPods } from "./restart_static_pods.ts";
 import { kubeletServingGate } from "./kubelet_serving_gate.ts";
 import { rollKubelets } from "./roll_kubelets.ts";
 import { rollWorkloads } from "./roll_workloads.ts";
@@ -30,6 +31,7 @@ export const STEP_KINDS = [
   distributeCa,
   setComponentFlags,
   restartComponent,
+  restartStaticPods,
   updateKubeconfigs,
   activateCa,
   reissueLeaves,

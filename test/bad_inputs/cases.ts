@@ -202,6 +202,20 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
       ),
     },
     {
+      name: "plan: a static pod both restarted and accepted",
+      plan: edit(
+        /^steps:$/m,
+        "staticPods:\n  restart: [kube-vip]\n  accept:\n" +
+          '    - { name: kube-vip, reason: "reads admin.conf once" }\nsteps:',
+      ),
+      exitCode: 2,
+      message: planError(
+        "\\d+",
+        "staticPods\\.accept\\[0\\]\\.name",
+        '"kube-vip" is already listed in staticPods\\.restart\\[0\\]',
+      ),
+    },
+    {
       name: "plan: unknown phase in stopAfter",
       plan: edit("stopAfter: trust", "stopAfter: rollout"),
       exitCode: 2,
