@@ -77,10 +77,18 @@ export async function initPlan(options: InitOptions): Promise<InitResult> {
   });
   const name = options.settings.name ??
     defaultPlanName(facts.clusterName ?? config.getCurrentCluster()?.name);
-  const plan = planFromCluster(await Deno.readTextFile(TEMPLATE_PATH), facts, {
-    ...options.settings,
-    name,
-  });
+  let plan: InitPlan;
+  try {
+    plan = planFromCluster(await Deno.readTextFile(TEMPLATE_PATH), facts, {
+      ...options.settings,
+      name,
+    });
+  } catch (error) {
+    throw new Error(
+      `Cannot write a plan from ${TEMPLATE_PATH} for ${facts.server}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   try {
     parsePlan(plan.text, `${name}.yaml`, Deno.env.toObject());
   } catch (error) {
