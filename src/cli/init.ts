@@ -4,7 +4,7 @@
  * options: the work is src/app/init_plan.ts's.
  * @module
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { ExitCode, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { initPlan } from "../app/init_plan.ts";
@@ -40,6 +40,9 @@ async function exists(path: string): Promise<boolean> {
 export async function initCommand(flags: InitFlags, printer: Printer): Promise<number> {
   if (flags.out !== undefined && !flags.force && await exists(flags.out)) {
     throw new InputError(`${flags.out} exists: give --force to overwrite it, or another --out`);
+  }
+  if (flags.out !== undefined && !await exists(dirname(resolve(flags.out)))) {
+    throw new InputError(`--out ${flags.out}: the directory ${dirname(flags.out)} does not exist`);
   }
   const result = await initPlan({
     kubeconfig: flags.kubeconfig,

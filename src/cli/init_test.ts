@@ -43,6 +43,12 @@ Deno.test("init never writes over an existing --out without --force (exit 2, fil
     const forced = await init("--out", out, "--force", "--kubeconfig", "/nonexistent/kubeconfig");
     assert.match(forced.output, /file not found/);
     assert.equal(await Deno.readTextFile(out), "mine\n", "nothing written on failure");
+    const nowhere = await init("--out", join(dir, "no-such-dir/plan.yaml"));
+    assert.equal(nowhere.code, 2);
+    assert.match(
+      nowhere.output,
+      /--out .*no-such-dir\/plan\.yaml: the directory .* does not exist/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
