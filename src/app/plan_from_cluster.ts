@@ -140,6 +140,33 @@ function setEntry(doc: Document, map: YAMLMap, key: string, value: unknown): Sca
   return pair.key as Scalar;
 }
 
+/**
+ * `values` written into `map` key by key (nested plain objects into nested maps), so that the
+ * comments of the template's entries stay; `drop` keys are removed. A key whose value is
+ * `undefined` is removed too.
+ */
+function mergeInto(
+  doc: Document,
+  map: YAMLMap,
+  values: Readonly<Record<string, unknown>>,
+  drop: readonly string[] = [],
+): void {
+  for (const key of drop) map.delete(key);
+  for (const [key, value] of Object.entries(values)) {
+    const existing = map.get(key, true);
+    if (value === undefined) {
+      map.delete(key);
+    } else if (
+      isMap(existing) && value && typeof value === "object" && !Array.isArray(value) &&
+      !isMap(value) && !isSeq(value)
+    ) {
+      mergeInto(doc, existing, value as Record<string, unknown>);
+    } else {
+      setEntry(doc, map, key, isMap(value) || isSeq(value) ? value : doc.createNode(value));
+    }
+  }
+}
+
 function stepsOf(doc: Document): YAMLSeq<YAMLMap> {
   const steps = doc.get("steps", true);
   if (!isSeq(steps)) throw new Error("the template has no steps list");
@@ -243,16 +270,22 @@ function writeNodes(
       if (note) host.comment = ` ${note}`;
       return host;
     });
-  const sshGroup = (group: readonly NodeFact[]) => {
-    const map = doc.createNode({
-      driver: "ssh",
-      identityFile: settings.identityFile,
-      ...(settings.knownHostsFile ? { knownHostsFile: settings.knownHostsFile } : {}),
-      sudo: settings.sudo,
-    }) as YAMLMap;
+  /** The template's group (its comments kept) when it is an ssh group, else a new one. */
+  const templateGroup = (key: string): YAMLMap => {
+    const existing = nodes.get(key, true);
+    return isMap(existing) && existing.get("driver") === "ssh" ? existing : new YAMLMap();
+  };
+  const sshSettings = {
+    driver: "ssh",
+    identityFile: settings.identityFile,
+    knownHostsFile: settings.knownHostsFile,
+    sudo: settings.sudo,
+  };
+  const sshGroup = (key: string, group: readonly NodeFact[]) => {
+    const map = templateGroup(key);
     const hosts = new YAMLSeq();
     hosts.items.push(...hostsOf(group));
-    setEntry(doc, map, "hosts", hosts);
+    mergeInto(doc, map, { ...sshSettings, hosts }, ["fromCluster", "user", "port"]);
     return map;
   };
   const localGroup = (group: readonly NodeFact[], addresses: boolean) => {
@@ -274,12 +307,15 @@ function writeNodes(
     );
 
   const controlPlaneGroup = settings.driver === "ssh"
-    ? sshGroup(controlPlane)
+    ? sshGroup("controlPlane", controlPlane)
     : localGroup(controlPlane, true);
-  setEntry(doc, nodes, "controlPlane", controlPlaneGroup).commentBefore = comment(
-    `init: the ${controlPlane.length} Nodes labelled ${CONTROL_PLANE_LABEL}, by their ` +
-      `${settings.addressType}: ${described(controlPlane)}.`,
-    "Each gets the new CA in its PKI directory, new flags, kubeconfigs and kubelet trust.",
+  addCommentBefore(
+    setEntry(doc, nodes, "controlPlane", controlPlaneGroup),
+    comment(
+      `init: the ${controlPlane.length} Nodes labelled ${CONTROL_PLANE_LABEL}, by their ` +
+        `${settings.addressType}: ${described(controlPlane)}.`,
+      "Each gets the new CA in its PKI directory, new flags, kubeconfigs and kubelet trust.",
+    ),
   );
   findings.push(`control plane: ${described(controlPlane)}`);
 
@@ -288,25 +324,29 @@ function writeNodes(
   let workersGroup: YAMLMap;
   let workersNote: string;
   if (fromCluster) {
-    workersGroup = doc.createNode({
-      driver: "ssh",
-      identityFile: settings.identityFile,
-      ...(settings.knownHostsFile ? { knownHostsFile: settings.knownHostsFile } : {}),
-      sudo: settings.sudo,
-      ...(settings.user ? { user: settings.user } : {}),
+    workersGroup = templateGroup("workers");
+    mergeInto(doc, workersGroup, {
+      ...sshSettings,
+      user: settings.user,
       fromCluster: { selector: `!${CONTROL_PLANE_LABEL}`, addressType: settings.addressType },
-    }) as YAMLMap;
+    }, ["hosts", "port"]);
     workersNote = `init: every Node not labelled ${CONTROL_PLANE_LABEL}, found from the cluster ` +
       `at each phase start, so a Node that joins or an autoscaler adds is rolled too ` +
       `(${workers.length} now: ${described(workers)}).`;
   } else {
-    workersGroup = settings.driver === "ssh" ? sshGroup(workers) : localGroup(workers, false);
+    workersGroup = settings.driver === "ssh"
+      ? sshGroup("workers", workers)
+      : localGroup(workers, false);
     workersNote = `init: the ${workers.length} Nodes not labelled ${CONTROL_PLANE_LABEL}: ` +
       `${described(workers)}. A Node added later must be added here (or excluded below).`;
   }
-  setEntry(doc, nodes, "workers", workersGroup).commentBefore = comment(
-    workersNote,
-    "Each kubelet trusts the bundle in trust and the new CA alone in finalize, one node at a time.",
+  addCommentBefore(
+    setEntry(doc, nodes, "workers", workersGroup),
+    comment(
+      workersNote,
+      "Each kubelet trusts the bundle in trust and the new CA alone in finalize, one node at a " +
+        "time.",
+    ),
   );
   findings.push(`workers: ${described(workers)}${fromCluster ? " (found from the cluster)" : ""}`);
 }
@@ -548,9 +588,29 @@ function writeStaticPods(
     setEntry(doc, section, "restart", doc.createNode([...names], { flow: true }));
     setEntry(doc, section, "accept", doc.createNode([], { flow: true }));
     const key = doc.createNode("staticPods") as Scalar;
-    key.commentBefore = comment(why);
     key.spaceBefore = true;
-    top.items.splice(top.items.indexOf(casPair), 0, doc.createPair(key, section));
+    // Where the template shows the section commented out, it goes there, with the template's
+    // explanation and without its example; elsewhere before `cas`.
+    let at = top.items.indexOf(casPair);
+    let explanation: string[] = [];
+    for (const [index, pair] of top.items.entries()) {
+      const next = pair.key as Scalar;
+      const lines = (next.commentBefore ?? "").split("\n");
+      const start = lines.indexOf(" staticPods:");
+      if (start < 0) continue;
+      let end = start + 1;
+      while (end < lines.length && lines[end].startsWith("   ")) end++;
+      let from = start;
+      while (from > 0 && lines[from - 1] !== "") from--;
+      explanation = lines.slice(from, start);
+      const rest = [...lines.slice(0, from), ...lines.slice(end)];
+      while (rest.length > 0 && rest[0] === "") rest.shift();
+      next.commentBefore = rest.join("\n") || undefined;
+      at = index;
+      break;
+    }
+    key.commentBefore = [...explanation, comment(why)].join("\n");
+    top.items.splice(at, 0, doc.createPair(key, section));
   } else {
     addCommentBefore(
       casPair.key as Scalar,

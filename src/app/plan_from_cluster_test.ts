@@ -15,6 +15,10 @@ const SSH: InitSettings = {
   identityFile: "~/.ssh/ca-rotator",
   sudo: true,
   addressType: "InternalIP",
+  // The plan format of this branch: listed workers, staticPods as a comment (the merge switches'
+  // other setting has its own test below).
+  workersFromCluster: false,
+  staticPodsSection: false,
 };
 
 function loaded(text: string) {
@@ -72,7 +76,7 @@ Deno.test("the node groups are the cluster's Nodes: control plane by its label, 
   // Without --user, ssh's own default: no user written.
   const noUser = loaded(planFromCluster(template, PLAIN_FACTS, { ...SSH, user: undefined }).text);
   const group = noUser.plan.nodes.controlPlane;
-  assert.ok(group.driver === "ssh" && group.hosts.every((host) => host.user === undefined));
+  assert.ok(group.driver === "ssh" && (group.hosts ?? []).every((host) => host.user === undefined));
 });
 
 Deno.test("the API-server endpoints and the kubeconfig's server as the load balancer, each with its source", () => {
