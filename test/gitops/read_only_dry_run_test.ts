@@ -90,6 +90,11 @@ async function initFromCluster(cluster: TestCluster, workspace: string, run: Run
   const node = cluster.nodes[0].name;
   const caPem = await Deno.readTextFile(join(cluster.nodeRoots[0], "etc/kubernetes/pki/ca.crt"));
   const fixtures = initFixtures(caPem, node);
+  // The token controller deletes a token Secret whose ServiceAccount does not exist (yet).
+  await eventually("ServiceAccount default/default", async () =>
+    (await cluster.kubectl(
+      ["get", "serviceaccount", "-n", "default", "default", "--ignore-not-found", "-o", "name"],
+    )).trim() !== "");
   await cluster.kubectl(["apply", "-f", "-"], { stdin: fixtures });
   await eventually("the legacy token Secret filled in", async () => {
     const secret = await cluster.kubectlJson<{ data?: Record<string, string> }>(
