@@ -9,6 +9,7 @@ import {
   Command,
   CommanderError,
   InvalidArgumentError,
+  Option,
 } from "@commander-js/extra-typings";
 import { exitCodeOf } from "./exit_code.ts";
 import { consolePrinter, type Printer } from "../engine/printer.ts";
@@ -90,6 +91,45 @@ export function buildProgram(
     .action(async (options) => {
       const { validateCommand } = await import("./validate.ts");
       result.exitCode = await validateCommand(options, printer);
+    });
+
+  program.command("init")
+    .description(
+      "write a plan for the cluster the kubeconfig points at (reads it, changes nothing)",
+    )
+    .option("--out <file>", "write the plan to this file (default: stdout)")
+    .option("--force", "overwrite --out if it exists", false)
+    .option("--name <name>", "the plan's name (default: the cluster's name)")
+    .addOption(
+      new Option("--driver <driver>", "how the plan reaches the nodes").choices(
+        ["ssh", "local"] as const,
+      ).default("ssh" as const),
+    )
+    .option("--user <user>", "ssh: the login user (default: ssh's own)")
+    .option("--identity-file <file>", "ssh: the identity file", "~/.ssh/ca-rotator")
+    .option("--known-hosts-file <file>", "ssh: a known_hosts file that pins the host keys")
+    .option("--no-sudo", "ssh: run commands without sudo (log in as root)")
+    .option("--node-roots <dir>", "local: the directory holding each node's root, DIR/<node>")
+    .option(
+      "--address-type <type>",
+      "the Node address ssh dials (InternalIP, ExternalIP, Hostname)",
+      "InternalIP",
+    )
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .addHelpText(
+      "after",
+      examples(
+        "ca-rotator init --out plans/prod.yaml --name prod --user ops",
+        "ca-rotator init --context prod-admin > plans/prod.yaml",
+        "ca-rotator init --driver local --node-roots /tmp/ca-rotator-cluster/nodes --out plan.yaml",
+      ) +
+        "\nThe plan is plans/kubeadm.yaml filled in from the cluster; every comment starting\n" +
+        '"init:" says what was found. Then: validate, and rotate --dry-run.\n',
+    )
+    .action(async (options) => {
+      const { initCommand } = await import("./init.ts");
+      result.exitCode = await initCommand(options, printer);
     });
 
   program.command("rotate")

@@ -12,6 +12,8 @@ import { fingerprintsOf } from "../pki/mod.ts";
 export interface CaBundleConsumer {
   /** `APIService/v1beta1.metrics.k8s.io`, `ValidatingWebhookConfiguration/policy (webhook x)`. */
   readonly name: string;
+  /** The object alone, as `update-ca-bundles` names it: `ValidatingWebhookConfiguration/policy`. */
+  readonly object: string;
 }
 
 interface ApiService extends KubeObject {
@@ -40,7 +42,8 @@ export async function caBundleConsumers(
   const found: CaBundleConsumer[] = [];
   for (const service of await cluster.list<ApiService>("apiregistration.k8s.io/v1", "APIService")) {
     if (await holdsAny(service.spec?.caBundle, prints)) {
-      found.push({ name: `APIService/${service.metadata?.name}` });
+      const object = `APIService/${service.metadata?.name}`;
+      found.push({ name: object, object });
     }
   }
   for (
@@ -54,7 +57,8 @@ export async function caBundleConsumers(
     ) {
       for (const webhook of config.webhooks ?? []) {
         if (await holdsAny(webhook.clientConfig?.caBundle, prints)) {
-          found.push({ name: `${kind}/${config.metadata?.name} (webhook ${webhook.name})` });
+          const object = `${kind}/${config.metadata?.name}`;
+          found.push({ name: `${object} (webhook ${webhook.name})`, object });
         }
       }
     }
