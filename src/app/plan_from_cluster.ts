@@ -26,18 +26,13 @@ import { signerPair, SIGNERS, SIGNING_PAIR } from "../steps/_controller_manager_
 import { PRESET_LAYOUTS } from "../plan/layout.ts";
 
 /**
- * Merge switch: workers as a node group found from the cluster (`fromCluster`, by label
- * selector), which the plan schema gains on branch `selector`. Until then (false) every worker
- * is a listed host. Flipped when both branches are merged.
+ * Workers as a node group found from the cluster (`fromCluster`, by label selector), as the
+ * shipped plan has them; false: every worker a listed host.
  */
-export const WORKERS_FROM_CLUSTER = false;
+export const WORKERS_FROM_CLUSTER = true;
 
-/**
- * Merge switch: the `staticPods` section (restart/accept), which the plan schema gains on branch
- * `staticpods`. Until then (false) it is written commented out. Flipped when both branches are
- * merged.
- */
-export const STATIC_PODS_SECTION = false;
+/** The `staticPods` section (restart/accept) written out; false: written commented out. */
+export const STATIC_PODS_SECTION = true;
 
 /** How the plan reaches the nodes, and what it is called: the flags of `init`. */
 export interface InitSettings {

@@ -15,8 +15,8 @@ const SSH: InitSettings = {
   identityFile: "~/.ssh/ca-rotator",
   sudo: true,
   addressType: "InternalIP",
-  // The plan format of this branch: listed workers, staticPods as a comment (the merge switches'
-  // other setting has its own test below).
+  // Listed workers and staticPods as a comment, as most tests below read them; init's default
+  // (workers found from the cluster, staticPods written out) has its own test below.
   workersFromCluster: false,
   staticPodsSection: false,
 };
@@ -186,7 +186,7 @@ Deno.test("a plain cluster gets the opposite: no token waits, no serving gate, e
   assert.match(text, /^ {2}# - id: kubelet-serving-gate$/m);
 });
 
-Deno.test("the merged plan format: workers found from the cluster, and the staticPods section", () => {
+Deno.test("init's default: workers found from the cluster, the staticPods section, and it validates", () => {
   const { text } = planFromCluster(template, BUSY_FACTS, {
     ...SSH,
     workersFromCluster: true,
@@ -208,6 +208,13 @@ Deno.test("the merged plan format: workers found from the cluster, and the stati
   assert.deepEqual(plan.staticPods, { restart: ["kube-vip"], accept: [] });
   assert.match(text, /^staticPods:\n {2}restart: \[kube-vip\]\n {2}accept: \[\]$/m);
   assert.match(flat(text), /found from the cluster at each phase start/);
+  // As `validate` reads it: the plan format has both.
+  const valid = loaded(text).plan;
+  assert.deepEqual(valid.staticPods.restart, ["kube-vip"]);
+  assert.equal(
+    valid.nodes.workers?.driver === "ssh" && valid.nodes.workers.fromCluster?.selector,
+    "!node-role.kubernetes.io/control-plane",
+  );
 });
 
 Deno.test("the local driver: one root per node under --node-roots, control-plane addresses for probes", () => {
