@@ -150,7 +150,11 @@ export function renderImpact(impact: Impact, limit = 10): string[] {
     lines.push(
       `  ${each.component} restarts ${times(each.times)} on ${
         each.nodes === 1 ? "its node" : `each of ${each.nodes} nodes`
-      } (${each.phases.join(", ")}), one node at a time`,
+      } (${each.phases.join(", ")}), ${
+        each.component === "kubelet"
+          ? "control-plane nodes one at a time, then the workers in the step's window"
+          : "one node at a time"
+      }`,
     );
   }
   const workloads = impact.workloads;
