@@ -321,6 +321,18 @@ async function injectedFailure(
   };
 }
 
+/**
+ * A client for one method's run, its connections opened before the clock starts: 32 reads at
+ * once, each retried once (a connection the API server closed while the runbook ran minutes
+ * without this client fails once: "other side closed").
+ */
+async function freshClient(cluster: TestCluster): Promise<KubeClusterApi> {
+  const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  const read = () => api.read({ apiVersion: "v1", kind: "Namespace", name: "default" });
+  await mapLimit(Array.from({ length: 32 }), 32, () => read().catch(read));
+  return api;
+}
+
 /** Creates the workloads, rolls them `repeats` times by every method, and removes them. */
 export async function benchRolls(
   cluster: TestCluster,
@@ -352,10 +364,12 @@ export async function benchRolls(
       const run = `r${round}-m${index}-${Date.now()}`;
       note(`rolls: round ${round}/${options.repeats}: ${method}`);
       if (index === 0) runs.get(method)!.push(await runbook(cluster, workloads, run));
-      else if (index === 1) runs.get(method)!.push(await ceiling(api, workloads, run));
-      else {
+      else if (index === 1) {
+        runs.get(method)!.push(await ceiling(await freshClient(cluster), workloads, run));
+      } else {
+        const client = await freshClient(cluster);
         const before = await readRequestTotals(cluster.kubectl);
-        const result = await caRotator(api, windows[index - 2], run);
+        const result = await caRotator(client, windows[index - 2], run);
         const after = await readRequestTotals(cluster.kubectl);
         if (result.changes !== workloads.length) {
           throw new Error(`ca-rotator rolled ${result.changes} of ${workloads.length} workloads`);
@@ -385,7 +399,12 @@ export async function benchRolls(
     note(
       `rolls: ${options.injectedFailures} Deployments never available mid-roll, adaptive window`,
     );
-    failure = await injectedFailure(api, workloads, windows[1], options.injectedFailures);
+    failure = await injectedFailure(
+      await freshClient(cluster),
+      workloads,
+      windows[1],
+      options.injectedFailures,
+    );
     note(
       `rolls: stopped after ${failure.seconds.toFixed(1)} s with ${failure.inFlightAtStop} in ` +
         `flight (window ${failure.windowAtStop}); ${failure.started} started, ` +
