@@ -3,9 +3,9 @@
  * measures, side by side on it, with medians of repeated runs:
  *
  * 1. start-up of the CLI: `--help`, `validate` of plans/kubeadm.yaml;
- * 2. rolls: the runbook loop, the ceiling client and ca-rotator's roll-workloads at the shipped
- *    and a high window (bench/rolls.ts), with the requests ca-rotator made per workload as the
- *    API server counts them;
+ * 2. rolls: the runbook loop, the ceiling client and ca-rotator's roll-workloads with a fixed
+ *    and the shipped adaptive window (bench/rolls.ts), with the requests ca-rotator made per
+ *    workload as the API server counts them, and a failure injected mid-roll;
  * 3. the dry run of plans/local-demo.yaml (plans/kubeadm.yaml's procedure on this control plane)
  *    against many kwok nodes with issued kubelet CSRs and many Deployments: wall time, peak
  *    memory (`/usr/bin/time -v`), API requests by verb;
@@ -65,7 +65,9 @@ const settings = {
   rollNamespaces: quick ? 4 : 20,
   rollDaemonSets: 3,
   rollRepeats: number(flags["roll-repeats"], 3, 1),
-  windows: [5, 50] as [number, number],
+  rollFixedWindow: 5,
+  rollAdaptiveMax: 20,
+  rollInjectedFailures: 3,
   dryRunNodes: number(flags["dry-run-nodes"], 1000, 200),
   dryRunDeployments: number(flags["dry-run-deployments"], 5000, 1000),
   dryRunNamespaces: 100,
@@ -170,7 +172,8 @@ function rollTable(rolls: RollResults) {
       "requests/workload",
     ],
     rolls.methods.map((method) => [
-      method.method,
+      method.method +
+      (method.peakWindows ? ` (largest window: ${method.peakWindows.join("/")})` : ""),
       seconds(method.medianMs),
       method.patchMedianMs === undefined ? "" : seconds(method.patchMedianMs),
       `${((ceiling / method.medianMs) * 100).toFixed(0)} %`,
@@ -183,6 +186,29 @@ function rollTable(rolls: RollResults) {
           )
         })`,
     ]),
+  );
+}
+
+function rollFailureTable(failure: NonNullable<RollResults["failure"]>) {
+  return table(
+    `Rolls: ${failure.broken} Deployments never available from position ${failure.firstBrokenAt} ` +
+      "of the roll order, adaptive window",
+    [
+      "stopped after",
+      "in flight at the stop",
+      "window then",
+      "started",
+      "not started",
+      "window sizes",
+    ],
+    [[
+      `${failure.seconds.toFixed(1)} s`,
+      String(failure.inFlightAtStop),
+      String(failure.windowAtStop),
+      String(failure.started),
+      String(failure.notStarted),
+      failure.windowSizes.join(" "),
+    ]],
   );
 }
 
@@ -338,10 +364,13 @@ try {
       namespaces: settings.rollNamespaces,
       daemonSets: settings.rollDaemonSets,
       repeats: settings.rollRepeats,
-      windows: settings.windows,
+      fixedWindow: settings.rollFixedWindow,
+      adaptiveMax: settings.rollAdaptiveMax,
+      injectedFailures: settings.rollInjectedFailures,
     });
     results.rolls = rolls;
     await report(rollTable(rolls));
+    if (rolls.failure) await report(rollFailureTable(rolls.failure));
   }
   if (only.has("dry-run")) {
     const dry = await benchDryRun(cluster);

@@ -66,6 +66,7 @@ export interface PlanStepAhead {
   readonly phase: Phase;
   readonly kind: string;
   readonly batchSize?: number;
+  readonly window?: "fixed" | "adaptive";
   readonly timeoutSeconds?: number;
   readonly healthTimeoutSeconds?: number;
   readonly wait?: string;
@@ -74,7 +75,13 @@ export interface PlanStepAhead {
 /** What the durations need beyond the steps: the plan's workload window, measured rates. */
 export interface DurationInputs {
   /** The plan's `workloads` defaults, for `roll-workloads` steps that set no window. */
-  readonly workloads?: { readonly batchSize: number; readonly timeoutSeconds: number };
+  readonly workloads?: {
+    readonly batchSize: number;
+    readonly window?: "fixed" | "adaptive";
+    readonly timeoutSeconds: number;
+  };
+  /** The plan's control-plane nodes (their kubelets restart one at a time). */
+  readonly controlPlane?: readonly string[];
   readonly rates?: MeasuredRates;
 }
 
@@ -131,7 +138,9 @@ export function impactOf(
         return {
           ...step,
           batchSize: step.batchSize ?? rolls?.batchSize,
+          window: step.window ?? rolls?.window,
           timeoutSeconds: step.timeoutSeconds ?? rolls?.timeoutSeconds,
+          controlPlane: inputs.controlPlane,
           changes: steps.filter((each) => each.stepId === step.id).flatMap((each) => each.changes),
         };
       }),
@@ -150,7 +159,11 @@ export function renderImpact(impact: Impact, limit = 10): string[] {
     lines.push(
       `  ${each.component} restarts ${times(each.times)} on ${
         each.nodes === 1 ? "its node" : `each of ${each.nodes} nodes`
-      } (${each.phases.join(", ")}), one node at a time`,
+      } (${each.phases.join(", ")}), ${
+        each.component === "kubelet"
+          ? "control-plane nodes one at a time, then the workers in the step's window"
+          : "one node at a time"
+      }`,
     );
   }
   const workloads = impact.workloads;

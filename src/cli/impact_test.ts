@@ -68,7 +68,7 @@ Deno.test("impact: restarts per component and node, rolls per workload, one-repl
   assert.deepEqual(renderImpact(impact), [
     "Impact of the rest of the plan:",
     "  kube-apiserver restarts 3 times on each of 3 nodes (trust, switch, finalize), one node at a time",
-    "  kubelet restarts once on its node (finalize), one node at a time",
+    "  kubelet restarts once on its node (finalize), control-plane nodes one at a time, then the workers in the step's window",
     "  2 workloads rolled, 3 times at most (trust, switch, finalize)",
     "  1 workload with one replica, unavailable while each roll replaces its pod: Deployment/team-a/db",
     "  gate pod-trust-gate (switch): a run stops there (exit 3) until no running pod trusts the old CA only",

@@ -30,10 +30,14 @@ export interface StepAhead {
   readonly kind: string;
   readonly changes: readonly Change[];
   readonly batchSize?: number;
+  /** `adaptive`: `batchSize` is the window's maximum; it may shrink to 1 (the bound assumes 1). */
+  readonly window?: "fixed" | "adaptive";
   readonly timeoutSeconds?: number;
   readonly healthTimeoutSeconds?: number;
   /** A gate's wait, e.g. `30m`. */
   readonly wait?: string;
+  /** The plan's control-plane nodes: their kubelets restart one at a time, whatever the window. */
+  readonly controlPlane?: readonly string[];
 }
 
 /** One phase's figures. */
@@ -71,17 +75,21 @@ export function measuredRates(
   );
 }
 
-/** Units of work in a step's changes: restarts split by kubelet or component, rolls, writes. */
-function units(changes: readonly Change[]) {
-  let kubelets = 0, components = 0, rolls = 0, writes = 0;
+/**
+ * Units of work in a step's changes: restarts split by kubelet (of a control-plane node or a
+ * worker) or component, rolls, writes.
+ */
+function units(changes: readonly Change[], controlPlane: readonly string[]) {
+  let controlPlaneKubelets = 0, kubelets = 0, components = 0, rolls = 0, writes = 0;
   for (const change of changes) {
     if (change.action === "restart" && change.target.type === "component") {
-      if (change.target.component === "kubelet") kubelets++;
-      else components++;
+      if (change.target.component !== "kubelet") components++;
+      else if (controlPlane.includes(change.target.node)) controlPlaneKubelets++;
+      else kubelets++;
     } else if (change.action === "roll") rolls++;
     else writes++;
   }
-  return { kubelets, components, rolls, writes };
+  return { controlPlaneKubelets, kubelets, components, rolls, writes };
 }
 
 /** Pure: one step's expected and longest seconds, and whether the expectation was measured. */
@@ -89,9 +97,15 @@ export function stepDuration(
   step: StepAhead,
   rates: MeasuredRates = {},
 ): { expected: number; atMost: number; measured: boolean } {
-  const { kubelets, components, rolls, writes } = units(step.changes);
+  const { controlPlaneKubelets, kubelets, components, rolls, writes } = units(
+    step.changes,
+    step.controlPlane ?? [],
+  );
   const batch = Math.max(1, step.batchSize ?? 1);
-  const kubeletWindows = Math.ceil(kubelets / batch);
+  // Expected: the window at its size (adaptive: its maximum); the bound: an adaptive window
+  // shrunk to 1 by slow ones. Control-plane kubelets go one at a time either way.
+  const smallest = step.window === "adaptive" ? 1 : batch;
+  const kubeletWindows = controlPlaneKubelets + Math.ceil(kubelets / batch);
   const rollWindows = Math.ceil(rolls / batch);
   const modelled = components * ASSUMED_SECONDS.componentRestart +
     kubeletWindows * ASSUMED_SECONDS.kubeletRestart +
@@ -99,8 +113,8 @@ export function stepDuration(
     writes * ASSUMED_SECONDS.write;
   const health = step.healthTimeoutSeconds ?? 0;
   const atMost = writes * ASSUMED_SECONDS.write +
-    (components + kubeletWindows) * health +
-    rollWindows * (step.timeoutSeconds ?? 0) +
+    (components + controlPlaneKubelets + Math.ceil(kubelets / smallest)) * health +
+    Math.ceil(rolls / smallest) * (step.timeoutSeconds ?? 0) +
     (rolls === 0 && step.changes.length === 0 ? step.timeoutSeconds ?? 0 : 0) +
     (step.wait ? parseDuration(step.wait) / 1000 : 0);
   const rate = rates[step.kind];

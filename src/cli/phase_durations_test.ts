@@ -48,6 +48,24 @@ Deno.test("a step's figures: restarts one at a time, kubelets and rolls in windo
   });
   assert.equal(kubelets.expected, 3 * ASSUMED_SECONDS.kubeletRestart, "5 kubelets, 2 at a time");
   assert.equal(kubelets.atMost, 3 * 300);
+  const withControlPlane = stepDuration({
+    id: "roll-kubelets",
+    phase: "trust",
+    kind: "roll-kubelets",
+    changes: ["cp-1", "cp-2", "cp-3", "w-1", "w-2", "w-3", "w-4"].map((node) =>
+      restart(node, "kubelet")
+    ),
+    batchSize: 4,
+    window: "adaptive",
+    healthTimeoutSeconds: 300,
+    controlPlane: ["cp-1", "cp-2", "cp-3"],
+  });
+  assert.equal(
+    withControlPlane.expected,
+    (3 + 1) * ASSUMED_SECONDS.kubeletRestart,
+    "3 control-plane kubelets one at a time, then 4 workers at once",
+  );
+  assert.equal(withControlPlane.atMost, (3 + 4) * 300, "the adaptive window may shrink to 1");
   const rolls = stepDuration({
     id: "roll-workloads-trust",
     phase: "trust",
@@ -58,6 +76,17 @@ Deno.test("a step's figures: restarts one at a time, kubelets and rolls in windo
   });
   assert.equal(rolls.expected, 3 * ASSUMED_SECONDS.rollout, "12 rollouts, 5 in flight");
   assert.equal(rolls.atMost, 3 * 600);
+  const adaptive = stepDuration({
+    id: "roll-workloads-trust",
+    phase: "trust",
+    kind: "roll-workloads",
+    changes: Array.from({ length: 12 }, (_, i) => roll(`app-${i}`)),
+    batchSize: 5,
+    window: "adaptive",
+    timeoutSeconds: 600,
+  });
+  assert.equal(adaptive.expected, 3 * ASSUMED_SECONDS.rollout, "at its maximum when healthy");
+  assert.equal(adaptive.atMost, 12 * 600, "shrunk to 1 by slow ones");
   const gate = stepDuration({
     id: "kubelet-rotation-gate",
     phase: "finalize",

@@ -20,6 +20,7 @@ import { renderMarkdownSummary, type RunReport } from "./markdown_summary.ts";
 import { timelineChart } from "./timeline.ts";
 import { impactOf, renderImpact } from "./impact.ts";
 import { measuredRates } from "./phase_durations.ts";
+import { nodeNames } from "../plan/nodes.ts";
 import { rotationStatus } from "../app/status.ts";
 import { inGitHubActions } from "./github_actions.ts";
 import {
@@ -175,6 +176,7 @@ export async function rotateCommand(
       loaded.plan.steps.filter((step) => !result.skipped.includes(step.id)),
       {
         workloads: loaded.plan.workloads,
+        controlPlane: nodeNames(loaded.plan.nodes.controlPlane),
         rates: measuredRates(result.progress, (id) => phaseOf.get(id)?.kind),
       },
     )

@@ -21,7 +21,13 @@ export const PLAN_UNDIGESTED_FIELDS = ["stopAfter", "staticPods"] as const;
 export const LAYOUT_UNDIGESTED_FIELDS = ["preset", "kubeletRestart", "backupDir"] as const;
 
 /** `workloads` fields that are tuning: left out of every digest. */
-export const WORKLOADS_TUNING_FIELDS = ["batchSize", "timeoutSeconds", "order"] as const;
+export const WORKLOADS_TUNING_FIELDS = [
+  "batchSize",
+  "window",
+  "windowStart",
+  "timeoutSeconds",
+  "order",
+] as const;
 
 /** JSON with object keys sorted and `undefined` dropped: equal data, equal text. */
 export function canonicalJson(value: unknown): string {

@@ -19,7 +19,12 @@ Deno.test("the digest ignores stopAfter and tuning", () => {
   tuned = edit(tuned, "    batchSize: 2\n", "    batchSize: 10\n    timeoutSeconds: 30\n");
   tuned = edit(tuned, "    expect: trust\n", "    expect: trust\n    timeoutSeconds: 900\n");
   tuned = edit(tuned, "  preset: kubeadm\n", "  preset: kubeadm\n  kubeletRestart: [reboot]\n");
-  tuned = edit(tuned, "steps:\n", "workloads:\n  batchSize: 1\n  order: [kube-public]\nsteps:\n");
+  tuned = edit(
+    tuned,
+    "steps:\n",
+    "workloads:\n  batchSize: 1\n  window: adaptive\n  windowStart: 1\n  order: [kube-public]\nsteps:\n",
+  );
+  tuned = edit(tuned, "    batchSize: 10\n", "    batchSize: 10\n    window: fixed\n");
   const other = load(tuned);
   assert.equal(other.digest, base.digest);
   assert.deepEqual(other.stepDigests, base.stepDigests);

@@ -335,3 +335,43 @@ Deno.test("an unquoted ${VAR} in a flow mapping: the first error says to quote i
   assert.ok(error.problems.length <= 6, `${error.problems.length} problems`);
   assert.match(error.problems.at(-1)!.message, /^\d+ more YAML syntax errors after these/);
 });
+
+Deno.test("an adaptive window: windowStart above batchSize, or with a fixed window, is refused with line and field", () => {
+  const section = (fields: string) =>
+    edit(minimalPlanText(), "steps:\n", `workloads:\n${fields}steps:\n`);
+  const loaded = parsePlan(
+    section("  window: adaptive\n  batchSize: 20\n  windowStart: 2\n"),
+    "plans/test.yaml",
+  );
+  assert.equal(loaded.plan.workloads.window, "adaptive");
+  assert.equal(loaded.plan.workloads.windowStart, 2);
+  assert.equal(
+    refusedText(section("  window: adaptive\n  batchSize: 4\n  windowStart: 5\n")).message
+      .split("\n")[0],
+    'Cannot load plan "plans/test.yaml": line 19, workloads.windowStart: windowStart (5) is above ' +
+      "batchSize (4), the adaptive window's maximum",
+  );
+  assert.equal(
+    refusedText(section("  windowStart: 2\n")).message,
+    'Cannot load plan "plans/test.yaml": line 17, workloads.windowStart: windowStart applies to ' +
+      "window: adaptive only (this window is fixed)",
+  );
+  // a step's own batchSize (2) below the section's adaptive start
+  assert.equal(
+    refusedText(section("  window: adaptive\n  batchSize: 8\n  windowStart: 3\n")).message,
+    'Cannot load plan "plans/test.yaml": line 28, steps[1].batchSize: workloads.windowStart (3) ' +
+      "is above batchSize (2), the adaptive window's maximum",
+  );
+  assert.equal(
+    refusedText(
+      edit(
+        minimalPlanText(),
+        "    batchSize: 2\n",
+        "    batchSize: 2\n    window: adaptive\n    windowStart: 3\n",
+      ),
+    )
+      .message,
+    'Cannot load plan "plans/test.yaml": line 26, steps[1].windowStart: windowStart (3) is above ' +
+      "batchSize (2), the adaptive window's maximum",
+  );
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { rollingWindow } from "./_rolling_window.ts";
+import { rollingWindow, type TaskEnd } from "./_rolling_window.ts";
+import { AdaptiveWindow } from "./_adaptive_window.ts";
 
 /** Tasks the test finishes by hand, recording when each starts. */
 function controlledTasks() {
@@ -91,6 +92,124 @@ Deno.test("rollingWindow: nothing to do, and a bad size", async () => {
     done: [],
     failed: [],
     notStarted: [],
+    peakInFlight: 0,
   });
   assert.throws(() => rollingWindow([1], 0, () => Promise.resolve()), /positive whole number/);
+});
+
+Deno.test("rollingWindow: a size read before each start (an adaptive window) grows and shrinks the window", async () => {
+  const { started, pending, task, settle } = controlledTasks();
+  let size = 1;
+  const ends: [string, TaskEnd][] = [];
+  let clock = 0;
+  const run = rollingWindow(["a", "b", "c", "d", "e", "f"], () => size, task, {
+    onSettled: (item, end) => {
+      ends.push([item, end]);
+      size = item === "a" ? 3 : item === "b" ? 1 : size;
+    },
+    now: () => clock,
+  });
+  await tick();
+  assert.deepEqual(started, ["a"]);
+  clock = 7;
+  await settle("a"); // grown to 3: three start
+  assert.deepEqual(started, ["a", "b", "c", "d"]);
+  assert.deepEqual(ends[0], ["a", { ok: true, ms: 7, inFlight: 1 }]);
+  await settle("b"); // shrunk to 1: c and d still in flight, nothing new
+  assert.deepEqual(started, ["a", "b", "c", "d"]);
+  assert.equal(pending.size, 2);
+  await settle("c");
+  assert.deepEqual(started, ["a", "b", "c", "d"], "one left in flight is the whole window of 1");
+  await settle("d");
+  assert.deepEqual(started, ["a", "b", "c", "d", "e"]);
+  await settle("e");
+  await settle("f");
+  const outcome = await run;
+  assert.equal(outcome.done.length, 6);
+  assert.equal(outcome.peakInFlight, 3);
+  assert.equal(outcome.stoppedWith, undefined);
+});
+
+Deno.test("rollingWindow: a failure is reported with the tasks in flight and the window's size then", async () => {
+  const { started, task, settle } = controlledTasks();
+  const run = rollingWindow(["a", "b", "c", "d", "e"], 3, task);
+  await tick();
+  await settle("a");
+  assert.deepEqual(started, ["a", "b", "c", "d"]);
+  await settle("c", new Error("stuck"));
+  await settle("b");
+  await settle("d");
+  const outcome = await run;
+  assert.deepEqual(outcome.stoppedWith, { inFlight: 3, size: 3 });
+  assert.deepEqual(outcome.notStarted, ["e"]);
+});
+
+/**
+ * Tasks of simulated duration: each takes `durations[item]` ms of a virtual clock, resolved in
+ * the order they would end; returns what a run would have in flight at each start.
+ */
+async function simulate(
+  durations: Record<string, number | "fails">,
+  window: AdaptiveWindow,
+  failAfter = 30,
+) {
+  let clock = 0;
+  const timers: { at: number; done: () => void }[] = [];
+  const sizes: number[] = [];
+  const outcome = rollingWindow(
+    Object.keys(durations),
+    () => window.size,
+    (item) =>
+      new Promise<void>((resolve, reject) => {
+        const duration = durations[item];
+        const at = clock + (duration === "fails" ? failAfter : duration);
+        timers.push({
+          at,
+          done: duration === "fails" ? () => reject(new Error(`${item} never available`)) : resolve,
+        });
+      }),
+    {
+      now: () => clock,
+      onSettled: (item, end) => {
+        if (end.ok) window.completed(item, "Deployment", end.ms, end.inFlight);
+        else window.failed(item);
+        sizes.push(window.size);
+      },
+    },
+  );
+  let finished = false;
+  outcome.then(() => finished = true);
+  while (!finished) {
+    await tick();
+    timers.sort((a, b) => a.at - b.at);
+    const first = timers.shift();
+    if (!first) continue;
+    clock = first.at;
+    first.done();
+  }
+  return { outcome: await outcome, sizes };
+}
+
+Deno.test("an adaptive rolling window: grows on healthy rollouts, stops at a failure with at most its size in flight", async () => {
+  const healthy = Object.fromEntries(
+    Array.from({ length: 12 }, (_, i) => [`w${String(i).padStart(2, "0")}`, 2_000]),
+  );
+  const grows = await simulate(
+    { ...healthy },
+    new AdaptiveWindow({ start: 1, max: 4, timeoutMs: 600_000 }),
+  );
+  assert.equal(grows.outcome.done.length, 12, "every rollout completes");
+  assert.equal(grows.outcome.peakInFlight, 4, "grew to its maximum");
+  assert.equal(grows.sizes.at(-1), 4);
+
+  const stuck = await simulate(
+    { ...healthy, w08: "fails" },
+    new AdaptiveWindow({ start: 1, max: 4, timeoutMs: 600_000 }),
+  );
+  const stop = stuck.outcome.stoppedWith!;
+  assert.ok(stop.size > 1, "the window had grown before the failure");
+  assert.ok(stop.inFlight <= stop.size, `${stop.inFlight} in flight, window ${stop.size}`);
+  assert.deepEqual(stuck.outcome.failed.map((failure) => failure.item), ["w08"]);
+  assert.ok(stuck.outcome.notStarted.length > 0, "nothing started after the failure");
+  assert.equal(stuck.sizes.at(-1)! < stop.size, true, "the failure shrank the window");
 });

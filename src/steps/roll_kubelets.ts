@@ -1,8 +1,11 @@
 /**
- * `roll-kubelets`: on every node, in a rolling window of `batchSize` nodes: the kubelet's
- * `clientCAFile` and its kubeconfig's `certificate-authority-data` → the bundle or the new CA;
- * then restart the kubelet and wait until its node is Ready; the next node starts as soon as one
- * is back, and a node that does not come back stops new starts.
+ * `roll-kubelets`: on every node: the kubelet's `clientCAFile` and its kubeconfig's
+ * `certificate-authority-data` → the bundle or the new CA; then restart the kubelet and wait
+ * until its node is Ready. Control-plane nodes one at a time, first (they host the API servers:
+ * never two of their kubelets down at once, whatever the window); then the workers in a rolling
+ * window of `batchSize` nodes — or, with `window: adaptive`, from `windowStart` up to `batchSize`
+ * (`_adaptive_window.ts`). The next node starts as soon as one is back, and a node that does not
+ * come back stops new starts.
  * @module
  */
 import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
@@ -18,21 +21,31 @@ import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
 import { trustSetField } from "./_step_fields.ts";
 import { caPaths, kubeletRestartPendingPath } from "../plan/node_paths.ts";
-import { rollingWindow } from "./_rolling_window.ts";
+import { rollingWindow, type WindowOutcome } from "./_rolling_window.ts";
+import { stepWindow, stoppedText } from "./_step_window.ts";
+import { windowField, windowIssues, windowStartField } from "../plan/window.ts";
 import { kubeletBack, restartKubelet } from "./_kubelet_restart.ts";
 import { restoreKubelets } from "./restore_kubelets.ts";
 
 /**
- * `roll-kubelets` parameters: on every node, in a rolling window: the kubelet config's `clientCAFile` and
- * `kubelet.conf`'s `certificate-authority-data` → the bundle or the new CA; restart the kubelet
+ * `roll-kubelets` parameters: on every node (control-plane nodes one at a time, then the workers
+ * in a rolling window): the kubelet config's `clientCAFile` and `kubelet.conf`'s
+ * `certificate-authority-data` → the bundle or the new CA; restart the kubelet
  * (`layout.kubeletRestart`); wait until the node is Ready.
  */
 export const RollKubeletsStep = z.strictObject({
   ...stepBase,
   kind: z.literal("roll-kubelets"),
   clientCA: trustSetField,
-  /** Tuning: the window: at most this many kubelets restarting at once. */
+  /**
+   * Tuning: the workers' window: at most this many of their kubelets restarting at once
+   * (adaptive: its maximum). Control-plane nodes are always one at a time.
+   */
   batchSize: positiveInt.default(1),
+  /** Tuning: the workers' window: `fixed` (`batchSize` at once) or `adaptive` (AIMD). */
+  window: windowField.optional(),
+  /** Tuning: where the workers' adaptive window starts (default 1). */
+  windowStart: windowStartField.optional(),
   /** Tuning: how long to wait for each node to be Ready. */
   healthTimeoutSeconds: positiveInt.default(300),
 });
@@ -50,6 +63,29 @@ function allNodes(ctx: StepContext) {
   return [...ctx.controlPlane, ...ctx.workers];
 }
 
+/**
+ * Pure: the order kubelets restart in: the control-plane nodes among `restarts` (`first`, one
+ * at a time), then the workers (`then`, in the step's window); each in the order given.
+ */
+export function kubeletRollOrder(
+  restarts: readonly string[],
+  controlPlane: ReadonlySet<string>,
+): { first: string[]; then: string[] } {
+  return {
+    first: restarts.filter((name) => controlPlane.has(name)),
+    then: restarts.filter((name) => !controlPlane.has(name)),
+  };
+}
+
+function rollError(outcome: WindowOutcome<string>, alsoLeft: readonly string[]): Error {
+  const left = [...outcome.notStarted, ...alsoLeft];
+  const notRestarted = left.length > 0 ? ` (${left.length} not restarted: ${left.join(", ")})` : "";
+  return new Error(
+    outcome.failed.map(({ error }) => error instanceof Error ? error.message : String(error))
+      .join("; ") + notRestarted + stoppedText(outcome),
+  );
+}
+
 /** The roll-kubelets step kind. */
 export const rollKubelets = defineStepKind<Step, Observed>({
   kind: "roll-kubelets",
@@ -59,7 +95,9 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     reapply:
       "its apply rewrites only the drifted nodes' files and restarts their kubelets in the rolling window, waiting for Ready (kubeadm upgrade node rewrites clientCAFile)",
   },
-  tuning: ["batchSize", "healthTimeoutSeconds"],
+  tuning: ["batchSize", "window", "windowStart", "healthTimeoutSeconds"],
+  rules: (step) =>
+    windowIssues(step, { batchSize: "batchSize", windowStart: "windowStart" }, ["windowStart"]),
   trustSetField: "clientCA",
   cas: () => ["cluster"],
   // With `new`, the control-plane nodes' client CA file is ca.crt itself, which observe would
@@ -145,8 +183,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     const restarts = changes.flatMap((change) =>
       change.action === "restart" && change.target.type === "component" ? [change.target.node] : []
     );
+    const controlPlane = new Set(ctx.controlPlane.map((node) => node.name));
+    const { first, then } = kubeletRollOrder(restarts, controlPlane);
     let back = 0;
-    const outcome = await rollingWindow(restarts, step.batchSize, async (name) => {
+    const roll = async (name: string) => {
       const node = nodeNamed(nodes, name);
       const restartedAt = Date.now() - 1000;
       // Marked before the files change, unmarked once the kubelet restarted: a run killed in
@@ -166,16 +206,22 @@ export const rollKubelets = defineStepKind<Step, Observed>({
       );
       back++;
       if (!ctx.dryRun) ctx.log.info(`kubelets rolled: ${back}/${restarts.length}`);
-    });
-    if (outcome.failed.length > 0) {
-      const left = outcome.notStarted.length > 0
-        ? ` (${outcome.notStarted.length} not restarted: ${outcome.notStarted.join(", ")})`
-        : "";
-      throw new Error(
-        outcome.failed.map(({ error }) => error instanceof Error ? error.message : String(error))
-          .join("; ") + left,
-      );
+    };
+    // Control-plane nodes host the API servers: one at a time, whatever the window.
+    const controlPlaneOutcome = await rollingWindow(first, 1, roll);
+    if (controlPlaneOutcome.failed.length > 0) {
+      throw rollError(controlPlaneOutcome, then);
     }
+    const window = stepWindow<string>(step, {
+      timeoutMs: step.healthTimeoutSeconds * 1000,
+      name: (name) => `the kubelet of ${name}`,
+      log: (message) => ctx.log.info(message),
+    });
+    if (then.length > 0 && first.length > 0 && !ctx.dryRun) {
+      ctx.log.info(`control-plane kubelets rolled; workers: ${window.text}`);
+    }
+    const outcome = await rollingWindow(then, window.size, roll, { onSettled: window.onSettled });
+    if (outcome.failed.length > 0) throw rollError(outcome, []);
   },
 
   async verify(ctx) {

@@ -9,7 +9,7 @@ import { kubeconfigCaData, kubeconfigClientCert } from "../formats/kubeconfig_fi
 import { kubeletConfigFacts } from "../formats/kubelet_config.ts";
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
-import { rollKubelets } from "./roll_kubelets.ts";
+import { kubeletRollOrder, rollKubelets } from "./roll_kubelets.ts";
 import { stepNeedsEarlier } from "../plan/step_format.ts";
 import { assertRejectsNaming, changeOf, describe } from "./_test_assertions.ts";
 import {
@@ -115,59 +115,68 @@ Deno.test("roll-kubelets: per node, the client CA file, clientCAFile and kubelet
   }
 });
 
+/** A dry run's events on the nodes: control-plane nodes one at a time, then the worker. */
+const ONE_AT_A_TIME = [
+  `write cp-1:${PENDING}`,
+  `write cp-1:${KUBELET_CONFIG}`,
+  `write cp-1:${KUBELET_CONF}`,
+  `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+  `remove cp-1:${PENDING}`,
+  "wait the kubelet of cp-1 to be back (Ready, Lease renewed)",
+  `write cp-2:${PENDING}`,
+  `write cp-2:${KUBELET_CONFIG}`,
+  `write cp-2:${KUBELET_CONF}`,
+  `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
+  `remove cp-2:${PENDING}`,
+  "wait the kubelet of cp-2 to be back (Ready, Lease renewed)",
+  `write worker-1:${PENDING}`,
+  `write worker-1:${BUNDLE}`,
+  `write worker-1:${KUBELET_CONFIG}`,
+  `write worker-1:${KUBELET_CONF}`,
+  `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
+  `remove worker-1:${PENDING}`,
+  "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
+];
+
 Deno.test("roll-kubelets: a dry run writes a node's files, restarts its kubelet, then waits; nothing reaches the nodes", async () => {
   await using cluster = await distributed();
-  for (
-    const [batchSize, expected] of [
-      [1, [
-        `write cp-1:${PENDING}`,
-        `write cp-1:${KUBELET_CONFIG}`,
-        `write cp-1:${KUBELET_CONF}`,
-        `run cp-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        `remove cp-1:${PENDING}`,
-        "wait the kubelet of cp-1 to be back (Ready, Lease renewed)",
-        `write cp-2:${PENDING}`,
-        `write cp-2:${KUBELET_CONFIG}`,
-        `write cp-2:${KUBELET_CONF}`,
-        `run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        `remove cp-2:${PENDING}`,
-        "wait the kubelet of cp-2 to be back (Ready, Lease renewed)",
-        `write worker-1:${PENDING}`,
-        `write worker-1:${BUNDLE}`,
-        `write worker-1:${KUBELET_CONFIG}`,
-        `write worker-1:${KUBELET_CONF}`,
-        `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
-        `remove worker-1:${PENDING}`,
-        "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
-      ]],
-    ] as const
-  ) {
-    const step = stepOf({ batchSize });
-    const events: string[] = [];
-    const dry = cluster.dryRun();
-    const ctx = cluster.context({
-      stepId: step.id,
-      dryRun: true,
-      controlPlane: recording(dry.controlPlane, events),
-      workers: recording(dry.workers, events),
-      events,
-    });
-    const before = await cluster.snapshot();
-    const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
-
-    await rollKubelets.apply(ctx, step, changes);
-
-    assert.deepEqual(events, expected, `batchSize ${batchSize}`);
-    assert.deepEqual(await cluster.snapshot(), before);
-    const again = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
-    assert.deepEqual(again, []);
-    assert.equal(hasChanges(again), false);
-  }
+  await dryRunEvents(cluster, { batchSize: 1 }, ONE_AT_A_TIME);
 });
 
-Deno.test("roll-kubelets: a window of two restarts two kubelets at once, the third once one is back", async () => {
+Deno.test("roll-kubelets: control-plane nodes one at a time whatever the window (fixed 2, adaptive up to 4)", async () => {
   await using cluster = await distributed();
-  const step = stepOf({ batchSize: 2 });
+  await dryRunEvents(cluster, { batchSize: 2 }, ONE_AT_A_TIME);
+  await dryRunEvents(cluster, { batchSize: 4, window: "adaptive", windowStart: 2 }, ONE_AT_A_TIME);
+});
+
+/**
+ * Pure: the nodes whose kubelet restarted while another's (of `nodes`) was restarted and not yet
+ * seen back: `["cp-1", "cp-2"]` when cp-2 restarted before cp-1 was back.
+ */
+function downTogether(events: readonly string[], nodes: readonly string[]): string[][] {
+  const down = new Set<string>();
+  const overlaps: string[][] = [];
+  for (const event of events) {
+    const restarted = nodes.find((node) => event.startsWith(`run ${node}: `));
+    const backAgain = nodes.find((node) =>
+      event === `wait the kubelet of ${node} to be back (Ready, Lease renewed)`
+    );
+    if (restarted) {
+      for (const other of down) overlaps.push([other, restarted]);
+      down.add(restarted);
+    }
+    if (backAgain) down.delete(backAgain);
+  }
+  return overlaps;
+}
+
+/** Runs the step as a dry run with `fields`; its events on the nodes must be `expected`. */
+async function dryRunEvents(
+  cluster: LocalNodesCluster,
+  fields: Record<string, unknown>,
+  expected: readonly string[],
+) {
+  const step = stepOf(fields);
   const events: string[] = [];
   const dry = cluster.dryRun();
   const ctx = cluster.context({
@@ -182,39 +191,44 @@ Deno.test("roll-kubelets: a window of two restarts two kubelets at once, the thi
 
   await rollKubelets.apply(ctx, step, changes);
 
-  const ofNode = (node: string) =>
-    events.filter((event) =>
-      event.includes(` ${node}:`) || event.endsWith(`of ${node} to be back (Ready, Lease renewed)`)
-    );
-  for (const node of ["cp-1", "cp-2"]) {
-    assert.deepEqual(ofNode(node), [
-      `write ${node}:${PENDING}`,
-      `write ${node}:${KUBELET_CONFIG}`,
-      `write ${node}:${KUBELET_CONF}`,
-      `run ${node}: ${RECORD_KUBELET_RESTART.join(" ")}`,
-      `remove ${node}:${PENDING}`,
-      `wait the kubelet of ${node} to be back (Ready, Lease renewed)`,
-    ]);
-  }
-  assert.deepEqual(ofNode("worker-1"), [
-    `write worker-1:${PENDING}`,
-    `write worker-1:${BUNDLE}`,
-    `write worker-1:${KUBELET_CONFIG}`,
-    `write worker-1:${KUBELET_CONF}`,
-    `run worker-1: ${RECORD_KUBELET_RESTART.join(" ")}`,
-    `remove worker-1:${PENDING}`,
-    "wait the kubelet of worker-1 to be back (Ready, Lease renewed)",
-  ]);
-  const firstWait = events.findIndex((event) => event.startsWith("wait "));
+  assert.deepEqual(events, expected, JSON.stringify(fields));
+  assert.deepEqual(downTogether(events, ["cp-1", "cp-2"]), [], "control plane: one at a time");
+  assert.deepEqual(await cluster.snapshot(), before);
+  const again = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  assert.deepEqual(again, []);
+  assert.equal(hasChanges(again), false);
+}
+
+Deno.test("roll-kubelets: workers roll in the window; control-plane nodes one at a time, whatever it is", () => {
+  const controlPlane = new Set(["cp-1", "cp-2", "cp-3"]);
+  assert.deepEqual(kubeletRollOrder(["cp-1", "w-1", "cp-2", "w-2", "w-3", "cp-3"], controlPlane), {
+    first: ["cp-1", "cp-2", "cp-3"],
+    then: ["w-1", "w-2", "w-3"],
+  });
+  assert.deepEqual(kubeletRollOrder(["w-2"], controlPlane), { first: [], then: ["w-2"] });
+});
+
+Deno.test("roll-kubelets: negative control: nodes handed to the step as workers restart two at once in a window of two", async () => {
+  await using cluster = await distributed();
+  const step = stepOf({ batchSize: 2 });
+  const events: string[] = [];
+  const dry = cluster.dryRun();
+  // cp-2 handed to the step as a worker: the window is its, and the check sees two kubelets down.
+  const ctx = cluster.context({
+    stepId: step.id,
+    dryRun: true,
+    controlPlane: recording([dry.controlPlane[0]], events),
+    workers: recording([dry.controlPlane[1], ...dry.workers], events),
+    events,
+  });
+  const changes = rollKubelets.diff(await rollKubelets.observe(ctx, step), step);
+  await rollKubelets.apply(ctx, step, changes);
+  assert.deepEqual(downTogether(events, ["cp-1", "cp-2", "worker-1"]), [["cp-2", "worker-1"]]);
   assert.ok(
-    events.indexOf(`run cp-2: ${RECORD_KUBELET_RESTART.join(" ")}`) < firstWait,
-    "cp-2 restarts before cp-1 is back",
+    events.indexOf("wait the kubelet of cp-1 to be back (Ready, Lease renewed)") <
+      events.indexOf(`write cp-2:${PENDING}`),
+    "cp-1, the control-plane node, first and alone",
   );
-  assert.ok(
-    events.indexOf(`write worker-1:${PENDING}`) > firstWait,
-    "worker-1 waits for a free place",
-  );
-  assert.deepEqual(await cluster.snapshot(), before, "nothing reaches the nodes");
 });
 
 Deno.test("roll-kubelets: apply writes the first node's files and restarts its kubelet, then needs the API to see it back", async () => {
@@ -334,7 +348,34 @@ Deno.test("roll-kubelets: the plan format: tuning fields, trust-set field, the c
   const step = stepOf();
   assert.equal(step.batchSize, 1);
   assert.equal(step.healthTimeoutSeconds, 300);
-  assert.deepEqual(rollKubelets.tuning, ["batchSize", "healthTimeoutSeconds"]);
+  assert.deepEqual(rollKubelets.tuning, [
+    "batchSize",
+    "window",
+    "windowStart",
+    "healthTimeoutSeconds",
+  ]);
+  assert.equal(step.window, undefined, "absent: a fixed window, as before");
+  assert.deepEqual(rollKubelets.rules?.(stepOf({ windowStart: 2 }), cluster.plan), [{
+    path: ["windowStart"],
+    message: "windowStart applies to window: adaptive only (this window is fixed)",
+  }]);
+  assert.deepEqual(
+    rollKubelets.rules?.(
+      stepOf({ window: "adaptive", batchSize: 3, windowStart: 4 }),
+      cluster.plan,
+    ),
+    [{
+      path: ["windowStart"],
+      message: "windowStart (4) is above batchSize (3), the adaptive window's maximum",
+    }],
+  );
+  assert.deepEqual(
+    rollKubelets.rules?.(
+      stepOf({ window: "adaptive", batchSize: 3, windowStart: 3 }),
+      cluster.plan,
+    ),
+    [],
+  );
   assert.equal(rollKubelets.trustSetField, "clientCA");
   assert.deepEqual(rollKubelets.cas?.(step, cluster.plan), ["cluster"]);
   assert.equal(rollKubelets.schema.safeParse({ ...step, batchSize: 0 }).success, false);

@@ -2,7 +2,9 @@
  * `roll-workloads`: restarts the pods of Deployments, DaemonSets and StatefulSets so they read
  * the CA bundle again, by setting an annotation on each pod template (as `kubectl rollout
  * restart` does), in a rolling window: at most `batchSize` rollouts in flight, the next one
- * starting as soon as one completes; the `order` namespaces first (fully rolled before the rest
+ * starting as soon as one completes — or, with `window: adaptive`, a window that starts at
+ * `windowStart`, grows by one per healthy rollout and halves at a slow or failed one, at most
+ * `batchSize` (`_adaptive_window.ts`); the `order` namespaces first (fully rolled before the rest
  * starts), then the rest alphabetically. A rollout that fails or times out stops new starts.
  * Each workload costs one PATCH; every rollout is awaited through one shared LIST and WATCH per
  * kind. A workload already annotated by this step (for the same new CA) is not rolled again.
@@ -24,10 +26,12 @@ import {
 import { errorText, type ObjectCheck, ObjectWaitError } from "./_watch_object.ts";
 import { CollectionWatch } from "./_collection_watch.ts";
 import { rollingWindow, type WindowOutcome } from "./_rolling_window.ts";
+import { stepWindow, stoppedText } from "./_step_window.ts";
 import { ROLLED_BY_ANNOTATION, ROLLED_FOR_ANNOTATION, rotationMark } from "./_annotations.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { namespacePattern, positiveInt } from "../plan/fields.ts";
 import { NamespaceSelectorSchema, WORKLOAD_KINDS } from "../plan/workloads.ts";
+import { windowField, windowIssues, windowStartField } from "../plan/window.ts";
 
 /**
  * `roll-workloads` parameters: annotate pod templates to roll workloads in a rolling window,
@@ -38,8 +42,12 @@ export const RollWorkloadsStep = z.strictObject({
   kind: z.literal("roll-workloads"),
   kinds: z.array(z.enum(WORKLOAD_KINDS)).min(1, "must name at least one kind").optional(),
   namespaces: NamespaceSelectorSchema.optional(),
-  /** Tuning: the window: at most this many rollouts in flight at once. */
+  /** Tuning: the window: at most this many rollouts in flight at once (adaptive: its maximum). */
   batchSize: positiveInt.optional(),
+  /** Tuning: `fixed` (`batchSize` at once) or `adaptive` (AIMD, up to `batchSize`). */
+  window: windowField.optional(),
+  /** Tuning: where an adaptive window starts (default 1). */
+  windowStart: windowStartField.optional(),
   /** Tuning: how long to wait for each rollout. */
   timeoutSeconds: positiveInt.optional(),
   /** Tuning: namespaces rolled first, in this order (default: kube-system). */
@@ -226,7 +234,10 @@ async function stopAll(watches: Map<WorkloadKind, CollectionWatch>): Promise<voi
 }
 
 /** Pure: the error a window run that did not finish ends with, naming what failed and what is left. */
-export function windowError(outcome: WindowOutcome<WorkloadRef>, total: number): Error {
+export function windowError(
+  outcome: Pick<WindowOutcome<WorkloadRef>, "failed" | "notStarted" | "stoppedWith">,
+  total: number,
+): Error {
   const failures = outcome.failed.map(({ item, error }) =>
     error instanceof ObjectWaitError ? error.message : `${workloadName(item)}: ${errorText(error)}`
   );
@@ -234,13 +245,16 @@ export function windowError(outcome: WindowOutcome<WorkloadRef>, total: number):
     ? `; ${outcome.notStarted.length} not started (stopped at the first failure)`
     : "";
   return new Error(
-    `${failures.length} of ${total} rollouts did not complete${left}:\n  ${failures.join("\n  ")}`,
+    `${failures.length} of ${total} rollouts did not complete${left}${stoppedText(outcome)}:\n  ${
+      failures.join("\n  ")
+    }`,
   );
 }
 
 /**
- * Rolls (or, with `patch: false`, only awaits) `workloads` in a window of `batchSize`; with
- * `groups`, the `order` groups one after the other. Throws naming the rollouts that failed.
+ * Rolls (or, with `patch: false`, only awaits) `workloads` in the settings' window (fixed or
+ * adaptive); with `groups`, the `order` groups one after the other. Throws naming the rollouts
+ * that failed and how many were in flight when new starts stopped.
  */
 async function rollInWindow(
   ctx: StepContext,
@@ -250,10 +264,16 @@ async function rollInWindow(
 ): Promise<void> {
   const watches = await watchRollouts(ctx, workloads);
   const timeoutMs = settings.timeoutSeconds * 1000;
+  const window = stepWindow<WorkloadRef>(settings, {
+    timeoutMs,
+    name: workloadName,
+    taskClass: (workload) => workload.kind,
+    log: (message) => ctx.log.info(message),
+  });
   let finished = 0;
   let reported = Date.now();
   const startedAt = reported;
-  const outcome = await rollingWindow(workloads, settings.batchSize, async (workload) => {
+  const outcome = await rollingWindow(workloads, window.size, async (workload) => {
     let minGeneration = 0;
     if (options.patch) {
       const patched = await annotate(ctx, workload, options.mark);
@@ -269,10 +289,12 @@ async function rollInWindow(
     if (status.state === "manual") ctx.log.warn(`${workloadName(workload)}: ${status.message}`);
     finished++;
     ctx.progress(
-      "the workloads' rollouts",
+      settings.window === "adaptive"
+        ? `the workloads' rollouts (window ${window.size()})`
+        : "the workloads' rollouts",
       finished,
       workloads.length,
-      startedAt + timeoutMs * Math.ceil(workloads.length / settings.batchSize),
+      startedAt + timeoutMs * Math.ceil(workloads.length / window.size()),
     );
     if (Date.now() - reported > 5_000 || finished === workloads.length) {
       ctx.log.info(`rolled ${finished}/${workloads.length} workloads`);
@@ -280,8 +302,13 @@ async function rollInWindow(
     }
   }, {
     group: options.groups ? rollGroup(settings.order) : undefined,
+    onSettled: window.onSettled,
   }).finally(() => stopAll(watches));
   if (outcome.failed.length > 0) throw windowError(outcome, workloads.length);
+}
+
+function windowText(settings: RollWorkloadsSettings): string {
+  return stepWindow(settings, { timeoutMs: 0, name: String, log: () => {} }).text;
 }
 
 /** The roll-workloads step kind. */
@@ -296,7 +323,21 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
     none:
       "a roll is an event: pods started since hold the CAs of their namespace's kube-root-ca.crt, which wait-root-ca-configmaps and the pod-trust gate check",
   },
-  tuning: ["batchSize", "timeoutSeconds", "order"],
+  tuning: ["batchSize", "window", "windowStart", "timeoutSeconds", "order"],
+  rules(step, plan) {
+    // The window as the step sets it over the plan's `workloads` (whose own fields the section's
+    // schema checks): reported on the first window field the step sets.
+    const field = (["windowStart", "batchSize", "window"] as const).find((name) =>
+      step[name] !== undefined
+    );
+    if (!field) return [];
+    const own = (name: string) => name in step ? name : `workloads.${name}`;
+    return windowIssues(
+      rollWorkloadsSettings(plan.workloads, step),
+      { batchSize: own("batchSize"), windowStart: own("windowStart") },
+      [field],
+    );
+  },
   // The digest covers the effective selection: a changed `workloads` default changes the step.
   digested: (step, plan) => ({ ...step, ...rollWorkloadsSettings(plan.workloads, step) }),
 
@@ -325,12 +366,12 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
       // computed, not sent: the overlay lays the annotations over the live objects
       await Promise.all(ordered.map((workload) => annotate(ctx, workload, mark)));
       ctx.log.info(
-        `would roll ${workloads.length} workloads, at most ${settings.batchSize} at once`,
+        `would roll ${workloads.length} workloads, ${windowText(settings)}`,
       );
       return;
     }
     ctx.log.info(
-      `rolling ${workloads.length} workloads, at most ${settings.batchSize} at once`,
+      `rolling ${workloads.length} workloads, ${windowText(settings)}`,
     );
     await rollInWindow(ctx, ordered, settings, { mark, patch: true, groups: true });
   },
@@ -345,7 +386,8 @@ export const rollWorkloads = defineStepKind<Step, RollWorkloadsObserved>({
       ctx.log.info(`${notRolled} workloads appeared since the roll began; their pods are new`);
     }
     // Wait for the rolled ones (a resumed run finds rollouts it started before a crash).
-    await rollInWindow(ctx, rolled, { ...settings, batchSize: Math.max(1, rolled.length) }, {
+    const all = { ...settings, batchSize: Math.max(1, rolled.length), window: "fixed" as const };
+    await rollInWindow(ctx, rolled, all, {
       mark,
       patch: false,
       groups: false,

@@ -74,9 +74,8 @@ Deno.test("roll window: the order group (kube-system) is fully rolled before the
   assert.ok(events.indexOf("end Deployment/c/three") < events.indexOf("end Deployment/a/one"));
 });
 
-Deno.test("windowError: names each failed rollout and how many were never started", () => {
+Deno.test("windowError: names each failed rollout, how many were never started and were in flight", () => {
   const error = windowError({
-    done: [w("Deployment", "a", "one")],
     failed: [
       {
         item: w("Deployment", "a", "two"),
@@ -85,10 +84,12 @@ Deno.test("windowError: names each failed rollout and how many were never starte
       { item: w("DaemonSet", "b", "agent"), error: new Error("cannot annotate: forbidden") },
     ],
     notStarted: [w("Deployment", "c", "x"), w("Deployment", "c", "y")],
+    stoppedWith: { inFlight: 2, size: 3 },
   }, 5);
   assert.equal(
     error.message,
-    "2 of 5 rollouts did not complete; 2 not started (stopped at the first failure):\n" +
+    "2 of 5 rollouts did not complete; 2 not started (stopped at the first failure); " +
+      "stopped new starts with 2 in flight (window 3):\n" +
       "  Deployment/a/two: timed out: 0 of 1 updated\n" +
       "  DaemonSet/b/agent: cannot annotate: forbidden",
   );

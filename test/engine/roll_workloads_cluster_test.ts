@@ -2,7 +2,9 @@
  * roll-workloads on a real control plane: a rolling window of Deployments and a DaemonSet on
  * kwok workers, each workload rolled with one PATCH and awaited through one shared watch (the API
  * server's own request counts say so); a rollout that cannot finish stops new starts, and the
- * error names it; the dry run sends no per-object request.
+ * error names it; the dry run sends no per-object request. The adaptive window grows while
+ * rollouts complete healthy (every one completes), and Deployments that never become available
+ * mid-roll stop new starts with at most the window's size then in flight.
  */
 import assert from "node:assert/strict";
 import { startCluster } from "../cluster/harness.ts";
@@ -79,6 +81,30 @@ function context(cluster: ClusterApi, stepId: string, dryRun = false) {
     progress: () => {},
   };
   return { ctx, log };
+}
+
+/** The `rolled-by` annotation of every Deployment and DaemonSet of `namespace`. */
+async function rolledBy(
+  cluster: Awaited<ReturnType<typeof startCluster>>,
+  namespace: string,
+): Promise<string[]> {
+  const names = await cluster.kubectl([
+    "get",
+    "deployments,daemonsets",
+    "-n",
+    namespace,
+    "-o",
+    `jsonpath={range .items[*]}{.spec.template.metadata.annotations.ca-rotator\\.dev/rolled-by}{" "}{end}`,
+  ]);
+  return names.trim().split(" ");
+}
+
+/** The window sizes a step's log printed, in order: `window 1 → 2: …` gives 2. */
+function windowSizes(lines: readonly string[]): number[] {
+  return lines.flatMap((line) => {
+    const match = line.match(/^window \d+ → (\d+): /);
+    return match ? [Number(match[1])] : [];
+  });
 }
 
 async function runStep(ctx: StepContext, step: Parameters<typeof rollWorkloads.observe>[1]) {
@@ -177,6 +203,37 @@ Deno.test({
       assert.equal((await runStep(ctx, step)).length, 0);
     });
 
+    await t.step(
+      "an adaptive window grows while rollouts complete healthy; every one completes",
+      async () => {
+        const adaptive = {
+          ...step,
+          id: "roll-adaptive",
+          window: "adaptive" as const,
+          windowStart: 1,
+          batchSize: 4,
+        };
+        const { ctx, log } = context(api, adaptive.id);
+        const started = Date.now();
+        await runStep(ctx, adaptive);
+        for (const namespace of NAMESPACES) {
+          assert.equal(
+            (await rolledBy(cluster, namespace)).filter((name) => name === adaptive.id).length,
+            namespace === "roll-a" ? PER_NAMESPACE + 1 : PER_NAMESPACE,
+          );
+        }
+        const sizes = windowSizes(log.lines);
+        assert.deepEqual(sizes.slice(0, 3), [2, 3, 4], log.lines.join("\n"));
+        assert.ok(sizes.every((size) => size <= 4), "never above batchSize");
+        assert.ok(log.lines.includes(`rolled ${workloads}/${workloads} workloads`));
+        console.error(
+          `adaptive: rolled ${workloads} workloads in ${Date.now() - started} ms; window ${
+            sizes.join(", ")
+          }`,
+        );
+      },
+    );
+
     await t.step("a rollout that cannot finish stops new starts and is named", async () => {
       // the rolled pods cannot be scheduled; the old one stays: the rollout fails at its deadline
       for (const namespace of NAMESPACES) {
@@ -229,6 +286,90 @@ Deno.test({
       ]);
       assert.doesNotMatch(rolledB, /roll-stuck/, "nothing after the failure was started");
     });
+
+    await t.step(
+      "Deployments that never become available mid-roll: new starts stop with at most the window in flight",
+      async () => {
+        // roll-a/web-1 healthy again; web-4, web-5, web-6 of roll-a never available (no node
+        // matches), failing at their progress deadline; roll-b (rolled after roll-a) healthy.
+        const broken = ["web-4", "web-5", "web-6"];
+        await cluster.kubectl([
+          "patch",
+          "deployment",
+          "web-1",
+          "-n",
+          "roll-a",
+          "--type=json",
+          "-p",
+          JSON.stringify([{ op: "remove", path: "/spec/template/spec/nodeSelector" }]),
+        ]);
+        for (const namespace of NAMESPACES) {
+          for (let i = 1; i <= PER_NAMESPACE; i++) {
+            const sick = namespace === "roll-a" && broken.includes(`web-${i}`);
+            await cluster.kubectl([
+              "patch",
+              "deployment",
+              `web-${i}`,
+              "-n",
+              namespace,
+              "--type=merge",
+              "-p",
+              JSON.stringify({
+                spec: {
+                  progressDeadlineSeconds: sick ? 5 : 600,
+                  ...(sick
+                    ? { template: { spec: { nodeSelector: { "no-such-node": "true" } } } }
+                    : {}),
+                },
+              }),
+            ]);
+          }
+        }
+        await cluster.kubectl([
+          "rollout",
+          "status",
+          "deployment/web-1",
+          "-n",
+          "roll-a",
+          "--timeout=120s",
+        ]);
+        const sick = {
+          ...step,
+          id: "roll-sick",
+          window: "adaptive" as const,
+          windowStart: 1,
+          batchSize: 4,
+        };
+        const { ctx, log } = context(api, sick.id);
+        const error = await runStep(ctx, sick).then(
+          () => assert.fail("the roll completed"),
+          (error: Error) => error,
+        );
+        const stop = error.message.match(
+          /stopped new starts with (\d+) in flight \(window (\d+)\)/,
+        );
+        assert.ok(stop, error.message);
+        const [inFlight, size] = [Number(stop[1]), Number(stop[2])];
+        console.error(
+          `sick roll: ${error.message.split("\n")[0]}; window ${windowSizes(log.lines).join(", ")}`,
+        );
+        assert.ok(inFlight <= size, `${inFlight} in flight, window ${size}`);
+        assert.ok(size >= 2, "the window had grown from 1 before the failure");
+        assert.ok(inFlight >= 2, "more than one sick rollout was in flight");
+        assert.match(error.message, /Deployment\/roll-a\/web-4/);
+        assert.match(error.message, /; 6 not started/);
+        // what the cluster shows: roll-a started (its 7 annotated), roll-b never started
+        assert.equal(
+          (await rolledBy(cluster, "roll-a")).filter((name) => name === sick.id).length,
+          PER_NAMESPACE + 1,
+        );
+        assert.deepEqual(
+          (await rolledBy(cluster, "roll-b")).filter((name) => name === sick.id),
+          [],
+          "nothing of roll-b started",
+        );
+      },
+    );
   } finally {
     await cluster.stop();
   }
