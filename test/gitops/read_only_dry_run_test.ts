@@ -148,7 +148,7 @@ async function initFromCluster(cluster: TestCluster, workspace: string, run: Run
   assert.match(text, /^ {2}- id: wait-token-secrets-bundle$/m);
   assert.match(text, /^ {2}- id: wait-token-secrets-new$/m);
   assert.match(text, /default\/legacy-token/);
-  assert.match(text, /^# {3}restart: \[kube-vip\]$/m);
+  assert.match(text, /^staticPods:\n {2}restart: \[kube-vip\]$/m);
   assert.match(text, /^ {2}# - id: kubelet-serving-gate$/m, "no serverTLSBootstrap here");
   // validate passes; the dry run of the whole plan runs and lists its steps.
   const validate = await run(["validate", "--plan", "init.yaml", "-o", "json"]);
