@@ -4,7 +4,7 @@
  * @module
  */
 import type { KubeObject } from "../engine/cluster_api.ts";
-import { decodePem, x509 } from "../pki/mod.ts";
+import { decodePem, readCsrSubject, x509 } from "../pki/mod.ts";
 
 /** The signer of kubelet client certificates. */
 export const KUBELET_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -139,7 +139,12 @@ function requestCommonName(request: string | undefined): string | undefined {
     const block = decodePem(decodeBase64Text(request), "CSR")
       .find((b) => b.label.endsWith("CERTIFICATE REQUEST"));
     if (!block) return undefined;
-    return new x509.Pkcs10CertificateRequest(block.der).subjectName.getField("CN")[0];
+    try {
+      return readCsrSubject(block.der).field("CN")[0];
+    } catch {
+      // an encoding the DER reader rejects: @peculiar/x509 reads it as before
+      return new x509.Pkcs10CertificateRequest(block.der).subjectName.getField("CN")[0];
+    }
   } catch {
     return undefined;
   }
@@ -149,10 +154,13 @@ function requestCommonName(request: string | undefined): string | undefined {
 export function decodeBase64Text(value: string): string {
   if (value.includes("-----BEGIN")) return value;
   const binary = atob(value.replace(/\s+/g, ""));
+  if (ASCII.test(binary)) return binary; // PEM text: its bytes are its characters
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return new TextDecoder().decode(bytes);
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Encodes text as base64 (the API's encoding of `[]byte` fields). */
 export function encodeBase64Text(text: string): string {

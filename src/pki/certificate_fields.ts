@@ -87,9 +87,33 @@ export function readCertificateFields(
  * @throws {Error} when the text holds no certificate or it is malformed.
  */
 export function readCertificateFieldsPem(text: string, source = "PEM text"): CertificateFields {
+  const der = firstCertificateDer(text);
+  if (der) return readCertificateFields(der, source);
   const block = decodePem(text, source).find((b) => b.label === "CERTIFICATE");
   if (!block) throw new Error(`Cannot read ${source}: no CERTIFICATE block found`);
   return readCertificateFields(block.der, source);
+}
+
+const BEGIN = "-----BEGIN CERTIFICATE-----";
+const END = "-----END CERTIFICATE-----";
+
+/**
+ * The DER of the first CERTIFICATE block when it is plain base64 (the common case, decoded
+ * natively); `undefined` for anything else, which `decodePem` then reads or rejects.
+ */
+function firstCertificateDer(text: string): Uint8Array | undefined {
+  const begin = text.indexOf(BEGIN);
+  if (begin < 0 || begin !== text.indexOf("-----BEGIN")) return undefined;
+  const end = text.indexOf(END, begin);
+  if (end < 0) return undefined;
+  try {
+    const der = Uint8Array.fromBase64(text.slice(begin + BEGIN.length, end), {
+      lastChunkHandling: "strict",
+    });
+    return der.length ? der : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -146,8 +170,10 @@ class DerCertificate implements CertificateFields {
   readonly signature: Uint8Array;
   readonly subjectPublicKeyInfo: Uint8Array;
   readonly publicKeyAlgorithm: string;
-  #issuer?: DistinguishedName;
+  #issuer?: string;
   #subject?: DistinguishedName;
+  #commonNames?: readonly string[];
+  #organizations?: readonly string[];
 
   constructor(der: Uint8Array) {
     this.der = der;
@@ -253,7 +279,7 @@ class DerCertificate implements CertificateFields {
   }
 
   get issuer(): string {
-    return (this.#issuer ??= readDistinguishedName(this.issuerDer, "issuer")).text;
+    return this.#issuer ??= issuerText(this.issuerDer);
   }
 
   get subject(): string {
@@ -261,16 +287,27 @@ class DerCertificate implements CertificateFields {
   }
 
   get subjectCommonNames(): readonly string[] {
-    return this.#subjectName().field("CN");
+    return this.#commonNames ??= this.#subjectName().field("CN");
   }
 
   get subjectOrganizations(): readonly string[] {
-    return this.#subjectName().field("O");
+    return this.#organizations ??= this.#subjectName().field("O");
   }
 
   #subjectName(): DistinguishedName {
     return this.#subject ??= readDistinguishedName(this.subjectDer, "subject");
   }
+}
+
+/** The issuers read last: a verifier reads thousands of certificates of one or two CAs. */
+const recentIssuers: { readonly der: Uint8Array; readonly text: string }[] = [];
+
+function issuerText(der: Uint8Array): string {
+  for (const recent of recentIssuers) if (sameBytes(recent.der, der)) return recent.text;
+  const text = readDistinguishedName(der, "issuer").text;
+  recentIssuers.unshift({ der: der.slice(), text });
+  if (recentIssuers.length > 8) recentIssuers.pop();
+  return text;
 }
 
 function algorithmOid(der: Uint8Array, algorithm: DerElement, field: string): string {

@@ -88,12 +88,15 @@ function fastAttributes(der: Uint8Array, field: string): [string, string][][] | 
       ) {
         return undefined;
       }
-      let text = "";
-      for (let i = value.contentStart; i < value.end; i++) {
-        if (der[i] > 0x7f) return undefined;
-        text += String.fromCharCode(der[i]);
-      }
-      attributes.push([decodeObjectIdentifier(der, type, field), text]);
+      const bytes = der.subarray(value.contentStart, value.end);
+      for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return undefined;
+      const text = String.fromCharCode(...bytes);
+      // the X.520 attribute types (2.5.4.x) without decoding arcs
+      const oid = type.end - type.contentStart === 3 && der[type.contentStart] === 0x55 &&
+          der[type.contentStart + 1] === 0x04 && der[type.contentStart + 2] < 0x80
+        ? `2.5.4.${der[type.contentStart + 2]}`
+        : decodeObjectIdentifier(der, type, field);
+      attributes.push([oid, text]);
     }
     rdns.push(attributes);
   }
@@ -105,8 +108,11 @@ function viaX509(der: Uint8Array): DistinguishedName {
   return { text: name.toString(), field: (type) => name.getField(type) };
 }
 
+const NEEDS_ESCAPE = /[,+"\\<>;\r\n\t]|^[ #]| $/;
+
 /** `@peculiar/x509`'s escaping of a value in `Name.toString()`, character for character. */
 function escape(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value
     .replace(/([,+"\\<>;])/g, "\\$1")
     .replace(/^([ #])/, "\\$1")
