@@ -85,25 +85,41 @@ export function csrNodeName(csr: CsrObject): string | undefined {
 
 /** Indexes kubelet client CSRs by node name. CSRs of other signers are ignored. */
 export function indexKubeletCsrs(csrs: Iterable<CsrObject>): Map<string, NodeCsrs> {
-  const byNode = new Map<string, { newest: CsrSummary; newestIssued?: CsrSummary }>();
-  for (const csr of csrs) {
+  const index = new KubeletCsrIndex();
+  for (const csr of csrs) index.add(csr);
+  return index.byNode;
+}
+
+/**
+ * The index of {@link indexKubeletCsrs} built one CSR at a time, as a paginated LIST visits
+ * them: only each CSR's summary is kept, not the object.
+ */
+export class KubeletCsrIndex {
+  readonly #byNode = new Map<string, { newest: CsrSummary; newestIssued?: CsrSummary }>();
+
+  /** The CSRs by node so far. */
+  get byNode(): Map<string, NodeCsrs> {
+    return this.#byNode;
+  }
+
+  /** Adds one CSR (ignored unless it is a kubelet client CSR naming a node). */
+  add(csr: CsrObject): void {
     const node = csrNodeName(csr);
-    if (!node) continue;
+    if (!node) return;
     const summary = summarize(csr);
-    const entry = byNode.get(node);
+    const entry = this.#byNode.get(node);
     if (!entry) {
-      byNode.set(node, {
+      this.#byNode.set(node, {
         newest: summary,
         ...(summary.state === "issued" ? { newestIssued: summary } : {}),
       });
-      continue;
+      return;
     }
     if (newer(summary, entry.newest)) entry.newest = summary;
     if (summary.state === "issued" && (!entry.newestIssued || newer(summary, entry.newestIssued))) {
       entry.newestIssued = summary;
     }
   }
-  return byNode;
 }
 
 function summarize(csr: CsrObject): CsrSummary {

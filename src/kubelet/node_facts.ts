@@ -15,8 +15,8 @@ import type { CertificateFields } from "../pki/mod.ts";
 import { type CertificateCache, readClientCertificate } from "./certificate_cache.ts";
 import {
   type CsrObject,
-  indexKubeletCsrs,
   KUBELET_CLIENT_SIGNER,
+  KubeletCsrIndex,
   type NodeCsrs,
 } from "./csr_index.ts";
 import { rawGet } from "./_raw_request.ts";
@@ -107,17 +107,24 @@ const CONFIGZ_GIVE_UP = 8;
 
 /** Gathers the facts of every registered or reachable node, in no particular order. */
 export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts[]> {
-  const [registered, csrs] = await Promise.all([
-    options.cluster.list<KubeObject>("v1", "Node"),
-    options.cluster.list<CsrObject>("certificates.k8s.io/v1", "CertificateSigningRequest", {
-      fieldSelector: `spec.signerName=${KUBELET_CLIENT_SIGNER}`,
+  // page by page, keeping only node names and CSR summaries, not the objects
+  const registeredNames = new Set<string>();
+  const csrIndex = new KubeletCsrIndex();
+  await Promise.all([
+    options.cluster.listEach<KubeObject>("v1", "Node", {}, (node) => {
+      if (node.metadata?.name) registeredNames.add(node.metadata.name);
     }),
+    options.cluster.listEach<CsrObject>(
+      "certificates.k8s.io/v1",
+      "CertificateSigningRequest",
+      { fieldSelector: `spec.signerName=${KUBELET_CLIENT_SIGNER}` },
+      (csr) => csrIndex.add(csr),
+    ),
   ]);
-  const registeredNames = new Set(registered.map((n) => n.metadata?.name ?? "").filter(Boolean));
   const access = new Map(options.nodes.map((n) => [n.name, n]));
   let names = [...new Set([...registeredNames, ...access.keys()])];
   if (options.only) names = names.filter((n) => options.only!.includes(n));
-  const index = indexKubeletCsrs(csrs);
+  const index = csrIndex.byNode;
   const cache = options.rotationCache ?? new Map<string, RotationSetting>();
   const configz = { enabled: options.configz ?? true, failures: 0, successes: 0 };
   const read: ReadCertificate = options.certificates
