@@ -29,7 +29,7 @@ import { ConfigMapProgressStore } from "../src/state/progress_configmap.ts";
 import { generateCa } from "../src/pki/mod.ts";
 import { benchRolls, type RollResults } from "./rolls.ts";
 import { populateDeployments, populateKwokNodes } from "./populate.ts";
-import { benchVerifierApi, benchVerifierInMemory } from "./verifier.ts";
+import { benchVerifierApi, benchVerifierInMemory, type VerifierRun } from "./verifier.ts";
 import {
   type ChildRun,
   loadAverage,
@@ -301,25 +301,42 @@ async function finishRotation(cluster: TestCluster) {
 }
 
 async function benchVerifier(cluster: TestCluster) {
+  // in memory first, while the bench's control plane is not yet heartbeating thousands of nodes
+  const inMemory = await benchVerifierInMemory(settings.verifierMemoryNodes, settings.repeats);
   note(`verifier: populating up to ${settings.verifierNodes} kwok nodes with kubelet CSRs`);
   const started = Date.now();
-  await populateKwokNodes(cluster.kubeconfig, settings.verifierNodes);
-  note(`  ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for the CSRs to be issued`);
   const api = new KubeClusterApi(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
-  for (let waited = 0;; waited++) {
-    let pending = 0;
+  const issued = async () => {
+    let count = 0;
     await api.listEach<KubeObject & { status?: { certificate?: string } }>(
       "certificates.k8s.io/v1",
       "CertificateSigningRequest",
       {},
       (csr) => {
-        if (csr.metadata?.name?.startsWith("bench-") && !csr.status?.certificate) pending++;
+        if (csr.metadata?.name?.startsWith("bench-") && csr.status?.certificate) count++;
       },
     );
-    if (pending === 0) break;
-    if (waited > 600) throw new Error(`${pending} CSRs still not issued`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return count;
+  };
+  // On a loaded machine the API server may never answer one of the fill's requests (seen at load
+  // average 50: every CSR issued, the fill still waiting): go on once every CSR is issued.
+  let filling = true;
+  const fill = populateKwokNodes(cluster.kubeconfig, settings.verifierNodes)
+    .catch((error) => note(`  the fill failed: ${(error as Error).message}`))
+    .finally(() => filling = false);
+  for (let waited = 0;; waited++) {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const count = await issued().catch(() => 0);
+    if (count >= settings.verifierNodes) break;
+    if (!filling && waited > 120) {
+      throw new Error(`${settings.verifierNodes - count} CSRs still not issued`);
+    }
   }
+  if (filling) {
+    note("  every CSR issued; a request of the fill is still unanswered, not waited for");
+  }
+  void fill;
+  note(`  ${((Date.now() - started) / 1000).toFixed(0)} s to fill and issue`);
   const clusterCa = await Deno.readTextFile(
     join(cluster.nodeRoots[0], "etc/kubernetes/pki/ca.crt"),
   );
@@ -329,19 +346,22 @@ async function benchVerifier(cluster: TestCluster) {
     newCa.certPem + clusterCa,
     settings.repeats,
   );
-  const inMemory = await benchVerifierInMemory(settings.verifierMemoryNodes, settings.repeats);
+  const runs = (list: VerifierRun[]) => ({
+    runsMs: list.map((r) => Math.round(r.wallMs)),
+    cpuMs: list.map((r) => Math.round(r.cpuMs)),
+    medianMs: median(list.map((r) => r.wallMs)),
+    medianCpuMs: median(list.map((r) => r.cpuMs)),
+  });
   return {
     nodes: settings.verifierNodes,
-    apiServer: {
-      nodesSeen: againstApi.nodes,
-      runsMs: againstApi.runs.map(Math.round),
-      medianMs: median(againstApi.runs),
-    },
+    apiServer: { nodesSeen: againstApi.nodes, ...runs(againstApi.runs) },
     inMemory: {
       nodes: settings.verifierMemoryNodes,
-      runsMs: inMemory.map(Math.round),
-      medianMs: median(inMemory),
+      ...runs(inMemory.cold),
+      warm: runs(inMemory.warm),
+      certificates: inMemory.counts,
     },
+    loadAverage: await loadAverage(),
   };
 }
 
@@ -413,19 +433,28 @@ try {
     results.verifier = verifier;
     await report(table(
       `Kubelet verifier: kwok nodes with issued CSRs (median of ${settings.repeats})`,
-      ["where", "nodes", "seconds", "goal (s)"],
+      ["where", "nodes", "seconds", "CPU s", "goal (s)"],
       [
         [
           "against the API server (observeKubelets)",
           String(verifier.apiServer.nodesSeen),
           seconds(verifier.apiServer.medianMs),
+          seconds(verifier.apiServer.medianCpuMs),
           "5",
         ],
         [
-          "in memory (index, parse, classify, assess, render)",
+          "in memory, cold (index, read, classify, assess, render)",
           String(verifier.inMemory.nodes),
           seconds(verifier.inMemory.medianMs),
+          seconds(verifier.inMemory.medianCpuMs),
           "1",
+        ],
+        [
+          "in memory, warm (a wait's later rounds)",
+          String(verifier.inMemory.nodes),
+          seconds(verifier.inMemory.warm.medianMs),
+          seconds(verifier.inMemory.warm.medianCpuMs),
+          "",
         ],
       ],
     ));

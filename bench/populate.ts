@@ -17,9 +17,24 @@ import { encodeBase64Text, KUBELET_CLIENT_SIGNER, mapLimit } from "../src/kubele
 
 const CONCURRENCY = 32;
 
+/**
+ * `fn`, tried again (up to 5 times, 1 s apart) when the request did not get an answer: an API
+ * server on a loaded machine sometimes closes a connection mid-fill.
+ */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (apiStatus(error) !== undefined || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function createIfAbsent(cluster: KubeClusterApi, object: KubeObject): Promise<boolean> {
   try {
-    await cluster.create(object);
+    await retried(() => cluster.create(object));
     return true;
   } catch (error) {
     if (apiStatus(error) === 409) return false;
@@ -50,7 +65,7 @@ export async function populateKwokNodes(kubeconfig: string, count: number): Prom
     });
     const csrName = `bench-${name}`;
     const { csrPem } = await createNodeClientCsr(name, keys);
-    const created = await createIfAbsent(cluster, {
+    await createIfAbsent(cluster, {
       apiVersion: "certificates.k8s.io/v1",
       kind: "CertificateSigningRequest",
       metadata: { name: csrName },
@@ -60,7 +75,8 @@ export async function populateKwokNodes(kubeconfig: string, count: number): Prom
         usages: ["digital signature", "client auth"],
       },
     });
-    if (created) await approveCsr(config, csrName, "Bench", "kubelet verifier bench");
+    // approved whether created now or before (a retried create may find its own first try)
+    await retried(() => approveCsr(config, csrName, "Bench", "kubelet verifier bench"));
   });
 }
 

@@ -12,7 +12,7 @@ import { CA_NAMES, caFileBase } from "../plan/ca.ts";
 import { CONTROL_PLANE_KUBECONFIGS, kubeconfigPath } from "../plan/node_paths.ts";
 import { kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import { readNodeCertificate } from "../kubelet/node_facts.ts";
-import { parseCertificates, type x509 } from "../pki/mod.ts";
+import { parseCertificates, x509 } from "../pki/mod.ts";
 
 /** What a certificate is on its node. */
 export type CertificateRole = "ca" | "leaf" | "kubeconfig" | "kubelet-client" | "kubelet-serving";
@@ -93,7 +93,8 @@ export async function nodeInventory(
   const readProblems: string[] = [];
   const client = await readNodeCertificate(node, layout, readProblems);
   if (client) {
-    held.push({ node: node.name, path: client.origin, role: "kubelet-client", cert: client.cert });
+    const cert = new x509.X509Certificate(new Uint8Array(client.cert.der));
+    held.push({ node: node.name, path: client.origin, role: "kubelet-client", cert });
   }
   for (const problem of readProblems) {
     problems.push({ node: node.name, path: layout.kubeletKubeconfig, problem });

@@ -4,7 +4,14 @@
  * returns them.
  * @module
  */
-import { generateCa, type GeneratedCa, issueCertificate, x509 } from "../pki/mod.ts";
+import {
+  type CertificateFields,
+  encodePem,
+  generateCa,
+  type GeneratedCa,
+  issueCertificate,
+  readCertificateFieldsPem,
+} from "../pki/mod.ts";
 import { type CsrObject, encodeBase64Text, KUBELET_CLIENT_SIGNER } from "./csr_index.ts";
 import type { SignerReport } from "./signer.ts";
 
@@ -35,7 +42,7 @@ export async function kubeletCert(
   notBefore: Date,
   notAfter: Date,
   commonName = `system:node:${node}`,
-): Promise<x509.X509Certificate> {
+): Promise<CertificateFields> {
   leafKeys ??= crypto.subtle.generateKey(
     { name: "ECDSA", namedCurve: "P-256" },
     true,
@@ -50,7 +57,12 @@ export async function kubeletCert(
     notBefore,
     notAfter,
   });
-  return issued.cert;
+  return readCertificateFieldsPem(issued.certPem);
+}
+
+/** A certificate as PEM text. */
+export function certificatePemOf(cert: CertificateFields): string {
+  return encodePem("CERTIFICATE", cert.der);
 }
 
 /** A CSR object as listed from the API. */

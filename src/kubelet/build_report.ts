@@ -1,11 +1,12 @@
 /**
- * Building the verifier's report from gathered facts: every node's certificate classified by
- * signature and assessed by the verdict rules, nodes in natural name order, the verdicts
- * counted, and whether the gate is open. No I/O (only signature checks).
+ * Building the verifier's report from gathered facts: every node's certificate classified (by
+ * key ids where they decide, else by signature; each distinct certificate once per cache) and
+ * assessed by the verdict rules, nodes in natural name order, the verdicts counted, and whether
+ * the gate is open. No I/O (only signature checks).
  * @module
  */
-import { fingerprint } from "../pki/mod.ts";
-import { type CaTrust, classifyIssuer } from "./ca_trust.ts";
+import type { CaTrust } from "./ca_trust.ts";
+import { CertificateCache } from "./certificate_cache.ts";
 import type {
   ForcedRotationRecord,
   NodeFacts,
@@ -22,16 +23,23 @@ export interface BuildReportInput extends AssessContext {
   readonly trust: CaTrust;
   readonly cas: VerifierReport["cas"];
   readonly forced?: readonly ForcedRotationRecord[];
+  /**
+   * Certificates classified in earlier rounds against `trust` (a wait's). Default: a new
+   * cache, so each distinct certificate is still classified once per report.
+   */
+  readonly certificates?: CertificateCache;
 }
 
 /** Classifies every node's certificate and assesses it; nodes in name order. */
 export async function buildReport(input: BuildReportInput): Promise<VerifierReport> {
+  const certificates = input.certificates?.trust === input.trust
+    ? input.certificates
+    : new CertificateCache(input.trust);
   const nodes = await Promise.all(input.facts.map(async (facts) => {
-    const print = facts.certificate ? await fingerprint(facts.certificate) : undefined;
-    const issuer = facts.certificate
-      ? await classifyIssuer(facts.certificate, input.trust, print)
+    const classified = facts.certificate
+      ? await certificates.classify(facts.certificate)
       : undefined;
-    return assessNode(facts, issuer, print, input);
+    return assessNode(facts, classified?.issuer, classified?.fingerprint, input);
   }));
   nodes.sort((a, b) => compareNames(a.name, b.name));
   return {
@@ -58,7 +66,9 @@ export function summarize(nodes: readonly NodeReport[]): ReportSummary {
   };
 }
 
-/** Natural order: worker-2 before worker-10. */
+const NATURAL = new Intl.Collator("en", { numeric: true });
+
+/** Natural order: worker-2 before worker-10 (one collator: `localeCompare` makes one a call). */
 function compareNames(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  return NATURAL.compare(a, b);
 }

@@ -1,11 +1,15 @@
 /**
- * The two CAs a rotation moves between, and which of them issued a certificate, decided by
- * signature verification (old and new cluster CA usually share the subject "kubernetes").
+ * The two CAs a rotation moves between, and which of them issued a certificate: by its key ids
+ * where they decide, else by signature verification (old and new cluster CA usually share the
+ * subject "kubernetes").
  * @module
  */
 import {
   authorityKeyId,
+  type CertificateFields,
+  certificateFieldsOf,
   fingerprint,
+  issuedUnderName,
   parseCertificates,
   sameCertificate,
   subjectKeyId,
@@ -62,13 +66,18 @@ export function caTrustFromBundle(bundle: string, newCa?: string): CaTrust {
  * `old` with an old CA's key, else `unknown`. The CA whose subject key id matches the
  * certificate's authority key id is tried first (one signature check in the common case); CA
  * keys are imported once; results are remembered per trust and certificate fingerprint when
- * `print` is given (a wait re-checks the same certificates every round).
+ * `print` is given (a wait re-checks the same certificates every round). Always checks
+ * signatures (fields are parsed by `@peculiar/x509` for it); {@link issuerByKeyId} first where
+ * a signature check is not needed.
  */
 export async function classifyIssuer(
-  cert: x509.X509Certificate,
+  certificate: x509.X509Certificate | CertificateFields,
   trust: CaTrust,
   print?: string,
 ): Promise<IssuerClass> {
+  const cert = certificate instanceof x509.X509Certificate
+    ? certificate
+    : new x509.X509Certificate(new Uint8Array(certificate.der));
   const memo = print !== undefined ? memoOf(trust) : undefined;
   const known = print !== undefined ? memo!.get(print) : undefined;
   if (known) return known;
@@ -91,6 +100,68 @@ export async function classifyIssuer(
   }
   memo?.set(print!, result);
   return result;
+}
+
+/**
+ * The issuer of `cert` by its key ids alone, where they decide: its authority key id names CAs
+ * of the trust that all have one public key, the first of them (new before old, the order
+ * {@link classifyIssuer} tries them in) has the certificate's issuer name as subject, and the
+ * signature algorithm is a SHA-2 one of that key's type. `undefined` where they do not decide —
+ * no authority key id, one naming no CA of the trust or CAs with different keys, another issuer
+ * name, another algorithm — and {@link classifyIssuer} must check signatures.
+ *
+ * Where they decide, the signature is not checked: a certificate whose key id and issuer name
+ * name a CA of the trust while another key signed it counts as that CA's. Such a certificate
+ * authenticates only if one of the trust's CA keys signed it, with a key id not its own —
+ * which neither Go's crypto/x509 (kubeadm, the controller-manager's signer) nor ca-rotator
+ * writes; one signed by any other key authenticates with neither CA, before or after the old
+ * CA is removed.
+ */
+export function issuerByKeyId(cert: CertificateFields, trust: CaTrust): IssuerClass | undefined {
+  const aki = cert.authorityKeyId;
+  if (!aki) return undefined;
+  const named = keyIdsOf(trust).filter((ca) => ca.fields.subjectKeyId === aki);
+  if (named.length === 0) return undefined;
+  const [first] = named;
+  if (!named.every((ca) => sameKey(ca.fields, first.fields))) return undefined;
+  if (!issuedUnderName(cert, first.fields)) return undefined;
+  const algorithms = SIGNATURE_ALGORITHMS[first.fields.publicKeyAlgorithm];
+  if (!algorithms?.includes(cert.signatureAlgorithm)) return undefined;
+  return first.kind;
+}
+
+/** SHA-2 signature algorithms by public-key algorithm (RSA PKCS #1 v1.5, ECDSA). */
+const SIGNATURE_ALGORITHMS: Readonly<Record<string, readonly string[]>> = {
+  "1.2.840.113549.1.1.1": [
+    "1.2.840.113549.1.1.11",
+    "1.2.840.113549.1.1.12",
+    "1.2.840.113549.1.1.13",
+  ],
+  "1.2.840.10045.2.1": ["1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4"],
+};
+
+interface CaKeyId {
+  readonly fields: CertificateFields;
+  readonly kind: IssuerClass;
+}
+
+const keyIds = new WeakMap<CaTrust, CaKeyId[]>();
+
+/** The trust's CAs as fields, new before old (read once per trust). */
+function keyIdsOf(trust: CaTrust): CaKeyId[] {
+  let cas = keyIds.get(trust);
+  if (!cas) {
+    cas = [
+      ...trust.newCas.map((ca) => ({ fields: certificateFieldsOf(ca), kind: "new" as const })),
+      ...trust.oldCas.map((ca) => ({ fields: certificateFieldsOf(ca), kind: "old" as const })),
+    ];
+    keyIds.set(trust, cas);
+  }
+  return cas;
+}
+
+function sameKey(a: CertificateFields, b: CertificateFields): boolean {
+  return equalBytes(a.subjectPublicKeyInfo, b.subjectPublicKeyInfo);
 }
 
 const memos = new WeakMap<CaTrust, Map<string, IssuerClass>>();
@@ -135,8 +206,8 @@ async function signedBy(cert: x509.X509Certificate, ca: x509.X509Certificate): P
 
 /** Classifies a CA certificate itself (e.g. the controller-manager's signing certificate). */
 export function classifyCa(cert: x509.X509Certificate, trust: CaTrust): IssuerClass {
-  if (trust.newCas.some((c) => sameCertificate(c, cert) || sameKey(c, cert))) return "new";
-  if (trust.oldCas.some((c) => sameCertificate(c, cert) || sameKey(c, cert))) return "old";
+  if (trust.newCas.some((c) => sameCertificate(c, cert) || sameCa(c, cert))) return "new";
+  if (trust.oldCas.some((c) => sameCertificate(c, cert) || sameCa(c, cert))) return "old";
   return "unknown";
 }
 
@@ -156,7 +227,7 @@ export async function summarizeTrust(
 }
 
 /** Same subject and same public key: the same CA re-encoded or re-signed. */
-function sameKey(a: x509.X509Certificate, b: x509.X509Certificate): boolean {
+function sameCa(a: x509.X509Certificate, b: x509.X509Certificate): boolean {
   return a.subject === b.subject &&
     equalBytes(new Uint8Array(a.publicKey.rawData), new Uint8Array(b.publicKey.rawData));
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { KubeObject } from "../engine/cluster_api.ts";
-import { decodePem, x509 } from "../pki/mod.ts";
+import { decodePem, readCsrSubject, x509 } from "../pki/mod.ts";
 
 /** The signer of kubelet client certificates. */
 export const KUBELET_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -85,25 +85,41 @@ export function csrNodeName(csr: CsrObject): string | undefined {
 
 /** Indexes kubelet client CSRs by node name. CSRs of other signers are ignored. */
 export function indexKubeletCsrs(csrs: Iterable<CsrObject>): Map<string, NodeCsrs> {
-  const byNode = new Map<string, { newest: CsrSummary; newestIssued?: CsrSummary }>();
-  for (const csr of csrs) {
+  const index = new KubeletCsrIndex();
+  for (const csr of csrs) index.add(csr);
+  return index.byNode;
+}
+
+/**
+ * The index of {@link indexKubeletCsrs} built one CSR at a time, as a paginated LIST visits
+ * them: only each CSR's summary is kept, not the object.
+ */
+export class KubeletCsrIndex {
+  readonly #byNode = new Map<string, { newest: CsrSummary; newestIssued?: CsrSummary }>();
+
+  /** The CSRs by node so far. */
+  get byNode(): Map<string, NodeCsrs> {
+    return this.#byNode;
+  }
+
+  /** Adds one CSR (ignored unless it is a kubelet client CSR naming a node). */
+  add(csr: CsrObject): void {
     const node = csrNodeName(csr);
-    if (!node) continue;
+    if (!node) return;
     const summary = summarize(csr);
-    const entry = byNode.get(node);
+    const entry = this.#byNode.get(node);
     if (!entry) {
-      byNode.set(node, {
+      this.#byNode.set(node, {
         newest: summary,
         ...(summary.state === "issued" ? { newestIssued: summary } : {}),
       });
-      continue;
+      return;
     }
     if (newer(summary, entry.newest)) entry.newest = summary;
     if (summary.state === "issued" && (!entry.newestIssued || newer(summary, entry.newestIssued))) {
       entry.newestIssued = summary;
     }
   }
-  return byNode;
 }
 
 function summarize(csr: CsrObject): CsrSummary {
@@ -139,7 +155,12 @@ function requestCommonName(request: string | undefined): string | undefined {
     const block = decodePem(decodeBase64Text(request), "CSR")
       .find((b) => b.label.endsWith("CERTIFICATE REQUEST"));
     if (!block) return undefined;
-    return new x509.Pkcs10CertificateRequest(block.der).subjectName.getField("CN")[0];
+    try {
+      return readCsrSubject(block.der).field("CN")[0];
+    } catch {
+      // an encoding the DER reader rejects: @peculiar/x509 reads it as before
+      return new x509.Pkcs10CertificateRequest(block.der).subjectName.getField("CN")[0];
+    }
   } catch {
     return undefined;
   }
@@ -149,10 +170,13 @@ function requestCommonName(request: string | undefined): string | undefined {
 export function decodeBase64Text(value: string): string {
   if (value.includes("-----BEGIN")) return value;
   const binary = atob(value.replace(/\s+/g, ""));
+  if (ASCII.test(binary)) return binary; // PEM text: its bytes are its characters
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return new TextDecoder().decode(bytes);
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Encodes text as base64 (the API's encoding of `[]byte` fields). */
 export function encodeBase64Text(text: string): string {

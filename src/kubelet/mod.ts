@@ -6,6 +6,7 @@
  */
 export * from "./window.ts";
 export * from "./ca_trust.ts";
+export * from "./certificate_cache.ts";
 export * from "./csr_index.ts";
 export * from "./signer.ts";
 export * from "./report.ts";

@@ -11,11 +11,12 @@ import { kubeletConfigFacts } from "../formats/kubelet_config.ts";
 import { kubeconfigClientCert } from "../formats/kubeconfig_file.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { type Layout, PRESET_LAYOUTS } from "../plan/layout.ts";
-import { parseCertificate, x509 } from "../pki/mod.ts";
+import type { CertificateFields } from "../pki/mod.ts";
+import { type CertificateCache, readClientCertificate } from "./certificate_cache.ts";
 import {
   type CsrObject,
-  indexKubeletCsrs,
   KUBELET_CLIENT_SIGNER,
+  KubeletCsrIndex,
   type NodeCsrs,
 } from "./csr_index.ts";
 import { rawGet } from "./_raw_request.ts";
@@ -65,6 +66,8 @@ export interface GatherOptions {
    * a long wait does not cost a remote round trip per node per round. Filled as files are read.
    */
   readonly certificateCache?: Map<string, CachedCertificate>;
+  /** Reads the certificates of CSRs, each distinct one once (across the rounds of a wait). */
+  readonly certificates?: Pick<CertificateCache, "read">;
   /** Only these nodes. */
   readonly only?: readonly string[];
 }
@@ -84,12 +87,16 @@ function csrsKey(csrs: NodeCsrs | undefined): string {
  * Whether the certificate read is the one the node's newest issued CSR got (or the node has
  * none): until its kubelet installs what it was issued, its files are read every round.
  */
-function installed(found: FoundCertificate | undefined, csrs: NodeCsrs | undefined): boolean {
+function installed(
+  found: FoundCertificate | undefined,
+  csrs: NodeCsrs | undefined,
+  read: ReadCertificate,
+): boolean {
   const issued = csrs?.newestIssued?.certificatePem;
   if (!issued) return true;
   if (!found) return false;
   try {
-    return parseCertificate(issued, "CSR").serialNumber === found.cert.serialNumber;
+    return read(issued, "CSR").serialNumber === found.cert.serialNumber;
   } catch {
     return false;
   }
@@ -100,19 +107,29 @@ const CONFIGZ_GIVE_UP = 8;
 
 /** Gathers the facts of every registered or reachable node, in no particular order. */
 export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts[]> {
-  const [registered, csrs] = await Promise.all([
-    options.cluster.list<KubeObject>("v1", "Node"),
-    options.cluster.list<CsrObject>("certificates.k8s.io/v1", "CertificateSigningRequest", {
-      fieldSelector: `spec.signerName=${KUBELET_CLIENT_SIGNER}`,
+  // page by page, keeping only node names and CSR summaries, not the objects
+  const registeredNames = new Set<string>();
+  const csrIndex = new KubeletCsrIndex();
+  await Promise.all([
+    options.cluster.listEach<KubeObject>("v1", "Node", {}, (node) => {
+      if (node.metadata?.name) registeredNames.add(node.metadata.name);
     }),
+    options.cluster.listEach<CsrObject>(
+      "certificates.k8s.io/v1",
+      "CertificateSigningRequest",
+      { fieldSelector: `spec.signerName=${KUBELET_CLIENT_SIGNER}` },
+      (csr) => csrIndex.add(csr),
+    ),
   ]);
-  const registeredNames = new Set(registered.map((n) => n.metadata?.name ?? "").filter(Boolean));
   const access = new Map(options.nodes.map((n) => [n.name, n]));
   let names = [...new Set([...registeredNames, ...access.keys()])];
   if (options.only) names = names.filter((n) => options.only!.includes(n));
-  const index = indexKubeletCsrs(csrs);
+  const index = csrIndex.byNode;
   const cache = options.rotationCache ?? new Map<string, RotationSetting>();
   const configz = { enabled: options.configz ?? true, failures: 0, successes: 0 };
+  const read: ReadCertificate = options.certificates
+    ? (pem, source) => options.certificates!.read(pem, source)
+    : readClientCertificate;
 
   return await mapLimit(names, options.concurrency ?? 32, async (name) => {
     const node = access.get(name);
@@ -132,7 +149,7 @@ export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts
     const csrs = csrsKey(index.get(name));
     const cached = options.certificateCache?.get(name);
     let found: FoundCertificate | undefined;
-    if (cached && cached.csrs === csrs && installed(cached.found, index.get(name))) {
+    if (cached && cached.csrs === csrs && installed(cached.found, index.get(name), read)) {
       found = cached.found;
     } else if (node) {
       const read = problems.length;
@@ -147,13 +164,17 @@ export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts
       found,
       csrs: index.get(name),
       problems,
+      read,
     });
   });
 }
 
+/** Reads a certificate from PEM text (`source` names it in errors). */
+export type ReadCertificate = (pem: string, source: string) => CertificateFields;
+
 /** A certificate found on a node. */
 export interface FoundCertificate {
-  readonly cert: x509.X509Certificate;
+  readonly cert: CertificateFields;
   readonly source: CertificateSource;
   readonly origin: string;
 }
@@ -167,6 +188,8 @@ export function nodeFacts(input: {
   found?: FoundCertificate;
   csrs?: NodeCsrs;
   problems?: string[];
+  /** Reads the CSR's certificate. Default: {@link readClientCertificate}. */
+  read?: ReadCertificate;
 }): NodeFacts {
   const problems = input.problems ?? [];
   let found = input.found;
@@ -174,7 +197,10 @@ export function nodeFacts(input: {
   if (!found && csrs?.newestIssued?.certificatePem) {
     try {
       found = {
-        cert: parseCertificate(csrs.newestIssued.certificatePem, `CSR ${csrs.newestIssued.name}`),
+        cert: (input.read ?? readClientCertificate)(
+          csrs.newestIssued.certificatePem,
+          `CSR ${csrs.newestIssued.name}`,
+        ),
         source: "csr",
         origin: csrs.newestIssued.name,
       };
@@ -266,7 +292,7 @@ export async function readNodeCertificate(
   const tryFile = async (path: string, source: CertificateSource) => {
     const text = await node.readFile(path);
     if (text === undefined) return undefined;
-    return { cert: parseCertificate(text, `${node.name}:${path}`), source, origin: path };
+    return { cert: readClientCertificate(text, `${node.name}:${path}`), source, origin: path };
   };
   try {
     const found = await tryFile(current, "node-file");
@@ -276,7 +302,7 @@ export async function readNodeCertificate(
     const user = kubeconfigClientCert(kubeconfig, `${node.name}:${paths.kubeletKubeconfig}`);
     if (user.certPem) {
       return {
-        cert: parseCertificate(user.certPem, `${node.name}:${paths.kubeletKubeconfig}`),
+        cert: readClientCertificate(user.certPem, `${node.name}:${paths.kubeletKubeconfig}`),
         source: "kubelet.conf",
         origin: paths.kubeletKubeconfig,
       };

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { at, csrObject, kubeletCert, makeCas } from "./_test_kubelet_certificates.ts";
+import {
+  at,
+  certificatePemOf,
+  csrObject,
+  kubeletCert,
+  makeCas,
+} from "./_test_kubelet_certificates.ts";
 import { indexKubeletCsrs } from "./csr_index.ts";
 import {
   CURRENT_CLIENT_PEM,
@@ -9,7 +15,6 @@ import {
   readNodeCertificate,
 } from "./node_facts.ts";
 import { LocalNode } from "../nodes/local.ts";
-import { certificateToPem } from "../pki/mod.ts";
 
 const cas = await makeCas();
 const paths = DEFAULT_KUBELET_PATHS;
@@ -45,7 +50,7 @@ Deno.test("readNodeCertificate: kubelet-client-current.pem first", async () => {
     const cert = await kubeletCert(cas.old, "worker-1", at(0), at(1000));
     await node.writeFile(
       currentPath,
-      certificateToPem(cert) +
+      certificatePemOf(cert) +
         "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
     );
     const found = await readNodeCertificate(node, paths);
@@ -59,7 +64,7 @@ Deno.test("readNodeCertificate: else kubelet.conf's inline certificate or its fi
   await withNode(async (node) => {
     assert.equal(await readNodeCertificate(node, paths), undefined);
     const cert = await kubeletCert(cas.new, "worker-1", at(0), at(1000));
-    const b64 = btoa(certificateToPem(cert));
+    const b64 = btoa(certificatePemOf(cert));
     await node.writeFile(
       paths.kubeletKubeconfig,
       kubeletConf(`    client-certificate-data: ${b64}`),
@@ -71,7 +76,7 @@ Deno.test("readNodeCertificate: else kubelet.conf's inline certificate or its fi
       paths.kubeletKubeconfig,
       kubeletConf("    client-certificate: /etc/kubernetes/pki/kubelet-client.crt"),
     );
-    await node.writeFile("/etc/kubernetes/pki/kubelet-client.crt", certificateToPem(cert));
+    await node.writeFile("/etc/kubernetes/pki/kubelet-client.crt", certificatePemOf(cert));
     const file = await readNodeCertificate(node, paths);
     assert.equal(file?.source, "node-file");
     assert.equal(file?.origin, "/etc/kubernetes/pki/kubelet-client.crt");
@@ -95,7 +100,7 @@ Deno.test("nodeFacts: without node access the newest issued CSR gives the certif
       node: "worker-1",
       created: at(1),
       state: "issued",
-      certPem: certificateToPem(cert),
+      certPem: certificatePemOf(cert),
     }),
   ]);
   const facts = nodeFacts({

@@ -9,7 +9,7 @@ import type { CaSummary, IssuerClass } from "./ca_trust.ts";
 import type { CsrSummary } from "./csr_index.ts";
 import type { SignerReport } from "./signer.ts";
 import type { RotationTiming, RotationWindow } from "./window.ts";
-import type { x509 } from "../pki/mod.ts";
+import type { CertificateFields } from "../pki/mod.ts";
 
 /** Where the rotation setting was read. */
 export type RotationSource = "configz" | "node-file" | "none";
@@ -28,7 +28,7 @@ export interface NodeFacts {
   readonly rotationEnabled?: boolean;
   readonly rotationSource: RotationSource;
   /** The current client certificate, when found. */
-  readonly certificate?: x509.X509Certificate;
+  readonly certificate?: CertificateFields;
   readonly certificateSource?: CertificateSource;
   /** The file, or the CSR, the certificate came from. */
   readonly certificateOrigin?: string;

@@ -5,7 +5,8 @@
 
 /** ISO 8601 without milliseconds. */
 export function iso(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const text = date.toISOString(); // always ends in ".sssZ"
+  return text.slice(0, -5) + "Z";
 }
 
 /**

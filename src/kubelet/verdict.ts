@@ -4,7 +4,7 @@
  * and why), with the notes the operator should see. Pure.
  * @module
  */
-import type { x509 } from "../pki/mod.ts";
+import type { CertificateFields } from "../pki/mod.ts";
 import type { IssuerClass } from "./ca_trust.ts";
 import { type CsrSummary, NODE_USER_PREFIX } from "./csr_index.ts";
 import type {
@@ -198,9 +198,12 @@ export function assessNode(
  * Whether `cert` has the subject the kubelet's CSR template asks for (CN `system:node:<name>`,
  * O `system:nodes`); the certificate manager replaces any other at once.
  */
-export function isNodeOwnCertificate(cert: x509.X509Certificate, nodeName: string): boolean {
-  return cert.subjectName.getField("CN")[0] === `${NODE_USER_PREFIX}${nodeName}` &&
-    cert.subjectName.getField("O").includes("system:nodes");
+export function isNodeOwnCertificate(
+  cert: Pick<CertificateFields, "subjectCommonNames" | "subjectOrganizations">,
+  nodeName: string,
+): boolean {
+  return cert.subjectCommonNames[0] === `${NODE_USER_PREFIX}${nodeName}` &&
+    cert.subjectOrganizations.includes("system:nodes");
 }
 
 function withoutCertificate(csr: CsrSummary): Omit<CsrSummary, "certificatePem"> {

@@ -19,6 +19,7 @@ import {
   type RotationSetting,
 } from "./node_facts.ts";
 import { buildReport } from "./build_report.ts";
+import { CertificateCache } from "./certificate_cache.ts";
 import { worthWaiting } from "./gate.ts";
 import type { ForcedRotationRecord, VerifierReport } from "./report.ts";
 import { formatDuration, isoCeil } from "./time_format.ts";
@@ -77,6 +78,8 @@ interface RoundState {
   readonly rotationCache: Map<string, RotationSetting>;
   /** Node certificates read in earlier rounds (read again when the node's CSRs change). */
   readonly certificateCache: Map<string, CachedCertificate>;
+  /** Every certificate seen, read and classified once across the rounds. */
+  readonly certificates: CertificateCache;
   /** The controller-manager's signer, read in the first round: nothing changes it during a wait. */
   signer?: Promise<SignerReport>;
   readonly forced: ForcedRotationRecord[];
@@ -168,6 +171,7 @@ async function initialState(options: VerifyKubeletsOptions): Promise<RoundState>
     deadline: options.deadline ?? new Date(now().getTime() + (options.waitMs ?? 0)),
     rotationCache: new Map(),
     certificateCache: new Map(),
+    certificates: new CertificateCache(trust),
     forced: [],
   };
 }
@@ -183,6 +187,7 @@ async function round(options: VerifyKubeletsOptions, state: RoundState): Promise
       configz: options.configz,
       rotationCache: state.rotationCache,
       certificateCache: state.certificateCache,
+      certificates: state.certificates,
       only: options.only,
     }),
     state.signer ??= observeSigner(controlPlane, state.trust, state.paths.manifestsDir),
@@ -196,6 +201,7 @@ async function round(options: VerifyKubeletsOptions, state: RoundState): Promise
     deadline: state.deadline,
     syncSlackMs: options.syncSlackMs,
     forced: [...state.forced],
+    certificates: state.certificates,
   });
 }
 

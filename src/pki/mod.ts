@@ -1,7 +1,8 @@
 /**
  * PKI helpers for CA rotation: PEM and bundles, private keys in kubeadm's formats, CA
  * generation, leaf re-issue, client certificates, CSRs, chain verification and descriptions.
- * Built on Web Crypto and `@peculiar/x509`.
+ * Built on Web Crypto and `@peculiar/x509`; a small DER reader for the fields the kubelet verifier
+ * reads from many certificates.
  * @module
  */
 export { x509 } from "./crypto_provider.ts";
@@ -25,3 +26,6 @@ export * from "./describe.ts";
 export * from "./key_stand_in.ts";
 export * from "./strip_private_keys.ts";
 export * from "./discovery_hash.ts";
+export * from "./certificate_fields.ts";
+export * from "./csr_subject.ts";
+export type { DistinguishedName } from "./distinguished_name.ts";
