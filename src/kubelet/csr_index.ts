@@ -170,13 +170,14 @@ function requestCommonName(request: string | undefined): string | undefined {
 export function decodeBase64Text(value: string): string {
   if (value.includes("-----BEGIN")) return value;
   const binary = atob(value.replace(/\s+/g, ""));
-  if (ASCII.test(binary)) return binary; // PEM text: its bytes are its characters
+  if (!NOT_ASCII.test(binary)) return binary; // PEM text: its bytes are its characters
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return new TextDecoder().decode(bytes);
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Any character outside ASCII: its bytes are UTF-8 to decode. */
+const NOT_ASCII = /[^\p{ASCII}]/u;
 
 /** Encodes text as base64 (the API's encoding of `[]byte` fields). */
 export function encodeBase64Text(text: string): string {
