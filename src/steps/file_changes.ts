@@ -3,10 +3,9 @@
  * is the files whose content differs; apply writes them (keys 0600, backed up by the driver).
  * @module
  */
-import type { Change } from "../engine/change.ts";
+import type { Change, FileTarget } from "../engine/change.ts";
 import type { StepContext } from "../engine/step.ts";
-import type { FileWrite, NodeAccess } from "../engine/node_access.ts";
-import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
+import type { NodeAccess } from "../engine/node_access.ts";
 
 /** What one file on one node should hold (`undefined`: it should not exist). */
 export interface DesiredFile {
@@ -43,36 +42,38 @@ export function nodeNamed(nodes: readonly NodeAccess[], name: string): NodeAcces
 }
 
 /**
- * Writes (or removes) the files of the changes that target files: each node's in order, as one
- * batch when its driver takes batches (one ssh round trip), and up to {@link NODE_PARALLELISM}
- * nodes at once — nodes are independent, and no step's written file takes effect across nodes
- * before the step's own restarts. When a node fails, the nodes already started finish and the
- * first failure (in the changes' node order) is thrown.
+ * Writes (or removes) the files of the changes that target files, in order; the consecutive
+ * changes of one node go to it as one batch when its driver takes batches (one ssh round trip).
+ * One node after another, not in parallel: when a node fails (a full disk), the nodes after it
+ * are left untouched and the run stops there (test/rotation/ssh_rotation_e2e_test.ts).
  */
 export async function applyFileChanges(
   nodes: readonly NodeAccess[],
   changes: readonly Change[],
 ): Promise<void> {
-  const byNode = new Map<string, FileWrite[]>();
-  for (const change of changes) {
-    if (change.target.type !== "file") continue;
-    const target = change.target;
-    const writes = byNode.get(target.node) ?? [];
-    writes.push({
-      path: target.path,
-      content: change.action === "delete" ? undefined : change.after ?? "",
-      mode: target.mode,
+  const files = changes.filter((change) => change.target.type === "file");
+  for (let start = 0; start < files.length;) {
+    const node = nodeNamed(nodes, (files[start].target as FileTarget).node);
+    let end = start + 1;
+    while (end < files.length && (files[end].target as FileTarget).node === node.name) end++;
+    const batch = files.slice(start, end).map((change) => {
+      const target = change.target as FileTarget;
+      return {
+        path: target.path,
+        content: change.action === "delete" ? undefined : change.after ?? "",
+        mode: target.mode,
+      };
     });
-    byNode.set(target.node, writes);
-  }
-  await mapBounded([...byNode], NODE_PARALLELISM, async ([name, batch]) => {
-    const node = nodeNamed(nodes, name);
-    if (node.writeFiles && batch.length > 1) return await node.writeFiles(batch);
-    for (const file of batch) {
-      if (file.content === undefined) await node.removeFile(file.path);
-      else await node.writeFile(file.path, file.content, { mode: file.mode });
+    if (node.writeFiles && batch.length > 1) {
+      await node.writeFiles(batch);
+    } else {
+      for (const file of batch) {
+        if (file.content === undefined) await node.removeFile(file.path);
+        else await node.writeFile(file.path, file.content, { mode: file.mode });
+      }
     }
-  });
+    start = end;
+  }
 }
 
 /** The diff and apply of a step whose every change is a file on the control-plane nodes. */
