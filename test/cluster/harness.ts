@@ -171,3 +171,16 @@ export async function eventually<T>(
   }
   throw new Error(`Timed out after ${timeoutMs / 1000}s waiting for ${what}; last: ${last}`);
 }
+
+/**
+ * Waits until the API server answers /readyz: a run stopped inside a restart step (the API
+ * server's own) leaves it restarting, and a run started then exits 1 "Cannot reach the API
+ * server" before its first step — as an operator would, the next run waits for it.
+ */
+export async function apiServerReady(cluster: TestCluster): Promise<void> {
+  await eventually(
+    "the API server ready",
+    () => cluster.kubectl(["get", "--raw", "/readyz"]).then(() => true, () => false),
+    120_000,
+  );
+}

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { apiServerReady, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { holdRunLockElsewhere } from "../rotation/fixtures.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -79,19 +79,6 @@ async function interruptedRun(
   }
   const { code } = await child.status;
   return { code, lines, stderr: await stderr, pid: child.pid };
-}
-
-/**
- * Waits until the API server answers /readyz: a run stopped inside a restart step (the API
- * server's own) leaves it restarting, and a run started then exits 1 "Cannot reach the API
- * server" before its first step — as an operator would, the next run waits for it.
- */
-async function apiServerReady(cluster: TestCluster): Promise<void> {
-  await eventually(
-    "the API server ready",
-    () => cluster.kubectl(["get", "--raw", "/readyz"]).then(() => true, () => false),
-    120_000,
-  );
 }
 
 /** The process group of a process (field 5 of /proc/PID/stat, after the parenthesised name). */

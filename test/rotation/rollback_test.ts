@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster, type TestCluster } from "../cluster/harness.ts";
+import { apiServerReady, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { clusterObjects, nodeFiles } from "./fixtures.ts";
 import { type Probe, startProbe } from "./probe.ts";
 import {
@@ -122,6 +122,8 @@ Deno.test({
         assert.equal(cancelled.code, 143, cancelled.stderr);
         // The killed rotation's lock was taken over at once: its process is gone from this host.
         assert.match(cancelled.stderr, /took the rotation lock over/);
+        // Cancelled inside a restart of the API server: the next command waits for it.
+        await apiServerReady(cluster);
         const held = await caRotator(cluster, ["rotate", "--plan", trustPlan]);
         assert.notEqual(held.code, 0, "rotate waits for the rollback to finish");
         assert.match(held.stderr, /a rollback of this rotation began .* run `rollback` again/);
