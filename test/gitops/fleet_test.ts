@@ -13,6 +13,7 @@ import { startCluster, type TestCluster } from "../cluster/harness.ts";
 import {
   git,
   type JobRun,
+  pipelineAdminToken,
   pipelineFromDocs,
   runGithubWaves,
   runGitlabWaves,
@@ -25,22 +26,6 @@ const repo = new URL("../../", import.meta.url).pathname;
 const CANARY = "staging";
 const WAVE_1 = ["prod-eu-1", "prod-us-1"];
 const FLEET = [CANARY, ...WAVE_1];
-
-/** A kubeconfig for the pipeline: a cluster-admin ServiceAccount's token. */
-async function pipelineKubeconfig(cluster: TestCluster): Promise<string> {
-  await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
-  await cluster.kubectl([
-    "create",
-    "clusterrolebinding",
-    "ca-rotator-pipeline",
-    "--clusterrole=cluster-admin",
-    "--serviceaccount=kube-system:ca-rotator",
-  ]);
-  const token = (await cluster.kubectl(
-    ["create", "token", "-n", "kube-system", "ca-rotator", "--duration=2h"],
-  )).trim();
-  return await tokenKubeconfig(cluster, token);
-}
 
 /** plans/local-demo.yaml as the plan of fleet cluster `name`, its node roots written out. */
 function fleetPlan(source: string, name: string, cluster: TestCluster): string {
@@ -106,7 +91,12 @@ Deno.test({
   try {
     const environments: Record<string, Record<string, string>> = {};
     for (const name of FLEET) {
-      environments[name] = { CA_ROTATOR_KUBECONFIG: await pipelineKubeconfig(clusterOf[name]) };
+      environments[name] = {
+        CA_ROTATOR_KUBECONFIG: await tokenKubeconfig(
+          clusterOf[name],
+          await pipelineAdminToken(clusterOf[name]),
+        ),
+      };
     }
     const source = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
     await Deno.mkdir(join(workspace, "plans/fleet"), { recursive: true });

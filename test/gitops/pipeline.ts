@@ -32,6 +32,21 @@ export async function git(workspace: string, ...args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
 }
 
+/** A token of a cluster-admin ServiceAccount (kube-system/ca-rotator): the pipeline's identity. */
+export async function pipelineAdminToken(cluster: TestCluster): Promise<string> {
+  await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
+  await cluster.kubectl([
+    "create",
+    "clusterrolebinding",
+    "ca-rotator-pipeline",
+    "--clusterrole=cluster-admin",
+    "--serviceaccount=kube-system:ca-rotator",
+  ]);
+  return (await cluster.kubectl(
+    ["create", "token", "-n", "kube-system", "ca-rotator", "--duration=2h"],
+  )).trim();
+}
+
 /**
  * A pipeline's kubeconfig secret: a ServiceAccount token (tokens survive a CA rotation), whose
  * CA is what the operator keeps current (see docs/ci.md): the cluster's bundle, read from

@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
 import { parse } from "yaml";
-import { git, pipelineFromDocs, runGithubJob, runGitlabJob, tokenKubeconfig } from "./pipeline.ts";
+import {
+  git,
+  pipelineAdminToken,
+  pipelineFromDocs,
+  runGithubJob,
+  runGitlabJob,
+  tokenKubeconfig,
+} from "./pipeline.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -22,22 +29,7 @@ Deno.test({
   const emptyHome = await Deno.makeTempDir({ prefix: "runner-home-" });
   const ghSecrets = await Deno.makeTempDir({ prefix: "gh-secrets-" });
   try {
-    await cluster.kubectl(["create", "serviceaccount", "-n", "kube-system", "ca-rotator"]);
-    await cluster.kubectl([
-      "create",
-      "clusterrolebinding",
-      "ca-rotator-pipeline",
-      "--clusterrole=cluster-admin",
-      "--serviceaccount=kube-system:ca-rotator",
-    ]);
-    const token = (await cluster.kubectl([
-      "create",
-      "token",
-      "-n",
-      "kube-system",
-      "ca-rotator",
-      "--duration=2h",
-    ])).trim();
+    const token = await pipelineAdminToken(cluster);
 
     // The pull request's identity: deploy/rbac-readonly.yaml's ServiceAccount, for plan "prod".
     await cluster.kubectl(["apply", "-f", "-"], {
