@@ -67,12 +67,11 @@ export async function nodeInventory(
     const text = await node.readFile(path);
     if (text !== undefined) add(path, role, text, caName);
   };
-  const cas = controlPlane ? [...CA_NAMES.map(caFileBase), "etcd/ca"] : ["ca"];
+  const cas: string[] = controlPlane ? CA_NAMES.map(caFileBase) : ["ca"];
   for (const base of cas) {
-    await file(`${layout.pkiDir}/${base}.crt`, "ca", base === "etcd/ca" ? "etcd-ca" : base);
-    if (controlPlane && base !== "etcd/ca") {
-      await file(`${layout.pkiDir}/${base}-new.crt`, "ca", `${base} (new)`);
-    }
+    const name = base === "etcd/ca" ? "etcd-ca" : base;
+    await file(`${layout.pkiDir}/${base}.crt`, "ca", name);
+    if (controlPlane) await file(`${layout.pkiDir}/${base}-new.crt`, "ca", `${name} (new)`);
   }
   if (controlPlane) {
     for (const leaf of KUBEADM_LEAVES) await file(`${layout.pkiDir}/${leaf}.crt`, "leaf");

@@ -5,19 +5,23 @@
 import { z } from "zod";
 import { nonEmpty, positiveInt } from "./fields.ts";
 
-/** The CAs a plan can rotate: the cluster CA and the front-proxy (request-header) CA. */
-export const CA_NAMES = ["cluster", "frontProxy"] as const;
+/**
+ * The CAs a plan can rotate: the cluster CA, the front-proxy (request-header) CA and the CA of a
+ * stacked etcd (its members' server and peer certificates, the API server's etcd client).
+ */
+export const CA_NAMES = ["cluster", "frontProxy", "etcd"] as const;
 
 /** One rotatable CA. */
 export type CaName = typeof CA_NAMES[number];
 
 /**
  * The base name of a CA's files in the PKI directory, as kubeadm names them: `ca` for the
- * cluster CA (`ca.crt`, `ca.key`), `front-proxy-ca` for the front-proxy CA. The staged new CA
- * is `<base>-new.crt`/`.key` and the bundle (old + new) is `<base>-bundle.crt`.
+ * cluster CA (`ca.crt`, `ca.key`), `front-proxy-ca` for the front-proxy CA, `etcd/ca` for the
+ * etcd CA. The staged new CA is `<base>-new.crt`/`.key` and the bundle (old + new) is
+ * `<base>-bundle.crt`.
  */
-export function caFileBase(ca: CaName): "ca" | "front-proxy-ca" {
-  return ca === "cluster" ? "ca" : "front-proxy-ca";
+export function caFileBase(ca: CaName): "ca" | "front-proxy-ca" | "etcd/ca" {
+  return ca === "cluster" ? "ca" : ca === "frontProxy" ? "front-proxy-ca" : "etcd/ca";
 }
 
 /** Which CA certificates a file or object should hold: both (`bundle`) or only the new one. */
@@ -56,7 +60,8 @@ export type CaSource = z.infer<typeof CaSourceSchema>;
 export const CasSchema = z.strictObject({
   cluster: caSource("kubernetes").optional(),
   frontProxy: caSource("front-proxy-ca").optional(),
+  etcd: caSource("etcd-ca").optional(),
 }).refine(
-  (cas) => cas.cluster !== undefined || cas.frontProxy !== undefined,
-  "must declare at least one CA (cluster, frontProxy)",
+  (cas) => cas.cluster !== undefined || cas.frontProxy !== undefined || cas.etcd !== undefined,
+  "must declare at least one CA (cluster, frontProxy, etcd)",
 );

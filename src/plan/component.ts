@@ -6,6 +6,7 @@ import { z } from "zod";
 
 /** The control-plane components, in the order a kubeadm node starts them. */
 export const COMPONENTS = [
+  "etcd",
   "kube-apiserver",
   "kube-controller-manager",
   "kube-scheduler",

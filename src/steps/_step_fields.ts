@@ -29,6 +29,6 @@ export const fileName = z.string().regex(
 
 /** A certificate's base name in the PKI directory. */
 export const certName = z.string().regex(
-  /^[a-z0-9][a-z0-9-]*$/,
-  'must be a certificate base name in the PKI directory, such as "apiserver" (no .crt)',
+  /^([a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/,
+  'must be a certificate base name in the PKI directory, such as "apiserver" or "etcd/server" (no .crt)',
 );

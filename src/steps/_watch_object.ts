@@ -188,8 +188,16 @@ export async function waitForObject(
   }
 }
 
-/** The message of an error of any shape. */
+/**
+ * The message of an error of any shape, with the messages of its causes (fetch says only
+ * "fetch failed" and puts the reason in its cause).
+ */
 export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const parts: string[] = [];
+  for (let each: unknown = error; each !== undefined && parts.length < 4;) {
+    const message = each instanceof Error ? each.message : String(each);
+    if (!parts.includes(message)) parts.push(message);
+    each = each instanceof Error ? each.cause : undefined;
+  }
+  return parts.join(": ");
 }

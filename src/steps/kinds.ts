@@ -8,6 +8,8 @@ import { planFormat } from "../plan/load.ts";
 import type { StepOf } from "../plan/step_format.ts";
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
+import { etcdSnapshot } from "./etcd_snapshot.ts";
+import { etcdTrustGate } from "./etcd_trust_gate.ts";
 import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
@@ -28,10 +30,12 @@ import { waitTokenSecrets } from "./wait_token_secrets.ts";
 
 /** Every step kind ca-rotator implements. */
 export const STEP_KINDS = [
+  etcdSnapshot,
   distributeCa,
   setComponentFlags,
   restartComponent,
   restartStaticPods,
+  etcdTrustGate,
   updateKubeconfigs,
   activateCa,
   reissueLeaves,

@@ -32,8 +32,12 @@ export const ReissueKubeletClientsStep = z.strictObject({
 
 type Step = z.infer<typeof ReissueKubeletClientsStep>;
 
-/** The nodes whose kubelet client certificate the new cluster CA issued. */
+/**
+ * The nodes whose kubelet client certificate the new cluster CA issued; none when the plan does
+ * not rotate the cluster CA (an activated etcd CA signs no kubelet certificate).
+ */
 async function onNewCa(ctx: StepContext): Promise<string[]> {
+  if (!("cluster" in ctx.cas.fingerprints())) return [];
   const trust = caTrustFromPem(ctx.cas.get("cluster").certPem);
   const nodes = [...ctx.controlPlane, ...ctx.workers];
   const onNew = await mapBounded(nodes, NODE_PARALLELISM, async (node) => {

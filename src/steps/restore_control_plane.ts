@@ -19,10 +19,15 @@ import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./fi
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
 import { RESTARTED_BY } from "./_annotations.ts";
+import { ETCD, waitEtcdQuorum } from "./_etcd_quorum.ts";
 import { isKubeletFile, restorations, undoFields } from "./_prior_files.ts";
 
-/** The components restarted on each node, in order. */
-const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+/**
+ * The components restarted on each node, in order: etcd first (the member back on the restored
+ * trust, every member healthy with a leader before the next node), then the API server. etcd is
+ * restarted only where its own files (its manifest, the etcd PKI directory) were restored.
+ */
+const COMPONENTS = [ETCD, "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
 
 /** `restore-control-plane` fields. */
 export const RestoreControlPlaneStep = z.strictObject({
@@ -63,7 +68,12 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
       );
       if (restored.length === 0) continue;
       nodes.push(node.name);
+      const etcdFiles = restored.some((file) =>
+        file.path === manifestPath(ctx.layout, ETCD) ||
+        file.path.startsWith(`${ctx.layout.pkiDir}/etcd/`)
+      );
       for (const component of COMPONENTS) {
+        if (component === ETCD && !etcdFiles) continue;
         const path = manifestPath(ctx.layout, component);
         const file = restored.find((each) => each.path === path);
         const current = file ? file.current : await node.readFile(path);
@@ -95,6 +105,9 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
   async apply(ctx, step, changes) {
     const timeoutMs = step.healthTimeoutSeconds * 1000;
     const apiserverPath = manifestPath(ctx.layout, "kube-apiserver");
+    const etcdPath = manifestPath(ctx.layout, ETCD);
+    const changedPath = (change: Change) =>
+      change.target.type === "file" ? change.target.path : undefined;
     const manifests = new Set(COMPONENTS.map((component) => manifestPath(ctx.layout, component)));
     const isManifest = (change: Change) =>
       change.target.type === "file" && manifests.has(change.target.path);
@@ -118,6 +131,10 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
         if (other.name === name) continue;
         await waitManifestHealthy(ctx, other, "kube-apiserver", apiserverPath, timeoutMs);
       }
+      // Never two etcd members down: all healthy with a leader before this one goes.
+      if (ofNode.some((change) => isManifest(change) && changedPath(change) === etcdPath)) {
+        await waitEtcdQuorum(ctx, ctx.controlPlane, etcdPath, timeoutMs);
+      }
       await applyFileChanges(ctx.controlPlane, ofNode.filter((change) => !isManifest(change)));
       for (const change of ofNode.filter(isManifest)) {
         if (change.target.type !== "file" || change.after === undefined) continue;
@@ -132,6 +149,7 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
           change.after,
           timeoutMs,
         );
+        if (component === ETCD) await waitEtcdQuorum(ctx, ctx.controlPlane, etcdPath, timeoutMs);
       }
     }
   },

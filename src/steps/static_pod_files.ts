@@ -9,6 +9,7 @@ import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
+import { ETCD, waitEtcdQuorum } from "./_etcd_quorum.ts";
 
 /** A manifest to rewrite, and the restart it causes. */
 export interface ManifestEdit extends DesiredFile {
@@ -33,7 +34,9 @@ export function manifestChanges(edits: readonly ManifestEdit[]): Change[] {
  * before any write, it waits until the component is healthy on every node whose manifest it is
  * not about to change: a run resumed after a crash or a health timeout sees the node it last
  * wrote as done, and must not take the next one down while that one is still coming back (never
- * two API servers down at once). The component and its manifest are those of the changes.
+ * two API servers down at once). The component and its manifest are those of the changes. For
+ * etcd, before the first write and after each, every member must be healthy with a leader (a
+ * quorum at every moment: never two members down).
  */
 export async function applyManifestChanges(
   ctx: StepContext,
@@ -56,9 +59,11 @@ export async function applyManifestChanges(
   const timeoutMs = healthTimeoutSeconds * 1000;
 
   const component = componentOn(writes[0].node);
+  const etcd = component === ETCD;
   const changing = new Set(writes.map((write) => write.node));
+  if (etcd) await waitEtcdQuorum(ctx, nodes, writes[0].path, timeoutMs);
   for (const node of nodes) {
-    if (changing.has(node.name)) continue;
+    if (etcd || changing.has(node.name)) continue;
     await waitManifestHealthy(ctx, node, component, writes[0].path, timeoutMs);
   }
 
@@ -71,5 +76,6 @@ export async function applyManifestChanges(
       write.manifest,
       timeoutMs,
     );
+    if (etcd) await waitEtcdQuorum(ctx, nodes, write.path, timeoutMs);
   }
 }

@@ -16,6 +16,7 @@ export const BINARIES = [
   "kubectl",
   "kubeadm",
   "etcd",
+  "etcdctl",
   "kwok",
   "incluster-client",
   "sample-apiserver",

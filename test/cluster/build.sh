@@ -3,7 +3,8 @@
 # Go module proxy, into a cache outside the repository keyed by version:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm (k8s.io/kubernetes
 #   with its staging modules replaced by their published versions), etcd (a wrapper module
-#   around go.etcd.io/etcd/server/v3/etcdmain) and kwok;
+#   around go.etcd.io/etcd/server/v3/etcdmain), etcdctl (go.etcd.io/etcd/etcdctl/v3, for the
+#   etcd snapshot of a plan's etcd-snapshot step) and kwok;
 #   and the programs of ./programs (the Go module the pods' processes run, see
 #   pod_processes.ts), rebuilt whenever their source changes.
 # Prints the bin directory on its last line. A second run with the same versions is instant.
@@ -117,6 +118,30 @@ GO
     with_progress "building etcd" go build -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
 }
 
+build_etcdctl() {
+  have etcdctl && return 0
+  local started=$SECONDS
+  log "etcdctl $ETCD_VERSION: building"
+  # A wrapper module, as for etcd: etcdctl's own go.mod has replace directives (go install refuses it).
+  local mod="$work/etcdctl"
+  mkdir -p "$mod"
+  cat >"$mod/main.go" <<'GO'
+// Command etcdctl runs etcdctl from the published etcdctl module.
+package main
+
+import "go.etcd.io/etcd/etcdctl/v3/ctlv3"
+
+func main() { ctlv3.MustStart() }
+GO
+  if [ ! -f "$mod/go.mod" ]; then
+    (cd "$mod" && go mod init ca-rotator.local/etcdctl-build >&2)
+  fi
+  (cd "$mod" && with_progress "resolving etcdctl modules" go get "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" >&2 &&
+    go mod tidy >&2 &&
+    with_progress "building etcdctl" go build -ldflags "-s -w" -o "$bin/etcdctl.tmp" . && mv "$bin/etcdctl.tmp" "$bin/etcdctl")
+  log "etcdctl $ETCD_VERSION: built in $((SECONDS - started))s"
+}
+
 # The test programs (programs/cmd/<name>, a module of this repository that requires client-go
 # and k8s.io/sample-apiserver at v0.37.2, the staging version of Kubernetes v1.37.2, through the
 # Go module proxy): each binary is rebuilt when the hash of the module's source (go.mod, go.sum,
@@ -205,6 +230,7 @@ build_kwok() {
 
 started=$SECONDS
 build_etcd
+build_etcdctl
 build_kwok
 build_kubernetes
 build_test_programs

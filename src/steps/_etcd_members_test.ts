@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { etcdHealthUrl } from "./_etcd_quorum.ts";
+import { memberOf } from "./_etcd_members.ts";
+
+const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+spec:
+  containers:
+  - command:
+    - etcd
+    - --advertise-client-urls=https://198.18.1.2:2379
+    - --initial-advertise-peer-urls=https://198.18.1.2:2380/,https://10.0.0.2:2380
+    - --trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt
+    name: etcd
+    ports:
+    - containerPort: 2381
+      name: probe-port
+      protocol: TCP
+    readinessProbe:
+      httpGet:
+        host: 127.0.0.1
+        path: /readyz
+        port: probe-port
+        scheme: HTTP
+`;
+
+Deno.test("memberOf: the first advertised client and peer URL of kubeadm's etcd manifest", () => {
+  assert.deepEqual(memberOf("cp-2", manifest, "cp-2:etcd.yaml"), {
+    node: "cp-2",
+    clientUrl: "https://198.18.1.2:2379",
+    peerUrl: "https://198.18.1.2:2380",
+  });
+  assert.throws(
+    () => memberOf("cp-2", manifest.replace(/.*advertise-client-urls.*\n/, ""), "cp-2:etcd.yaml"),
+    /cp-2:etcd.yaml sets no --advertise-client-urls/,
+  );
+});
+
+Deno.test("etcdHealthUrl: /health on the port of the manifest's probe (leader and quorum)", () => {
+  assert.equal(etcdHealthUrl(manifest), "http://127.0.0.1:2381/health");
+  assert.equal(etcdHealthUrl("kind: Pod\nspec:\n  containers:\n  - name: etcd\n"), undefined);
+});

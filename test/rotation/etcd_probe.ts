@@ -1,0 +1,237 @@
+/**
+ * A client of etcd that writes and reads through every member for the whole rotation, with the
+ * API server's etcd client credentials as they are on that member's node at that moment
+ * (`apiserver-etcd-client.crt/.key`, and the CA file the node's kube-apiserver manifest names in
+ * `--etcd-cafile`), through etcd's JSON gRPC gateway (`/v3/kv/put`, `/v3/kv/range`), a new TLS
+ * connection per request; and an observer of the leader (`/v3/maintenance/status` of each
+ * member). Failures are sorted so that a member that is restarting (connection refused) is told
+ * apart from a refused certificate or a write that found no quorum.
+ * @module
+ */
+import { join } from "node:path";
+import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
+import type { TestCluster } from "../cluster/harness.ts";
+import { errorText } from "../../src/steps/_watch_object.ts";
+
+/** Why a request failed. */
+export type EtcdFailureKind = "refused" | "tls" | "timeout" | "http" | "mismatch" | "other";
+
+/** What the probe saw through one member. */
+export interface MemberCounts {
+  writes: number;
+  reads: number;
+  ok: number;
+  failures: Record<EtcdFailureKind, number>;
+  lastFailure?: string;
+}
+
+/** What the probe saw. */
+export interface EtcdProbeCounts {
+  readonly members: Record<string, MemberCounts>;
+  /** Leader observations: rounds of status requests to every member. */
+  leaderSamples: number;
+  /** Rounds in which no member that answered named a leader (or none answered). */
+  leaderless: number;
+  /** The leader's member ids seen, in order of first sight. */
+  readonly leaders: string[];
+  /** Rounds (one per interval) in which no write through any member succeeded. */
+  roundsWithoutWrite: number;
+  rounds: number;
+  durationMs: number;
+}
+
+/** A running probe. */
+export interface EtcdProbe {
+  readonly counts: EtcdProbeCounts;
+  stop(): Promise<EtcdProbeCounts>;
+}
+
+/** The credentials of the API server's etcd client on a node, read now. */
+export async function apiServerEtcdCredentials(
+  root: string,
+): Promise<{ certPem: string; keyPem: string; caPem: string }> {
+  const manifest = await Deno.readTextFile(
+    join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"),
+  );
+  const flags = manifestFlags(manifest);
+  const under = (path: string) => join(root, path);
+  return {
+    certPem: await Deno.readTextFile(under(flags.get("--etcd-certfile")!)),
+    keyPem: await Deno.readTextFile(under(flags.get("--etcd-keyfile")!)),
+    caPem: await Deno.readTextFile(under(flags.get("--etcd-cafile")!)),
+  };
+}
+
+/** Sorts an error of fetch (or an HTTP answer) into a kind. */
+export function failureKind(message: string): EtcdFailureKind {
+  if (
+    /refused|os error 111|reset by peer|os error 104|broken pipe|unexpected eof|connection closed/i
+      .test(message)
+  ) {
+    return "refused";
+  }
+  if (/certificate|tls|handshake|alert|UnknownIssuer|BadCertificate|x509/i.test(message)) {
+    return "tls";
+  }
+  if (/timed? ?out|abort/i.test(message)) return "timeout";
+  if (/^HTTP /.test(message)) return "http";
+  return "other";
+}
+
+const b64 = (text: string) => btoa(text);
+
+/** One POST to the gateway; the parsed JSON answer, or throws with the reason. */
+export async function gateway(
+  credentials: { certPem: string; keyPem: string; caPem: string },
+  url: string,
+  body: unknown,
+  timeoutMs = 3_000,
+): Promise<Record<string, unknown>> {
+  const client = Deno.createHttpClient({
+    cert: credentials.certPem,
+    key: credentials.keyPem,
+    caCerts: [credentials.caPem],
+  });
+  try {
+    const response = await fetch(url, {
+      client,
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+    return JSON.parse(text);
+  } finally {
+    client.close();
+  }
+}
+
+/** Starts the probe: one write and one read through every member every `intervalMs`. */
+export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProbe {
+  const started = Date.now();
+  const counts: EtcdProbeCounts = {
+    members: {},
+    leaderSamples: 0,
+    leaderless: 0,
+    leaders: [],
+    roundsWithoutWrite: 0,
+    rounds: 0,
+    durationMs: 0,
+  };
+  const members = cluster.nodes.map((node) => ({
+    name: node.name,
+    root: node.root,
+    url: `https://${node.ip}:2379`,
+  }));
+  for (const member of members) {
+    counts.members[member.name] = {
+      writes: 0,
+      reads: 0,
+      ok: 0,
+      failures: { refused: 0, tls: 0, timeout: 0, http: 0, mismatch: 0, other: 0 },
+    };
+  }
+  let running = true;
+  let sequence = 0;
+
+  const fail = (member: string, error: unknown) => {
+    const message = errorText(error);
+    const kind = failureKind(message);
+    counts.members[member].failures[kind]++;
+    counts.members[member].lastFailure = `${new Date().toISOString()} ${kind}: ${message}`;
+  };
+
+  const writeAndRead = async (member: typeof members[number], value: string) => {
+    const mine = counts.members[member.name];
+    const key = b64(`/ca-rotator-probe/${member.name}`);
+    let credentials;
+    try {
+      credentials = await apiServerEtcdCredentials(member.root);
+    } catch (error) {
+      // A file being replaced at this very moment: read again next round.
+      fail(member.name, error);
+      return false;
+    }
+    mine.writes++;
+    try {
+      await gateway(credentials, `${member.url}/v3/kv/put`, { key, value: b64(value) });
+    } catch (error) {
+      fail(member.name, error);
+      return false;
+    }
+    mine.reads++;
+    try {
+      const answer = await gateway(credentials, `${member.url}/v3/kv/range`, { key });
+      const kvs = answer.kvs as { value?: string }[] | undefined;
+      const got = kvs?.[0]?.value ? atob(kvs[0].value) : undefined;
+      if (got !== value) throw new Error(`read ${got} after writing ${value}`);
+      mine.ok++;
+      return true;
+    } catch (error) {
+      const message = errorText(error);
+      if (/after writing/.test(message)) {
+        mine.failures.mismatch++;
+        mine.lastFailure = message;
+      } else fail(member.name, error);
+      return false;
+    }
+  };
+
+  const observeLeader = async () => {
+    const leaders = await Promise.all(members.map(async (member) => {
+      try {
+        const credentials = await apiServerEtcdCredentials(member.root);
+        const status = await gateway(credentials, `${member.url}/v3/maintenance/status`, {});
+        return String(status.leader ?? "0");
+      } catch {
+        return undefined;
+      }
+    }));
+    counts.leaderSamples++;
+    const named = leaders.filter((leader) => leader !== undefined && leader !== "0");
+    if (named.length === 0) counts.leaderless++;
+    for (const leader of named) if (!counts.leaders.includes(leader!)) counts.leaders.push(leader!);
+  };
+
+  const loop = (async () => {
+    while (running) {
+      const tick = Date.now();
+      const value = `${++sequence}`;
+      const [writes] = await Promise.all([
+        Promise.all(members.map((member) => writeAndRead(member, value))),
+        observeLeader(),
+      ]);
+      counts.rounds++;
+      if (!writes.some(Boolean)) counts.roundsWithoutWrite++;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - tick)))
+      );
+    }
+  })();
+
+  return {
+    counts,
+    async stop() {
+      running = false;
+      await loop;
+      counts.durationMs = Date.now() - started;
+      return counts;
+    },
+  };
+}
+
+/** One line of figures, for the test's output. */
+export function describeEtcdCounts(counts: EtcdProbeCounts): string {
+  const members = Object.entries(counts.members).map(([name, member]) => {
+    const failed = Object.entries(member.failures).filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`).join(", ");
+    return `${name}: ${member.writes} writes, ${member.reads} reads, ${member.ok} ok` +
+      (failed ? ` (failed: ${failed}; last: ${member.lastFailure})` : "");
+  });
+  return `etcd probe over ${(counts.durationMs / 1000).toFixed(0)} s, ${counts.rounds} rounds ` +
+    `(${counts.roundsWithoutWrite} without any write), ${counts.leaderSamples} leader samples ` +
+    `(${counts.leaderless} leaderless, leaders seen: ${counts.leaders.length}); ` +
+    members.join("; ");
+}
