@@ -43,10 +43,11 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
   const kinds = new Set(plan.steps.map((step) => step.kind));
   // wait-token-secrets is opt-in (it lists every Secret, which deploy/rbac.yaml does not grant),
   // and so is kubelet-serving-gate (for kubelets with serverTLSBootstrap; approving needs the
-  // kubelet-serving signer): the plan shows them commented out.
+  // kubelet-serving signer), and so are the etcd CA's own kinds (the etcd CA is not rotated as
+  // shipped): the plan shows them commented out.
   assert.deepEqual(
     KIND_NAMES.filter((kind) => !kinds.has(kind)),
-    ["wait-token-secrets", "kubelet-serving-gate"],
+    ["etcd-snapshot", "etcd-trust-gate", "wait-token-secrets", "kubelet-serving-gate"],
     "every kind is used but the opt-in ones",
   );
   const text = await Deno.readTextFile(shippedPlan("kubeadm.yaml"));
@@ -55,6 +56,25 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
   const gate = plan.steps.findIndex((step) => step.kind === "verify-kubelet-rotation");
   const firstFinalize = plan.steps.findIndex((step) => step.phase === "finalize");
   assert.equal(gate, firstFinalize, "the kubelet gate opens the finalize phase");
+});
+
+Deno.test("plans/local-etcd-ca.yaml loads: the etcd CA alone, its steps in phase order", async () => {
+  const { plan } = await loadPlan(shippedPlan("local-etcd-ca.yaml"), {
+    NODE_ROOTS: "/tmp/cluster/cp-1 /tmp/cluster/cp-2 /tmp/cluster/cp-3",
+    NODE_IPS: "198.18.1.1 198.18.1.2 198.18.1.3",
+  });
+  assert.deepEqual(Object.keys(plan.cas), ["etcd"]);
+  assert.deepEqual(plan.steps.map((step) => `${step.phase}/${step.kind}`).slice(0, 5), [
+    "trust/etcd-snapshot",
+    "trust/distribute-ca",
+    "trust/set-component-flags",
+    "trust/set-component-flags",
+    "trust/etcd-trust-gate",
+  ]);
+  assert.equal(plan.steps.at(-1)?.kind, "remove-old-ca");
+  const kubeadm = await Deno.readTextFile(shippedPlan("kubeadm.yaml"));
+  assert.match(kubeadm, /# {4}kind: etcd-snapshot/);
+  assert.match(kubeadm, /# {4}kind: etcd-trust-gate/);
 });
 
 Deno.test("plans/local-demo.yaml loads with the cluster's environment", async () => {

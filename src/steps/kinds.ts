@@ -30,8 +30,8 @@ import { waitTokenSecrets } from "./wait_token_secrets.ts";
 
 /** Every step kind ca-rotator implements. */
 export const STEP_KINDS = [
-  etcdSnapshot,
   distributeCa,
+  etcdSnapshot,
   setComponentFlags,
   restartComponent,
   restartStaticPods,

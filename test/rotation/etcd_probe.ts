@@ -22,7 +22,8 @@ export interface MemberCounts {
   reads: number;
   ok: number;
   failures: Record<EtcdFailureKind, number>;
-  lastFailure?: string;
+  /** The last failure of each kind: when, and its message. */
+  lastFailure: Partial<Record<EtcdFailureKind, string>>;
 }
 
 /** What the probe saw. */
@@ -85,7 +86,7 @@ export async function gateway(
   credentials: { certPem: string; keyPem: string; caPem: string },
   url: string,
   body: unknown,
-  timeoutMs = 3_000,
+  timeoutMs = 10_000,
 ): Promise<Record<string, unknown>> {
   const client = Deno.createHttpClient({
     cert: credentials.certPem,
@@ -131,6 +132,7 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       reads: 0,
       ok: 0,
       failures: { refused: 0, tls: 0, timeout: 0, http: 0, mismatch: 0, other: 0 },
+      lastFailure: {},
     };
   }
   let running = true;
@@ -140,7 +142,7 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
     const message = errorText(error);
     const kind = failureKind(message);
     counts.members[member].failures[kind]++;
-    counts.members[member].lastFailure = `${new Date().toISOString()} ${kind}: ${message}`;
+    counts.members[member].lastFailure[kind] = `${new Date().toISOString()} ${message}`;
   };
 
   const writeAndRead = async (member: typeof members[number], value: string) => {
@@ -173,7 +175,7 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       const message = errorText(error);
       if (/after writing/.test(message)) {
         mine.failures.mismatch++;
-        mine.lastFailure = message;
+        mine.lastFailure.mismatch = `${new Date().toISOString()} ${message}`;
       } else fail(member.name, error);
       return false;
     }
@@ -228,7 +230,7 @@ export function describeEtcdCounts(counts: EtcdProbeCounts): string {
     const failed = Object.entries(member.failures).filter(([, n]) => n > 0)
       .map(([kind, n]) => `${kind} ${n}`).join(", ");
     return `${name}: ${member.writes} writes, ${member.reads} reads, ${member.ok} ok` +
-      (failed ? ` (failed: ${failed}; last: ${member.lastFailure})` : "");
+      (failed ? ` (failed: ${failed}; last of each: ${JSON.stringify(member.lastFailure)})` : "");
   });
   return `etcd probe over ${(counts.durationMs / 1000).toFixed(0)} s, ${counts.rounds} rounds ` +
     `(${counts.roundsWithoutWrite} without any write), ${counts.leaderSamples} leader samples ` +
