@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { etcdHealthUrl } from "./_etcd_quorum.ts";
+import { etcdHealthUrl, transferTarget } from "./_etcd_quorum.ts";
 import { memberOf } from "./_etcd_members.ts";
 
 const manifest = `apiVersion: v1
@@ -41,4 +41,19 @@ Deno.test("memberOf: the first advertised client and peer URL of kubeadm's etcd 
 Deno.test("etcdHealthUrl: /health on the port of the manifest's probe (leader and quorum)", () => {
   assert.equal(etcdHealthUrl(manifest), "http://127.0.0.1:2381/health");
   assert.equal(etcdHealthUrl("kind: Pod\nspec:\n  containers:\n  - name: etcd\n"), undefined);
+});
+
+Deno.test("transferTarget: only a leader hands off, to another voting member", () => {
+  const members = [
+    { ID: "11" },
+    { ID: "22", isLearner: true },
+    { ID: "33" },
+  ];
+  assert.equal(transferTarget({ header: { member_id: "11" }, leader: "11" }, members), "33");
+  assert.equal(transferTarget({ header: { member_id: "33" }, leader: "11" }, members), undefined);
+  assert.equal(
+    transferTarget({ header: { member_id: "11" }, leader: "11" }, [{ ID: "11" }]),
+    undefined,
+  );
+  assert.equal(transferTarget({}, members), undefined);
 });

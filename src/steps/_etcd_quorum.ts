@@ -7,6 +7,7 @@
 import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { probeUrl, waitHealthy } from "./_component_health.ts";
+import { errorText } from "./_watch_object.ts";
 
 /** The etcd component's name, as static pods and plans spell it. */
 export const ETCD = "etcd";
@@ -44,5 +45,67 @@ export async function waitEtcdQuorum(
   }
   if (!ctx.dryRun) {
     ctx.log.info(`etcd: ${nodes.length} of ${nodes.length} members healthy, with a leader`);
+  }
+}
+
+/**
+ * A POST to the member's own client port, run on its node with the node's healthcheck-client
+ * certificate (kubeadm's `etcd/healthcheck-client.*`, kept issued by the CA the members trust):
+ * `$NODE_ROOT` prefixes the paths where the local driver sets it. The server is not verified:
+ * the request goes to the node's own loopback address, as the kubelet's probes do.
+ */
+function memberRequest(pkiDir: string, url: string, body: unknown): string[] {
+  return [
+    "sh",
+    "-c",
+    'curl -sk --max-time 5 --cert "${NODE_ROOT:-}$1/etcd/healthcheck-client.crt" ' +
+    '--key "${NODE_ROOT:-}$1/etcd/healthcheck-client.key" -X POST -d "$3" "$2"',
+    "sh",
+    pkiDir,
+    url,
+    JSON.stringify(body),
+  ];
+}
+
+/** Pure: the member to hand leadership to (another voting member), or undefined. */
+export function transferTarget(
+  status: { header?: { member_id?: string }; leader?: string },
+  members: readonly { ID?: string; isLearner?: boolean }[],
+): string | undefined {
+  const self = status.header?.member_id;
+  if (self === undefined || status.leader !== self) return undefined;
+  return members.find((member) =>
+    member.ID !== undefined && member.ID !== self && !member.isLearner
+  )
+    ?.ID;
+}
+
+/**
+ * Before a member restarts: when it leads, hands the leadership to another member (etcd's
+ * MoveLeader), so that writes do not wait out an election while it is down. Best effort: a
+ * failure is a warning, and the restart goes on (the quorum wait still holds the next step).
+ */
+export async function handOffLeadership(
+  ctx: StepContext,
+  node: NodeAccess,
+  pkiDir: string,
+): Promise<void> {
+  if (ctx.dryRun) return;
+  const ask = async (path: string, body: unknown) => {
+    const url = `https://127.0.0.1:2379${path}`;
+    const result = await node.run(memberRequest(pkiDir, node.reachableUrl?.(url) ?? url, body));
+    if (result.code !== 0) throw new Error(`curl exit ${result.code}: ${result.stderr.trim()}`);
+    return JSON.parse(result.stdout || "{}");
+  };
+  try {
+    const status = await ask("/v3/maintenance/status", {});
+    const list = await ask("/v3/cluster/member/list", {});
+    const target = transferTarget(status, list.members ?? []);
+    if (target === undefined) return;
+    const moved = await ask("/v3/maintenance/transfer-leadership", { targetID: target });
+    if (moved.error || moved.code) throw new Error(String(moved.message ?? moved.error));
+    ctx.log.info(`${node.name}/etcd led: leadership handed to member ${target} before its restart`);
+  } catch (error) {
+    ctx.log.warn(`${node.name}/etcd: could not hand off the leadership (${errorText(error)})`);
   }
 }

@@ -19,7 +19,7 @@ import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./fi
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
 import { RESTARTED_BY } from "./_annotations.ts";
-import { ETCD, waitEtcdQuorum } from "./_etcd_quorum.ts";
+import { ETCD, handOffLeadership, waitEtcdQuorum } from "./_etcd_quorum.ts";
 import { isKubeletFile, restorations, undoFields } from "./_prior_files.ts";
 
 /**
@@ -141,6 +141,7 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
         const component = COMPONENTS.find((each) =>
           manifestPath(ctx.layout, each) === (change.target as { path: string }).path
         )!;
+        if (component === ETCD) await handOffLeadership(ctx, node, ctx.layout.pkiDir);
         await rewriteManifestAndWait(
           ctx,
           node,

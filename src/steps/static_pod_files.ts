@@ -9,7 +9,7 @@ import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
-import { ETCD, waitEtcdQuorum } from "./_etcd_quorum.ts";
+import { ETCD, handOffLeadership, waitEtcdQuorum } from "./_etcd_quorum.ts";
 
 /** A manifest to rewrite, and the restart it causes. */
 export interface ManifestEdit extends DesiredFile {
@@ -36,7 +36,8 @@ export function manifestChanges(edits: readonly ManifestEdit[]): Change[] {
  * wrote as done, and must not take the next one down while that one is still coming back (never
  * two API servers down at once). The component and its manifest are those of the changes. For
  * etcd, before the first write and after each, every member must be healthy with a leader (a
- * quorum at every moment: never two members down).
+ * quorum at every moment: never two members down), and a member that leads hands the leadership
+ * to another before its restart.
  */
 export async function applyManifestChanges(
   ctx: StepContext,
@@ -68,6 +69,7 @@ export async function applyManifestChanges(
   }
 
   for (const write of writes) {
+    if (etcd) await handOffLeadership(ctx, nodeNamed(nodes, write.node), ctx.layout.pkiDir);
     await rewriteManifestAndWait(
       ctx,
       nodeNamed(nodes, write.node),

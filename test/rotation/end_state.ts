@@ -20,6 +20,23 @@ export function caRotator(cluster: TestCluster, args: string[]): Promise<RunResu
   return runCaRotator(cluster.env, args);
 }
 
+/** Runs `rotate --dry-run --output json` of `planPath`; its exit must be 0. The result and the document. */
+export async function dryRunJson(
+  cluster: TestCluster,
+  planPath: string,
+): Promise<{ result: RunResult; document: { steps: { stepId: string }[] } }> {
+  const result = await caRotator(cluster, [
+    "rotate",
+    "--plan",
+    planPath,
+    "--dry-run",
+    "--output",
+    "json",
+  ]);
+  assertExit(result, 0, "rotate --dry-run");
+  return { result, document: JSON.parse(result.stdout) };
+}
+
 /** True when a TLS handshake with `host:port` verifies against `caPem` alone. */
 export async function servesChainTo(host: string, port: number, caPem: string): Promise<boolean> {
   try {
