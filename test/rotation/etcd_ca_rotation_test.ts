@@ -177,6 +177,7 @@ Deno.test({
     await t.step("etcd was written and read through every member, always with a leader", () => {
       for (const [name, member] of Object.entries(etcdCounts.members)) {
         assert.ok(member.ok > 100, `${name}: the probe ran (${member.ok} writes and reads)`);
+        // refused and closed: a member down for its restart (failureKind); printed above.
         for (const kind of ["tls", "timeout", "http", "mismatch", "other"] as const) {
           assert.equal(
             member.failures[kind],

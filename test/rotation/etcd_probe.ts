@@ -14,7 +14,14 @@ import type { TestCluster } from "../cluster/harness.ts";
 import { errorText } from "../../src/steps/_watch_object.ts";
 
 /** Why a request failed. */
-export type EtcdFailureKind = "refused" | "tls" | "timeout" | "http" | "mismatch" | "other";
+export type EtcdFailureKind =
+  | "refused"
+  | "closed"
+  | "tls"
+  | "timeout"
+  | "http"
+  | "mismatch"
+  | "other";
 
 /** What the probe saw through one member. */
 export interface MemberCounts {
@@ -65,11 +72,16 @@ export async function apiServerEtcdCredentials(
 
 /** Sorts an error of fetch (or an HTTP answer) into a kind. */
 export function failureKind(message: string): EtcdFailureKind {
+  if (/refused|os error 111/i.test(message)) return "refused";
+  // A connection closed or reset, or a handshake cut short: a member stopping for its restart
+  // does this, and so does a member that rejects a client certificate under TLS 1.3 (the alert
+  // may arrive after the client's own handshake is done): counted apart, never as success.
   if (
-    /refused|os error 111|reset by peer|os error 104|broken pipe|unexpected eof|connection closed/i
-      .test(message)
+    /reset by peer|os error 104|broken pipe|unexpected eof|connection closed|handshake eof/i.test(
+      message,
+    )
   ) {
-    return "refused";
+    return "closed";
   }
   if (/certificate|tls|handshake|alert|UnknownIssuer|BadCertificate|x509/i.test(message)) {
     return "tls";
@@ -131,7 +143,7 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       writes: 0,
       reads: 0,
       ok: 0,
-      failures: { refused: 0, tls: 0, timeout: 0, http: 0, mismatch: 0, other: 0 },
+      failures: { refused: 0, closed: 0, tls: 0, timeout: 0, http: 0, mismatch: 0, other: 0 },
       lastFailure: {},
     };
   }
