@@ -20,11 +20,17 @@ export function caRotator(cluster: TestCluster, args: string[]): Promise<RunResu
   return runCaRotator(cluster.env, args);
 }
 
+/** What the tests read of a dry run's JSON document. */
+export interface DryRunDocument {
+  readonly steps: { readonly stepId: string }[];
+  readonly summary: { files: number; objects: number; restarts: number; workloads: number };
+}
+
 /** Runs `rotate --dry-run --output json` of `planPath`; its exit must be 0. The result and the document. */
 export async function dryRunJson(
   cluster: TestCluster,
   planPath: string,
-): Promise<{ result: RunResult; document: { steps: { stepId: string }[] } }> {
+): Promise<{ result: RunResult; document: DryRunDocument }> {
   const result = await caRotator(cluster, [
     "rotate",
     "--plan",

@@ -31,6 +31,7 @@ import {
   assertKubeletsKeptTrust,
   assertOldCaGone,
   caRotator,
+  dryRunJson,
   kubeletStatuses,
   servesChainTo,
 } from "./end_state.ts";
@@ -105,17 +106,8 @@ Deno.test({
       await writePlan("trust");
       const filesBefore = await nodeFiles(allRoots);
       const objectsBefore = await clusterObjects(cluster);
-      const result = await caRotator(cluster, [
-        "rotate",
-        "--plan",
-        planPath,
-        "--dry-run",
-        "--output",
-        "json",
-      ]);
-      assertExit(result, 0, "rotate --dry-run");
-      const plan = JSON.parse(result.stdout);
-      const stepIds: string[] = plan.steps.map((step: { stepId: string }) => step.stepId);
+      const { result, document: plan } = await dryRunJson(cluster, planPath);
+      const stepIds = plan.steps.map((step) => step.stepId);
       for (
         const id of [
           "distribute-cluster-ca",
