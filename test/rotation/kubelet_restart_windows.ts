@@ -33,16 +33,21 @@ export interface FailuresByWindow {
   readonly outside: ServingFailure[];
 }
 
-/** Sorts `failures` by whether their request overlapped a restart window of their node. */
+/**
+ * Sorts `failures` by whether their request overlapped a window of `windows` — of their own node
+ * (a kubelet's), or with `anyNode` of any (an API server's, behind the load balancer).
+ */
 export function failuresByWindow(
   failures: readonly ServingFailure[],
   windows: readonly RestartWindow[],
+  anyNode = false,
 ): FailuresByWindow {
   const inside: Record<string, number> = {};
   const outside: ServingFailure[] = [];
   for (const failure of failures) {
     const overlaps = windows.some((w) =>
-      w.node === failure.node && failure.startedAt <= w.to && failure.endedAt >= w.from
+      (anyNode || w.node === failure.node) && failure.startedAt <= w.to &&
+      failure.endedAt >= w.from
     );
     if (overlaps) inside[failure.kind] = (inside[failure.kind] ?? 0) + 1;
     else outside.push(failure);

@@ -7,7 +7,10 @@
  * 1. A full rotation (trust → switch → finalize) with `kubelet-serving-gate` after the client gate:
  *    with approval off it holds (exit 3) naming every node still on the old CA (the gate's
  *    control); with approval and forced rotation it gives each kubelet a new-CA serving
- *    certificate. The node proxy and the scraper see no certificate failure, and no failure of any
+ *    certificate — the run that approves is killed (SIGKILL) while the gate holds, and the next
+ *    run resumes it. Failures are set against restart windows measured as they happen: each
+ *    kubelet's (its port closed, from status.json) and each API server's (its /readyz failing,
+ *    polled directly) for failures between the probe and the load balancer. The node proxy and the scraper see no certificate failure, and no failure of any
  *    kind outside a kubelet's own restart window (its serving port closed from the restart until
  *    it listens again, as each kubelet reports it: a real kubelet's restart closes its port too).
  * 2. The negative control, a second rotation of the same cluster without the gate: it completes,
@@ -24,16 +27,30 @@ import {
   kubeRootCaReader,
   type ProbedNode,
   type ServingCounts,
+  type ServingFailure,
   type ServingProbe,
   startServingProbe,
 } from "./kubelet_serving_probe.ts";
-import { failuresByWindow, restartWindows, windowFigures } from "./kubelet_restart_windows.ts";
+import {
+  failuresByWindow,
+  type RestartWindow,
+  restartWindows,
+  windowFigures,
+} from "./kubelet_restart_windows.ts";
+import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import { watchApiServerReadiness } from "./api_server_readiness.ts";
 import {
   gateStep,
   serveWithOldCa,
   SERVING_CLUSTER,
   servingPlan,
 } from "./kubelet_serving_fixture.ts";
+
+/** Inside the gate of the approving run: its first wait line (held, before it forces). */
+const GATE_KILL_POINT: KillPoint = { step: "kubelet-serving-gate", type: "Waiting", k: 1 };
+
+/** The node proxy's failures between the probe and the API servers (the load balancer's side). */
+const BETWEEN_PROBE_AND_API = ["connection", "apiUnavailable"];
 
 const seconds = (since: number) => `${Math.round((Date.now() - since) / 1000)} s`;
 
@@ -97,6 +114,8 @@ Deno.test({
 
     // ── 1. The rotation with the gate ──
     let probe = await probeFromNow(cluster, nodes);
+    const readiness = watchApiServerReadiness(cluster.nodeRoots[0], cluster.nodes);
+    let apiWindows: RestartWindow[] = [];
     const rotationStarted = Date.now();
     try {
       // The gate's control: approval off, the kubelets on old-CA certificates → held.
@@ -128,14 +147,34 @@ Deno.test({
             `${nodes.length} of ${nodes.length}`,
         ),
       );
+      // A crash while the gate holds: SIGKILL at its first wait line; the next run resumes the
+      // step and converges.
+      const killed = await runUntilKilled(cluster.env, plan, [GATE_KILL_POINT]);
+      assert.ok(
+        killed.killedAt,
+        `the run reached the gate (exit ${killed.code}):\n${killed.stderr}`,
+      );
+      assert.equal(killed.code, 137, "the run killed inside the gate died of SIGKILL");
+      console.log(`killed at ${pointName(GATE_KILL_POINT)}, after ${killed.lastLine}`);
       const done = await caRotator(cluster, ["rotate", "--plan", plan]);
-      for (const [what, run] of [["held", held], ["dry run", dry], ["run", done]] as const) {
-        const lines = (run.stderr + run.stdout).split("\n")
-          .filter((l) => l.includes("[kubelet-serving-gate]"));
+      for (
+        const [what, text] of [
+          ["held", held.stderr + held.stdout],
+          ["dry run", dry.stderr + dry.stdout],
+          ["killed run", killed.stderr],
+          ["resumed run", done.stderr + done.stdout],
+        ] as const
+      ) {
+        const lines = text.split("\n").filter((l) => l.includes("[kubelet-serving-gate]"));
         console.log(`${what}:\n${lines.join("\n").slice(0, 4000)}`);
       }
-      assertExit(done, 0, "rotate with the gate approving and forcing");
-      const out = done.stderr + done.stdout;
+      assertExit(done, 0, "rotate resumed with the gate approving and forcing");
+      assert.match(
+        done.stderr + done.stdout,
+        /\[kubelet-serving-gate\] every kubelet serves with a certificate of the new CA/,
+      );
+      // Each node's forced certificate, installed by the killed run or by the resumed one.
+      const out = killed.stderr + done.stderr + done.stdout;
       for (const node of nodes) {
         assert.match(
           out,
@@ -156,6 +195,7 @@ Deno.test({
       );
     } finally {
       await probe.stop();
+      apiWindows = await readiness.stop();
       await printKubeletLogs(cluster, nodes);
       printCounts("node proxy", probe.proxy);
       printCounts("scraper (kube-root-ca.crt)", probe.scraper);
@@ -163,19 +203,26 @@ Deno.test({
     const windows = restartWindows(await kubeletStatuses(cluster))
       .filter((w) => w.to >= rotationStarted);
     console.log(`kubelet restart windows (port closed): ${windowFigures(windows)}`);
-    for (
-      const [what, counts] of [["node proxy", probe.proxy], ["scraper", probe.scraper]] as const
-    ) {
-      const { inside, outside } = failuresByWindow(counts.failureLog, windows);
+    console.log(`API server restart windows (/readyz failing): ${windowFigures(apiWindows)}`);
+    // Failures between the probe and the API servers (through the load balancer) are set against
+    // the API servers' restarts; every other failure against its own kubelet's restarts.
+    const atApi = (f: ServingFailure) => BETWEEN_PROBE_AND_API.includes(f.kind);
+    const sorted = [
+      ["node proxy, at the kubelets", probe.proxy.failureLog.filter((f) => !atApi(f)), windows],
+      ["scraper", probe.scraper.failureLog, windows],
+      ["node proxy, at the API servers", probe.proxy.failureLog.filter(atApi), apiWindows],
+    ] as const;
+    for (const [what, failures, spans] of sorted) {
+      const { inside, outside } = failuresByWindow(failures, spans, spans === apiWindows);
       console.log(
-        `${what}: inside the kubelets' restart windows ${JSON.stringify(inside)}; outside ` +
+        `${what}: inside the restart windows ${JSON.stringify(inside)}; outside ` +
           `${outside.length}${outside.length ? ":\n" : ""}` +
           outside.map((f) =>
             `  ${f.kind} ${new Date(f.startedAt).toISOString()}+${f.endedAt - f.startedAt}ms ` +
             f.message
           ).join("\n"),
       );
-      assert.equal(outside.length, 0, `${what}: no failure outside the kubelets' restarts`);
+      assert.equal(outside.length, 0, `${what}: no failure outside the restarts`);
     }
     assert.equal(probe.proxy.failures.kubeletTls ?? 0, 0, "no kubelet certificate refused");
     assert.equal(probe.proxy.failures.apiTls ?? 0, 0, "no API server certificate refused");
