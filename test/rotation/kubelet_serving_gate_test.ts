@@ -92,7 +92,7 @@ async function printKubeletLogs(cluster: TestCluster, nodes: ProbedNode[]) {
 
 Deno.test({
   name: "kubelet-serving-gate: held while kubelets serve old-CA certificates, then approves and " +
-    "forces new ones; the node proxy and a scraper fail only inside the kubelets' restarts; " +
+    "forces new ones; the node proxy and a scraper fail only inside restarts; " +
     "without the gate a second rotation breaks both",
   sanitizeOps: false,
   sanitizeResources: false,
