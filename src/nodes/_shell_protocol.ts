@@ -183,8 +183,7 @@ export function stagedPath(path: string): string {
 export function stageScript(files: readonly FileWrite[], backupDir: string): WriteScript {
   const encoder = new TextEncoder();
   const contents: Uint8Array[] = [];
-  const staged = files.filter((file) => file.content !== undefined)
-    .map((file) => shellQuote(stagedPath(file.path)));
+  const staged = quotedStagedPaths(files);
   const lines = [
     `failed() { rm -f -- ${staged.join(" ")}; printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`,
   ];
@@ -227,9 +226,14 @@ export function commitScript(files: readonly FileWrite[]): string {
 
 /** One round trip that removes the staged files of a batch. */
 export function discardScript(files: readonly FileWrite[]): string {
-  const staged = files.filter((file) => file.content !== undefined)
-    .map((file) => shellQuote(stagedPath(file.path)));
+  const staged = quotedStagedPaths(files);
   return staged.length === 0 ? "true" : `rm -f -- ${staged.join(" ")}`;
+}
+
+/** The staged paths of a batch's writes, quoted for the shell. */
+function quotedStagedPaths(files: readonly FileWrite[]): string[] {
+  return files.filter((file) => file.content !== undefined)
+    .map((file) => shellQuote(stagedPath(file.path)));
 }
 
 /** The byte arrays one after another. */
