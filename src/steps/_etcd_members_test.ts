@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { etcdHealthUrl, transferTarget } from "./_etcd_quorum.ts";
+import { etcdHealthUrl, leaderLast, transferTarget } from "./_etcd_quorum.ts";
 import { memberOf } from "./_etcd_members.ts";
 
 const manifest = `apiVersion: v1
@@ -56,4 +56,22 @@ Deno.test("transferTarget: only a leader hands off, to another voting member", (
     undefined,
   );
   assert.equal(transferTarget({}, members), undefined);
+});
+
+Deno.test("transferTarget: a member already restarted is preferred", () => {
+  const members = [{ ID: "11" }, { ID: "22" }, { ID: "33" }];
+  const leading = { header: { member_id: "11" }, leader: "11" };
+  assert.equal(transferTarget(leading, members, ["33"]), "33");
+  assert.equal(transferTarget(leading, members, ["44"]), "22");
+});
+
+Deno.test("leaderLast: the leader's node restarts last, the others keep their order", () => {
+  const statuses = new Map([
+    ["cp-1", { header: { member_id: "11" }, leader: "22" }],
+    ["cp-2", { header: { member_id: "22" }, leader: "22" }],
+    ["cp-3", { header: { member_id: "33" }, leader: "22" }],
+  ]);
+  assert.deepEqual(leaderLast(["cp-1", "cp-2", "cp-3"], statuses), ["cp-1", "cp-3", "cp-2"]);
+  assert.deepEqual(leaderLast(["cp-1", "cp-3"], statuses), ["cp-1", "cp-3"]);
+  assert.deepEqual(leaderLast(["cp-2", "cp-1"], new Map()), ["cp-2", "cp-1"]);
 });

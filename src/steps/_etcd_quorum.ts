@@ -67,45 +67,110 @@ function memberRequest(pkiDir: string, url: string, body: unknown): string[] {
   ];
 }
 
-/** Pure: the member to hand leadership to (another voting member), or undefined. */
+/**
+ * Pure: the member to hand leadership to (another voting member), or undefined. Members whose
+ * ids are in `prefer` (those already restarted in this pass, so that the leadership moves once
+ * per pass and not onto a member about to restart) come first.
+ */
 export function transferTarget(
   status: { header?: { member_id?: string }; leader?: string },
   members: readonly { ID?: string; isLearner?: boolean }[],
+  prefer: readonly string[] = [],
 ): string | undefined {
   const self = status.header?.member_id;
   if (self === undefined || status.leader !== self) return undefined;
-  return members.find((member) =>
+  const voters = members.filter((member) =>
     member.ID !== undefined && member.ID !== self && !member.isLearner
-  )
-    ?.ID;
+  );
+  return (voters.find((member) => prefer.includes(member.ID!)) ?? voters[0])?.ID;
+}
+
+/** A POST to the node's own member (`path` on its client port); the parsed JSON answer. */
+async function askMember(
+  node: NodeAccess,
+  pkiDir: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const url = `https://127.0.0.1:2379${path}`;
+  const result = await node.run(memberRequest(pkiDir, node.reachableUrl?.(url) ?? url, body));
+  if (result.code !== 0) throw new Error(`curl exit ${result.code}: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout || "{}");
+}
+
+/** A member's own id and the leader it knows (`/v3/maintenance/status`). */
+export async function memberStatus(
+  node: NodeAccess,
+  pkiDir: string,
+): Promise<{ header?: { member_id?: string }; leader?: string }> {
+  return await askMember(node, pkiDir, "/v3/maintenance/status", {});
+}
+
+/**
+ * Pure: `names` reordered so that the node whose member leads comes last (the others in their
+ * order): the followers restart first, and the leadership moves once, onto a member that has
+ * already restarted, instead of once per restarted leader.
+ */
+export function leaderLast(
+  names: readonly string[],
+  statuses: ReadonlyMap<string, { header?: { member_id?: string }; leader?: string }>,
+): string[] {
+  const leads = (name: string) => {
+    const status = statuses.get(name);
+    return status?.header?.member_id !== undefined && status.leader === status.header.member_id;
+  };
+  return [...names.filter((name) => !leads(name)), ...names.filter(leads)];
+}
+
+/** The nodes' member statuses, those that answer (best effort: a silent member is left out). */
+export async function memberStatuses(
+  ctx: StepContext,
+  nodes: readonly NodeAccess[],
+  pkiDir: string,
+): Promise<Map<string, { header?: { member_id?: string }; leader?: string }>> {
+  const statuses = new Map<string, { header?: { member_id?: string }; leader?: string }>();
+  if (ctx.dryRun) return statuses;
+  for (const node of nodes) {
+    try {
+      statuses.set(node.name, await memberStatus(node, pkiDir));
+    } catch (error) {
+      ctx.log.warn(`${node.name}/etcd: no status (${errorText(error)})`);
+    }
+  }
+  return statuses;
 }
 
 /**
  * Before a member restarts: when it leads, hands the leadership to another member (etcd's
- * MoveLeader), so that writes do not wait out an election while it is down. Best effort: a
- * failure is a warning, and the restart goes on (the quorum wait still holds the next step).
+ * MoveLeader), preferably one of `restarted` (member ids), so that writes do not wait out an
+ * election while it is down. Best effort: a failure is a warning, and the restart goes on (the
+ * quorum wait still holds the next step). Returns the member's own id when it answered.
  */
 export async function handOffLeadership(
   ctx: StepContext,
   node: NodeAccess,
   pkiDir: string,
-): Promise<void> {
-  if (ctx.dryRun) return;
-  const ask = async (path: string, body: unknown) => {
-    const url = `https://127.0.0.1:2379${path}`;
-    const result = await node.run(memberRequest(pkiDir, node.reachableUrl?.(url) ?? url, body));
-    if (result.code !== 0) throw new Error(`curl exit ${result.code}: ${result.stderr.trim()}`);
-    return JSON.parse(result.stdout || "{}");
-  };
+  restarted: readonly string[] = [],
+): Promise<string | undefined> {
+  if (ctx.dryRun) return undefined;
+  let self: string | undefined;
   try {
-    const status = await ask("/v3/maintenance/status", {});
-    const list = await ask("/v3/cluster/member/list", {});
-    const target = transferTarget(status, list.members ?? []);
-    if (target === undefined) return;
-    const moved = await ask("/v3/maintenance/transfer-leadership", { targetID: target });
+    const status = await memberStatus(node, pkiDir);
+    self = status.header?.member_id;
+    const list = await askMember(node, pkiDir, "/v3/cluster/member/list", {});
+    const members = (list.members ?? []) as { ID?: string; isLearner?: boolean }[];
+    const target = transferTarget(status, members, restarted);
+    if (target === undefined) return self;
+    const moved = await askMember(node, pkiDir, "/v3/maintenance/transfer-leadership", {
+      targetID: target,
+    });
     if (moved.error || moved.code) throw new Error(String(moved.message ?? moved.error));
-    ctx.log.info(`${node.name}/etcd led: leadership handed to member ${target} before its restart`);
+    ctx.log.info(
+      `${node.name}/etcd led: leadership handed to member ${target} before its restart ` +
+        `(${new Date().toISOString()})`,
+    );
   } catch (error) {
     ctx.log.warn(`${node.name}/etcd: could not hand off the leadership (${errorText(error)})`);
   }
+  return self;
 }

@@ -9,7 +9,13 @@ import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
-import { ETCD, handOffLeadership, waitEtcdQuorum } from "./_etcd_quorum.ts";
+import {
+  ETCD,
+  handOffLeadership,
+  leaderLast,
+  memberStatuses,
+  waitEtcdQuorum,
+} from "./_etcd_quorum.ts";
 
 /** A manifest to rewrite, and the restart it causes. */
 export interface ManifestEdit extends DesiredFile {
@@ -36,8 +42,9 @@ export function manifestChanges(edits: readonly ManifestEdit[]): Change[] {
  * wrote as done, and must not take the next one down while that one is still coming back (never
  * two API servers down at once). The component and its manifest are those of the changes. For
  * etcd, before the first write and after each, every member must be healthy with a leader (a
- * quorum at every moment: never two members down), and a member that leads hands the leadership
- * to another before its restart.
+ * quorum at every moment: never two members down); the member that leads restarts last, after
+ * handing the leadership to one already restarted (one leader change per pass: each can fail the
+ * requests in flight at that moment).
  */
 export async function applyManifestChanges(
   ctx: StepContext,
@@ -51,7 +58,7 @@ export async function applyManifestChanges(
     );
     return restart?.target.type === "component" ? restart.target.component : "";
   };
-  const writes = changes.flatMap((change) =>
+  let writes = changes.flatMap((change) =>
     change.target.type === "file" && change.after !== undefined
       ? [{ node: change.target.node, path: change.target.path, manifest: change.after }]
       : []
@@ -62,14 +69,24 @@ export async function applyManifestChanges(
   const component = componentOn(writes[0].node);
   const etcd = component === ETCD;
   const changing = new Set(writes.map((write) => write.node));
-  if (etcd) await waitEtcdQuorum(ctx, nodes, writes[0].path, timeoutMs);
+  if (etcd) {
+    await waitEtcdQuorum(ctx, nodes, writes[0].path, timeoutMs);
+    const order = leaderLast(
+      writes.map((write) => write.node),
+      await memberStatuses(ctx, nodes, ctx.layout.pkiDir),
+    );
+    writes = [...writes].sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
+  }
+  const restarted: string[] = [];
   for (const node of nodes) {
     if (etcd || changing.has(node.name)) continue;
     await waitManifestHealthy(ctx, node, component, writes[0].path, timeoutMs);
   }
 
   for (const write of writes) {
-    if (etcd) await handOffLeadership(ctx, nodeNamed(nodes, write.node), ctx.layout.pkiDir);
+    const self = etcd
+      ? await handOffLeadership(ctx, nodeNamed(nodes, write.node), ctx.layout.pkiDir, restarted)
+      : undefined;
     await rewriteManifestAndWait(
       ctx,
       nodeNamed(nodes, write.node),
@@ -78,6 +95,7 @@ export async function applyManifestChanges(
       write.manifest,
       timeoutMs,
     );
+    if (self !== undefined) restarted.push(self);
     if (etcd) await waitEtcdQuorum(ctx, nodes, write.path, timeoutMs);
   }
 }

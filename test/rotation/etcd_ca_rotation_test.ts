@@ -15,7 +15,9 @@ import { assertExit, caRotator, dryRunJson } from "./end_state.ts";
 import {
   apiServerEtcdCredentials,
   describeEtcdCounts,
+  type EtcdFailure,
   type EtcdProbe,
+  type EtcdProbeCounts,
   gateway,
   startEtcdProbe,
 } from "./etcd_probe.ts";
@@ -49,6 +51,49 @@ async function membersAnswering(
     }
   }
   return { answered, errors };
+}
+
+/** Failures a member that was up caused (not refused or closed: a member down for its restart). */
+function realFailures(counts: EtcdProbeCounts): EtcdFailure[] {
+  return counts.failures.filter((failure) => !["refused", "closed"].includes(failure.kind));
+}
+
+/**
+ * The evidence of each failure: the leader changes the probe saw near it, and the lines of every
+ * member's log (var/log/etcd.log) within 8 s before it that tell of leaders, elections,
+ * transfers, dropped proposals or timeouts.
+ */
+async function failureEvidence(cluster: TestCluster, counts: EtcdProbeCounts): Promise<string> {
+  const lines: string[] = [];
+  for (const failure of realFailures(counts).slice(0, 6)) {
+    const at = Date.parse(failure.at);
+    const near = counts.leaderChanges.filter((change) =>
+      Math.abs(Date.parse(change.at) - at) < 15_000
+    );
+    lines.push(
+      `${failure.at} ${failure.member} ${failure.request} ${failure.kind}: ${failure.message}; ` +
+        `leader changes within 15 s: ${JSON.stringify(near)}`,
+    );
+    for (const node of cluster.nodes) {
+      let log = "";
+      try {
+        log = await Deno.readTextFile(join(node.root, "var/log/etcd.log"));
+      } catch {
+        continue;
+      }
+      for (const line of log.split("\n")) {
+        const ts = /"ts":"([^"]+)"/.exec(line)?.[1];
+        if (ts === undefined) continue;
+        const when = Date.parse(ts);
+        if (when < at - 8_000 || when > at + 500) continue;
+        if (!/leader|elect|transfer|drop|timed out|term|stopp|SIGTERM|received signal/i.test(line)) {
+          continue;
+        }
+        lines.push(`  ${node.name}: ${line.slice(0, 260)}`);
+      }
+    }
+  }
+  return lines.join("\n");
 }
 
 /** Restarts etcd on a node as the kubelet would on a manifest change (no wait). */
@@ -116,7 +161,6 @@ Deno.test({
             "apiserver-etcd-trust-bundle",
             "activate-etcd-ca",
             "reissue-etcd-leaves",
-            "restart-etcd-switch",
             "etcd-trust-new",
             "remove-old-etcd-ca",
           ]
@@ -163,6 +207,9 @@ Deno.test({
     const apiCounts = await probe.stop();
     probe = undefined;
     console.log(describeEtcdCounts(etcdCounts));
+    if (realFailures(etcdCounts).length > 0) {
+      console.log(`etcd failures, with evidence:\n${await failureEvidence(cluster, etcdCounts)}`);
+    }
     console.log(`probe through haproxy: ${JSON.stringify(apiCounts)}`);
     console.log(`phase durations (s): ${JSON.stringify(phaseSeconds)}`);
 

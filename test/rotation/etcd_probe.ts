@@ -5,7 +5,10 @@
  * `--etcd-cafile`), through etcd's JSON gRPC gateway (`/v3/kv/put`, `/v3/kv/range`), a new TLS
  * connection per request; and an observer of the leader (`/v3/maintenance/status` of each
  * member). Failures are sorted so that a member that is restarting (connection refused) is told
- * apart from a refused certificate or a write that found no quorum.
+ * apart from a refused certificate or a write that found no quorum. A read that fails with
+ * gRPC code 14 (Unavailable: "leader changed" when a leader change cuts a linearizable read
+ * short) is sent again, as etcd's Go client (clientv3, the API server's) does for every
+ * repeatable request (its retry interceptor); a write is never sent again, as clientv3 does not.
  * @module
  */
 import { join } from "node:path";
@@ -31,6 +34,17 @@ export interface MemberCounts {
   failures: Record<EtcdFailureKind, number>;
   /** The last failure of each kind: when, and its message. */
   lastFailure: Partial<Record<EtcdFailureKind, string>>;
+  /** Reads sent again after a 503 with gRPC code 14, as clientv3 does (each success is ok). */
+  readRetries: number;
+}
+
+/** One failed request: when it ended, through which member, which request, why. */
+export interface EtcdFailure {
+  at: string;
+  member: string;
+  request: "put" | "range" | "credentials";
+  kind: EtcdFailureKind;
+  message: string;
 }
 
 /** What the probe saw. */
@@ -42,6 +56,10 @@ export interface EtcdProbeCounts {
   leaderless: number;
   /** The leader's member ids seen, in order of first sight. */
   readonly leaders: string[];
+  /** Each change of the leader the members name (the first sample too): when, and to whom. */
+  readonly leaderChanges: { at: string; leader: string }[];
+  /** Every failed request (refused and closed too), in order. */
+  readonly failures: EtcdFailure[];
   /** Rounds (one per interval) in which no write through any member succeeded. */
   roundsWithoutWrite: number;
   rounds: number;
@@ -121,6 +139,29 @@ export async function gateway(
   }
 }
 
+/** Unavailable (gRPC code 14) through the gateway: clientv3 sends a repeatable request again. */
+export function isUnavailable(message: string): boolean {
+  return /^HTTP 503: .*"code": ?14\b/.test(message);
+}
+
+/** A range as clientv3 sends it: again after Unavailable, up to 5 times, 25 ms apart. */
+async function rangeWithRetry(
+  credentials: { certPem: string; keyPem: string; caPem: string },
+  url: string,
+  key: string,
+  retried: () => void,
+): Promise<Record<string, unknown>> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await gateway(credentials, `${url}/v3/kv/range`, { key });
+    } catch (error) {
+      if (attempt >= 5 || !isUnavailable(errorText(error))) throw error;
+      retried();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
 /** Starts the probe: one write and one read through every member every `intervalMs`. */
 export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProbe {
   const started = Date.now();
@@ -129,6 +170,8 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
     leaderSamples: 0,
     leaderless: 0,
     leaders: [],
+    leaderChanges: [],
+    failures: [],
     roundsWithoutWrite: 0,
     rounds: 0,
     durationMs: 0,
@@ -145,16 +188,26 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       ok: 0,
       failures: { refused: 0, closed: 0, tls: 0, timeout: 0, http: 0, mismatch: 0, other: 0 },
       lastFailure: {},
+      readRetries: 0,
     };
   }
   let running = true;
   let sequence = 0;
 
-  const fail = (member: string, error: unknown) => {
-    const message = errorText(error);
-    const kind = failureKind(message);
+  const record = (
+    member: string,
+    request: EtcdFailure["request"],
+    kind: EtcdFailureKind,
+    message: string,
+  ) => {
+    const at = new Date().toISOString();
     counts.members[member].failures[kind]++;
-    counts.members[member].lastFailure[kind] = `${new Date().toISOString()} ${message}`;
+    counts.members[member].lastFailure[kind] = `${at} ${message}`;
+    counts.failures.push({ at, member, request, kind, message: message.slice(0, 200) });
+  };
+  const fail = (member: string, request: EtcdFailure["request"], error: unknown) => {
+    const message = errorText(error);
+    record(member, request, failureKind(message), message);
   };
 
   const writeAndRead = async (member: typeof members[number], value: string) => {
@@ -165,19 +218,19 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       credentials = await apiServerEtcdCredentials(member.root);
     } catch (error) {
       // A file being replaced at this very moment: read again next round.
-      fail(member.name, error);
+      fail(member.name, "credentials", error);
       return false;
     }
     mine.writes++;
     try {
       await gateway(credentials, `${member.url}/v3/kv/put`, { key, value: b64(value) });
     } catch (error) {
-      fail(member.name, error);
+      fail(member.name, "put", error);
       return false;
     }
     mine.reads++;
     try {
-      const answer = await gateway(credentials, `${member.url}/v3/kv/range`, { key });
+      const answer = await rangeWithRetry(credentials, member.url, key, () => mine.readRetries++);
       const kvs = answer.kvs as { value?: string }[] | undefined;
       const got = kvs?.[0]?.value ? atob(kvs[0].value) : undefined;
       if (got !== value) throw new Error(`read ${got} after writing ${value}`);
@@ -185,10 +238,8 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
       return true;
     } catch (error) {
       const message = errorText(error);
-      if (/after writing/.test(message)) {
-        mine.failures.mismatch++;
-        mine.lastFailure.mismatch = `${new Date().toISOString()} ${message}`;
-      } else fail(member.name, error);
+      if (/after writing/.test(message)) record(member.name, "range", "mismatch", message);
+      else fail(member.name, "range", error);
       return false;
     }
   };
@@ -207,6 +258,14 @@ export function startEtcdProbe(cluster: TestCluster, intervalMs = 250): EtcdProb
     const named = leaders.filter((leader) => leader !== undefined && leader !== "0");
     if (named.length === 0) counts.leaderless++;
     for (const leader of named) if (!counts.leaders.includes(leader!)) counts.leaders.push(leader!);
+    // The leader most members name; a change of it is a leader change.
+    const most = named.sort((a, b) =>
+      named.filter((x) => x === b).length - named.filter((x) => x === a).length
+    )[0];
+    const last = counts.leaderChanges.at(-1)?.leader;
+    if (most !== undefined && most !== last) {
+      counts.leaderChanges.push({ at: new Date().toISOString(), leader: most });
+    }
   };
 
   const loop = (async () => {
@@ -241,11 +300,14 @@ export function describeEtcdCounts(counts: EtcdProbeCounts): string {
   const members = Object.entries(counts.members).map(([name, member]) => {
     const failed = Object.entries(member.failures).filter(([, n]) => n > 0)
       .map(([kind, n]) => `${kind} ${n}`).join(", ");
-    return `${name}: ${member.writes} writes, ${member.reads} reads, ${member.ok} ok` +
+    return `${name}: ${member.writes} writes, ${member.reads} reads, ${member.ok} ok, ` +
+      `${member.readRetries} reads sent again` +
       (failed ? ` (failed: ${failed}; last of each: ${JSON.stringify(member.lastFailure)})` : "");
   });
   return `etcd probe over ${(counts.durationMs / 1000).toFixed(0)} s, ${counts.rounds} rounds ` +
     `(${counts.roundsWithoutWrite} without any write), ${counts.leaderSamples} leader samples ` +
     `(${counts.leaderless} leaderless, leaders seen: ${counts.leaders.length}); ` +
-    members.join("; ");
+    members.join("; ") + `; leader changes: ${
+      counts.leaderChanges.map((change) => `${change.at.slice(11, 23)} ${change.leader}`).join(", ")
+    }`;
 }

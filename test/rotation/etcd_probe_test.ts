@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { failureKind } from "./etcd_probe.ts";
+import { failureKind, isUnavailable } from "./etcd_probe.ts";
 
 Deno.test("the etcd probe tells a member down from a refused certificate and a lost quorum", () => {
   const cases: [string, string][] = [
@@ -14,4 +14,10 @@ Deno.test("the etcd probe tells a member down from a refused certificate and a l
     ["something else", "other"],
   ];
   for (const [message, kind] of cases) assert.equal(failureKind(message), kind, message);
+});
+
+Deno.test("the etcd probe sends a read again on Unavailable (code 14) only, as clientv3 does", () => {
+  assert.ok(isUnavailable('HTTP 503: {"code":14, "message":"etcdserver: leader changed"}'));
+  assert.ok(!isUnavailable('HTTP 504: {"code":4, "message":"context deadline exceeded"}'));
+  assert.ok(!isUnavailable("fetch failed: connection closed"));
 });
