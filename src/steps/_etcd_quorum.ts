@@ -122,8 +122,20 @@ export function leaderLast(
   return [...names.filter((name) => !leads(name)), ...names.filter(leads)];
 }
 
+/**
+ * `names` in the order their members restart: the node whose member leads now last (asked of
+ * every member; best effort, the given order when none answers).
+ */
+export async function leaderLastOrder(
+  ctx: StepContext,
+  nodes: readonly NodeAccess[],
+  names: readonly string[],
+): Promise<string[]> {
+  return leaderLast(names, await memberStatuses(ctx, nodes, ctx.layout.pkiDir));
+}
+
 /** The nodes' member statuses, those that answer (best effort: a silent member is left out). */
-export async function memberStatuses(
+async function memberStatuses(
   ctx: StepContext,
   nodes: readonly NodeAccess[],
   pkiDir: string,

@@ -240,7 +240,12 @@ Deno.test("distribute-ca: observe refuses a control-plane node without its curre
 Deno.test("distribute-ca: the plan format allows it in the trust phase only, for a known CA", () => {
   assert.deepEqual(distributeCa.phases, ["trust"]);
   assert.equal(
-    distributeCa.schema.safeParse({ id: "d", phase: "trust", kind: "distribute-ca", ca: "unknown-ca" })
+    distributeCa.schema.safeParse({
+      id: "d",
+      phase: "trust",
+      kind: "distribute-ca",
+      ca: "unknown-ca",
+    })
       .success,
     false,
   );

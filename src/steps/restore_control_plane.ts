@@ -19,13 +19,14 @@ import { applyFileChanges, type DesiredFile, fileChanges, nodeNamed } from "./fi
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
 import { RESTARTED_BY } from "./_annotations.ts";
-import { ETCD, handOffLeadership, waitEtcdQuorum } from "./_etcd_quorum.ts";
+import { ETCD, handOffLeadership, leaderLastOrder, waitEtcdQuorum } from "./_etcd_quorum.ts";
 import { isKubeletFile, restorations, undoFields } from "./_prior_files.ts";
 
 /**
  * The components restarted on each node, in order: etcd first (the member back on the restored
  * trust, every member healthy with a leader before the next node), then the API server. etcd is
- * restarted only where its own files (its manifest, the etcd PKI directory) were restored.
+ * restarted only where its own files (its manifest, the etcd PKI directory) were restored; the
+ * node whose member leads goes last.
  */
 const COMPONENTS = [ETCD, "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
 
@@ -111,7 +112,7 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
     const manifests = new Set(COMPONENTS.map((component) => manifestPath(ctx.layout, component)));
     const isManifest = (change: Change) =>
       change.target.type === "file" && manifests.has(change.target.path);
-    const nodes = [
+    let nodes = [
       ...new Set(
         changes.flatMap((change) =>
           change.target.type === "file" || change.target.type === "component"
@@ -120,6 +121,15 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
         ),
       ),
     ];
+    // The node whose etcd member leads goes last, its leadership handed to a member already
+    // restarted: one leader change (as in static_pod_files.ts).
+    const restartsEtcd = changes.some((change) =>
+      isManifest(change) && changedPath(change) === etcdPath
+    );
+    if (restartsEtcd) {
+      nodes = await leaderLastOrder(ctx, ctx.controlPlane, nodes);
+    }
+    const restarted: string[] = [];
     for (const name of nodes) {
       const node = nodeNamed(ctx.controlPlane, name);
       const ofNode = changes.filter((change) =>
@@ -141,7 +151,9 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
         const component = COMPONENTS.find((each) =>
           manifestPath(ctx.layout, each) === (change.target as { path: string }).path
         )!;
-        if (component === ETCD) await handOffLeadership(ctx, node, ctx.layout.pkiDir);
+        const self = component === ETCD
+          ? await handOffLeadership(ctx, node, ctx.layout.pkiDir, restarted)
+          : undefined;
         await rewriteManifestAndWait(
           ctx,
           node,
@@ -150,6 +162,7 @@ export const restoreControlPlane = defineUndoKind<Step, Observed>({
           change.after,
           timeoutMs,
         );
+        if (self !== undefined) restarted.push(self);
         if (component === ETCD) await waitEtcdQuorum(ctx, ctx.controlPlane, etcdPath, timeoutMs);
       }
     }

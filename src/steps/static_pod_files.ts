@@ -9,13 +9,7 @@ import type { StepContext } from "../engine/step.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
 import { rewriteManifestAndWait, waitManifestHealthy } from "./_component_health.ts";
 import { type DesiredFile, fileChanges, nodeNamed } from "./file_changes.ts";
-import {
-  ETCD,
-  handOffLeadership,
-  leaderLast,
-  memberStatuses,
-  waitEtcdQuorum,
-} from "./_etcd_quorum.ts";
+import { ETCD, handOffLeadership, leaderLastOrder, waitEtcdQuorum } from "./_etcd_quorum.ts";
 
 /** A manifest to rewrite, and the restart it causes. */
 export interface ManifestEdit extends DesiredFile {
@@ -71,10 +65,7 @@ export async function applyManifestChanges(
   const changing = new Set(writes.map((write) => write.node));
   if (etcd) {
     await waitEtcdQuorum(ctx, nodes, writes[0].path, timeoutMs);
-    const order = leaderLast(
-      writes.map((write) => write.node),
-      await memberStatuses(ctx, nodes, ctx.layout.pkiDir),
-    );
+    const order = await leaderLastOrder(ctx, nodes, writes.map((write) => write.node));
     writes = [...writes].sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
   }
   const restarted: string[] = [];
