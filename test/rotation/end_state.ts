@@ -26,19 +26,17 @@ export interface DryRunDocument {
   readonly summary: { files: number; objects: number; restarts: number; workloads: number };
 }
 
+/** The arguments of `rotate --dry-run --output json` of `planPath`. */
+export function dryRunJsonArgs(planPath: string): string[] {
+  return ["rotate", "--plan", planPath, "--dry-run", "--output", "json"];
+}
+
 /** Runs `rotate --dry-run --output json` of `planPath`; its exit must be 0. The result and the document. */
 export async function dryRunJson(
   cluster: TestCluster,
   planPath: string,
 ): Promise<{ result: RunResult; document: DryRunDocument }> {
-  const result = await caRotator(cluster, [
-    "rotate",
-    "--plan",
-    planPath,
-    "--dry-run",
-    "--output",
-    "json",
-  ]);
+  const result = await caRotator(cluster, dryRunJsonArgs(planPath));
   assertExit(result, 0, "rotate --dry-run");
   return { result, document: JSON.parse(result.stdout) };
 }

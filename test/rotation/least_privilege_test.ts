@@ -14,6 +14,7 @@ import { join, relative } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { clusterObjects, deployTeamWorkloads } from "./fixtures.ts";
 import { assertExit, runCaRotator, type RunResult } from "./ca_rotator_process.ts";
+import { dryRunJsonArgs } from "./end_state.ts";
 import { namingWebhook, WEBHOOK, webhookConfiguration, webhookTrust } from "./unused_webhook.ts";
 import { describeLeak, findLeaks, keyNeedles, type Needle } from "./secret_scan.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
@@ -294,14 +295,7 @@ Deno.test({
         ]);
         assertExit(text, 0, "rotate --dry-run");
         assert.match(text.stdout, /distribute-cluster-ca/);
-        const json = await run("dry run (JSON)", operatorKubeconfig, [
-          "rotate",
-          "--plan",
-          planPath,
-          "--dry-run",
-          "--output",
-          "json",
-        ]);
+        const json = await run("dry run (JSON)", operatorKubeconfig, dryRunJsonArgs(planPath));
         assertExit(json, 0, "rotate --dry-run --output json");
         const plan = JSON.parse(json.stdout);
         assert.ok(plan.summary.workloads >= 23, `workloads: ${plan.summary.workloads}`);
