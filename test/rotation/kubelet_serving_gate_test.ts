@@ -10,9 +10,15 @@
  *    certificate — the run that approves is killed (SIGKILL) while the gate holds, and the next
  *    run resumes it. Failures are set against restart windows measured as they happen: each
  *    kubelet's (its port closed, from status.json) and each API server's (its /readyz failing,
- *    polled directly) for failures between the probe and the load balancer. The node proxy and the scraper see no certificate failure, and no failure of any
- *    kind outside a kubelet's own restart window (its serving port closed from the restart until
+ *    polled directly) for failures between the probe and the load balancer. The node proxy and
+ *    the scraper see no certificate failure, and no failure of any kind outside a kubelet's own restart window (its serving port closed from the restart until
  *    it listens again, as each kubelet reports it: a real kubelet's restart closes its port too).
+ *    The switch's API-server restarts put each node's re-issued files in place while its API
+ *    server is down (reissue-leaves `restart`); the node-proxy failures CI saw on connections
+ *    the API server itself had closed ("use of closed network connection") count as any other.
+ * 1b. Why: on the API server of control-plane-1, a new kubelet connection leaves the others
+ *    open; once its kubelet client certificate is re-issued in place while it runs, the next new
+ *    kubelet connection closes them all, and the request that made it fails.
  * 2. The negative control, a second rotation of the same cluster without the gate: it completes,
  *    and once its finalize leaves the new CA alone in `--kubelet-certificate-authority` and
  *    `kube-root-ca.crt`, the node proxy (logs, exec) and the scraper fail on every kubelet, which
@@ -39,6 +45,7 @@ import {
 } from "./kubelet_restart_windows.ts";
 import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
 import { watchApiServerReadiness } from "./api_server_readiness.ts";
+import { kubeletConnectionReset } from "./kubelet_connection_reset.ts";
 import {
   gateStep,
   serveWithOldCa,
@@ -228,6 +235,36 @@ Deno.test({
     assert.equal(probe.proxy.failures.apiTls ?? 0, 0, "no API server certificate refused");
     assert.equal(probe.scraper.failures.tls ?? 0, 0, "the scraper trusts every kubelet");
     assert.ok(probe.proxy.ok > 0 && probe.scraper.ok > 0);
+
+    // ── Why reissue-leaves restarts the API servers with their files put in place while they
+    // are down: a running API server whose kubelet client certificate changes on disk closes
+    // every kubelet connection at its next kubelet handshake (the failures of b1fdd93) ──
+    const [kept, fresh, last] = nodes.map((node) => node.name).reverse();
+    const reset = await kubeletConnectionReset(cluster, [kept, fresh, last]);
+    console.log(
+      `${cluster.nodes[0].name}'s API server, its kubelet connections: ` +
+        JSON.stringify(reset),
+    );
+    const peer = (name: string) => {
+      const node = nodes.find((each) => each.name === name)!;
+      return `${node.address}:${node.port}`;
+    };
+    assert.ok(reset.before.some((c) => c.endsWith(`->${peer(kept)}`)), `a connection to ${kept}`);
+    assert.deepEqual(
+      reset.before.filter((c) => !reset.afterNewConnection.includes(c)),
+      [],
+      "a new kubelet connection, the certificate file unchanged, leaves the others open",
+    );
+    assert.deepEqual(
+      reset.afterNewConnection.filter((c) => reset.afterReissue.includes(c)),
+      [],
+      "after the certificate file changed, the next kubelet connection closed them all",
+    );
+    assert.match(
+      reset.answers[2],
+      /closed network connection|EOF|reset/,
+      "the request that made the next kubelet connection failed with them",
+    );
 
     // ── 2. The negative control: a second rotation, without the gate ──
     probe = await probeFromNow(cluster, nodes);
