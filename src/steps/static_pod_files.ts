@@ -45,6 +45,8 @@ export async function applyManifestChanges(
   nodes: readonly NodeAccess[],
   changes: readonly Change[],
   healthTimeoutSeconds: number,
+  /** Run on each restarted node while its component is down (see rewriteManifestAndWait). */
+  whileDown?: (node: string) => Promise<void>,
 ): Promise<void> {
   const componentOn = (node: string) => {
     const restart = changes.find((each) =>
@@ -85,6 +87,7 @@ export async function applyManifestChanges(
       write.path,
       write.manifest,
       timeoutMs,
+      whileDown && (() => whileDown(write.node)),
     );
     if (self !== undefined) restarted.push(self);
     if (etcd) await waitEtcdQuorum(ctx, nodes, write.path, timeoutMs);
