@@ -15,6 +15,7 @@ import { assertExit, caRotator, dryRunJson } from "./end_state.ts";
 import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
 import {
   apiServerEtcdCredentials,
+  byHandOff,
   describeEtcdCounts,
   type EtcdFailure,
   type EtcdProbe,
@@ -380,15 +381,24 @@ Deno.test({
     await t.step("etcd was written and read through every member, always with a leader", () => {
       for (const [name, member] of Object.entries(etcdCounts.members)) {
         assert.ok(member.ok > 100, `${name}: the probe ran (${member.ok} writes and reads)`);
-        // refused and closed: a member down for its restart (failureKind); printed above.
-        for (const kind of ["tls", "timeout", "http", "mismatch", "other"] as const) {
-          assert.equal(
-            member.failures[kind],
-            0,
-            `${name}: ${kind} failures (last: ${member.lastFailure[kind]})`,
-          );
-        }
       }
+      // refused and closed: a member down for its restart (failureKind); printed above. A write
+      // dropped while the leadership moves (once a pass: the leader restarts last, after handing
+      // it off) is the hand-off's, printed; every other failure is asserted away.
+      const { handOff, unexplained } = byHandOff(
+        realFailures(etcdCounts),
+        etcdCounts.leaderChanges,
+      );
+      const line = (f: EtcdFailure) => `${f.at} ${f.member} ${f.request} ${f.kind}: ${f.message}`;
+      console.log(
+        `failures at a leadership hand-off (${etcdCounts.leaderChanges.length - 1} changes): ` +
+          `${handOff.length}${handOff.map((f) => `\n  ${line(f)}`).join("")}`,
+      );
+      assert.deepEqual(unexplained.map(line), [], "no failure through a member that was up");
+      assert.ok(
+        handOff.length <= cluster.nodes.length * (etcdCounts.leaderChanges.length - 1),
+        "at most the requests in flight at each hand-off",
+      );
       assert.equal(etcdCounts.leaderless, 0, "no moment without a leader");
       assert.equal(etcdCounts.roundsWithoutWrite, 0, "no round without a successful write");
     });

@@ -145,6 +145,37 @@ export async function gateway(
   }
 }
 
+/** How long before a failure's end its request may have been sent (the probe's own timeout). */
+const REQUEST_SPAN_MS = 10_000;
+/** How late the probe may see a leader change (its leader rounds are this far apart, or less). */
+const LEADER_SAMPLE_LAG_MS = 2_000;
+
+/**
+ * The failures a leadership hand-off explains: a request that waited out its timeout or was
+ * answered "leader changed" while the leader changed (a change the probe saw between the
+ * request's earliest start and a sampling interval after its end). A member that leads must
+ * restart to load a new trusted CA, so each pass moves the leadership once, after handing it
+ * off: raft drops the proposals followers forward while the transfer runs, and their writes time
+ * out. The others are split out as unexplained.
+ */
+export function byHandOff(
+  failures: readonly EtcdFailure[],
+  leaderChanges: readonly { at: string }[],
+): { handOff: EtcdFailure[]; unexplained: EtcdFailure[] } {
+  const changes = leaderChanges.slice(1).map((change) => Date.parse(change.at));
+  const handOff: EtcdFailure[] = [];
+  const unexplained: EtcdFailure[] = [];
+  for (const failure of failures) {
+    const end = Date.parse(failure.at);
+    const leaderMoved = changes.some((at) =>
+      at >= end - REQUEST_SPAN_MS && at <= end + LEADER_SAMPLE_LAG_MS
+    );
+    const waitedOnLeader = failure.kind === "timeout" || /leader changed/.test(failure.message);
+    (leaderMoved && waitedOnLeader ? handOff : unexplained).push(failure);
+  }
+  return { handOff, unexplained };
+}
+
 /** Unavailable (gRPC code 14) through the gateway: clientv3 sends a repeatable request again. */
 export function isUnavailable(message: string): boolean {
   return /^HTTP 503: .*"code": ?14\b/.test(message);
