@@ -14,15 +14,16 @@ export interface RawResponse {
 }
 
 /**
- * GETs `path` (e.g. `/api/v1/nodes/n1/proxy/configz`) from the current cluster of `config`.
+ * GETs `path` (e.g. `/api/v1/nodes/n1/proxy/configz`) from the current cluster of `config`, or
+ * from `server` (one API server's own endpoint), trusted and authenticated the same way.
  * @throws {Error} on a network error or when `timeoutMs` passes.
  */
 export async function rawGet(
   config: KubeConfig,
   path: string,
   timeoutMs: number,
+  server: string | undefined = config.getCurrentCluster()?.server,
 ): Promise<RawResponse> {
-  const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error("kubeconfig has no current cluster");
   const { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } = await import(
     "@kubernetes/client-node"
