@@ -82,11 +82,17 @@ async function expectedKeyIds(ctx: StepContext, step: Step): Promise<string[]> {
 /** The key ids an endpoint publishes, after checking its discovery document answers. */
 async function publishedKeyIds(ctx: StepContext, endpoint: string): Promise<string[]> {
   const config = ctx.cluster.kubeConfig;
-  const discovery = await rawGet(config, "/.well-known/openid-configuration", 5000, endpoint);
+  const discovery = await rawGet(config, "/.well-known/openid-configuration", 5000, {
+    server: endpoint,
+  });
   if (discovery.status !== 200) {
     throw new Error(`/.well-known/openid-configuration answered ${discovery.status}`);
   }
-  const jwks = await rawGet(config, "/openid/v1/jwks", 5000, endpoint);
+  // Served as application/jwk-set+json: an Accept of application/json alone gets 406.
+  const jwks = await rawGet(config, "/openid/v1/jwks", 5000, {
+    server: endpoint,
+    accept: "application/jwk-set+json, application/json",
+  });
   if (jwks.status !== 200) throw new Error(`/openid/v1/jwks answered ${jwks.status}`);
   const keys = (JSON.parse(jwks.body) as { keys?: { kid?: string }[] }).keys ?? [];
   return keys.map((key) => key.kid ?? "").filter(Boolean).sort();
