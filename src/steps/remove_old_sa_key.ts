@@ -10,7 +10,7 @@ import { defineStepKind } from "../engine/step.ts";
 import { serviceAccountKeyPaths } from "../plan/node_paths.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
-import { readersOf } from "./_file_readers.ts";
+import { unreferencedRemovals } from "./_file_readers.ts";
 
 /** `remove-old-sa-key` parameters: none besides the step's own. */
 export const RemoveOldSaKeyStep = z.strictObject({
@@ -33,34 +33,17 @@ export const removeOldSaKey = defineStepKind<Step, DesiredFile[]>({
 
   async observe(ctx) {
     const paths = serviceAccountKeyPaths(ctx.layout);
-    const perNode = await mapBounded(ctx.controlPlane, NODE_PARALLELISM, async (node) => {
-      const readers: { path: string; text: string }[] = [];
-      for (const path of new Set(readersOf(ctx.layout))) {
-        const text = await node.readFile(path);
-        if (text !== undefined) readers.push({ path, text });
-      }
-      const files: DesiredFile[] = [];
-      for (const path of [paths.bundle, paths.newPub, paths.newKey]) {
-        const current = await node.readFile(path);
-        if (current === undefined) continue;
-        const user = readers.find((reader) => reader.text.includes(path));
-        if (user) {
-          throw new Error(
-            `${node.name}: ${user.path} still references ${path}: point it at ` +
-              `${paths.key}/${paths.pub} (the new key since activate-sa-key) first`,
-          );
-        }
-        files.push({
-          node: node.name,
-          path,
-          current,
-          desired: undefined,
-          sensitive: path === paths.newKey,
+    const doomed = [paths.bundle, paths.newPub, paths.newKey];
+    const perNode = await mapBounded(
+      ctx.controlPlane,
+      NODE_PARALLELISM,
+      (node) =>
+        unreferencedRemovals(node, ctx.layout, doomed, {
+          secretPath: paths.newKey,
           reason: "the old service-account key is no longer verified",
-        });
-      }
-      return files;
-    });
+          remedy: `point it at ${paths.key}/${paths.pub} (the new key since activate-sa-key) first`,
+        }),
+    );
     return perNode.flat();
   },
 

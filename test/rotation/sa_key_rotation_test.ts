@@ -32,8 +32,23 @@ async function saKeyPlan(name: string, stopAfter: string, steps: string): Promis
   return `${header}\nsteps:\n${steps}`;
 }
 
-const POSITIVE_STEPS = `
+/** Stages the new key (trust). */
+const DISTRIBUTE = `
   - { id: distribute-sa-key, phase: trust, kind: distribute-sa-key, algorithm: rsa-2048 }
+`;
+
+/** The API servers sign with the staged key (switch). */
+const SIGN_WITH_NEW = `
+  - id: apiserver-sa-signing-new
+    phase: switch
+    kind: set-component-flags
+    component: kube-apiserver
+    flags: { --service-account-signing-key-file: /etc/kubernetes/pki/sa-new.key }
+    healthTimeoutSeconds: 180
+`;
+
+/** The procedure of README "Rotating the service-account signing key", on its own. */
+const POSITIVE_STEPS = `${DISTRIBUTE}
   - id: apiserver-sa-verify-bundle
     phase: trust
     kind: set-component-flags
@@ -41,13 +56,7 @@ const POSITIVE_STEPS = `
     flags: { --service-account-key-file: /etc/kubernetes/pki/sa-bundle.pub }
     healthTimeoutSeconds: 180
   - { id: sa-jwks-bundle, phase: trust, kind: verify-sa-jwks, expect: bundle }
-
-  - id: apiserver-sa-signing-new
-    phase: switch
-    kind: set-component-flags
-    component: kube-apiserver
-    flags: { --service-account-signing-key-file: /etc/kubernetes/pki/sa-new.key }
-    healthTimeoutSeconds: 180
+${SIGN_WITH_NEW}
   - id: controller-manager-sa-signing-new
     phase: switch
     kind: set-component-flags
@@ -79,15 +88,7 @@ const POSITIVE_STEPS = `
 `;
 
 /** The negative control: signing switches with no API server told of the new key first. */
-const NEGATIVE_STEPS = `
-  - { id: distribute-sa-key, phase: trust, kind: distribute-sa-key, algorithm: rsa-2048 }
-  - id: apiserver-sa-signing-new
-    phase: switch
-    kind: set-component-flags
-    component: kube-apiserver
-    flags: { --service-account-signing-key-file: /etc/kubernetes/pki/sa-new.key }
-    healthTimeoutSeconds: 180
-`;
+const NEGATIVE_STEPS = `${DISTRIBUTE}${SIGN_WITH_NEW}`;
 
 /** The HTTP status of `GET /api` with `token` at `server` (the cluster CA trusted). */
 async function tokenStatus(server: string, token: string, caFile: string): Promise<string> {
