@@ -143,7 +143,7 @@ export async function withRunFrame<R, T>(
     cluster: longestLeafDays(plan.steps, "cluster"),
     frontProxy: longestLeafDays(plan.steps, "frontProxy"),
   });
-  await checkGivenServiceAccountKeys(plan.steps, planDir);
+  await checkGivenServiceAccountKeys(plan.steps, loaded.path);
   await contactServer(source.current(), options);
   const refused = await checks.refuse(live, store);
   // Node groups found from the cluster: their Nodes, before anything is held or reached.

@@ -3,7 +3,9 @@
  * checked: before the run changes anything, and again when the step stages it.
  * @module
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { locate } from "../plan/locate.ts";
 import { InputError } from "../plan/input_error.ts";
 import { type ServiceAccountKeyPair, serviceAccountKeyPair } from "../pki/mod.ts";
 
@@ -31,14 +33,27 @@ export async function readGivenServiceAccountKey(
   }
 }
 
-/** Checks the given key of every `distribute-sa-key` step of the plan (see above). */
+/**
+ * Checks the given key of every `distribute-sa-key` step of the plan at `planPath` (see above),
+ * before the run changes anything.
+ * @throws {InputError} `Cannot use plan "<file>": line N, steps[i].key: <why>`.
+ */
 export async function checkGivenServiceAccountKeys(
   steps: readonly { readonly id: string; readonly kind: string; readonly key?: string }[],
-  planDir: string,
+  planPath: string,
 ): Promise<void> {
-  for (const step of steps) {
-    if (step.kind === "distribute-sa-key" && step.key !== undefined) {
-      await readGivenServiceAccountKey(planDir, step);
+  for (const [index, step] of steps.entries()) {
+    if (step.kind !== "distribute-sa-key" || step.key === undefined) continue;
+    try {
+      await readGivenServiceAccountKey(dirname(planPath), step);
+    } catch (error) {
+      const lineCounter = new LineCounter();
+      const doc = parseDocument(await Deno.readTextFile(planPath), { lineCounter });
+      const { line } = locate(doc, lineCounter, ["steps", index, "key"]);
+      throw new InputError(
+        `Cannot use plan "${planPath}": line ${line}, steps[${index}].key: ` +
+          (error as Error).message,
+      );
     }
   }
 }
