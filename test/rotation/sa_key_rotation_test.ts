@@ -411,17 +411,16 @@ Deno.test({
         }
         console.log(`negative control, through haproxy: ${lb401} of 30 requests got 401`);
         assert.ok(lb401 > 0, "requests through the load balancer get 401");
-        // Pods started now get new-key tokens: the in-cluster clients see the 401s too.
+        // Pods started now get new-key tokens. Whether their clients meet a 401 within a minute
+        // depends on which API server haproxy sends them to (runs 2 and 3 saw 1, run 4 none
+        // within 120 s): printed, not asserted; the requests above are the asserted control.
         await cluster.kubectl(["rollout", "restart", "deployment/api-client", "-n", "team-a"]);
-        const after = await eventually("in-cluster clients get 401s", async () => {
-          const totals = await clientTotals(cluster);
-          return totals.unauthorized > before.unauthorized ? totals : undefined;
-        }, 120_000);
+        await new Promise((resolve) => setTimeout(resolve, 60_000));
+        const after = await clientTotals(cluster);
         console.log(
-          `negative control, in-cluster clients: ${
-            after.unauthorized - before.unauthorized
-          } 401s ` +
-            `(the old key ${currentKid} still verified everywhere, the new one on one API server)`,
+          `negative control, in-cluster clients: ${after.unauthorized - before.unauthorized} ` +
+            `401s in 60 s (the old key ${currentKid} still verified everywhere, the new one on ` +
+            "one API server)",
         );
       },
     );
