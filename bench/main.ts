@@ -10,7 +10,9 @@
  *    against many kwok nodes with issued kubelet CSRs and many Deployments: wall time, peak
  *    memory (`/usr/bin/time -v`), API requests by verb;
  * 4. a no-op `rotate` on a rotation recorded as finished;
- * 5. the kubelet verifier over many kwok nodes, against the API server and in memory.
+ * 5. the kubelet verifier over many kwok nodes, against the API server and in memory;
+ * 6. the node part of the trust phase on N ssh workers, kubelets one at a time versus the
+ *    shipped adaptive window (bench/nodes.ts; a fresh 3-API-server cluster for each).
  *
  * It prints one table per measurement and writes bench/results.json; bench/README.md holds the
  * last figures. Not part of the tests. `--quick` is a small, fast variant for development.
@@ -29,6 +31,7 @@ import { ConfigMapProgressStore } from "../src/state/progress_configmap.ts";
 import { generateCa } from "../src/pki/mod.ts";
 import { benchRolls, type RollResults } from "./rolls.ts";
 import { populateDeployments, populateKwokNodes } from "./populate.ts";
+import { benchNodePhases, type NodePhaseRun } from "./nodes.ts";
 import { benchVerifierApi, benchVerifierInMemory, type VerifierRun } from "./verifier.ts";
 import {
   type ChildRun,
@@ -53,6 +56,7 @@ const { values: flags } = parseArgs({
     "dry-run-deployments": { type: "string" },
     "verifier-nodes": { type: "string" },
     "verifier-memory-nodes": { type: "string" },
+    "ssh-workers": { type: "string" },
     only: { type: "string" },
   },
 });
@@ -74,8 +78,9 @@ const settings = {
   dryRunRepeats: quick ? 1 : 3,
   verifierNodes: number(flags["verifier-nodes"], 10_000, 1000),
   verifierMemoryNodes: number(flags["verifier-memory-nodes"], 10_000, 1000),
+  sshWorkers: number(flags["ssh-workers"], 20, 5),
 };
-const only = new Set((flags.only ?? "startup,rolls,dry-run,noop,verifier").split(","));
+const only = new Set((flags.only ?? "startup,rolls,dry-run,noop,verifier,nodes").split(","));
 
 const tables: string[] = [];
 const results: Record<string, unknown> = { settings };
@@ -186,6 +191,25 @@ function rollTable(rolls: RollResults) {
           )
         })`,
     ]),
+  );
+}
+
+/** The trust phase on N ssh workers, one column per run: the steps that took a second or more. */
+function nodePhaseTable(runs: readonly NodePhaseRun[]) {
+  const stepIds = [...new Set(runs.flatMap((run) => run.steps.map((step) => step.step)))]
+    .filter((id) => runs.some((run) => run.steps.some((s) => s.step === id && s.seconds >= 1)));
+  const secondsOf = (run: NodePhaseRun, id: string) => {
+    const step = run.steps.find((s) => s.step === id);
+    return step ? `${step.seconds.toFixed(1)}` : "";
+  };
+  return table(
+    `Nodes: the trust phase of plans/ssh-demo.yaml with ${runs[0]?.workers} ssh workers and 3 ` +
+      "control-plane nodes, seconds per step (steps of 1 s or more)",
+    ["step", ...runs.map((run) => run.name)],
+    [
+      ...stepIds.map((id) => [id, ...runs.map((run) => secondsOf(run, id))]),
+      ["the whole phase (rotate process)", ...runs.map((run) => run.phaseSeconds.toFixed(1))],
+    ],
   );
 }
 
@@ -469,6 +493,11 @@ try {
       ],
     ));
   }
+  if (only.has("nodes")) {
+    const runs = await benchNodePhases(settings.sshWorkers);
+    results.nodes = runs;
+    await report(nodePhaseTable(runs));
+  }
 } finally {
   await cluster.stop();
 }
@@ -480,7 +509,7 @@ const earlier = flags.only
   ? JSON.parse(await Deno.readTextFile(out).catch(() => "{}")) as Record<string, unknown>
   : {};
 const merged = { ...earlier, ...results, sections: { ...earlier.sections as object } };
-for (const key of ["startup", "rolls", "dryRun", "noopRotate", "verifier"]) {
+for (const key of ["startup", "rolls", "dryRun", "noopRotate", "verifier", "nodes"]) {
   if (key in results) {
     (merged.sections as Record<string, unknown>)[key] = {
       at: results.startedAt,

@@ -205,6 +205,7 @@ function stepContext(
   stepId: string,
   window: BenchWindow,
   windowSizes: number[],
+  timeoutSeconds = 900,
 ): StepContext {
   const quiet = {
     info: (message: string) => {
@@ -222,7 +223,7 @@ function stepContext(
       namespaces: { include: [`${NAMESPACE_PREFIX}*`], exclude: [] },
       batchSize: window.size,
       window: window.mode,
-      timeoutSeconds: 900,
+      timeoutSeconds,
       order: [],
     },
     planDir: ".",
@@ -257,11 +258,15 @@ async function caRotator(api: KubeClusterApi, window: BenchWindow, run: string) 
   };
 }
 
+/** The failure run's rollout timeout: the never-available Deployments fail at it. */
+const FAILURE_TIMEOUT_SECONDS = 120;
+
 /**
  * Makes `count` Deployments from the middle of the roll order never available (no node matches
- * their pods; progress deadline 10 s), rolls with the adaptive window and reports where it
+ * their pods, and the default progress deadline of 600 s: nothing signals until the step's own
+ * timeout, {@link FAILURE_TIMEOUT_SECONDS}), rolls with the adaptive window and reports where it
  * stopped: the in-flight count and window size the error names, and what the cluster shows
- * started (annotated by the step).
+ * started (annotated by the step). The window shrinks at each of them once it is overdue.
  */
 async function injectedFailure(
   api: KubeClusterApi,
@@ -275,13 +280,18 @@ async function injectedFailure(
   for (const w of broken) {
     await api.patch({ apiVersion: "apps/v1", kind: w.kind, namespace: w.namespace, name: w.name }, {
       spec: {
-        progressDeadlineSeconds: 10,
         template: { spec: { nodeSelector: { "bench.ca-rotator.dev/no-such-node": "true" } } },
       },
     });
   }
   const windowSizes = [1];
-  const ctx = stepContext(api, `bench-failure-${Date.now()}`, window, windowSizes);
+  const ctx = stepContext(
+    api,
+    `bench-failure-${Date.now()}`,
+    window,
+    windowSizes,
+    FAILURE_TIMEOUT_SECONDS,
+  );
   const step = { id: ctx.stepId, phase: "trust" as const, kind: "roll-workloads" as const };
   const started = performance.now();
   const changes = rollWorkloads.diff(await rollWorkloads.observe(ctx, step), step);

@@ -8,20 +8,15 @@ import { dirname, resolve } from "node:path";
 import { ExitCode, InputError } from "./exit_code.ts";
 import type { Printer } from "../engine/printer.ts";
 import { initPlan } from "../app/init_plan.ts";
+import type { InitSettings } from "../app/plan_from_cluster.ts";
 import { writeStdout } from "./output_document.ts";
 
-/** The flags of `init`. */
-export interface InitFlags {
+/** The flags of `init`: the plan's settings (src/app/plan_from_cluster.ts), and where to write. */
+export interface InitFlags
+  extends Omit<InitSettings, "name" | "workersFromCluster" | "staticPodsSection"> {
   readonly out?: string;
   readonly force: boolean;
   readonly name?: string;
-  readonly driver: "ssh" | "local";
-  readonly user?: string;
-  readonly identityFile: string;
-  readonly knownHostsFile?: string;
-  readonly sudo: boolean;
-  readonly nodeRoots?: string;
-  readonly addressType: string;
   readonly kubeconfig?: string;
   readonly context?: string;
 }
@@ -47,6 +42,7 @@ export async function initCommand(flags: InitFlags, printer: Printer): Promise<n
   const result = await initPlan({
     kubeconfig: flags.kubeconfig,
     context: flags.context,
+    // field by field: commander's options object may carry more than the flags
     settings: {
       name: flags.name,
       driver: flags.driver,

@@ -5,9 +5,21 @@
  * @module
  */
 
-import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "../nodes/node_io.ts";
+import type {
+  CommandResult,
+  FileWrite,
+  PriorFile,
+  StagedFiles,
+  WriteOptions,
+} from "../nodes/node_io.ts";
 
-export type { CommandResult, FileWrite, PriorFile, WriteOptions } from "../nodes/node_io.ts";
+export type {
+  CommandResult,
+  FileWrite,
+  PriorFile,
+  StagedFiles,
+  WriteOptions,
+} from "../nodes/node_io.ts";
 
 /** Access to one node's files and commands. Paths are absolute paths as seen on the node. */
 export interface NodeAccess {
@@ -25,6 +37,13 @@ export interface NodeAccess {
    * Absent: callers write them one by one.
    */
   writeFiles?(files: readonly FileWrite[]): Promise<void>;
+  /**
+   * The first stage of a write across nodes: backs up and writes every file of `files` beside
+   * its place (whole, flushed), changing none of them; all or nothing (a failure removes what it
+   * staged and names the file). The handle's `commit` puts them in place with renames only, which
+   * need no space; `discard` removes them. Absent: callers write node after node.
+   */
+  stageFiles?(files: readonly FileWrite[]): Promise<StagedFiles>;
   /**
    * Points `path` at `target` with a symbolic link, as the kubelet's certificate store does.
    * Drivers whose node paths are not real paths where commands run (`local`) leave it out; callers

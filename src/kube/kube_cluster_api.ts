@@ -55,7 +55,11 @@ class PlainListObjectApi extends KubernetesObjectApi {
       "list",
     );
     const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
-    request.setHeaderParam("Accept", "application/json");
+    if (options.namesOnly) {
+      // the server-side table kubectl prints, without the objects: its first cell is the name
+      request.setHeaderParam("Accept", "application/json;as=Table;g=meta.k8s.io;v=v1");
+      request.setQueryParam("includeObject", "None");
+    } else request.setHeaderParam("Accept", "application/json");
     if (options.fieldSelector) request.setQueryParam("fieldSelector", options.fieldSelector);
     if (options.labelSelector) request.setQueryParam("labelSelector", options.labelSelector);
     request.setQueryParam("limit", String(limit));
@@ -78,6 +82,20 @@ class PlainListObjectApi extends KubernetesObjectApi {
       response.headers,
     );
   }
+}
+
+/** A page of `namesOnly` (a Table, its rows' first cell the name) as objects holding the name. */
+function namedItems(
+  page: KubernetesListObject<KubernetesObject>,
+  options: ListOptions,
+): KubernetesObject[] {
+  const rows = (page as unknown as { rows?: { cells?: unknown[] }[] }).rows ?? [];
+  return rows.map((row) => ({
+    metadata: {
+      name: String(row.cells?.[0]),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    },
+  }));
 }
 
 /**
@@ -161,7 +179,7 @@ export class KubeClusterApi {
       resourceVersion ??= page.metadata?.resourceVersion;
       // plain JSON: `continue` (the typed model calls it `_continue`)
       continueToken = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
-      for (const item of page.items) {
+      for (const item of options.namesOnly ? namedItems(page, options) : page.items) {
         item.apiVersion = apiVersion;
         item.kind = kind;
         visit(item as T);

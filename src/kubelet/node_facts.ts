@@ -107,11 +107,11 @@ const CONFIGZ_GIVE_UP = 8;
 
 /** Gathers the facts of every registered or reachable node, in no particular order. */
 export async function gatherNodeFacts(options: GatherOptions): Promise<NodeFacts[]> {
-  // page by page, keeping only node names and CSR summaries, not the objects
+  // page by page, only node names (a table of them) and CSR summaries, not the objects
   const registeredNames = new Set<string>();
   const csrIndex = new KubeletCsrIndex();
   await Promise.all([
-    options.cluster.listEach<KubeObject>("v1", "Node", {}, (node) => {
+    options.cluster.listEach<KubeObject>("v1", "Node", { namesOnly: true }, (node) => {
       if (node.metadata?.name) registeredNames.add(node.metadata.name);
     }),
     options.cluster.listEach<CsrObject>(

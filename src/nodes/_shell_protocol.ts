@@ -138,13 +138,7 @@ export function writeScript(files: readonly FileWrite[], backupDir: string): Wri
         `|| { rc=$?; rm -f -- ${temporary}; failed ${q} $rc; }`,
     );
   }
-  const stdin = new Uint8Array(contents.reduce((sum, bytes) => sum + bytes.length, 0));
-  let offset = 0;
-  for (const bytes of contents) {
-    stdin.set(bytes, offset);
-    offset += bytes.length;
-  }
-  return { script: lines.join("\n"), stdin };
+  return { script: lines.join("\n"), stdin: concatenated(contents) };
 }
 
 /** What a failed {@linkcode writeScript} said: the file it failed on, and the rest of stderr. */
@@ -174,4 +168,81 @@ function backupScript(path: string, backupDir: string): string {
   return `{ if [ -e ${q} ]; then mkdir -p -- "$(dirname -- ${backup})" && ` +
     `cp -p -- ${q} ${partial} && mv -f -- ${partial} ${backup} && ` +
     `${record(backedUp)}; else ${record(created)}; fi; }`;
+}
+
+/** Where the first stage of a write across nodes puts a file: a dot file beside it. */
+export function stagedPath(path: string): string {
+  return `${posix.dirname(path)}/.${posix.basename(path)}.ca-rotator.staged`;
+}
+
+/**
+ * One round trip that stages files: each backed up and journaled, each write put whole and
+ * flushed at its {@linkcode stagedPath}; nothing is renamed or removed. The first failure
+ * removes every staged file of the batch and names its file ({@linkcode writeFailure}).
+ */
+export function stageScript(files: readonly FileWrite[], backupDir: string): WriteScript {
+  const encoder = new TextEncoder();
+  const contents: Uint8Array[] = [];
+  const staged = quotedStagedPaths(files);
+  const lines = [
+    `failed() { rm -f -- ${staged.join(" ")}; printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`,
+  ];
+  for (const file of files) {
+    const q = shellQuote(file.path);
+    if (file.content === undefined) {
+      lines.push(`${backupScript(file.path, backupDir)} || failed ${q} $?`);
+      continue;
+    }
+    const bytes = encoder.encode(file.content);
+    contents.push(bytes);
+    const target = shellQuote(stagedPath(file.path));
+    const mode = (file.mode ?? 0o644).toString(8);
+    lines.push(
+      `{ ${backupScript(file.path, backupDir)} && mkdir -p -- "$(dirname -- ${q})" && ` +
+        `(umask 077 && head -c ${bytes.length} > ${target}) && ` +
+        `[ "$(stat -c %s -- ${target})" = ${bytes.length} ] && ` +
+        `chmod ${mode} ${target} && sync -- ${target}; } || failed ${q} $?`,
+    );
+  }
+  return { script: lines.join("\n"), stdin: concatenated(contents) };
+}
+
+/**
+ * One round trip that puts staged files in place (a rename over each file) and removes the files
+ * to remove, in order; the first failure stops it, naming its file.
+ */
+export function commitScript(files: readonly FileWrite[]): string {
+  const lines = [`failed() { printf '${FAILED_MARK}%s\\n' "$1" >&2; exit "$2"; }`];
+  for (const file of files) {
+    const q = shellQuote(file.path);
+    lines.push(
+      file.content === undefined
+        ? `rm -f -- ${q} || failed ${q} $?`
+        : `mv -f -- ${shellQuote(stagedPath(file.path))} ${q} || failed ${q} $?`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** One round trip that removes the staged files of a batch. */
+export function discardScript(files: readonly FileWrite[]): string {
+  const staged = quotedStagedPaths(files);
+  return staged.length === 0 ? "true" : `rm -f -- ${staged.join(" ")}`;
+}
+
+/** The staged paths of a batch's writes, quoted for the shell. */
+function quotedStagedPaths(files: readonly FileWrite[]): string[] {
+  return files.filter((file) => file.content !== undefined)
+    .map((file) => shellQuote(stagedPath(file.path)));
+}
+
+/** The byte arrays one after another. */
+function concatenated(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((sum, bytes) => sum + bytes.length, 0));
+  let offset = 0;
+  for (const bytes of parts) {
+    all.set(bytes, offset);
+    offset += bytes.length;
+  }
+  return all;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import type { CommandResult, PriorFile, WriteOptions } from "./node_io.ts";
+import type { CommandResult, FileWrite, PriorFile, StagedFiles, WriteOptions } from "./node_io.ts";
 import { backupPath, filesAsOf, journalLine, journalPath } from "./backup_journal.ts";
 import { ownNodeFiles } from "../plan/node_paths.ts";
 
@@ -67,6 +67,49 @@ export class LocalNode {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+  }
+
+  /**
+   * Stages files: each backed up, each write put whole and flushed beside its place (a dot file);
+   * nothing renamed or removed. A failure removes what was staged. `commit` renames them into
+   * place and removes the files to remove.
+   */
+  async stageFiles(files: readonly FileWrite[]): Promise<StagedFiles> {
+    const staged: string[] = [];
+    const discard = async () => {
+      for (const path of staged) await Deno.remove(path).catch(() => {});
+    };
+    try {
+      for (const file of files) {
+        await this.#backup(file.path);
+        if (file.content === undefined) continue;
+        const target = this.hostPath(file.path);
+        await Deno.mkdir(dirname(target), { recursive: true });
+        const path = stagedBeside(target);
+        staged.push(path);
+        const mode = file.mode ?? 0o644;
+        await Deno.writeTextFile(path, file.content, { mode });
+        await Deno.chmod(path, mode);
+        await syncPath(path);
+      }
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+    return {
+      commit: async () => {
+        for (const file of files) {
+          const target = this.hostPath(file.path);
+          if (file.content === undefined) {
+            await Deno.remove(target).catch((error) => {
+              if (!(error instanceof Deno.errors.NotFound)) throw error;
+            });
+          } else await Deno.rename(stagedBeside(target), target);
+          await syncPath(dirname(target));
+        }
+      },
+      discard,
+    };
   }
 
   async run(command: readonly string[]): Promise<CommandResult> {
@@ -132,6 +175,11 @@ async function writeWhole(target: string, content: string, mode: number): Promis
     throw error;
   }
   await syncPath(dir);
+}
+
+/** Where a staged write of `target` waits for its commit: a dot file beside it. */
+function stagedBeside(target: string): string {
+  return join(dirname(target), `.${basename(target)}.ca-rotator.staged`);
 }
 
 /** fsync of a file or directory. */

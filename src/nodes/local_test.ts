@@ -105,3 +105,35 @@ Deno.test("ca-rotator's own files on a node (beside the backups) are not backed 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a local node stages files beside their places, backed up, and puts them in place at commit", async () => {
+  const root = await Deno.makeTempDir({ prefix: "ca-rotator-local-" });
+  try {
+    const node = new LocalNode({ name: "cp-1", root, backupDir: "/var/lib/ca-rotator/backup" });
+    await node.writeFile("/etc/kubernetes/admin.conf", "old\n");
+    await node.writeFile("/etc/kubernetes/gone.conf", "gone\n");
+    const staged = await node.stageFiles([
+      { path: "/etc/kubernetes/admin.conf", content: "new\n", mode: 0o600 },
+      { path: "/etc/kubernetes/gone.conf", content: undefined },
+    ]);
+    assert.equal(await node.readFile("/etc/kubernetes/admin.conf"), "old\n", "not yet in place");
+    assert.equal(await node.readFile("/etc/kubernetes/gone.conf"), "gone\n", "not yet removed");
+    await staged.commit();
+    assert.equal(await node.readFile("/etc/kubernetes/admin.conf"), "new\n");
+    assert.equal((await Deno.stat(join(root, "etc/kubernetes/admin.conf"))).mode! & 0o777, 0o600);
+    assert.equal(await node.readFile("/etc/kubernetes/gone.conf"), undefined);
+    const before = await node.filesAsOf(new Date(0), new Date());
+    assert.ok(before.some((file) => file.path === "/etc/kubernetes/gone.conf"), "journaled");
+
+    const discarded = await node.stageFiles([
+      { path: "/etc/kubernetes/admin.conf", content: "third\n" },
+    ]);
+    await discarded.discard();
+    assert.equal(await node.readFile("/etc/kubernetes/admin.conf"), "new\n");
+    const dotFiles = [...Deno.readDirSync(join(root, "etc/kubernetes"))]
+      .map((entry) => entry.name).filter((name) => name.startsWith("."));
+    assert.deepEqual(dotFiles, [], "no staged file left");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -29,3 +29,14 @@ export interface PriorFile {
   readonly path: string;
   readonly content: string | undefined;
 }
+
+/**
+ * Files written beside their places by the first stage of a write across nodes (backed up,
+ * whole and flushed), which the second stage puts in place or throws away.
+ */
+export interface StagedFiles {
+  /** Renames each staged file over its place and removes the files to remove, in order. */
+  commit(): Promise<void>;
+  /** Removes the staged files: the files themselves stay as they were. */
+  discard(): Promise<void>;
+}

@@ -10,19 +10,22 @@
  * @module
  */
 import { posix } from "node:path";
-import type { CommandResult, FileWrite, PriorFile, WriteOptions } from "./node_io.ts";
+import type { CommandResult, FileWrite, PriorFile, StagedFiles, WriteOptions } from "./node_io.ts";
 import { filesAsOf } from "./backup_journal.ts";
 import type { SshConnections } from "./ssh_connections.ts";
 import { classifyFailure, describeTarget, SshError } from "./ssh_failure.ts";
 import {
   commandLine,
+  commitScript,
   type DirectoryListing,
+  discardScript,
   linkScript,
   listingScript,
   parseListing,
   READ_MISSING,
   readScript,
   remoteScript,
+  stageScript,
   writeFailure,
   writeScript,
 } from "./_shell_protocol.ts";
@@ -122,19 +125,42 @@ export class SshNode {
     if (files.length === 0) return;
     this.#forget();
     const { script, stdin } = writeScript(files, this.#options.backupDir);
-    const result = await this.#shell(script, stdin);
+    this.#checkWrite(await this.#shell(script, stdin), files, "is unchanged");
+  }
+
+  async removeFile(path: string): Promise<void> {
+    await this.writeFiles([{ path, content: undefined }]);
+  }
+
+  /**
+   * Stages files in one round trip (backed up, written beside their places, nothing renamed);
+   * `commit` renames them into place and removes the files to remove in a second one.
+   */
+  async stageFiles(files: readonly FileWrite[]): Promise<StagedFiles> {
+    this.#forget();
+    const { script, stdin } = stageScript(files, this.#options.backupDir);
+    this.#checkWrite(await this.#shell(script, stdin), files, "is unchanged");
+    return {
+      commit: async () => {
+        this.#forget();
+        this.#checkWrite(await this.#shell(commitScript(files)), files, "left as it was");
+      },
+      discard: async () => {
+        this.#check(await this.#shell(discardScript(files)), "remove the staged files");
+      },
+    };
+  }
+
+  /** Throws, naming the file a write script failed on, unless it succeeded. */
+  #checkWrite(result: CommandResult, files: readonly FileWrite[], unchanged: string): void {
     if (result.code === 0) return;
     const failure = writeFailure(result.stderr);
     const file = files.find((each) => each.path === failure.path) ?? files[0];
     this.#check(
       { ...result, stderr: failure.stderr },
       `${file.content === undefined ? "remove" : "write"} ${file.path}`,
-      `${file.path} is unchanged`,
+      `${file.path} ${unchanged}`,
     );
-  }
-
-  async removeFile(path: string): Promise<void> {
-    await this.writeFiles([{ path, content: undefined }]);
   }
 
   /**

@@ -274,3 +274,57 @@ Deno.test({
     await sshd.stop();
   }
 });
+
+Deno.test({
+  name:
+    "the ssh driver stages a batch beside the files in one round trip, puts it in place in a second, and a failed stage leaves nothing",
+  ignore: !(await Deno.stat(SSHD).then(() => true, () => false)),
+}, async () => {
+  const sshd = await startSshd();
+  try {
+    const node = sshd.nodeWith();
+    const dir = join(sshd.dir, "node/etc/kubernetes");
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "a.conf"), "old a\n");
+    await Deno.writeTextFile(join(dir, "old.conf"), "old\n");
+    await Deno.writeTextFile(join(dir, "not-a-dir"), "a file\n");
+    const files = [
+      { path: join(dir, "a.conf"), content: "new a\n", mode: 0o600 },
+      { path: join(dir, "old.conf"), content: undefined },
+      { path: join(dir, "pki/b.crt"), content: "b\n" },
+    ];
+    const staged = await node.stageFiles(files);
+    assert.equal(node.roundTrips(), 1);
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "old a\n", "not yet in place");
+    assert.equal(await Deno.readTextFile(join(dir, "old.conf")), "old\n", "not yet removed");
+    assert.equal(await Deno.readTextFile(join(dir, ".a.conf.ca-rotator.staged")), "new a\n");
+    await staged.commit();
+    assert.equal(node.roundTrips(), 2);
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "new a\n");
+    assert.equal((await Deno.stat(join(dir, "a.conf"))).mode! & 0o777, 0o600);
+    assert.equal(await Deno.readTextFile(join(dir, "pki/b.crt")), "b\n");
+    await assert.rejects(Deno.stat(join(dir, "old.conf")), "removed");
+
+    const error = await node.stageFiles([
+      { path: join(dir, "a.conf"), content: "third\n" },
+      { path: join(dir, "not-a-dir/c.conf"), content: "c\n" },
+    ]).then(() => undefined, (e) => e);
+    assert.ok(error instanceof SshError);
+    assert.match(error.message, /cannot write .*not-a-dir\/c\.conf over ssh: /);
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "new a\n");
+    const dotFiles = [...Deno.readDirSync(dir)].map((entry) => entry.name)
+      .filter((name) => name.startsWith("."));
+    assert.deepEqual(dotFiles, [], "no staged file left");
+
+    const discarded = await node.stageFiles([{ path: join(dir, "a.conf"), content: "fourth\n" }]);
+    await discarded.discard();
+    assert.equal(await Deno.readTextFile(join(dir, "a.conf")), "new a\n");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) => name.startsWith(".")),
+      [],
+      "discarded",
+    );
+  } finally {
+    await sshd.stop();
+  }
+});

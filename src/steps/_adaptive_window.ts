@@ -9,6 +9,10 @@
  * timeout, or — once {@link SLOW_MIN_SAMPLES} tasks of its class (a workload kind; nodes) have
  * completed — longer than {@link SLOW_FACTOR} times their median and at least
  * {@link SLOW_MARGIN_MS} more than it (a few seconds' jitter on a fast cluster is not sickness).
+ * A task still in flight that has already run that long is **overdue**: the window halves at
+ * once (once per task) and stops growing until every overdue task has ended — a rollout that
+ * never becomes available signals nothing until its deadline, and the window must not keep
+ * starting rollouts meanwhile.
  * Everything here is pure arithmetic on the durations it is told; the rolling window times tasks.
  * @module
  */
@@ -66,15 +70,18 @@ export function slowReason(
   ms: number,
   earlier: readonly number[],
   timeoutMs: number,
+  verb = "took",
 ): string | undefined {
   if (ms > timeoutMs * SLOW_TIMEOUT_FRACTION) {
-    return `took ${secondsText(ms)}, more than ${SLOW_TIMEOUT_FRACTION * 100} % of its timeout ` +
+    return `${verb} ${secondsText(ms)}, more than ${
+      SLOW_TIMEOUT_FRACTION * 100
+    } % of its timeout ` +
       `(${secondsText(timeoutMs)})`;
   }
   if (earlier.length < SLOW_MIN_SAMPLES) return undefined;
   const median = medianOf(earlier)!;
   if (ms > SLOW_FACTOR * median && ms - median >= SLOW_MARGIN_MS) {
-    return `took ${secondsText(ms)}, more than ${SLOW_FACTOR}× the median so far ` +
+    return `${verb} ${secondsText(ms)}, more than ${SLOW_FACTOR}× the median so far ` +
       `(${secondsText(median)})`;
   }
   return undefined;
@@ -97,6 +104,8 @@ export class AdaptiveWindow {
   readonly #max: number;
   readonly #timeoutMs: number;
   readonly #durations = new Map<string, number[]>();
+  /** Tasks in flight that have run long enough to be slow, already counted. */
+  readonly #overdue = new Set<string>();
   #failed = false;
 
   constructor(options: AdaptiveWindowOptions) {
@@ -125,8 +134,8 @@ export class AdaptiveWindow {
 
   /**
    * A task of `taskClass` completed after `ms` with `inFlight` tasks in flight (itself included):
-   * healthy grows the window when it was in use (and nothing has failed: no new starts then),
-   * slow halves it.
+   * healthy grows the window when it was in use (and nothing has failed: no new starts then, and
+   * no task is overdue), slow halves it (unless it was already counted as overdue).
    */
   completed(
     what: string,
@@ -137,14 +146,30 @@ export class AdaptiveWindow {
     const earlier = this.#durations.get(taskClass) ?? [];
     const slow = slowReason(ms, earlier, this.#timeoutMs);
     this.#durations.set(taskClass, [...earlier, ms]);
+    if (this.#overdue.delete(what)) return undefined; // halved when it became overdue
     if (slow) return this.#resize(shrunk(this.#size), `${what} ${slow}`);
-    if (this.#failed || inFlight * 2 < this.#size) return undefined; // not the bound
+    if (this.#failed || this.#overdue.size > 0) return undefined;
+    if (inFlight * 2 < this.#size) return undefined; // not the bound
     return this.#resize(grown(this.#size, this.#max), `${what} completed in ${secondsText(ms)}`);
+  }
+
+  /**
+   * A task of `taskClass` is still in flight after `ms`: once that is slow for its class, it is
+   * overdue and the window halves, once per task.
+   */
+  running(what: string, taskClass: string, ms: number): WindowResize | undefined {
+    if (this.#overdue.has(what)) return undefined;
+    const earlier = this.#durations.get(taskClass) ?? [];
+    const slow = slowReason(ms, earlier, this.#timeoutMs, "still in flight after");
+    if (!slow) return undefined;
+    this.#overdue.add(what);
+    return this.#resize(shrunk(this.#size), `${what} ${slow}`);
   }
 
   /** A task failed: the window halves (new starts stop anyway). */
   failed(what: string): WindowResize | undefined {
     this.#failed = true;
+    this.#overdue.delete(what);
     return this.#resize(shrunk(this.#size), `${what} failed`);
   }
 

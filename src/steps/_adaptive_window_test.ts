@@ -109,3 +109,20 @@ Deno.test("AdaptiveWindow: a start above the maximum or below 1 is refused", () 
     /positive whole number/,
   );
 });
+
+Deno.test("AdaptiveWindow: a task in flight past the slow mark halves it once and holds growth until it ends", () => {
+  const window = new AdaptiveWindow({ start: 8, max: 10, timeoutMs: TIMEOUT });
+  for (const name of ["a", "b", "c"]) window.completed(name, "Deployment", 5_000, 8);
+  assert.equal(window.size, 10);
+  assert.equal(window.running("Deployment/x/stuck", "Deployment", 14_000), undefined, "not yet");
+  const resize = window.running("Deployment/x/stuck", "Deployment", 16_000);
+  assert.equal(resize?.to, 5);
+  assert.match(resize!.reason, /^Deployment\/x\/stuck still in flight after 16\.0 s, more than 3×/);
+  assert.equal(window.running("Deployment/x/stuck", "Deployment", 30_000), undefined, "once");
+  window.completed("d", "Deployment", 5_000, 5);
+  assert.equal(window.size, 5, "no growth while a task is overdue");
+  assert.equal(window.completed("Deployment/x/stuck", "Deployment", 40_000, 5), undefined);
+  assert.equal(window.size, 5, "its end does not halve it again");
+  window.completed("e", "Deployment", 5_000, 5);
+  assert.equal(window.size, 6, "growth resumes");
+});

@@ -42,6 +42,19 @@ export interface WindowOptions<T> {
   readonly onSettled?: (item: T, end: TaskEnd) => void;
   /** The clock tasks are timed with (milliseconds); default `performance.now`. */
   readonly now?: () => number;
+  /**
+   * Told, at each beat of `every`, of each task still in flight and how long it has run: an
+   * adaptive window shrinks at one that has run too long, before it ends.
+   */
+  readonly onRunning?: (item: T, ms: number) => void;
+  /** Calls `beat` periodically until the returned stop is called; default every second. */
+  readonly every?: (beat: () => void) => () => void;
+}
+
+/** Calls `beat` once a second until stopped. */
+export function everySecond(beat: () => void): () => void {
+  const id = setInterval(beat, 1000);
+  return () => clearInterval(id);
 }
 
 /**
@@ -72,10 +85,18 @@ export function rollingWindow<T>(
   let next = 0;
   let inFlight = 0;
   let inFlightGroup: number | string | undefined;
+  const running = new Map<number, { item: T; startedAt: number }>();
+  const onRunning = options.onRunning;
+  const stopWatch = onRunning
+    ? (options.every ?? everySecond)(() => {
+      for (const task of running.values()) onRunning(task.item, now() - task.startedAt);
+    })
+    : undefined;
 
   return new Promise((resolve) => {
     const finishIfIdle = () => {
       if (inFlight === 0 && (failed.length > 0 || next >= items.length)) {
+        stopWatch?.();
         resolve({
           done,
           failed,
@@ -85,7 +106,9 @@ export function rollingWindow<T>(
         });
       }
     };
-    const ended = (item: T, startedAt: number, error?: { error: unknown }) => {
+    const ended = (index: number, startedAt: number, error?: { error: unknown }) => {
+      const item = items[index];
+      running.delete(index);
       const end = { ok: !error, ms: now() - startedAt, inFlight };
       if (error) {
         if (failed.length === 0) stoppedWith = { inFlight, size: sizeNow() };
@@ -96,7 +119,8 @@ export function rollingWindow<T>(
     };
     const fill = () => {
       while (failed.length === 0 && next < items.length && inFlight < sizeNow()) {
-        const item = items[next];
+        const index = next;
+        const item = items[index];
         const group = groupOf(item);
         if (inFlight > 0 && group !== inFlightGroup) break; // the barrier between groups
         inFlightGroup = group;
@@ -104,6 +128,7 @@ export function rollingWindow<T>(
         inFlight++;
         peakInFlight = Math.max(peakInFlight, inFlight);
         const startedAt = now();
+        running.set(index, { item, startedAt });
         let settled: Promise<void>;
         try {
           settled = task(item);
@@ -111,8 +136,8 @@ export function rollingWindow<T>(
           settled = Promise.reject(error);
         }
         settled.then(
-          () => ended(item, startedAt),
-          (error) => ended(item, startedAt, { error }),
+          () => ended(index, startedAt),
+          (error) => ended(index, startedAt, { error }),
         ).finally(fill);
       }
       finishIfIdle();

@@ -152,10 +152,13 @@ async function simulate(
   durations: Record<string, number | "fails">,
   window: AdaptiveWindow,
   failAfter = 30,
+  options: { watch?: boolean } = {},
 ) {
   let clock = 0;
   const timers: { at: number; done: () => void }[] = [];
   const sizes: number[] = [];
+  let beat: (() => void) | undefined;
+
   const outcome = rollingWindow(
     Object.keys(durations),
     () => window.size,
@@ -175,6 +178,17 @@ async function simulate(
         else window.failed(item);
         sizes.push(window.size);
       },
+      ...(options.watch
+        ? {
+          onRunning: (item: string, ms: number) => {
+            if (window.running(item, "Deployment", ms)) sizes.push(window.size);
+          },
+          every: (watch: () => void) => {
+            beat = watch;
+            return () => beat = undefined;
+          },
+        }
+        : {}),
     },
   );
   let finished = false;
@@ -184,6 +198,11 @@ async function simulate(
     timers.sort((a, b) => a.at - b.at);
     const first = timers.shift();
     if (!first) continue;
+    // The watch beats once a (virtual) second up to the next end.
+    for (let second = Math.floor(clock / 1000) + 1; second * 1000 < first.at; second++) {
+      clock = second * 1000;
+      beat?.();
+    }
     clock = first.at;
     first.done();
   }
@@ -212,4 +231,43 @@ Deno.test("an adaptive rolling window: grows on healthy rollouts, stops at a fai
   assert.deepEqual(stuck.outcome.failed.map((failure) => failure.item), ["w08"]);
   assert.ok(stuck.outcome.notStarted.length > 0, "nothing started after the failure");
   assert.equal(stuck.sizes.at(-1)! < stop.size, true, "the failure shrank the window");
+});
+
+Deno.test("an adaptive rolling window: rollouts that never become available shrink it while in flight, before their deadline", async () => {
+  // 200 rollouts of 20 s, as the bench rolls; three at 100–102 never become available (they
+  // fail at their 120 s deadline). The window may grow to 20.
+  const durations: Record<string, number | "fails"> = Object.fromEntries(
+    Array.from({ length: 200 }, (_, i) => [`w${String(i).padStart(3, "0")}`, 20_000]),
+  );
+  for (const stuck of ["w100", "w101", "w102"]) durations[stuck] = "fails";
+  const timeoutMs = 120_000;
+  const watched = await simulate(
+    durations,
+    new AdaptiveWindow({ start: 1, max: 20, timeoutMs }),
+    timeoutMs,
+    { watch: true },
+  );
+  const stop = watched.outcome.stoppedWith!;
+  assert.deepEqual(watched.outcome.failed.map((failure) => failure.item).sort(), [
+    "w100",
+    "w101",
+    "w102",
+  ]);
+  assert.ok(
+    stop.inFlight <= 4,
+    `the overdue rollouts shrank the window: ${stop.inFlight} in flight at the failure (window ${stop.size})`,
+  );
+
+  // The negative control: the same roll without the in-flight watch keeps starting rollouts
+  // until the first deadline: the whole window is in flight when the failure stops it.
+  const unwatched = await simulate(
+    durations,
+    new AdaptiveWindow({ start: 1, max: 20, timeoutMs }),
+    timeoutMs,
+  );
+  assert.deepEqual(unwatched.outcome.stoppedWith, { inFlight: 20, size: 20 });
+  assert.ok(
+    unwatched.outcome.notStarted.length < watched.outcome.notStarted.length,
+    `unwatched left ${unwatched.outcome.notStarted.length} unstarted, watched ${watched.outcome.notStarted.length}`,
+  );
 });

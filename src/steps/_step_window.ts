@@ -4,7 +4,7 @@
  * reason, so a step's output shows the window as it changes.
  * @module
  */
-import { AdaptiveWindow } from "./_adaptive_window.ts";
+import { AdaptiveWindow, type WindowResize } from "./_adaptive_window.ts";
 import type { TaskEnd, WindowOutcome } from "./_rolling_window.ts";
 import { DEFAULT_WINDOW_START, type WindowFields } from "../plan/window.ts";
 
@@ -14,6 +14,8 @@ export interface StepWindow<T> {
   readonly size: () => number;
   /** Told of each task's end: the adaptive window resizes and logs why. */
   readonly onSettled?: (item: T, end: TaskEnd) => void;
+  /** Told of each task in flight and how long it has run: the adaptive window shrinks at an overdue one. */
+  readonly onRunning?: (item: T, ms: number) => void;
   /** `at most 5 at once`, or `an adaptive window from 1 to at most 20 at once`. */
   readonly text: string;
 }
@@ -37,14 +39,21 @@ export function stepWindow<T>(fields: WindowFields, options: StepWindowOptions<T
   }
   const start = Math.min(fields.windowStart ?? DEFAULT_WINDOW_START, fields.batchSize);
   const window = new AdaptiveWindow({ start, max: fields.batchSize, timeoutMs: options.timeoutMs });
+  const logResize = (resize: WindowResize | undefined) => {
+    if (resize) options.log(`window ${resize.from} → ${resize.to}: ${resize.reason}`);
+  };
   return {
     size: () => window.size,
+    onRunning(item, ms) {
+      logResize(window.running(options.name(item), options.taskClass?.(item) ?? "", ms));
+    },
     onSettled(item, end) {
       const name = options.name(item);
-      const resize = end.ok
-        ? window.completed(name, options.taskClass?.(item) ?? "", end.ms, end.inFlight)
-        : window.failed(name);
-      if (resize) options.log(`window ${resize.from} → ${resize.to}: ${resize.reason}`);
+      logResize(
+        end.ok
+          ? window.completed(name, options.taskClass?.(item) ?? "", end.ms, end.inFlight)
+          : window.failed(name),
+      );
     },
     text: `an adaptive window from ${start} to at most ${fields.batchSize} at once`,
   };

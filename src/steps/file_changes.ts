@@ -5,7 +5,8 @@
  */
 import type { Change, FileTarget } from "../engine/change.ts";
 import type { StepContext } from "../engine/step.ts";
-import type { NodeAccess } from "../engine/node_access.ts";
+import type { FileWrite, NodeAccess, StagedFiles } from "../engine/node_access.ts";
+import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 
 /** What one file on one node should hold (`undefined`: it should not exist). */
 export interface DesiredFile {
@@ -41,39 +42,75 @@ export function nodeNamed(nodes: readonly NodeAccess[], name: string): NodeAcces
   return node;
 }
 
+/** One node's files of a step, in the order of its changes. */
+interface NodeBatch {
+  readonly node: NodeAccess;
+  readonly files: FileWrite[];
+}
+
+/** Pure: the file changes as one batch per node, nodes in the order they first appear. */
+function batchesByNode(nodes: readonly NodeAccess[], changes: readonly Change[]): NodeBatch[] {
+  const batches = new Map<string, NodeBatch>();
+  for (const change of changes) {
+    if (change.target.type !== "file") continue;
+    const target = change.target as FileTarget;
+    let batch = batches.get(target.node);
+    if (!batch) {
+      batch = { node: nodeNamed(nodes, target.node), files: [] };
+      batches.set(target.node, batch);
+    }
+    batch.files.push({
+      path: target.path,
+      content: change.action === "delete" ? undefined : change.after ?? "",
+      mode: target.mode,
+    });
+  }
+  return [...batches.values()];
+}
+
 /**
- * Writes (or removes) the files of the changes that target files, in order; the consecutive
- * changes of one node go to it as one batch when its driver takes batches (one ssh round trip).
- * One node after another, not in parallel: when a node fails (a full disk), the nodes after it
- * are left untouched and the run stops there (test/rotation/ssh_rotation_e2e_test.ts).
+ * Writes (or removes) the files of the changes that target files, each node's in order.
+ *
+ * On several nodes whose drivers stage writes, in two stages, each across the nodes in parallel
+ * (at most {@link NODE_PARALLELISM} at once): every node stages its files (backed up, written
+ * beside their places); only when every node has staged them all are they put in place (renames,
+ * which need no space). A node that cannot stage (a full disk) leaves every node's files as they
+ * were (test/rotation/ssh_rotation_e2e_test.ts). Otherwise one node after another, stopping at
+ * a failing node; a driver that takes batches gets each node's files in one round trip.
  */
 export async function applyFileChanges(
   nodes: readonly NodeAccess[],
   changes: readonly Change[],
 ): Promise<void> {
-  const files = changes.filter((change) => change.target.type === "file");
-  for (let start = 0; start < files.length;) {
-    const node = nodeNamed(nodes, (files[start].target as FileTarget).node);
-    let end = start + 1;
-    while (end < files.length && (files[end].target as FileTarget).node === node.name) end++;
-    const batch = files.slice(start, end).map((change) => {
-      const target = change.target as FileTarget;
-      return {
-        path: target.path,
-        content: change.action === "delete" ? undefined : change.after ?? "",
-        mode: target.mode,
-      };
-    });
-    if (node.writeFiles && batch.length > 1) {
-      await node.writeFiles(batch);
-    } else {
-      for (const file of batch) {
-        if (file.content === undefined) await node.removeFile(file.path);
-        else await node.writeFile(file.path, file.content, { mode: file.mode });
-      }
-    }
-    start = end;
+  const batches = batchesByNode(nodes, changes);
+  if (batches.length > 1 && batches.every((batch) => batch.node.stageFiles)) {
+    await writeInTwoStages(batches);
+    return;
   }
+  for (const { node, files } of batches) {
+    if (node.writeFiles && files.length > 1) {
+      await node.writeFiles(files);
+      continue;
+    }
+    for (const file of files) {
+      if (file.content === undefined) await node.removeFile(file.path);
+      else await node.writeFile(file.path, file.content, { mode: file.mode });
+    }
+  }
+}
+
+/** Stages every batch, then commits them all; a failed stage discards the others. */
+async function writeInTwoStages(batches: readonly NodeBatch[]): Promise<void> {
+  const staged: (StagedFiles | undefined)[] = [];
+  try {
+    await mapBounded(batches, NODE_PARALLELISM, async ({ node, files }, index) => {
+      staged[index] = await node.stageFiles!(files);
+    });
+  } catch (error) {
+    await Promise.allSettled(staged.map((each) => each?.discard()));
+    throw error;
+  }
+  await mapBounded(staged, NODE_PARALLELISM, (each) => each!.commit());
 }
 
 /** The diff and apply of a step whose every change is a file on the control-plane nodes. */

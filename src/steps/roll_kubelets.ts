@@ -220,7 +220,10 @@ export const rollKubelets = defineStepKind<Step, Observed>({
     if (then.length > 0 && first.length > 0 && !ctx.dryRun) {
       ctx.log.info(`control-plane kubelets rolled; workers: ${window.text}`);
     }
-    const outcome = await rollingWindow(then, window.size, roll, { onSettled: window.onSettled });
+    const outcome = await rollingWindow(then, window.size, roll, {
+      onSettled: window.onSettled,
+      onRunning: window.onRunning,
+    });
     if (outcome.failed.length > 0) throw rollError(outcome, []);
   },
 

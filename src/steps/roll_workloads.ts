@@ -303,6 +303,7 @@ async function rollInWindow(
   }, {
     group: options.groups ? rollGroup(settings.order) : undefined,
     onSettled: window.onSettled,
+    onRunning: window.onRunning,
   }).finally(() => stopAll(watches));
   if (outcome.failed.length > 0) throw windowError(outcome, workloads.length);
 }

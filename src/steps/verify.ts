@@ -5,6 +5,7 @@
  * and tests call directly) are in `checks/`.
  * @module
  */
+import { readOnce } from "../engine/read_once_node.ts";
 import { z } from "zod";
 import { defineStepKind } from "../engine/step.ts";
 import { stepBase } from "../plan/step_format.ts";
@@ -60,9 +61,16 @@ export const verify = defineStepKind<Step, null>({
   async verify(ctx, step) {
     let last: VerifyReport | undefined;
     const options: VerifyOptions = { expect: step.expect, checks: step.checks };
+    // The node files the checks read do not change while they wait (for components, pods, the
+    // API server): read once, not at every poll (a round trip per file per poll over ssh).
+    const polled = {
+      ...ctx,
+      controlPlane: ctx.controlPlane.map(readOnce),
+      workers: ctx.workers.map(readOnce),
+    };
     try {
       await ctx.waitFor(`the ${step.expect} checks (${step.checks.join(", ")})`, async () => {
-        last = await runVerifyChecks(ctx, options);
+        last = await runVerifyChecks(polled, options);
         return last.ok;
       }, step.timeoutSeconds * 1000);
     } catch (error) {

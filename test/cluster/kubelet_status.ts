@@ -87,6 +87,16 @@ export interface KubeletStatus {
   lastCsr: string | null;
   /** Why the last rotation attempt failed. */
   lastRotationError: string | null;
+  /**
+   * The serving endpoint (serverTLSBootstrap; absent otherwise): where it listens, whether it
+   * does now, and each span a restart closed it, from the restart until it listened again
+   * (`to` null while closed).
+   */
+  serving?: {
+    address: string;
+    listening: boolean;
+    downtimes: { from: string; to: string | null }[];
+  };
   /** ISO time of this report. */
   updatedAt: string;
 }

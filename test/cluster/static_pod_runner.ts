@@ -109,6 +109,8 @@ export class StaticPodRunner {
     & Pick<StaticPodRunnerOptions, "onChange">;
   #stopGraceMs = 0;
   #components = new Map<string, Component>();
+  /** The last status write of each component: the next one waits for it. */
+  #reports = new Map<string, Promise<void>>();
   #previousScan = new Map<string, string>();
   #parsed = new Map<string, ManifestFile>();
   #reportedInvalid = new Set<string>();
@@ -419,7 +421,22 @@ export class StaticPodRunner {
     });
   }
 
-  async #report(c: Component) {
+  /**
+   * Writes the component's status file, one write at a time per component: the tick, a probe and
+   * an exit may report at once, and two writes through one temporary file would race (the
+   * second rename finding it gone). A failed write is logged, never thrown into a caller that
+   * does not wait for it.
+   */
+  #report(c: Component): Promise<void> {
+    const previous = this.#reports.get(c.name) ?? Promise.resolve();
+    const next = previous.then(() => this.#writeStatus(c)).catch((error) =>
+      this.#log(`${c.name}: status not written: ${(error as Error).message}`)
+    );
+    this.#reports.set(c.name, next);
+    return next;
+  }
+
+  async #writeStatus(c: Component) {
     const status: Omit<ComponentStatus, "updatedAt"> = {
       component: c.name,
       manifest: c.file,

@@ -22,9 +22,13 @@ interface NodeList {
   }[];
 }
 
-/** The test cluster the serving tests run on: kubelets with serverTLSBootstrap. */
+/**
+ * The test cluster the serving tests run on: kubelets with serverTLSBootstrap, three API servers
+ * behind the load balancer (admin.conf's server), so that clients going through it do not see an
+ * API server's restart.
+ */
 export const SERVING_CLUSTER = {
-  apiServers: 1,
+  apiServers: 3,
   nodes: 1,
   servingCertificates: true,
   signingDuration: "1h",
@@ -75,14 +79,22 @@ ${fields.trimEnd().split("\n").map((line) => `    ${line.trim()}`).join("\n")}
 `;
 }
 
-/** plans/local-demo.yaml to finalize, with `gate` (a step's text) after the client gate. */
-export async function servingPlan(dir: string, gate: string | undefined): Promise<string> {
+/**
+ * plans/local-demo.yaml to finalize, with `gate` (a step's text) after the client gate, named
+ * `name` (a second rotation of the same cluster needs a name of its own: its progress record).
+ */
+export async function servingPlan(
+  dir: string,
+  gate: string | undefined,
+  name = "local-demo",
+): Promise<string> {
   const demo = await Deno.readTextFile(join(repo, "plans/local-demo.yaml"));
   const anchor = "  - id: kubeconfigs-trust-new\n";
   assert.ok(demo.includes(anchor), "local-demo.yaml has kubeconfigs-trust-new");
   const plan = demo.replace(/^stopAfter: .*$/m, "stopAfter: finalize")
+    .replace(/^ {2}name: local-demo$/m, `  name: ${name}`)
     .replace(anchor, (gate ?? "") + anchor);
-  const path = join(dir, "plan.yaml");
+  const path = join(dir, `${name}.yaml`);
   await Deno.writeTextFile(path, plan);
   return path;
 }

@@ -2,18 +2,20 @@
  * Two clients of the kubelets' serving certificates, counted by kind of failure:
  *
  * - the **node proxy** (the path of `kubectl logs/exec/port-forward`): `GET
- *   /api/v1/nodes/<node>/proxy/healthz` through the API server as the admin of admin.conf (read
- *   afresh for every request: a rotation rewrites it), so the API server dials the kubelet and
- *   verifies its serving certificate with `--kubelet-certificate-authority`. An answer other than
- *   `ok` whose message speaks of a certificate is `kubeletTls`; one saying the API server could not
- *   reach the kubelet (a kubelet restarting) is `kubeletUnreachable`. With one API server, its restarts
- *   (each flag edit) are seen too: `connection` (refused, reset) and `apiUnavailable` (haproxy's or
- *   the starting API server's 503) — {@link API_RESTART_KINDS}, not the kubelets' doing; a TLS
- *   failure towards the API server is `apiTls`;
+ *   /api/v1/nodes/<node>/proxy/healthz` through admin.conf's server (the load balancer) as its
+ *   admin (read afresh for every request: a rotation rewrites it), so an API server dials the
+ *   kubelet and verifies its serving certificate with `--kubelet-certificate-authority`. An answer
+ *   other than `ok` whose message speaks of a certificate is `kubeletTls`; one saying the API
+ *   server could not reach the kubelet (its port closed while it restarts) is
+ *   `kubeletUnreachable`. Failures towards the API server itself: `connection` (refused, reset),
+ *   `apiUnavailable` (503), `apiTls`, `unauthorized`;
  * - a **scraper** like metrics-server: `GET https://<node address>:<kubelet port>/healthz`,
  *   trusting what `kube-system/kube-root-ca.crt` holds now (what a scraper restarted now would
- *   mount; the last one read while the API server restarts). A certificate it does not trust is
- *   `tls`.
+ *   mount; the last one read while that read fails). A certificate it does not trust is `tls`,
+ *   a closed port `connection`.
+ *
+ * Every failure is also kept with its node and the span of its request, to be set against the
+ * kubelets' own restart windows (kubelet_restart_windows.ts).
  * @module
  */
 import { loadKubeconfigCredentials } from "../cluster/kubeconfig_credentials.ts";
@@ -27,6 +29,17 @@ export interface ServingCounts {
   failures: Record<string, number>;
   /** The last failure of each kind. */
   lastError: Record<string, string>;
+  /** Every failure, in the order they ended. */
+  failureLog: ServingFailure[];
+}
+
+/** One failed request: its kind, its node and when it was sent and answered (ms since epoch). */
+export interface ServingFailure {
+  readonly kind: string;
+  readonly node: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly message: string;
 }
 
 /** A running probe of both clients. */
@@ -43,30 +56,31 @@ export interface ProbedNode {
   readonly port: number;
 }
 
-/**
- * Failure kinds of the node proxy that restarts cause, not certificates: the one API server's
- * (each flag edit; `connection`, `apiUnavailable`) and the kubelets' (`kubeletUnreachable`: the
- * endpoint is down while a kubelet restarts — roll-kubelets, forced rotations). The scraper's
- * restart kind is `connection`.
- */
-export const RESTART_KINDS = ["connection", "apiUnavailable", "kubeletUnreachable"];
-
-/** The failures of a count other than `except`. */
-export function failuresBut(counts: ServingCounts, except: readonly string[]): number {
-  return Object.entries(counts.failures).filter(([kind]) => !except.includes(kind))
-    .reduce((a, [, n]) => a + n, 0);
-}
-
-const empty = (): ServingCounts => ({ requests: 0, ok: 0, failures: {}, lastError: {} });
+const empty = (): ServingCounts => ({
+  requests: 0,
+  ok: 0,
+  failures: {},
+  lastError: {},
+  failureLog: [],
+});
 
 /** All failures of a count. */
 export function failures(counts: ServingCounts): number {
   return Object.values(counts.failures).reduce((a, b) => a + b, 0);
 }
 
-function fail(counts: ServingCounts, kind: string, message: string) {
+function fail(
+  counts: ServingCounts,
+  kind: string,
+  node: ProbedNode,
+  startedAt: number,
+  message: string,
+) {
+  const endedAt = Date.now();
+  const text = `${node.name}: ${message.slice(0, 300)}`;
   counts.failures[kind] = (counts.failures[kind] ?? 0) + 1;
-  counts.lastError[kind] = `${new Date().toISOString()} ${message.slice(0, 300)}`;
+  counts.lastError[kind] = `${new Date(endedAt).toISOString()} ${text}`;
+  counts.failureLog.push({ kind, node: node.name, startedAt, endedAt, message: text });
 }
 
 function text(error: unknown): string {
@@ -80,6 +94,7 @@ function text(error: unknown): string {
 
 async function proxyOnce(root: string, node: ProbedNode, counts: ServingCounts) {
   let client: Deno.HttpClient | undefined;
+  const started = Date.now();
   try {
     const credentials = await loadKubeconfigCredentials(root, "/etc/kubernetes/admin.conf");
     client = Deno.createHttpClient({
@@ -92,20 +107,21 @@ async function proxyOnce(root: string, node: ProbedNode, counts: ServingCounts) 
       { client, signal: AbortSignal.timeout(5000) },
     );
     const body = await response.text();
+    const answer = `${response.status} ${body}`;
     if (response.status === 200 && body.trim() === "ok") counts.ok++;
     else if (/certificate|x509|tls/i.test(body)) {
-      fail(counts, "kubeletTls", `${node.name}: ${response.status} ${body}`);
+      fail(counts, "kubeletTls", node, started, answer);
     } else if (/error trying to reach service/.test(body)) {
-      fail(counts, "kubeletUnreachable", `${node.name}: ${response.status} ${body}`);
+      fail(counts, "kubeletUnreachable", node, started, answer);
     } else if (response.status === 503) {
-      fail(counts, "apiUnavailable", `${node.name}: ${body}`);
+      fail(counts, "apiUnavailable", node, started, answer);
     } else if (response.status === 401) {
-      fail(counts, "unauthorized", `${node.name}: ${body}`);
-    } else fail(counts, "other", `${node.name}: ${response.status} ${body}`);
+      fail(counts, "unauthorized", node, started, answer);
+    } else fail(counts, "other", node, started, answer);
   } catch (error) {
     const message = text(error);
     const kind = classifyError(message);
-    fail(counts, kind === "tls" ? "apiTls" : kind, `${node.name}: ${message}`);
+    fail(counts, kind === "tls" ? "apiTls" : kind, node, started, message);
   } finally {
     client?.close();
     counts.requests++;
@@ -118,6 +134,7 @@ async function scrapeOnce(
   counts: ServingCounts,
 ) {
   let client: Deno.HttpClient | undefined;
+  const started = Date.now();
   try {
     client = Deno.createHttpClient({ caCerts: [await kubeRootCa()] });
     const response = await fetch(`https://${node.address}:${node.port}/healthz`, {
@@ -126,10 +143,10 @@ async function scrapeOnce(
     });
     const body = await response.text();
     if (response.status === 200 && body.trim() === "ok") counts.ok++;
-    else fail(counts, "other", `${node.name}: ${response.status} ${body}`);
+    else fail(counts, "other", node, started, `${response.status} ${body}`);
   } catch (error) {
     const message = text(error);
-    fail(counts, classifyError(message), `${node.name}: ${message}`);
+    fail(counts, classifyError(message), node, started, message);
   } finally {
     client?.close();
     counts.requests++;

@@ -4,8 +4,8 @@
  * manager (kubelet-serving CSRs, which nothing approves by itself: the test approves them as a
  * cluster's approver would), serves HTTPS on its node address with the issued certificate, and
  * the API server, whose `--kubelet-certificate-authority` is the cluster CA, reaches it through
- * the node proxy (the logs/exec path). The rotation under the serving-certificate gate is not
- * built yet.
+ * the node proxy (the logs/exec path). The rotation under the serving-certificate gate:
+ * kubelet_serving_gate_test.ts.
  * @module
  */
 import assert from "node:assert/strict";
@@ -20,7 +20,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withCluster(
-      SERVING_CLUSTER,
+      // One API server: this test reaches each kubelet once, through no API server restart.
+      { ...SERVING_CLUSTER, apiServers: 1 },
       async (cluster) => {
         const nodes = [...cluster.nodes, ...cluster.workers].map((n) => n.name);
         const apiServer = await Deno.readTextFile(

@@ -139,10 +139,8 @@ func (k *kubelet) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			k.closeServing()
 			k.stopSession()
-			if k.serving != nil {
-				k.serving.close()
-			}
 			k.report.update(func(s *status) { s.Running = false })
 			_ = k.report.write()
 			return
@@ -157,6 +155,7 @@ func (k *kubelet) run(ctx context.Context) {
 				s.LastRestartAt = isoTime(time.Now())
 			})
 			k.logf("restarting (restart trigger)")
+			k.closeServing()
 			k.stopSession()
 			k.start()
 		}
@@ -188,10 +187,7 @@ func (k *kubelet) start() {
 	servingPort := int32(0)
 	if s.serverManager != nil {
 		if k.serving == nil {
-			address := net.JoinHostPort(k.nodeIP, fmt.Sprint(k.servingPort))
-			if k.serving, err = listenServing(address, k.logf); err != nil {
-				k.logf("cannot serve on %s: %v", address, err)
-			}
+			k.openServing()
 		}
 		if k.serving != nil {
 			servingPort = int32(k.servingPort)
@@ -223,6 +219,44 @@ func (k *kubelet) start() {
 			}
 		}
 	}()
+}
+
+// openServing starts the serving endpoint on the node address; after a restart it ends the
+// downtime the restart began.
+func (k *kubelet) openServing() {
+	address := net.JoinHostPort(k.nodeIP, fmt.Sprint(k.servingPort))
+	serving, err := listenServing(address, k.logf)
+	if err != nil {
+		k.logf("cannot serve on %s: %v", address, err)
+		return
+	}
+	k.serving = serving
+	now := isoTime(time.Now())
+	k.report.update(func(s *status) {
+		if s.Serving == nil {
+			s.Serving = &servingStatus{Address: address, Downtimes: []downtime{}}
+		}
+		s.Serving.Listening = true
+		if n := len(s.Serving.Downtimes); n > 0 && s.Serving.Downtimes[n-1].To == nil {
+			s.Serving.Downtimes[n-1].To = ptr(now)
+		}
+	})
+}
+
+// closeServing closes the serving endpoint and its connections, as the end of a kubelet process
+// does: a restart closes the port until the new session listens again (a downtime).
+func (k *kubelet) closeServing() {
+	if k.serving == nil {
+		return
+	}
+	k.serving.close()
+	k.serving = nil
+	now := isoTime(time.Now())
+	k.report.update(func(s *status) {
+		s.Serving.Listening = false
+		s.Serving.Downtimes = append(s.Serving.Downtimes, downtime{From: now})
+	})
+	k.logf("serving endpoint closed")
 }
 
 func (k *kubelet) stopSession() {

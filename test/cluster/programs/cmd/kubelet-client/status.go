@@ -83,7 +83,22 @@ type status struct {
 	LastRotationAt       *string           `json:"lastRotationAt"`
 	LastCsr              *string           `json:"lastCsr"`
 	LastRotationError    *string           `json:"lastRotationError"`
+	Serving              *servingStatus    `json:"serving,omitempty"`
 	UpdatedAt            string            `json:"updatedAt"`
+}
+
+// servingStatus is the serving endpoint (serverTLSBootstrap): where it listens, whether it does
+// now, and each span a restart closed it.
+type servingStatus struct {
+	Address   string     `json:"address"`
+	Listening bool       `json:"listening"`
+	Downtimes []downtime `json:"downtimes"`
+}
+
+// downtime runs from a restart closing the serving port until it listens again (To nil meanwhile).
+type downtime struct {
+	From string  `json:"from"`
+	To   *string `json:"to"`
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
