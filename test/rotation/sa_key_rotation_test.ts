@@ -2,21 +2,31 @@
  * The service-account signing key rotates with no failed request, on the real control plane:
  * three API servers behind haproxy, client-go in-cluster clients whose bound tokens the cluster's
  * pod supervisor requests and refreshes as the kubelet does (test/cluster/pod_process.ts). The
- * plan holds only the service-account key's steps (trust → switch → finalize). Then, on the same
- * cluster, the negative control: a second rotation that switches signing while two of the three
- * API servers verify only the current key; its tokens get 401 there, and the JWKS check names
- * those API servers.
+ * plan holds only the service-account key's steps (trust → switch → finalize); the trust run is
+ * killed (SIGKILL) once the new key is staged and the finalize run once `activate-sa-key` has
+ * written, and each resumed run converges. Then, on the same cluster, the negative control: a
+ * second rotation that switches signing before any API server verifies the new key; its tokens
+ * get 401 at every API server, through haproxy and in the in-cluster clients, and the JWKS check
+ * names every API server. That rotation is then rolled back (after its switch): the key the
+ * first rotation made signs and is verified alone again.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
 import { type Probe, startProbe } from "./probe.ts";
-import { clientStatuses, deployInClusterClients, describeClient } from "./in_cluster_clients.ts";
+import { PROCESS_LABEL } from "../cluster/pod_programs.ts";
+import {
+  type ClientStatus,
+  clientStatuses,
+  deployInClusterClients,
+  describeClient,
+} from "./in_cluster_clients.ts";
 import { assertExit, caRotator, type RunResult } from "./end_state.ts";
 import { findKeysInCluster } from "./cluster_key_scan.ts";
 import { describeLeak, findLeaks, keyNeedles } from "./secret_scan.ts";
-import { manifestFlags, setManifestFlags } from "../../src/formats/static_pod_manifest.ts";
+import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 import { jwtKeyId, publicKeyIds } from "../../src/pki/mod.ts";
+import { type KilledRun, type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const PKI = "etc/kubernetes/pki";
@@ -87,6 +97,16 @@ ${SIGN_WITH_NEW}
   - { id: remove-old-sa-key, phase: finalize, kind: remove-old-sa-key }
 `;
 
+/** Where the trust run is killed: the new key staged on every node, the step not yet done. */
+const TRUST_KILL_POINT: KillPoint = { step: "distribute-sa-key", type: "ChangeApplied", k: 1 };
+/** Where the finalize run is killed: sa.key/sa.pub are the new pair, no flag names them yet. */
+const FINALIZE_KILL_POINT: KillPoint = { step: "activate-sa-key", type: "ChangeApplied", k: 1 };
+
+/** A bare Pod of the in-cluster client, started once signing switched in the negative control. */
+const NEGATIVE_POD = "negative-client";
+/** A bare Pod of the in-cluster client, started once the negative control is rolled back. */
+const AFTER_ROLLBACK_POD = "after-rollback-client";
+
 /** The negative control: signing switches with no API server told of the new key first. */
 const NEGATIVE_STEPS = `${DISTRIBUTE}${SIGN_WITH_NEW}`;
 
@@ -113,6 +133,63 @@ async function tokenStatus(server: string, token: string, caFile: string): Promi
   return new TextDecoder().decode(output.stdout).trim();
 }
 
+/** A killed run as a {@link RunResult}: its event lines as stdout (scanned for key material). */
+function asRunResult(killed: KilledRun): RunResult {
+  const stdout = killed.lines.map((line) => JSON.stringify(line)).join("\n");
+  return { code: killed.code, stdout, stderr: killed.stderr };
+}
+
+/** A token of team-a's ServiceAccount `reader` from the TokenRequest API (`duration`: 2h …). */
+async function teamAToken(cluster: TestCluster, duration?: string): Promise<string> {
+  const args = ["create", "token", "reader", "-n", "team-a"];
+  return (await cluster.kubectl(duration ? [...args, `--duration=${duration}`] : args)).trim();
+}
+
+/**
+ * Starts a bare Pod of the in-cluster client as team-a's `reader` (no controller needed: the
+ * scheduler and the pod supervisor use certificates) and returns its status once `until` holds;
+ * then deletes it.
+ */
+async function bareClient(
+  cluster: TestCluster,
+  name: string,
+  until: (status: ClientStatus) => boolean,
+): Promise<ClientStatus> {
+  await cluster.kubectl(["apply", "-f", "-"], {
+    stdin: JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: "team-a", labels: { [PROCESS_LABEL]: "incluster-client" } },
+      spec: {
+        serviceAccountName: "reader",
+        containers: [{ name: "client", image: "ca-rotator.test/incluster-client" }],
+      },
+    }),
+  });
+  const status = await eventually(`team-a/${name}: its client's status`, async () => {
+    const pod = (await clientStatuses(cluster, { ended: false })).find((each) =>
+      each.namespace === "team-a" && each.pod === name
+    );
+    return pod && until(pod) ? pod : undefined;
+  }, 120_000);
+  await cluster.kubectl(["delete", "pod", name, "-n", "team-a", "--wait=false"]);
+  return status;
+}
+
+/** team-a's ReplicaSets, pods and events and the controller-managers' last log lines. */
+async function printControllerDiagnostics(cluster: TestCluster): Promise<void> {
+  for (const what of ["rs,pods", "events"]) {
+    console.log(await cluster.kubectl(["get", what, "-n", "team-a", "-o", "wide"]).catch(String));
+  }
+  for (const root of cluster.nodeRoots) {
+    const log = await Deno.readTextFile(join(root, "var/log/kube-controller-manager.log"))
+      .catch(String);
+    console.log(`${root} kube-controller-manager.log:\n${log.split("\n").slice(-40).join("\n")}`);
+  }
+}
+
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(0);
+
 /** Key ids the JWKS served through the load balancer lists. */
 async function jwksKeyIds(cluster: TestCluster): Promise<string[]> {
   const jwks = JSON.parse(await cluster.kubectl(["get", "--raw", "/openid/v1/jwks"])) as {
@@ -121,13 +198,39 @@ async function jwksKeyIds(cluster: TestCluster): Promise<string[]> {
   return jwks.keys.map((key) => key.kid).sort();
 }
 
-/** Sums the in-cluster clients' requests and 401s (every pod, those rolls replaced too). */
-async function clientTotals(cluster: TestCluster) {
-  const statuses = await clientStatuses(cluster);
+/**
+ * The in-cluster clients' requests and failures since `since` (statuses taken then), per pod
+ * (every pod, those rolls replaced too, none that had ended by then) and summed.
+ */
+async function clientTotals(cluster: TestCluster, since: readonly ClientStatus[] = []) {
+  const key = (status: ClientStatus) => `${status.namespace}/${status.pod}`;
+  const earlier = new Map(since.map((status) => [key(status), status]));
+  const statuses = (await clientStatuses(cluster)).map((status) => {
+    const before = earlier.get(key(status));
+    if (!before) return status;
+    const failures = { ...status.failures };
+    for (const kind of Object.keys(failures) as (keyof typeof failures)[]) {
+      failures[kind] -= before.failures[kind];
+    }
+    return {
+      ...status,
+      requests: status.requests - before.requests,
+      successes: status.successes - before.successes,
+      failures,
+    };
+  }).filter((status) => status.requests > 0);
+  const failures: Record<string, number> = {};
+  for (const status of statuses) {
+    for (const [kind, count] of Object.entries(status.failures)) {
+      failures[kind] = (failures[kind] ?? 0) + count;
+    }
+  }
   return {
     statuses,
     requests: statuses.reduce((sum, each) => sum + each.requests, 0),
-    unauthorized: statuses.reduce((sum, each) => sum + each.failures.unauthorized, 0),
+    unauthorized: failures.unauthorized ?? 0,
+    /** Failures by kind (certificate, unauthorized, connection, other), summed. */
+    failures,
   };
 }
 
@@ -169,6 +272,19 @@ Deno.test({
   const cluster = await startCluster({ apiServers: 3, nodes: 2 });
   let probe: Probe | undefined;
   const outputs: { what: string; result: RunResult }[] = [];
+  const killedRun = async (what: string, plan: string, point: KillPoint) => {
+    const started = Date.now();
+    const killed = await runUntilKilled(cluster.env, plan, [point]);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    assert.ok(
+      killed.killedAt,
+      `${what} reached ${pointName(point)} (exit ${killed.code}):\n` +
+        killed.stderr.slice(-4000),
+    );
+    assert.equal(killed.code, 137, `${what} died of SIGKILL`);
+    console.log(`${what}: killed at ${pointName(point)} after ${killed.lastLine}, ${seconds} s`);
+    return killed;
+  };
   const run = async (what: string, args: string[], code: number) => {
     const started = Date.now();
     const result = await caRotator(cluster, args);
@@ -188,14 +304,7 @@ Deno.test({
     const [oldKid] = await publicKeyIds(oldPub);
     const endpoints = cluster.nodes.map((node) => `https://${node.ip}:6443`);
     // A token of the old key, from the TokenRequest API, as a CI job would hold one.
-    const oldToken = (await cluster.kubectl([
-      "create",
-      "token",
-      "reader",
-      "-n",
-      "team-a",
-      "--duration=2h",
-    ])).trim();
+    const oldToken = await teamAToken(cluster, "2h");
     assert.equal(jwtKeyId(oldToken), oldKid);
     // Legacy token Secrets: team-a's is re-issued by the gate, team-c's is only named.
     assert.equal(await createTokenSecret(cluster, "team-a", "reader-token"), oldKid);
@@ -221,12 +330,156 @@ Deno.test({
       }
     });
 
+    // First the negative control, then its rollback (after its switch), on the cluster's own key:
+    // kwok holds a token of that key in its kubeconfig (test/cluster/supervisor_kwok.ts), which
+    // no gate can see and which the positive run's finalize ends (no pod starts after it).
+    const negativePath = join(dir, "sa-key-negative.yaml");
+    let nextKid = "";
+    let nextToken = "";
+
+    await t.step(
+      "negative control: signing switches before any API server verifies the new key",
+      async () => {
+        await Deno.writeTextFile(
+          negativePath,
+          await saKeyPlan("sa-key-negative", "trust", NEGATIVE_STEPS),
+        );
+        await run("negative rotate (trust)", ["rotate", "--plan", negativePath], 0);
+        [nextKid] = await publicKeyIds(await Deno.readTextFile(join(root1, PKI, "sa-new.pub")));
+        // The JWKS check sees it: no API server lists the new key id.
+        const checkPath = join(dir, "sa-key-check.yaml");
+        await Deno.writeTextFile(
+          checkPath,
+          await saKeyPlan(
+            "sa-key-check",
+            "trust",
+            "  - { id: sa-jwks-bundle, phase: trust, kind: verify-sa-jwks, expect: bundle, timeoutSeconds: 10 }\n",
+          ),
+        );
+        const check = await caRotator(cluster, ["rotate", "--plan", checkPath]);
+        outputs.push({ what: "jwks check", result: check });
+        assert.notEqual(check.code, 0, "the JWKS check fails");
+        for (const endpoint of endpoints) {
+          assert.match(
+            check.stderr,
+            new RegExp(`${endpoint.replaceAll(".", "\\.")} lacks kid ${nextKid}`),
+          );
+        }
+
+        await Deno.writeTextFile(
+          negativePath,
+          await saKeyPlan("sa-key-negative", "switch", NEGATIVE_STEPS),
+        );
+        await run("negative rotate (switch)", ["rotate", "--plan", negativePath], 0);
+        nextToken = await teamAToken(cluster);
+        assert.equal(jwtKeyId(nextToken), nextKid);
+        const direct = await Promise.all(
+          endpoints.map((endpoint) => tokenStatus(endpoint, nextToken, caFile)),
+        );
+        console.log(`negative control, a new-key token at each API server: ${direct.join(", ")}`);
+        assert.deepEqual(direct, endpoints.map(() => "401"));
+        let lb401 = 0;
+        for (let i = 0; i < 30; i++) {
+          if (await tokenStatus(cluster.endpoint, nextToken, caFile) === "401") lb401++;
+        }
+        console.log(`negative control, through haproxy: ${lb401} of 30 requests got 401`);
+        assert.equal(lb401, 30, "every request through the load balancer gets 401");
+        // A pod started now gets a new-key token, which no API server verifies: its client sees
+        // 401s. A bare Pod, not a roll: the controller-manager's controllers use service-account
+        // credentials, and those that took a new-key token get 401 too (run 6: the deployment
+        // controller's Events refused, 'Unauthorized').
+        const seen = await bareClient(
+          cluster,
+          NEGATIVE_POD,
+          (pod) => pod.failures.unauthorized > 0,
+        );
+        console.log(`negative control, a pod started after the switch: ${describeClient(seen)}`);
+      },
+    );
+
+    await t.step(
+      "rollback after the switch: the original key alone signs and verifies again",
+      async () => {
+        const started = Date.now();
+        const rolled = await run("rollback (negative)", ["rollback", "--plan", negativePath], 0);
+        const text = rolled.stdout + rolled.stderr;
+        for (const id of ["undo-switch-control-plane", "undo-trust-control-plane"]) {
+          assert.match(text, new RegExp(id), `the rollback runs ${id}`);
+        }
+        for (const root of cluster.nodeRoots) {
+          const flags = manifestFlags(await Deno.readTextFile(join(root, APISERVER_MANIFEST)));
+          assert.equal(flags.get("--service-account-key-file"), "/etc/kubernetes/pki/sa.pub");
+          assert.equal(
+            flags.get("--service-account-signing-key-file"),
+            "/etc/kubernetes/pki/sa.key",
+          );
+          for (const file of ["sa-new.key", "sa-new.pub", "sa-bundle.pub"]) {
+            await assert.rejects(
+              () => Deno.stat(join(root, PKI, file)),
+              `${root}: ${file} removed by the rollback`,
+            );
+          }
+          assert.deepEqual(
+            await publicKeyIds(await Deno.readTextFile(join(root, PKI, "sa.pub"))),
+            [oldKid],
+          );
+        }
+        assert.deepEqual(await jwksKeyIds(cluster), [oldKid]);
+        const current = await Promise.all(
+          [...endpoints, cluster.endpoint].map((url) => tokenStatus(url, oldToken, caFile)),
+        );
+        const next = await Promise.all(
+          [...endpoints, cluster.endpoint].map((url) => tokenStatus(url, nextToken, caFile)),
+        );
+        console.log(
+          `after rollback, an original-key token at each API server and haproxy: ${current}`,
+        );
+        console.log(`after rollback, the rolled-back key's token there: ${next}`);
+        assert.deepEqual(current, ["200", "200", "200", "200"], "the original key's token works");
+        assert.deepEqual(next, ["401", "401", "401", "401"], "the rolled-back key is gone");
+        const fresh = await teamAToken(cluster);
+        assert.equal(jwtKeyId(fresh), oldKid, "tokens are signed by the original key again");
+        // A pod started now gets an original-key token, and its client gets no 401.
+        const after = await bareClient(cluster, AFTER_ROLLBACK_POD, (pod) => pod.successes >= 3);
+        console.log(`after rollback, a pod started then: ${describeClient(after)}`);
+        assert.equal(after.failures.unauthorized, 0, "no 401 for a pod started after the rollback");
+        console.log(`rollback and the pod after it: ${seconds(started)} s`);
+        // The controller-manager's own controllers (service-account credentials) work again: a
+        // Deployment rolls (in the negative control it did not).
+        const rollStarted = Date.now();
+        await cluster.kubectl(["rollout", "restart", "deployment/api-client", "-n", "team-a"]);
+        try {
+          await cluster.kubectl([
+            "rollout",
+            "status",
+            "deployment/api-client",
+            "-n",
+            "team-a",
+            "--timeout=120s",
+          ]);
+        } catch (error) {
+          await printControllerDiagnostics(cluster);
+          throw error;
+        }
+        console.log(`after rollback, team-a's Deployment rolled in ${seconds(rollStarted)} s`);
+      },
+    );
+    const clientsAtStart = await clientStatuses(cluster);
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     let newKid = "";
 
     await t.step("trust: every API server verifies both keys and publishes both ids", async () => {
       await writePlan("trust");
-      await run("rotate (trust)", ["rotate", "--plan", planPath], 0);
+      // A crash once the new key is staged (SIGKILL), then a resume: it keeps that key.
+      const killed = await killedRun("rotate (trust)", planPath, TRUST_KILL_POINT);
+      const staged = await Deno.readTextFile(join(root1, PKI, "sa-new.key"));
+      outputs.push({ what: "killed rotate (trust)", result: asRunResult(killed) });
+      await run("rotate (trust, resumed)", ["rotate", "--plan", planPath], 0);
+      assert.equal(
+        await Deno.readTextFile(join(root1, PKI, "sa-new.key")),
+        staged,
+        "the resumed run kept the key the killed run staged",
+      );
       const newPub = await Deno.readTextFile(join(root1, PKI, "sa-new.pub"));
       [newKid] = await publicKeyIds(newPub);
       for (const root of cluster.nodeRoots) {
@@ -248,7 +501,7 @@ Deno.test({
       async () => {
         await writePlan("switch");
         await run("rotate (switch)", ["rotate", "--plan", planPath], 0);
-        const token = (await cluster.kubectl(["create", "token", "reader", "-n", "team-a"])).trim();
+        const token = await teamAToken(cluster);
         assert.equal(jwtKeyId(token), newKid, "a new token is signed by the new key");
         for (const endpoint of endpoints) {
           assert.equal(await tokenStatus(endpoint, token, caFile), "200", `${endpoint}: new token`);
@@ -274,7 +527,11 @@ Deno.test({
     );
 
     await t.step("finalize: the old key is gone; its token gets 401", async () => {
-      await run("rotate (finalize)", ["rotate", "--plan", planPath], 0);
+      // A crash once sa.key/sa.pub are the new pair but the flags still name the staged files
+      // (SIGKILL), then a resume that converges.
+      const killed = await killedRun("rotate (finalize)", planPath, FINALIZE_KILL_POINT);
+      outputs.push({ what: "killed rotate (finalize)", result: asRunResult(killed) });
+      await run("rotate (finalize, resumed)", ["rotate", "--plan", planPath], 0);
       assert.deepEqual(await jwksKeyIds(cluster), [newKid]);
       for (const endpoint of endpoints) {
         assert.equal(await tokenStatus(endpoint, oldToken, caFile), "401", `${endpoint}: old`);
@@ -299,9 +556,12 @@ Deno.test({
         );
       }
       const scan = await findKeysInCluster(cluster, { "new sa.key": newKey });
-      // The plan declares a front-proxy CA it never distributes (a plan must declare a CA), so
-      // that CA's generated key stays in the plan's new-CA Secret: not the key looked for here.
-      const unused = /^secrets\/kube-system\/ca-rotator-sa-key-new-ca @\d+: unmasked EC PRIVATE/;
+      // The plans declare a front-proxy CA they never distribute (a plan must declare a CA), so
+      // that CA's generated key stays in a plan's new-CA Secret: the positive plan's, and the
+      // JWKS check's (its run failed; the negative plan's went with its rollback). Not the key
+      // looked for here.
+      const unused =
+        /^secrets\/kube-system\/ca-rotator-sa-key(-check)?-new-ca @\d+: unmasked EC PRIVATE/;
       assert.deepEqual(
         scan.leaks.filter((leak) => !unused.test(leak)),
         [],
@@ -317,11 +577,11 @@ Deno.test({
     const counts = await probe.stop();
     probe = undefined;
     await t.step("no request failed for want of a valid token during the rotation", async () => {
-      const clients = await clientTotals(cluster);
+      const clients = await clientTotals(cluster, clientsAtStart);
       console.log(`probe through haproxy: ${JSON.stringify(counts)}`);
       console.log(
         `in-cluster clients: ${clients.statuses.length} pods, ${clients.requests} requests, ` +
-          `${clients.unauthorized} 401s`,
+          `${clients.unauthorized} 401s; failures by kind ${JSON.stringify(clients.failures)}`,
       );
       for (const status of clients.statuses) console.log(`  ${describeClient(status)}`);
       assert.ok(counts.requests > 50, `the probe ran (${counts.requests} requests)`);
@@ -331,99 +591,14 @@ Deno.test({
       // availability, not the key: printed above, asserted as the CA rotation's e2e test does.
       assert.ok(clients.requests > 100, `the clients ran (${clients.requests} requests)`);
       assert.equal(clients.unauthorized, 0, "no in-cluster client got a 401");
-      console.log(`positive run: ${((Date.now() - began) / 1000).toFixed(0)} s since the start`);
+      console.log(`the positive run ended ${seconds(began)} s after the start`);
+      // kwok's kubeconfig token (8760 h, from the TokenRequest API, in no pod and no Secret) was
+      // signed by the old key: no gate can see such a token, and finalize cut it off.
+      const kwokLog = await Deno.readTextFile(join(cluster.env.CLUSTER_STATE_DIR, "kwok.log"));
+      const kwok401 = kwokLog.split("\n").filter((line) => line.includes("Unauthorized")).length;
+      console.log(`kwok (an old-key token in its kubeconfig): ${kwok401} Unauthorized log lines`);
     });
 
-    await t.step(
-      "negative control: signing switches before two API servers know the key",
-      async () => {
-        const negativePath = join(dir, "sa-key-negative.yaml");
-        await Deno.writeTextFile(
-          negativePath,
-          await saKeyPlan("sa-key-negative", "trust", NEGATIVE_STEPS),
-        );
-        await run("negative rotate (trust)", ["rotate", "--plan", negativePath], 0);
-        const [currentKid] = await publicKeyIds(
-          await Deno.readTextFile(join(root1, PKI, "sa.pub")),
-        );
-        const [nextKid] = await publicKeyIds(
-          await Deno.readTextFile(join(root1, PKI, "sa-new.pub")),
-        );
-        // Only the first API server is given the bundle (by hand, as a half-done edit would).
-        const manifest = join(root1, APISERVER_MANIFEST);
-        await Deno.writeTextFile(
-          manifest,
-          setManifestFlags(await Deno.readTextFile(manifest), {
-            "--service-account-key-file": "/etc/kubernetes/pki/sa-bundle.pub",
-          }),
-        );
-        await eventually("the first API server publishes the new key id", async () => {
-          const status = await tokenStatus(endpoints[0], "x", caFile).catch(() => "");
-          if (status !== "401") return false;
-          const out = await cluster.kubectl([
-            "get",
-            "--raw",
-            "/openid/v1/jwks",
-            `--server=${endpoints[0]}`,
-          ]).catch(() => "");
-          return out.includes(nextKid);
-        }, 180_000);
-        // The JWKS check sees it: the other two API servers lack the new key id.
-        const checkPath = join(dir, "sa-key-check.yaml");
-        await Deno.writeTextFile(
-          checkPath,
-          await saKeyPlan(
-            "sa-key-check",
-            "trust",
-            "  - { id: sa-jwks-bundle, phase: trust, kind: verify-sa-jwks, expect: bundle, timeoutSeconds: 10 }\n",
-          ),
-        );
-        const check = await caRotator(cluster, ["rotate", "--plan", checkPath]);
-        outputs.push({ what: "jwks check", result: check });
-        assert.notEqual(check.code, 0, "the JWKS check fails");
-        for (const endpoint of endpoints.slice(1)) {
-          assert.match(
-            check.stderr,
-            new RegExp(`${endpoint.replaceAll(".", "\\.")} lacks kid ${nextKid}`),
-          );
-        }
-        assert.doesNotMatch(
-          check.stderr,
-          new RegExp(`${endpoints[0].replaceAll(".", "\\.")} lacks`),
-        );
-
-        await Deno.writeTextFile(
-          negativePath,
-          await saKeyPlan("sa-key-negative", "switch", NEGATIVE_STEPS),
-        );
-        const before = await clientTotals(cluster);
-        await run("negative rotate (switch)", ["rotate", "--plan", negativePath], 0);
-        const token = (await cluster.kubectl(["create", "token", "reader", "-n", "team-a"])).trim();
-        assert.equal(jwtKeyId(token), nextKid);
-        const direct = await Promise.all(
-          endpoints.map((endpoint) => tokenStatus(endpoint, token, caFile)),
-        );
-        console.log(`negative control, a new-key token at each API server: ${direct.join(", ")}`);
-        assert.deepEqual(direct, ["200", "401", "401"]);
-        let lb401 = 0;
-        for (let i = 0; i < 30; i++) {
-          if (await tokenStatus(cluster.endpoint, token, caFile) === "401") lb401++;
-        }
-        console.log(`negative control, through haproxy: ${lb401} of 30 requests got 401`);
-        assert.ok(lb401 > 0, "requests through the load balancer get 401");
-        // Pods started now get new-key tokens. Whether their clients meet a 401 within a minute
-        // depends on which API server haproxy sends them to (runs 2 and 3 saw 1, run 4 none
-        // within 120 s): printed, not asserted; the requests above are the asserted control.
-        await cluster.kubectl(["rollout", "restart", "deployment/api-client", "-n", "team-a"]);
-        await new Promise((resolve) => setTimeout(resolve, 60_000));
-        const after = await clientTotals(cluster);
-        console.log(
-          `negative control, in-cluster clients: ${after.unauthorized - before.unauthorized} ` +
-            `401s in 60 s (the old key ${currentKid} still verified everywhere, the new one on ` +
-            "one API server)",
-        );
-      },
-    );
     console.log(`the whole test: ${((Date.now() - began) / 1000).toFixed(0)} s`);
   } finally {
     await probe?.stop();
