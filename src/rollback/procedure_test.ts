@@ -62,7 +62,7 @@ Deno.test("mid-switch: the switch's files first, then old-CA kubelet certificate
       "roll-kubelets-trust-bundle": { startedAt: "2026-01-01T00:07:00.000Z" },
       "verify-trust": { startedAt: "2026-01-01T00:09:00.000Z" },
       "activate-cluster-ca": { startedAt: "2026-01-01T00:10:00.000Z" },
-      "restart-apiservers-switch": { status: "failed", startedAt: "2026-01-01T00:12:00.000Z" },
+      "reissue-cluster-leaves": { status: "failed", startedAt: "2026-01-01T00:12:00.000Z" },
     }),
     until,
   );

@@ -99,24 +99,26 @@ async function pollRemote(
 const RESTART_NOTICE_MS = 30_000;
 
 /**
- * Polls the probe quickly until it fails once (the old instance stopped) or `limitMs` passes:
- * a restart can be over in a second, too short for the backed-off polling of a long wait.
+ * Polls the probe quickly until it fails once (the old instance stopped; true) or `limitMs`
+ * passes (false): a restart can be over in a second, too short for the backed-off polling of a
+ * long wait.
  */
-async function waitUntilDown(node: NodeAccess, url: string, limitMs: number): Promise<void> {
-  if (isRemote(node)) {
-    await pollRemote(node, url, "down", limitMs / 1000);
-    return;
-  }
+async function waitUntilDown(node: NodeAccess, url: string, limitMs: number): Promise<boolean> {
+  if (isRemote(node)) return await pollRemote(node, url, "down", limitMs / 1000);
   const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline && await probeHealthy(node, url)) {
+  while (await probeHealthy(node, url)) {
+    if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  return true;
 }
 
 /**
  * Writes a component's manifest (which makes the kubelet restart it), then waits until the
- * component has gone down and come back healthy. In a dry run only the write happens (to the
- * overlay).
+ * component has gone down and come back healthy. `whileDown` runs once the old instance has
+ * stopped answering, before the new one comes up (or, when the restart is not seen within
+ * {@link RESTART_NOTICE_MS}, then): files the component would otherwise reload while it runs.
+ * In a dry run only the writes happen (to the overlay).
  */
 export async function rewriteManifestAndWait(
   ctx: StepContext,
@@ -125,14 +127,22 @@ export async function rewriteManifestAndWait(
   path: string,
   manifest: string,
   timeoutMs: number,
+  whileDown?: () => Promise<void>,
 ): Promise<void> {
   await node.writeFile(path, manifest, { mode: 0o600 });
   const url = probeUrl(manifest);
   if (!url) {
+    await whileDown?.();
     ctx.log.warn(`${node.name}/${component}: its manifest has no HTTP probe; not waiting`);
     return;
   }
-  if (!ctx.dryRun) await waitUntilDown(node, url, RESTART_NOTICE_MS);
+  if (!ctx.dryRun && !await waitUntilDown(node, url, RESTART_NOTICE_MS) && whileDown) {
+    ctx.log.warn(
+      `${node.name}/${component}: not seen going down within ${RESTART_NOTICE_MS / 1000} s; ` +
+        "its files go in place now, while it may still run",
+    );
+  }
+  await whileDown?.();
   await waitHealthy(ctx, node, component, url, timeoutMs);
   if (!ctx.dryRun) ctx.log.info(`${node.name}/${component} restarted and healthy`);
 }

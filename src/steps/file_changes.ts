@@ -87,16 +87,44 @@ export async function applyFileChanges(
     await writeInTwoStages(batches);
     return;
   }
-  for (const { node, files } of batches) {
-    if (node.writeFiles && files.length > 1) {
-      await node.writeFiles(files);
-      continue;
-    }
-    for (const file of files) {
-      if (file.content === undefined) await node.removeFile(file.path);
-      else await node.writeFile(file.path, file.content, { mode: file.mode });
-    }
+  for (const batch of batches) await writeBatch(batch);
+}
+
+/** Writes one node's files: in one round trip where its driver takes batches. */
+async function writeBatch({ node, files }: NodeBatch): Promise<void> {
+  if (node.writeFiles && files.length > 1) {
+    await node.writeFiles(files);
+    return;
   }
+  for (const file of files) {
+    if (file.content === undefined) await node.removeFile(file.path);
+    else await node.writeFile(file.path, file.content, { mode: file.mode });
+  }
+}
+
+/**
+ * Each node's files of the changes, ready to be put in place later, node by node: staged now on
+ * every node whose driver stages (in parallel, a failed stage discarding the others), so a node
+ * that cannot take them (a full disk) fails the step before any is in place; on the others they
+ * are written when committed. The map is keyed by node name.
+ */
+export async function stageByNode(
+  nodes: readonly NodeAccess[],
+  changes: readonly Change[],
+): Promise<Map<string, StagedFiles>> {
+  const batches = batchesByNode(nodes, changes);
+  const staged: (StagedFiles | undefined)[] = [];
+  try {
+    await mapBounded(batches, NODE_PARALLELISM, async (batch, index) => {
+      staged[index] = batch.node.stageFiles
+        ? await batch.node.stageFiles(batch.files)
+        : { commit: () => writeBatch(batch), discard: () => Promise.resolve() };
+    });
+  } catch (error) {
+    await Promise.allSettled(staged.map((each) => each?.discard()));
+    throw error;
+  }
+  return new Map(batches.map((batch, index) => [batch.node.name, staged[index]!]));
 }
 
 /** Stages every batch, then commits them all; a failed stage discards the others. */

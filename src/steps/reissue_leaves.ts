@@ -3,6 +3,14 @@
  * apiserver-kubelet-client, front-proxy-client, …) and the client certificates inside
  * kubeconfigs with the new CA, keeping subject, SANs, usages and key. A leaf the new CA already
  * issued is left alone, so a resumed run re-issues only what is left.
+ *
+ * With `restart`, the step also restarts that component one node at a time and puts each node's
+ * files in place while it is down there. A running API server reloads its kubelet client
+ * certificate when the file changes, and closes every connection to every kubelet when it does
+ * (client-go's certificate rotation): the `kubectl logs/exec` in flight fail. Written while it
+ * is stopped, the file is loaded at start, never reloaded. A node whose manifest this step marked
+ * and whose files are in place is done; one marked but whose files are not (a run killed in
+ * between) is restarted again.
  * @module
  */
 import { z } from "zod";
@@ -17,12 +25,17 @@ import {
 } from "../pki/mod.ts";
 import type { CaName } from "../plan/ca.ts";
 import { kubeconfigClientCert, setKubeconfigClientCert } from "../formats/kubeconfig_file.ts";
-import { controlPlaneFileChanges, type DesiredFile } from "./file_changes.ts";
+import { applyFileChanges, type DesiredFile, fileChanges, stageByNode } from "./file_changes.ts";
+import { applyManifestChanges, manifestChanges, type ManifestEdit } from "./static_pod_files.ts";
+import { manifestAnnotation, setManifestAnnotation } from "../formats/static_pod_manifest.ts";
+import type { Change } from "../engine/change.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { positiveInt } from "../plan/fields.ts";
+import { componentField } from "../plan/component.ts";
 import { ifPresentSubset } from "../plan/rules.ts";
-import { caField, certName, fileName } from "./_step_fields.ts";
-import { kubeconfigPath, leafPaths } from "../plan/node_paths.ts";
+import { caField, certName, fileName, healthTimeoutSeconds } from "./_step_fields.ts";
+import { kubeconfigPath, leafPaths, manifestPath } from "../plan/node_paths.ts";
+import { RESTARTED_BY } from "./_annotations.ts";
 import { restoreControlPlane } from "./restore_control_plane.ts";
 
 /**
@@ -40,9 +53,27 @@ export const ReissueLeavesStep = z.strictObject({
   ifPresent: z.array(fileName).default([]),
   /** Validity of the new leaves; absent: the same lifetime as the certificate replaced. */
   validityDays: positiveInt.optional(),
+  /**
+   * A component to restart on each control-plane node, one at a time, with that node's
+   * re-issued files put in place while it is down (see the module's note).
+   */
+  restart: componentField.optional(),
+  /** Tuning: with `restart`, how long to wait for the component to be healthy on each node. */
+  healthTimeoutSeconds,
 });
 
 type Step = z.infer<typeof ReissueLeavesStep>;
+
+/** What the step found: the files to re-issue and, with `restart`, each node's restart mark. */
+interface Reissue {
+  readonly files: DesiredFile[];
+  readonly restarts: ManifestEdit[];
+}
+
+/** True when `mark` is this step's restart mark (`id`, or `id+`… for a restart repeated). */
+function markedBy(mark: string | undefined, stepId: string): boolean {
+  return mark !== undefined && mark.startsWith(stepId) && /^\+*$/.test(mark.slice(stepId.length));
+}
 
 const DAY_MS = 86_400_000;
 
@@ -64,10 +95,11 @@ export function longestLeafDays(steps: readonly { kind: string }[], ca: CaName):
 }
 
 /** The reissue-leaves step kind. */
-export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
+export const reissueLeaves = defineStepKind<Step, Reissue>({
   kind: "reissue-leaves",
   schema: ReissueLeavesStep,
   undo: { by: [restoreControlPlane] },
+  tuning: ["healthTimeoutSeconds"],
   drift: {
     hold:
       "components load re-issued certificates only at the restarts of later, done steps: re-issuing again would not reach them; an operator restores or re-runs what is needed",
@@ -108,7 +140,9 @@ export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
       return leaf.certPem;
     };
     const files: DesiredFile[] = [];
+    const restarts: ManifestEdit[] = [];
     for (const node of ctx.controlPlane) {
+      const nodeFilesFrom = files.length;
       for (const name of step.certs) {
         const { cert: certPath, key: keyPath } = leafPaths(ctx.layout, name);
         const current = await node.readFile(certPath);
@@ -147,11 +181,64 @@ export const reissueLeaves = defineStepKind<Step, DesiredFile[]>({
           reason: `client certificate re-issued by the new ${step.ca} CA`,
         });
       }
+      if (step.restart) {
+        const changing = files.slice(nodeFilesFrom).some((file) => file.current !== file.desired);
+        const path = manifestPath(ctx.layout, step.restart);
+        const current = await node.readFile(path);
+        if (current === undefined) throw new Error(`${node.name}: ${path} is missing`);
+        const mark = manifestAnnotation(current, RESTARTED_BY);
+        const done = markedBy(mark, ctx.stepId);
+        restarts.push({
+          node: node.name,
+          path,
+          component: step.restart,
+          current,
+          desired: done && !changing ? current : setManifestAnnotation(
+            current,
+            RESTARTED_BY,
+            done ? `${mark}+` : ctx.stepId,
+            `${node.name}:${path}`,
+          ),
+          mode: 0o600,
+          reason: `restarted with its re-issued files put in place while it is down`,
+        });
+      }
     }
-    return files;
+    return { files, restarts };
   },
 
-  ...controlPlaneFileChanges,
+  diff: ({ files, restarts }) =>
+    restarts.length === 0 ? fileChanges(files) : restarts.flatMap((edit) => [
+      ...manifestChanges([edit]),
+      ...fileChanges(files.filter((file) => file.node === edit.node)),
+    ]),
+
+  async apply(ctx, step, changes) {
+    if (!step.restart) {
+      await applyFileChanges(ctx.controlPlane, changes);
+      return;
+    }
+    const manifest = manifestPath(ctx.layout, step.restart);
+    const restarting = (change: Change) =>
+      change.target.type === "component" ||
+      (change.target.type === "file" && change.target.path === manifest);
+    const staged = await stageByNode(ctx.controlPlane, changes.filter((c) => !restarting(c)));
+    try {
+      await applyManifestChanges(
+        ctx,
+        ctx.controlPlane,
+        changes.filter(restarting),
+        step.healthTimeoutSeconds,
+        async (node) => {
+          const files = staged.get(node);
+          staged.delete(node);
+          await files?.commit();
+        },
+      );
+    } finally {
+      await Promise.allSettled([...staged.values()].map((files) => files.discard()));
+    }
+  },
 
   async verify(ctx, step) {
     const newCa = parseCertificate(ctx.cas.get(step.ca).certPem);

@@ -13,9 +13,16 @@ import {
 import { activateCa } from "./activate_ca.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
-import { assertNoKeyMaterial, assertRejectsNaming, describe } from "./_test_assertions.ts";
-import { LocalNodesCluster } from "./_test_cluster.ts";
-import { KUBELET_CONF, PKI } from "./_test_kubeadm_files.ts";
+import { manifestAnnotation } from "../formats/static_pod_manifest.ts";
+import { RESTARTED_BY } from "./_annotations.ts";
+import {
+  assertNoKeyMaterial,
+  assertRejectsNaming,
+  changeOf,
+  describe,
+} from "./_test_assertions.ts";
+import { LocalNodesCluster, recording } from "./_test_cluster.ts";
+import { KUBELET_CONF, MANIFESTS, PKI } from "./_test_kubeadm_files.ts";
 
 type CaName = "cluster" | "frontProxy";
 
@@ -355,4 +362,61 @@ Deno.test("reissue-leaves: the plan format puts it in switch, after an activate-
     [],
     undefined,
   ]);
+});
+
+Deno.test("reissue-leaves with restart: one node at a time, its API server restarted and its files put in place while it is down", async () => {
+  await using cluster = await activated();
+  const step = clusterStep({ restart: "kube-apiserver" });
+  const apiserver = `${MANIFESTS}/kube-apiserver.yaml`;
+  const events: string[] = [];
+  const overlays = cluster.dryRun().controlPlane;
+  const ctx = cluster.context({
+    stepId: step.id,
+    dryRun: true,
+    controlPlane: recording(overlays, events),
+    events,
+  });
+  const changes = reissueLeaves.diff(await reissueLeaves.observe(ctx, step), step);
+  assert.deepEqual(describe(changes).filter((line) => !line.includes(".conf")), [
+    `update cp-1:${apiserver}`,
+    "restart cp-1/kube-apiserver",
+    `update cp-1:${PKI}/apiserver.crt`,
+    `update cp-1:${PKI}/apiserver-kubelet-client.crt`,
+    `update cp-2:${apiserver}`,
+    "restart cp-2/kube-apiserver",
+    `update cp-2:${PKI}/apiserver.crt`,
+    `update cp-2:${PKI}/apiserver-kubelet-client.crt`,
+  ]);
+  const marked = changeOf(changes, "cp-1", apiserver);
+  assert.equal(manifestAnnotation(marked.after!, RESTARTED_BY), step.id);
+
+  await reissueLeaves.apply(ctx, step, changes);
+  const order = events.filter((line) =>
+    line.includes("kube-apiserver") || line.includes("apiserver-kubelet-client")
+  );
+  assert.deepEqual(order, [
+    `write cp-1:${apiserver}`,
+    `write cp-1:${PKI}/apiserver-kubelet-client.crt`,
+    "wait cp-1/kube-apiserver to be healthy (https://198.18.1.1:6443/readyz)",
+    `write cp-2:${apiserver}`,
+    `write cp-2:${PKI}/apiserver-kubelet-client.crt`,
+    "wait cp-2/kube-apiserver to be healthy (https://198.18.1.2:6443/readyz)",
+  ]);
+  assert.deepEqual(
+    reissueLeaves.diff(await reissueLeaves.observe(ctx, step), step),
+    [],
+    "a resumed run finds every node done",
+  );
+
+  // A run killed after cp-2's restart began, before its files went in place: restarted again.
+  const cp2 = overlays.find((node) => node.name === "cp-2")!;
+  const kubeletClient = `${PKI}/apiserver-kubelet-client.crt`;
+  await cp2.writeFile(kubeletClient, changeOf(changes, "cp-2", kubeletClient).before!);
+  const again = reissueLeaves.diff(await reissueLeaves.observe(ctx, step), step);
+  assert.deepEqual(describe(again), [
+    `update cp-2:${apiserver}`,
+    "restart cp-2/kube-apiserver",
+    `update cp-2:${kubeletClient}`,
+  ]);
+  assert.equal(manifestAnnotation(again[0].after!, RESTARTED_BY), `${step.id}+`);
 });

@@ -40,6 +40,8 @@ export async function applyManifestChanges(
   nodes: readonly NodeAccess[],
   changes: readonly Change[],
   healthTimeoutSeconds: number,
+  /** Run on each restarted node while its component is down (see rewriteManifestAndWait). */
+  whileDown?: (node: string) => Promise<void>,
 ): Promise<void> {
   const componentOn = (node: string) => {
     const restart = changes.find((each) =>
@@ -70,6 +72,7 @@ export async function applyManifestChanges(
       write.path,
       write.manifest,
       timeoutMs,
+      whileDown && (() => whileDown(write.node)),
     );
   }
 }

@@ -1,7 +1,10 @@
 /**
  * haproxy in front of the API servers: TCP mode (TLS passes through, clients see the API
  * servers' own certificates), health-checked with `GET /readyz` so that an API server that
- * restarts is taken out of rotation, and its sessions are cut when it is marked down.
+ * restarts is taken out of rotation. Its sessions are left to it, as in kubeadm's HA guide: it
+ * keeps serving through its shutdown delay, finishes the requests in flight and closes its
+ * connections itself (cutting them when it is marked down failed requests in flight and TLS
+ * handshakes under way).
  * @module
  */
 import { runCommand } from "./managed_process.ts";
@@ -45,7 +48,7 @@ export function renderHaproxyConfig(
     "  balance roundrobin",
     "  option httpchk GET /readyz",
     "  http-check expect status 200",
-    "  default-server inter 1s fall 2 rise 2 check check-ssl verify none on-marked-down shutdown-sessions",
+    "  default-server inter 1s fall 2 rise 2 check check-ssl verify none",
     ...backends.map((b) => `  server ${b.name} ${b.ip}:${b.port}`),
     "",
   ].join("\n");

@@ -51,10 +51,10 @@ export const CI_POINTS: readonly KillPoint[] = [
   point("pod-trust-gate", "StepDone"),
   point("activate-cluster-ca", "ChangeApplied", 1),
   timed("activate-front-proxy-ca", 50),
-  point("reissue-cluster-leaves", "ChangeApplied", 1),
   timed("reissue-front-proxy-leaves", 100),
+  point("reissue-cluster-leaves", "Waiting", 2),
+  point("reissue-cluster-leaves", "ChangeApplied", 1),
   point("controller-manager-signer-new", "ChangeApplied", 1),
-  point("restart-apiservers-switch", "ChangeApplied", 2),
   point("restart-controller-manager-switch", "StepDone"),
   point("roll-workloads-switch", "Waiting", 1),
   // finalize

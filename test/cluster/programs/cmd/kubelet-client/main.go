@@ -249,9 +249,10 @@ func (k *kubelet) closeServing() {
 	if k.serving == nil {
 		return
 	}
+	// The downtime begins before the close: a client sees its connection end while close runs.
+	now := isoTime(time.Now())
 	k.serving.close()
 	k.serving = nil
-	now := isoTime(time.Now())
 	k.report.update(func(s *status) {
 		s.Serving.Listening = false
 		s.Serving.Downtimes = append(s.Serving.Downtimes, downtime{From: now})
