@@ -7,10 +7,13 @@
 import { planFormat } from "../plan/load.ts";
 import type { StepOf } from "../plan/step_format.ts";
 import { activateCa } from "./activate_ca.ts";
+import { activateSaKey } from "./activate_sa_key.ts";
 import { distributeCa } from "./distribute_ca.ts";
+import { distributeSaKey } from "./distribute_sa_key.ts";
 import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
+import { removeOldSaKey } from "./remove_old_sa_key.ts";
 import { restartComponent } from "./restart_component.ts";
 import { restartStaticPods } from "./restart_static_pods.ts";
 import { kubeletServingGate } from "./kubelet_serving_gate.ts";
@@ -23,12 +26,15 @@ import { updateKubeconfigs } from "./update_kubeconfigs.ts";
 import { verify } from "./verify.ts";
 import { verifyKubeletRotation } from "./verify_kubelet_rotation.ts";
 import { verifyPodTrust } from "./verify_pod_trust.ts";
+import { verifySaJwks } from "./verify_sa_jwks.ts";
+import { verifySaTokens } from "./verify_sa_tokens.ts";
 import { waitRootCaConfigMaps } from "./wait_root_ca_configmaps.ts";
 import { waitTokenSecrets } from "./wait_token_secrets.ts";
 
 /** Every step kind ca-rotator implements. */
 export const STEP_KINDS = [
   distributeCa,
+  distributeSaKey,
   setComponentFlags,
   restartComponent,
   restartStaticPods,
@@ -42,11 +48,15 @@ export const STEP_KINDS = [
   waitRootCaConfigMaps,
   waitTokenSecrets,
   verify,
+  verifySaJwks,
   verifyPodTrust,
   verifyKubeletRotation,
   kubeletServingGate,
+  verifySaTokens,
+  activateSaKey,
   pruneAuthenticationTrust,
   removeOldCa,
+  removeOldSaKey,
 ] as const;
 
 /** Any step of a plan. */

@@ -5,7 +5,8 @@
  * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
  * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
- * two waits and end, and a kill 50 ms and 150 ms after its start.
+ * two waits and end, and a kill 50 ms and 150 ms after its start. The service-account key's
+ * kinds, which local-demo.yaml does not run, are killed in sa_key_rotation_test.ts.
  * @module
  */
 import type { KillPoint } from "./kill_at_event.ts";
