@@ -31,6 +31,7 @@ import { acquireRunLock } from "../state/run_lock.ts";
 import { currentHolder, holderIdentity } from "../state/run_holder.ts";
 import { configMapEventRecorder } from "../state/step_events.ts";
 import { loadGivenCas } from "../state/new_ca_secret.ts";
+import { checkGivenServiceAccountKeys } from "../steps/_given_sa_key.ts";
 import { longestLeafDays } from "../steps/reissue_leaves.ts";
 import { checkPlanNodes } from "./node_preflight.ts";
 import { coverageGate, coverageMessage, nodesNotCovered } from "./node_coverage.ts";
@@ -142,6 +143,7 @@ export async function withRunFrame<R, T>(
     cluster: longestLeafDays(plan.steps, "cluster"),
     frontProxy: longestLeafDays(plan.steps, "frontProxy"),
   });
+  await checkGivenServiceAccountKeys(plan.steps, loaded.path);
   await contactServer(source.current(), options);
   const refused = await checks.refuse(live, store);
   // Node groups found from the cluster: their Nodes, before anything is held or reached.

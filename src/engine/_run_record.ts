@@ -36,6 +36,12 @@ export class RunRecord {
     return this.#progress.steps[stepId];
   }
 
+  /** When a step finished, if the record says it is done. */
+  finishedAt(stepId: string): Date | undefined {
+    const record = this.#progress.steps[stepId];
+    return record?.status === "done" && record.finishedAt ? new Date(record.finishedAt) : undefined;
+  }
+
   /** Records a step's new state and saves the record; in a dry run, nothing. */
   async set(stepId: string, state: StepProgress): Promise<void> {
     if (this.#deps.context.dryRun) return;

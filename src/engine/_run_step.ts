@@ -114,6 +114,7 @@ function stepContext(run: StepRun, step: StepFields, stepBegan: number): StepCon
   return {
     ...deps.context,
     rotationStartedAt: record.rotationStartedAt,
+    stepFinishedAt: (stepId) => record.finishedAt(stepId),
     stepId: step.id,
     log,
     ...stepWaits({

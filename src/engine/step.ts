@@ -45,6 +45,11 @@ export interface StepContext {
   readonly planDir: string;
   /** When this rotation's first step started (the progress record); now for a new one. */
   readonly rotationStartedAt: Date;
+  /**
+   * When the progress record says the step `stepId` of this plan finished (done); undefined
+   * while it is not done, in a dry run of a step not done yet, and outside a run.
+   */
+  readonly stepFinishedAt?: (stepId: string) => Date | undefined;
   readonly controlPlane: readonly NodeAccess[];
   readonly workers: readonly NodeAccess[];
   readonly cluster: ClusterApi;

@@ -19,7 +19,7 @@ import {
   KubeletCsrIndex,
   type NodeCsrs,
 } from "./csr_index.ts";
-import { rawGet } from "./_raw_request.ts";
+import { rawGet } from "./raw_request.ts";
 import type { CertificateSource, NodeFacts, RotationSource } from "./report.ts";
 
 /** Where the kubelet's files are on a node, and how it is restarted. */

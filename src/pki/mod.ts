@@ -29,3 +29,4 @@ export * from "./discovery_hash.ts";
 export * from "./certificate_fields.ts";
 export * from "./csr_subject.ts";
 export type { DistinguishedName } from "./distinguished_name.ts";
+export * from "./service_account_key.ts";

@@ -44,15 +44,30 @@ Deno.test("plans/kubeadm.yaml loads: the whole procedure, three phases in order"
   // wait-token-secrets is opt-in (it lists every Secret, which deploy/rbac.yaml does not grant),
   // and so is kubelet-serving-gate (for kubelets with serverTLSBootstrap; approving needs the
   // kubelet-serving signer), and so are the etcd CA's own kinds (the etcd CA is not rotated as
-  // shipped): the plan shows them commented out.
+  // shipped) and the service-account key's rotation: the plan shows them commented out.
   assert.deepEqual(
     KIND_NAMES.filter((kind) => !kinds.has(kind)),
-    ["etcd-snapshot", "etcd-trust-gate", "wait-token-secrets", "kubelet-serving-gate"],
+    [
+      "etcd-snapshot",
+      "distribute-sa-key",
+      "etcd-trust-gate",
+      "wait-token-secrets",
+      "verify-sa-jwks",
+      "kubelet-serving-gate",
+      "verify-sa-tokens",
+      "activate-sa-key",
+      "remove-old-sa-key",
+    ],
     "every kind is used but the opt-in ones",
   );
   const text = await Deno.readTextFile(shippedPlan("kubeadm.yaml"));
   assert.match(text, /# {3}kind: wait-token-secrets/);
   assert.match(text, /# {3}kind: kubelet-serving-gate/);
+  for (
+    const kind of ["distribute-sa-key", "verify-sa-jwks", "verify-sa-tokens", "remove-old-sa-key"]
+  ) {
+    assert.match(text, new RegExp(`# {3}kind: ${kind}\\n`));
+  }
   const gate = plan.steps.findIndex((step) => step.kind === "verify-kubelet-rotation");
   const firstFinalize = plan.steps.findIndex((step) => step.phase === "finalize");
   assert.equal(gate, firstFinalize, "the kubelet gate opens the finalize phase");

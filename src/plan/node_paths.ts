@@ -90,3 +90,27 @@ export function kubeletRestartPendingPath(layout: Pick<Layout, "backupDir">): st
 export function ownNodeFiles(layout: Pick<Layout, "backupDir">): string[] {
   return [kubeletRestartPendingPath(layout)];
 }
+
+/** The service-account signing key files on a control-plane node, as kubeadm names them. */
+export interface ServiceAccountKeyPaths {
+  /** The key in use: `<pkiDir>/sa.key` (signs) and `sa.pub` (verifies). */
+  readonly key: string;
+  readonly pub: string;
+  /** The new pair, staged by distribute-sa-key: `sa-new.key`, `sa-new.pub`. */
+  readonly newKey: string;
+  readonly newPub: string;
+  /** Old + new public key, verified together until finalize: `sa-bundle.pub`. */
+  readonly bundle: string;
+}
+
+/** The service-account key files of the PKI directory. */
+export function serviceAccountKeyPaths(layout: Pick<Layout, "pkiDir">): ServiceAccountKeyPaths {
+  const base = `${layout.pkiDir}/sa`;
+  return {
+    key: `${base}.key`,
+    pub: `${base}.pub`,
+    newKey: `${base}-new.key`,
+    newPub: `${base}-new.pub`,
+    bundle: `${base}-bundle.pub`,
+  };
+}

@@ -112,6 +112,13 @@ function stepRules<S extends StepFields>(
     const at = (...rest: (string | number)[]) => ["steps", index, ...rest];
     const push = (path: (string | number)[], message: string) => issues.push({ path, message });
 
+    for (const field of format.earlierStepFields ?? []) {
+      const named = (step as unknown as Record<string, unknown>)[field];
+      if (typeof named === "string" && !ids.has(named)) {
+        push(at(field), `must name an earlier step of the plan (no earlier step "${named}")`);
+      }
+    }
+
     const first = ids.get(step.id);
     if (first !== undefined) {
       push(at("id"), `duplicate step id "${step.id}" (already used by steps[${first}])`);

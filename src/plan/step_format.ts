@@ -47,6 +47,8 @@ export interface StepFormat<S extends StepFields = StepFields> {
    * which of them a given step needs (read both with {@link stepNeedsEarlier}).
    */
   readonly needsEarlier?: readonly string[];
+  /** Fields whose value is the id of an earlier step of the plan (checked by the plan rules). */
+  readonly earlierStepFields?: readonly string[];
   /** True for the kubelet client-rotation gate: finalize steps must come after one. */
   readonly kubeletGate?: boolean;
   /** True for kinds that only check: allowed in finalize before the kubelet gate. */

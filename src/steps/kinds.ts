@@ -7,12 +7,15 @@
 import { planFormat } from "../plan/load.ts";
 import type { StepOf } from "../plan/step_format.ts";
 import { activateCa } from "./activate_ca.ts";
+import { activateSaKey } from "./activate_sa_key.ts";
 import { distributeCa } from "./distribute_ca.ts";
 import { etcdSnapshot } from "./etcd_snapshot.ts";
 import { etcdTrustGate } from "./etcd_trust_gate.ts";
+import { distributeSaKey } from "./distribute_sa_key.ts";
 import { pruneAuthenticationTrust } from "./prune_authentication_trust.ts";
 import { reissueLeaves } from "./reissue_leaves.ts";
 import { removeOldCa } from "./remove_old_ca.ts";
+import { removeOldSaKey } from "./remove_old_sa_key.ts";
 import { restartComponent } from "./restart_component.ts";
 import { restartStaticPods } from "./restart_static_pods.ts";
 import { kubeletServingGate } from "./kubelet_serving_gate.ts";
@@ -25,6 +28,8 @@ import { updateKubeconfigs } from "./update_kubeconfigs.ts";
 import { verify } from "./verify.ts";
 import { verifyKubeletRotation } from "./verify_kubelet_rotation.ts";
 import { verifyPodTrust } from "./verify_pod_trust.ts";
+import { verifySaJwks } from "./verify_sa_jwks.ts";
+import { verifySaTokens } from "./verify_sa_tokens.ts";
 import { waitRootCaConfigMaps } from "./wait_root_ca_configmaps.ts";
 import { waitTokenSecrets } from "./wait_token_secrets.ts";
 
@@ -32,6 +37,7 @@ import { waitTokenSecrets } from "./wait_token_secrets.ts";
 export const STEP_KINDS = [
   distributeCa,
   etcdSnapshot,
+  distributeSaKey,
   setComponentFlags,
   restartComponent,
   restartStaticPods,
@@ -46,11 +52,15 @@ export const STEP_KINDS = [
   waitRootCaConfigMaps,
   waitTokenSecrets,
   verify,
+  verifySaJwks,
   verifyPodTrust,
   verifyKubeletRotation,
   kubeletServingGate,
+  verifySaTokens,
+  activateSaKey,
   pruneAuthenticationTrust,
   removeOldCa,
+  removeOldSaKey,
 ] as const;
 
 /** Any step of a plan. */

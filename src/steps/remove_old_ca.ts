@@ -9,14 +9,8 @@ import { defineStepKind } from "../engine/step.ts";
 import { applyFileChanges, type DesiredFile, fileChanges } from "./file_changes.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { caField } from "./_step_fields.ts";
-import { COMPONENTS } from "../plan/component.ts";
-import type { Layout } from "../plan/layout.ts";
-import {
-  caPaths,
-  CONTROL_PLANE_KUBECONFIGS,
-  kubeconfigPath,
-  manifestPath,
-} from "../plan/node_paths.ts";
+import { caPaths } from "../plan/node_paths.ts";
+import { unreferencedRemovals } from "./_file_readers.ts";
 
 /** `remove-old-ca` parameters: delete the bundle and staging files once nothing references them. */
 export const RemoveOldCaStep = z.strictObject({
@@ -26,20 +20,6 @@ export const RemoveOldCaStep = z.strictObject({
 });
 
 type Step = z.infer<typeof RemoveOldCaStep>;
-
-/**
- * The files on a node that may name a CA file by path: the static-pod manifest of every
- * control-plane component, the kubelet config, and the kubeconfigs (the control-plane ones and
- * the kubelet's, whose `certificate-authority: <path>` names a file).
- */
-function readersOf(layout: Layout): string[] {
-  return [
-    ...COMPONENTS.map((component) => manifestPath(layout, component)),
-    layout.kubeletConfig,
-    ...CONTROL_PLANE_KUBECONFIGS.map(({ file }) => kubeconfigPath(layout, file)),
-    layout.kubeletKubeconfig,
-  ];
-}
 
 /** The remove-old-ca step kind. */
 export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
@@ -60,34 +40,12 @@ export const removeOldCa = defineStepKind<Step, DesiredFile[]>({
     const perNode = await mapBounded(
       [...ctx.controlPlane, ...ctx.workers],
       NODE_PARALLELISM,
-      async (node) => {
-        const files: DesiredFile[] = [];
-        const readers: { path: string; text: string }[] = [];
-        for (const path of new Set(readersOf(ctx.layout))) {
-          const text = await node.readFile(path);
-          if (text !== undefined) readers.push({ path, text });
-        }
-        for (const path of doomed) {
-          const current = await node.readFile(path);
-          if (current === undefined) continue;
-          const user = readers.find((reader) => reader.text.includes(path));
-          if (user) {
-            throw new Error(
-              `${node.name}: ${user.path} still references ${path}: ` +
-                `point it at the new CA before removing the old one`,
-            );
-          }
-          files.push({
-            node: node.name,
-            path,
-            current,
-            desired: undefined,
-            sensitive: path === paths.newKey,
-            reason: "the old CA is no longer trusted",
-          });
-        }
-        return files;
-      },
+      (node) =>
+        unreferencedRemovals(node, ctx.layout, doomed, {
+          secretPath: paths.newKey,
+          reason: "the old CA is no longer trusted",
+          remedy: "point it at the new CA before removing the old one",
+        }),
     );
     return perNode.flat();
   },

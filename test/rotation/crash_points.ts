@@ -5,9 +5,10 @@
  * apply is done) and, for steps that write without waiting, a few milliseconds after the start.
  * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
- * two waits and end, and a kill 50 ms and 150 ms after its start. The etcd CA's steps are not in
- * that plan: their kill point (inside `etcd-trust-bundle`, a member restarting) is
- * etcd_ca_rotation_test's, on its own cluster of three stacked members.
+ * two waits and end, and a kill 50 ms and 150 ms after its start. The etcd CA's steps and the
+ * service-account key's kinds are not in that plan: their kill points are etcd_ca_rotation_test's
+ * (inside `etcd-trust-bundle`, a member restarting, on its own cluster of three stacked members)
+ * and sa_key_rotation_test's.
  * @module
  */
 import type { KillPoint } from "./kill_at_event.ts";

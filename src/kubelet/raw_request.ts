@@ -14,22 +14,29 @@ export interface RawResponse {
 }
 
 /**
- * GETs `path` (e.g. `/api/v1/nodes/n1/proxy/configz`) from the current cluster of `config`.
+ * GETs `path` (e.g. `/api/v1/nodes/n1/proxy/configz`) from the current cluster of `config`, or
+ * from `options.server` (one API server's own endpoint), trusted and authenticated the same way.
  * @throws {Error} on a network error or when `timeoutMs` passes.
  */
 export async function rawGet(
   config: KubeConfig,
   path: string,
   timeoutMs: number,
+  options: {
+    /** One API server's own endpoint instead of the kubeconfig's server. */
+    readonly server?: string;
+    /** The media type asked for (default `application/json`). */
+    readonly accept?: string;
+  } = {},
 ): Promise<RawResponse> {
-  const server = config.getCurrentCluster()?.server;
+  const server = options.server ?? config.getCurrentCluster()?.server;
   if (!server) throw new Error("kubeconfig has no current cluster");
   const { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } = await import(
     "@kubernetes/client-node"
   );
   const context = new RequestContext(server.replace(/\/+$/, "") + path, HttpMethod.GET);
   await config.applySecurityAuthentication(context);
-  context.setHeaderParam("Accept", "application/json");
+  context.setHeaderParam("Accept", options.accept ?? "application/json");
   context.setSignal(AbortSignal.timeout(timeoutMs));
   const response = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
   return { status: response.httpStatusCode, body: await response.body.text() };
