@@ -189,15 +189,14 @@ export async function waitForObject(
 }
 
 /**
- * The message of an error of any shape, with the messages of its causes (fetch says only
- * "fetch failed" and puts the reason in its cause).
+ * The message of an error of any shape. fetch says only "fetch failed" and puts the reason in its
+ * cause: that cause's message follows. Other causes are left out (a Kubernetes client error's
+ * cause is the whole response, headers and body).
  */
 export function errorText(error: unknown): string {
-  const parts: string[] = [];
-  for (let each: unknown = error; each !== undefined && parts.length < 4;) {
-    const message = each instanceof Error ? each.message : String(each);
-    if (!parts.includes(message)) parts.push(message);
-    each = each instanceof Error ? each.cause : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && message === "fetch failed" && error.cause !== undefined) {
+    return `${message}: ${errorText(error.cause)}`;
   }
-  return parts.join(": ");
+  return message;
 }

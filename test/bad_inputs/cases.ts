@@ -287,9 +287,19 @@ export function badInputCases(inputs: CorpusInputs): BadInputCase[] {
     },
     {
       name: "plan: unknown CA name",
+      plan: edit("    ca: cluster", "    ca: vault"),
+      exitCode: 2,
+      message: planError("\\d+", "steps\\[0\\]\\.ca", 'unknown CA "vault"'),
+    },
+    {
+      name: "plan: a step's CA not declared in cas",
       plan: edit("    ca: cluster", "    ca: etcd"),
       exitCode: 2,
-      message: planError("\\d+", "steps\\[0\\]\\.ca", 'unknown CA "etcd"'),
+      message: planError(
+        "\\d+",
+        "steps\\[0\\]\\.ca",
+        'CA "etcd" is not declared in cas \\(declared: cluster, frontProxy\\)',
+      ),
     },
     {
       name: "plan: unknown component",
