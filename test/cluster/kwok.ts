@@ -15,12 +15,12 @@ export const KWOK_NODE_ANNOTATION = { "kwok.x-k8s.io/node": "fake" } as const;
 export const KWOK_STAGES_FILE = new URL("./kwok_stages.yaml", import.meta.url).pathname;
 
 /** A kubeconfig for kwok: bearer token, server certificate not verified. */
-export function renderKwokKubeconfig(server: string, token: string): string {
+export function renderKwokKubeconfig(server: string, tokenFile: string): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name: "cluster", cluster: { server, "insecure-skip-tls-verify": true } }],
-    users: [{ name: "kwok", user: { token } }],
+    users: [{ name: "kwok", user: { tokenFile } }],
     contexts: [{ name: "kwok", context: { cluster: "cluster", user: "kwok" } }],
     "current-context": "kwok",
   });

@@ -7,8 +7,8 @@
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
  * two waits and end, and a kill 50 ms and 150 ms after its start. The etcd CA's steps and the
  * service-account key's kinds are not in that plan: their kill points are etcd_ca_rotation_test's
- * (inside `etcd-trust-bundle`, a member restarting, on its own cluster of three stacked members)
- * and sa_key_rotation_test's.
+ * (inside `etcd-trust-bundle`, a member restarting, on its own cluster of three stacked members),
+ * sa_key_rotation_test's and four_credentials_test's (both, with the CAs', in one plan).
  * @module
  */
 import type { KillPoint } from "./kill_at_event.ts";

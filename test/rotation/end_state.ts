@@ -92,9 +92,14 @@ export interface RotatedCas {
  * The end state of a finished rotation: every API server (and the load balancer) serves a
  * chain to the new CA and not to the old one; no node file holds the old CA;
  * extension-apiserver-authentication holds neither old CA; every kube-root-ca.crt and
- * cluster-info hold the new CA only.
+ * cluster-info hold the new CA only. `backups` are node paths (relative to a node root) that keep
+ * the state of before the rotation on purpose, as an etcd snapshot does.
  */
-export async function assertOldCaGone(cluster: TestCluster, cas: RotatedCas): Promise<void> {
+export async function assertOldCaGone(
+  cluster: TestCluster,
+  cas: RotatedCas,
+  backups: readonly string[] = [],
+): Promise<void> {
   const { oldCa, oldFrontProxyCa, newCa } = cas;
   const hosts = [...cluster.nodes.map((node) => node.ip), new URL(cluster.endpoint).hostname];
   for (const host of hosts) {
@@ -102,9 +107,9 @@ export async function assertOldCaGone(cluster: TestCluster, cas: RotatedCas): Pr
     assert.ok(!(await servesChainTo(host, 6443, oldCa)), `${host}: not the old CA`);
   }
   const files = await nodeFiles([...cluster.nodeRoots, ...cluster.workerRoots]);
-  const holders = [...files].filter(([, text]) => holdsCertificate(text, oldCa)).map(([path]) =>
-    path
-  );
+  const holders = [...files].filter(([path, text]) =>
+    !backups.some((backup) => path.endsWith(`/${backup}`)) && holdsCertificate(text, oldCa)
+  ).map(([path]) => path);
   assert.deepEqual(holders, [], "no node file holds the old CA");
   const authentication = await cluster.kubectlJson<{ data: Record<string, string> }>(
     ["get", "configmap", "extension-apiserver-authentication", "-n", "kube-system"],

@@ -152,7 +152,8 @@ const LEADER_SAMPLE_LAG_MS = 2_000;
 
 /**
  * The failures a leadership hand-off explains: a request that waited out its timeout or was
- * answered "leader changed" while the leader changed (a change the probe saw between the
+ * answered "leader changed" or "raft proposal dropped" (raft drops a proposal while the
+ * leadership transfers) while the leader changed (a change the probe saw between the
  * request's earliest start and a sampling interval after its end). A member that leads must
  * restart to load a new trusted CA, so each pass moves the leadership once, after handing it
  * off: raft drops the proposals followers forward while the transfer runs, and their writes time
@@ -170,7 +171,8 @@ export function byHandOff(
     const leaderMoved = changes.some((at) =>
       at >= end - REQUEST_SPAN_MS && at <= end + LEADER_SAMPLE_LAG_MS
     );
-    const waitedOnLeader = failure.kind === "timeout" || /leader changed/.test(failure.message);
+    const waitedOnLeader = failure.kind === "timeout" ||
+      /leader changed|raft proposal dropped/.test(failure.message);
     (leaderMoved && waitedOnLeader ? handOff : unexplained).push(failure);
   }
   return { handOff, unexplained };

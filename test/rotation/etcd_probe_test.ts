@@ -37,6 +37,8 @@ Deno.test("a write that timed out while the leadership moved is the hand-off's; 
   const { handOff, unexplained } = byHandOff([
     failure("2026-12-07T06:38:31.688Z", "timeout", "etcdserver: request timed out"),
     failure("2026-12-07T06:38:25.100Z", "http", "etcdserver: leader changed"),
+    failure("2026-12-07T06:38:32.100Z", "http", 'HTTP 500: {"message":"raft proposal dropped"}'),
+    failure("2026-12-07T06:30:06.000Z", "http", 'HTTP 500: {"message":"raft proposal dropped"}'),
     failure("2026-12-07T06:38:31.688Z", "tls", "unknown authority"),
     failure("2026-12-07T06:30:05.000Z", "timeout", "etcdserver: request timed out"),
     failure("2026-12-07T06:38:40.000Z", "timeout", "etcdserver: request timed out"),
@@ -44,8 +46,10 @@ Deno.test("a write that timed out while the leadership moved is the hand-off's; 
   assert.deepEqual(handOff.map((f) => f.at), [
     "2026-12-07T06:38:31.688Z",
     "2026-12-07T06:38:25.100Z",
+    "2026-12-07T06:38:32.100Z",
   ]);
   assert.deepEqual(unexplained.map((f) => `${f.at} ${f.kind}`), [
+    "2026-12-07T06:30:06.000Z http",
     "2026-12-07T06:38:31.688Z tls",
     "2026-12-07T06:30:05.000Z timeout",
     "2026-12-07T06:38:40.000Z timeout",

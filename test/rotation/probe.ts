@@ -21,6 +21,12 @@ export interface ProbeCounts {
   unauthorized: number;
   /** Anything else: connection refused, 5xx … */
   otherFailures: number;
+  /** When each of the first 100 other failures ended (ISO 8601), to place it in the run. */
+  otherFailuresAt: string[];
+  /** When each of the first 100 requests that succeeded slowly (over 2 s) ended (ISO 8601). */
+  slowAt: string[];
+  /** The longest a successful request took, in milliseconds. */
+  slowestMs: number;
   /** Times a node list showed a node that was not Ready. */
   notReadyNodes: number;
   lastFailure?: string;
@@ -39,14 +45,28 @@ interface NodeList {
   }[];
 }
 
-/** Starts probing `endpoint` with the credentials of the kubeconfig file at `kubeconfigPath`. */
-export function startProbe(endpoint: string, kubeconfigPath: string, intervalMs = 250): Probe {
+/** A request that succeeds after this long is counted as slow. */
+const SLOW_MS = 2_000;
+
+/**
+ * Starts probing `endpoint` with the credentials of the kubeconfig file at `kubeconfigPath`, a
+ * request every `intervalMs`, each given up after `timeoutSeconds` (curl's --max-time).
+ */
+export function startProbe(
+  endpoint: string,
+  kubeconfigPath: string,
+  intervalMs = 250,
+  timeoutSeconds = 5,
+): Probe {
   const counts: ProbeCounts = {
     requests: 0,
     ok: 0,
     tlsFailures: 0,
     unauthorized: 0,
     otherFailures: 0,
+    otherFailuresAt: [],
+    slowAt: [],
+    slowestMs: 0,
     notReadyNodes: 0,
   };
   let running = true;
@@ -54,7 +74,7 @@ export function startProbe(endpoint: string, kubeconfigPath: string, intervalMs 
     const dir = await Deno.makeTempDir({ prefix: "ca-rotator-probe-" });
     try {
       while (running) {
-        await probeOnce(endpoint, kubeconfigPath, dir, counts);
+        await probeOnce(endpoint, kubeconfigPath, dir, counts, timeoutSeconds);
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
       }
     } finally {
@@ -76,6 +96,7 @@ async function probeOnce(
   kubeconfigPath: string,
   dir: string,
   counts: ProbeCounts,
+  timeoutSeconds: number,
 ): Promise<void> {
   const text = await Deno.readTextFile(kubeconfigPath);
   const [ca] = kubeconfigCaData(text);
@@ -91,7 +112,7 @@ async function probeOnce(
     args: [
       "-sS",
       "--max-time",
-      "5",
+      String(timeoutSeconds),
       "--cacert",
       caFile,
       "--cert",
@@ -99,7 +120,7 @@ async function probeOnce(
       "--key",
       keyFile,
       "-w",
-      "\n%{http_code}",
+      "\n%{http_code} %{time_total}",
       `${endpoint}${path}`,
     ],
     stdout: "piped",
@@ -107,7 +128,9 @@ async function probeOnce(
   }).output();
   counts.requests++;
   const body = new TextDecoder().decode(output.stdout);
-  const status = body.slice(body.lastIndexOf("\n") + 1);
+  // The last line: the HTTP status and the seconds the request took (curl's own clock).
+  const [status, seconds] = body.slice(body.lastIndexOf("\n") + 1).split(" ");
+  const tookMs = Number(seconds) * 1000;
   const message = new TextDecoder().decode(output.stderr).trim();
   if (isTrustFailure(output.code, message)) {
     counts.tlsFailures++;
@@ -117,9 +140,14 @@ async function probeOnce(
     counts.lastFailure = `401 on ${path}`;
   } else if (output.code !== 0 || status !== "200") {
     counts.otherFailures++;
+    if (counts.otherFailuresAt.length < 100) counts.otherFailuresAt.push(new Date().toISOString());
     counts.lastFailure = `curl exit ${output.code}, HTTP ${status} on ${path}: ${message}`;
   } else {
     counts.ok++;
+    counts.slowestMs = Math.max(counts.slowestMs, tookMs);
+    if (tookMs > SLOW_MS && counts.slowAt.length < 100) {
+      counts.slowAt.push(new Date().toISOString());
+    }
     if (path === "/api/v1/nodes") {
       const nodes = JSON.parse(body.slice(0, body.lastIndexOf("\n"))) as NodeList;
       counts.notReadyNodes += nodes.items.filter((node) =>

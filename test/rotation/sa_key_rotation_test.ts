@@ -27,6 +27,14 @@ import { describeLeak, findLeaks, keyNeedles } from "./secret_scan.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 import { jwtKeyId, publicKeyIds } from "../../src/pki/mod.ts";
 import { type KilledRun, type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import {
+  clientTotals,
+  createTokenSecret,
+  jwksKeyIds,
+  teamAToken,
+  tokenSecretKeyId,
+  tokenStatus,
+} from "./sa_tokens.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 const PKI = "etc/kubernetes/pki";
@@ -110,39 +118,10 @@ const AFTER_ROLLBACK_POD = "after-rollback-client";
 /** The negative control: signing switches with no API server told of the new key first. */
 const NEGATIVE_STEPS = `${DISTRIBUTE}${SIGN_WITH_NEW}`;
 
-/** The HTTP status of `GET /api` with `token` at `server` (the cluster CA trusted). */
-async function tokenStatus(server: string, token: string, caFile: string): Promise<string> {
-  const output = await new Deno.Command("curl", {
-    args: [
-      "-sS",
-      "-o",
-      "/dev/null",
-      "--max-time",
-      "5",
-      "--cacert",
-      caFile,
-      "-H",
-      `Authorization: Bearer ${token}`,
-      "-w",
-      "%{http_code}",
-      `${server}/api`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(output.stdout).trim();
-}
-
 /** A killed run as a {@link RunResult}: its event lines as stdout (scanned for key material). */
 function asRunResult(killed: KilledRun): RunResult {
   const stdout = killed.lines.map((line) => JSON.stringify(line)).join("\n");
   return { code: killed.code, stdout, stderr: killed.stderr };
-}
-
-/** A token of team-a's ServiceAccount `reader` from the TokenRequest API (`duration`: 2h …). */
-async function teamAToken(cluster: TestCluster, duration?: string): Promise<string> {
-  const args = ["create", "token", "reader", "-n", "team-a"];
-  return (await cluster.kubectl(duration ? [...args, `--duration=${duration}`] : args)).trim();
 }
 
 /**
@@ -189,79 +168,6 @@ async function printControllerDiagnostics(cluster: TestCluster): Promise<void> {
 }
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(0);
-
-/** Key ids the JWKS served through the load balancer lists. */
-async function jwksKeyIds(cluster: TestCluster): Promise<string[]> {
-  const jwks = JSON.parse(await cluster.kubectl(["get", "--raw", "/openid/v1/jwks"])) as {
-    keys: { kid: string }[];
-  };
-  return jwks.keys.map((key) => key.kid).sort();
-}
-
-/**
- * The in-cluster clients' requests and failures since `since` (statuses taken then), per pod
- * (every pod, those rolls replaced too, none that had ended by then) and summed.
- */
-async function clientTotals(cluster: TestCluster, since: readonly ClientStatus[] = []) {
-  const key = (status: ClientStatus) => `${status.namespace}/${status.pod}`;
-  const earlier = new Map(since.map((status) => [key(status), status]));
-  const statuses = (await clientStatuses(cluster)).map((status) => {
-    const before = earlier.get(key(status));
-    if (!before) return status;
-    const failures = { ...status.failures };
-    for (const kind of Object.keys(failures) as (keyof typeof failures)[]) {
-      failures[kind] -= before.failures[kind];
-    }
-    return {
-      ...status,
-      requests: status.requests - before.requests,
-      successes: status.successes - before.successes,
-      failures,
-    };
-  }).filter((status) => status.requests > 0);
-  const failures: Record<string, number> = {};
-  for (const status of statuses) {
-    for (const [kind, count] of Object.entries(status.failures)) {
-      failures[kind] = (failures[kind] ?? 0) + count;
-    }
-  }
-  return {
-    statuses,
-    requests: statuses.reduce((sum, each) => sum + each.requests, 0),
-    unauthorized: failures.unauthorized ?? 0,
-    /** Failures by kind (certificate, unauthorized, connection, other), summed. */
-    failures,
-  };
-}
-
-/** A legacy token Secret of the ServiceAccount `reader`, filled by the controller-manager. */
-async function createTokenSecret(cluster: TestCluster, namespace: string, name: string) {
-  await cluster.kubectl(["apply", "-f", "-"], {
-    stdin: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "kubernetes.io/service-account-token",
-      metadata: {
-        name,
-        namespace,
-        annotations: { "kubernetes.io/service-account.name": "reader" },
-      },
-    }),
-  });
-  return await eventually(`${namespace}/${name} holds a token`, async () => {
-    const secret = await cluster.kubectlJson<{ data?: { token?: string } }>(
-      ["get", "secret", name, "-n", namespace],
-    );
-    return secret.data?.token ? jwtKeyId(atob(secret.data.token)) : undefined;
-  }, 60_000);
-}
-
-async function tokenSecretKeyId(cluster: TestCluster, namespace: string, name: string) {
-  const secret = await cluster.kubectlJson<{ data?: { token?: string } }>(
-    ["get", "secret", name, "-n", namespace],
-  );
-  return secret.data?.token ? jwtKeyId(atob(secret.data.token)) : undefined;
-}
 
 Deno.test({
   name: "the service-account signing key rotates with zero 401s; switching early shows them",
