@@ -8,18 +8,20 @@ import { KWOK_RBAC_MANIFEST, kwokArgs, renderKwokKubeconfig } from "./kwok.ts";
 import { endpointUrl } from "./layout.ts";
 import type { Supervision } from "./supervision.ts";
 
-/** kwok's token file in a cluster's state directory (client-go reads it again every minute). */
-export const KWOK_TOKEN_FILE = "kwok.token";
-
-/** `kubectl create token` arguments for kwok's ServiceAccount: a token valid for a year. */
-export const KWOK_TOKEN_ARGS = [
-  "create",
-  "token",
-  "kwok-controller",
-  "-n",
-  "kube-system",
-  "--duration=8760h",
-];
+/**
+ * Writes a new token of kwok's ServiceAccount (valid for a year, signed by the key the API
+ * servers sign with now) into kwok.token in `stateDir`, which client-go reads again every minute;
+ * returns the token.
+ */
+export async function writeKwokToken(
+  kubectl: (args: string[]) => Promise<string>,
+  stateDir: string,
+): Promise<string> {
+  const args = ["create", "token", "kwok-controller", "-n", "kube-system", "--duration=8760h"];
+  const token = (await kubectl(args)).trim();
+  await Deno.writeTextFile(join(stateDir, "kwok.token"), token, { mode: 0o600 });
+  return token;
+}
 
 /**
  * Applies kwok's RBAC objects, writes kwok.token (a token of the kwok-controller ServiceAccount,
@@ -29,9 +31,8 @@ export const KWOK_TOKEN_ARGS = [
  */
 export async function startKwok(s: Supervision): Promise<void> {
   await s.kubectl(["apply", "-f", "-"], KWOK_RBAC_MANIFEST);
-  const token = (await s.kubectl(KWOK_TOKEN_ARGS)).trim();
-  const tokenFile = join(s.stateDir, KWOK_TOKEN_FILE);
-  await Deno.writeTextFile(tokenFile, token, { mode: 0o600 });
+  await writeKwokToken((args) => s.kubectl(args), s.stateDir);
+  const tokenFile = join(s.stateDir, "kwok.token");
   const kubeconfig = join(s.stateDir, "kwok.kubeconfig");
   await Deno.writeTextFile(kubeconfig, renderKwokKubeconfig(endpointUrl(s.layout), tokenFile), {
     mode: 0o600,

@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
 import { deployTeamWorkloads } from "./fixtures.ts";
-import { startProbe } from "./probe.ts";
+import { probeOldCredentials, startProbe } from "./probe.ts";
 import {
   assertExit,
   assertKubeletsKeptTrust,
@@ -31,7 +31,6 @@ import { type KilledRun, type KillPoint, pointName, runUntilKilled } from "./kil
 import { allPoints, CI_POINTS } from "./crash_points.ts";
 import { CrashChecks } from "./crash_checks.ts";
 import { parse as parseYaml } from "yaml";
-import { setKubeconfigCaData } from "../../src/formats/kubeconfig_file.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
@@ -241,17 +240,13 @@ Deno.test({
     });
 
     await t.step("negative control: the probe counts the failures of old credentials", async () => {
-      const oldTrust = join(planDir, "old-admin.conf");
-      await Deno.writeTextFile(oldTrust, oldAdmin);
-      const oldClient = join(planDir, "old-client.conf");
       const newCa = await Deno.readTextFile(join(root1, "etc/kubernetes/pki/ca.crt"));
-      await Deno.writeTextFile(oldClient, setKubeconfigCaData(oldAdmin, newCa));
-      const [trusting, client] = [
-        startProbe(cluster.endpoint, oldTrust, 100),
-        startProbe(cluster.endpoint, oldClient, 100),
-      ];
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      const [trustCounts, clientCounts] = [await trusting.stop(), await client.stop()];
+      const { trusting: trustCounts, client: clientCounts } = await probeOldCredentials(
+        cluster.endpoint,
+        oldAdmin,
+        newCa,
+        planDir,
+      );
       console.log(`probe trusting the old CA only: ${JSON.stringify(trustCounts)}`);
       console.log(`probe with an old-CA client certificate: ${JSON.stringify(clientCounts)}`);
       assert.ok(trustCounts.requests > 0);

@@ -32,9 +32,12 @@ export async function membersAnswering(
   return { answered, errors };
 }
 
+/** Refused or closed: the member was down for its restart (failureKind). */
+const memberDown = (failure: EtcdFailure) => ["refused", "closed"].includes(failure.kind);
+
 /** Failures a member that was up caused (not refused or closed: a member down for its restart). */
 export function realFailures(counts: EtcdProbeCounts): EtcdFailure[] {
-  return counts.failures.filter((failure) => !["refused", "closed"].includes(failure.kind));
+  return counts.failures.filter((failure) => !memberDown(failure));
 }
 
 /**
@@ -140,7 +143,7 @@ export function memberDownSpans(
   gapMs = 5_000,
 ): MemberDownSpan[] {
   const spans: MemberDownSpan[] = [];
-  const down = failures.filter((failure) => ["refused", "closed"].includes(failure.kind))
+  const down = failures.filter(memberDown)
     .map((failure) => ({ member: failure.member, at: Date.parse(failure.at) }))
     .sort((a, b) => a.member.localeCompare(b.member) || a.at - b.at);
   for (const { member, at } of down) {

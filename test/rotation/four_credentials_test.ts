@@ -15,11 +15,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
-import { KWOK_TOKEN_ARGS, KWOK_TOKEN_FILE } from "../cluster/supervisor_kwok.ts";
-import { type Probe, startProbe } from "./probe.ts";
+import { writeKwokToken } from "../cluster/supervisor_kwok.ts";
+import { type Probe, probeOldCredentials, startProbe } from "./probe.ts";
 import { clientStatuses, deployInClusterClients, describeClient } from "./in_cluster_clients.ts";
 import { assertExit, assertOldCaGone, caRotator, dryRunJson } from "./end_state.ts";
-import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import { type KillPoint, runKilledAt } from "./kill_at_event.ts";
 import {
   apiServerEtcdCredentials,
   byHandOff,
@@ -43,6 +43,7 @@ import {
   jwksKeyIds,
   teamAToken,
   tokenSecretKeyId,
+  tokenSecretToken,
   tokenStatus,
 } from "./sa_tokens.ts";
 import { fourCredentialsPlan } from "./four_credentials_plan.ts";
@@ -87,6 +88,7 @@ Deno.test({
       await Deno.writeTextFile(planPath, await fourCredentialsPlan(PLAN_NAME, stopAfter));
     const read = (path: string) => Deno.readTextFile(join(root1, PKI, path));
 
+    const oldAdmin = await Deno.readTextFile(cluster.kubeconfig);
     const oldCa = await read("ca.crt");
     const oldFrontProxyCa = await read("front-proxy-ca.crt");
     const oldEtcdCa = await read("etcd/ca.crt");
@@ -103,12 +105,6 @@ Deno.test({
     const oldToken = await teamAToken(cluster, "2h");
     assert.equal(jwtKeyId(oldToken), oldKid);
     assert.equal(await createTokenSecret(cluster, "team-a", "reader-token"), oldKid);
-    const legacyToken = async () =>
-      atob(
-        (await cluster.kubectlJson<{ data: { token: string } }>(
-          ["get", "secret", "reader-token", "-n", "team-a"],
-        )).data.token,
-      );
     // Both cluster CAs, to reach the API servers whichever chain they serve.
     const bothCas = join(dir, "both-cas.crt");
 
@@ -148,13 +144,7 @@ Deno.test({
       async () => {
         await writePlan("trust");
         const started = Date.now();
-        const killed = await runUntilKilled(cluster.env, planPath, [TRUST_KILL_POINT]);
-        assert.ok(
-          killed.killedAt,
-          `the run reached ${pointName(TRUST_KILL_POINT)}:\n${killed.stderr}`,
-        );
-        assert.equal(killed.code, 137, "the killed run died of SIGKILL");
-        console.log(`trust: killed at ${pointName(TRUST_KILL_POINT)} after ${killed.lastLine}`);
+        await runKilledAt(cluster.env, planPath, TRUST_KILL_POINT, "rotate (trust)");
         assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (trust)");
         phaseSeconds.trust = seconds(started);
         [newKid] = await publicKeyIds(await read("sa-new.pub"));
@@ -185,9 +175,12 @@ Deno.test({
         assert.equal(await tokenStatus(endpoint, token, bothCas), "200", `${endpoint}: new key`);
         assert.equal(await tokenStatus(endpoint, oldToken, bothCas), "200", `${endpoint}: old`);
       }
-      for (const name of ["ca.crt", "front-proxy-ca.crt", "etcd/ca.crt"]) {
-        const before = { "ca.crt": oldCa, "front-proxy-ca.crt": oldFrontProxyCa }[name] ??
-          oldEtcdCa;
+      const replaced: [string, string][] = [
+        ["ca.crt", oldCa],
+        ["front-proxy-ca.crt", oldFrontProxyCa],
+        ["etcd/ca.crt", oldEtcdCa],
+      ];
+      for (const [name, before] of replaced) {
         assert.notEqual(
           parseCertificate(await read(name)).serialNumber,
           parseCertificate(before).serialNumber,
@@ -196,9 +189,8 @@ Deno.test({
       }
       // kwok holds a token in a file (test/cluster/supervisor_kwok.ts), as an external client of
       // the API does; its owner gives it a token of the new key before the old key goes.
-      const kwokToken = (await cluster.kubectl(KWOK_TOKEN_ARGS)).trim();
+      const kwokToken = await writeKwokToken(cluster.kubectl, cluster.env.CLUSTER_STATE_DIR);
       assert.equal(jwtKeyId(kwokToken), newKid);
-      await Deno.writeTextFile(join(cluster.env.CLUSTER_STATE_DIR, KWOK_TOKEN_FILE), kwokToken);
     });
 
     await t.step(
@@ -206,15 +198,7 @@ Deno.test({
       async () => {
         await writePlan("finalize");
         const started = Date.now();
-        const killed = await runUntilKilled(cluster.env, planPath, [FINALIZE_KILL_POINT]);
-        assert.ok(
-          killed.killedAt,
-          `the run reached ${pointName(FINALIZE_KILL_POINT)}:\n${killed.stderr.slice(-4000)}`,
-        );
-        assert.equal(killed.code, 137, "the killed run died of SIGKILL");
-        console.log(
-          `finalize: killed at ${pointName(FINALIZE_KILL_POINT)} after ${killed.lastLine}`,
-        );
+        await runKilledAt(cluster.env, planPath, FINALIZE_KILL_POINT, "rotate (finalize)");
         assertExit(
           await caRotator(cluster, ["rotate", "--plan", planPath]),
           0,
@@ -312,7 +296,8 @@ Deno.test({
         assert.deepEqual(old, ["401", "401", "401", "401"]);
         // The legacy token Secret was re-issued with the new key, and works.
         assert.equal(await tokenSecretKeyId(cluster, "team-a", "reader-token"), newKid);
-        assert.equal(await tokenStatus(cluster.endpoint, await legacyToken(), bothCas), "200");
+        const legacyToken = await tokenSecretToken(cluster, "team-a", "reader-token");
+        assert.equal(await tokenStatus(cluster.endpoint, legacyToken!, bothCas), "200");
         for (const root of cluster.nodeRoots) {
           assert.deepEqual(await publicKeyIds(await Deno.readTextFile(join(root, PKI, "sa.pub"))), [
             newKid,
@@ -363,6 +348,25 @@ Deno.test({
         [SNAPSHOT],
       );
     });
+
+    await t.step(
+      "negative control: the probe, waiting as long, counts the failures of old credentials",
+      async () => {
+        const { trusting: trustCounts, client: clientCounts } = await probeOldCredentials(
+          cluster.endpoint,
+          oldAdmin,
+          await read("ca.crt"),
+          dir,
+          PROBE_TIMEOUT_SECONDS,
+        );
+        console.log(`probe trusting the old CA only: ${JSON.stringify(trustCounts)}`);
+        console.log(`probe with an old-CA client certificate: ${JSON.stringify(clientCounts)}`);
+        assert.ok(trustCounts.requests > 0);
+        assert.equal(trustCounts.tlsFailures, trustCounts.requests, "every request: TLS failure");
+        assert.ok(clientCounts.requests > 0);
+        assert.equal(clientCounts.unauthorized, clientCounts.requests, "every request: 401");
+      },
+    );
 
     await t.step("status shows every step done; rotating again changes nothing", async () => {
       const status = await caRotator(cluster, ["status", "--plan", planPath]);

@@ -7,6 +7,7 @@
  * over).
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -98,4 +99,26 @@ export async function runUntilKilled(
   clearTimeout(timer);
   const { code } = await child.status;
   return { code, pid: child.pid, lines, stderr: await stderr, killedAt, lastLine };
+}
+
+/**
+ * {@link runUntilKilled} at one point, asserting the run reached it and died of SIGKILL (`what`
+ * names the run in the messages); prints where the kill landed and how long the run took.
+ */
+export async function runKilledAt(
+  env: Record<string, string>,
+  plan: string,
+  point: KillPoint,
+  what: string,
+): Promise<KilledRun> {
+  const started = Date.now();
+  const killed = await runUntilKilled(env, plan, [point]);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  assert.ok(
+    killed.killedAt,
+    `${what} reached ${pointName(point)} (exit ${killed.code}):\n` + killed.stderr.slice(-4000),
+  );
+  assert.equal(killed.code, 137, `${what} died of SIGKILL`);
+  console.log(`${what}: killed at ${pointName(point)} after ${killed.lastLine}, ${seconds} s`);
+  return killed;
 }

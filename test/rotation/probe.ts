@@ -6,7 +6,11 @@
  * @module
  */
 import { join } from "node:path";
-import { kubeconfigCaData, kubeconfigClientCert } from "../../src/formats/kubeconfig_file.ts";
+import {
+  kubeconfigCaData,
+  kubeconfigClientCert,
+  setKubeconfigCaData,
+} from "../../src/formats/kubeconfig_file.ts";
 
 /** What the probe saw. */
 export interface ProbeCounts {
@@ -21,8 +25,6 @@ export interface ProbeCounts {
   unauthorized: number;
   /** Anything else: connection refused, 5xx … */
   otherFailures: number;
-  /** When each of the first 100 other failures ended (ISO 8601), to place it in the run. */
-  otherFailuresAt: string[];
   /** When each of the first 100 requests that succeeded slowly (over 2 s) ended (ISO 8601). */
   slowAt: string[];
   /** The longest a successful request took, in milliseconds. */
@@ -64,7 +66,6 @@ export function startProbe(
     tlsFailures: 0,
     unauthorized: 0,
     otherFailures: 0,
-    otherFailuresAt: [],
     slowAt: [],
     slowestMs: 0,
     notReadyNodes: 0,
@@ -89,6 +90,29 @@ export function startProbe(
       return counts;
     },
   };
+}
+
+/**
+ * The probe's negative control after a rotation: probes `endpoint` for 2 s with `oldKubeconfig`
+ * (a kubeconfig of before the rotation) as it is, trusting the old CA only, and with `newCa` but
+ * its old client certificate, each written into `dir`. The counts of both.
+ */
+export async function probeOldCredentials(
+  endpoint: string,
+  oldKubeconfig: string,
+  newCa: string,
+  dir: string,
+  timeoutSeconds = 5,
+): Promise<{ trusting: ProbeCounts; client: ProbeCounts }> {
+  const oldTrust = join(dir, "old-admin.conf");
+  await Deno.writeTextFile(oldTrust, oldKubeconfig);
+  const oldClient = join(dir, "old-client.conf");
+  await Deno.writeTextFile(oldClient, setKubeconfigCaData(oldKubeconfig, newCa));
+  const [trusting, client] = [oldTrust, oldClient].map((kubeconfig) =>
+    startProbe(endpoint, kubeconfig, 100, timeoutSeconds)
+  );
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return { trusting: await trusting.stop(), client: await client.stop() };
 }
 
 async function probeOnce(
@@ -140,7 +164,6 @@ async function probeOnce(
     counts.lastFailure = `401 on ${path}`;
   } else if (output.code !== 0 || status !== "200") {
     counts.otherFailures++;
-    if (counts.otherFailuresAt.length < 100) counts.otherFailuresAt.push(new Date().toISOString());
     counts.lastFailure = `curl exit ${output.code}, HTTP ${status} on ${path}: ${message}`;
   } else {
     counts.ok++;

@@ -26,7 +26,7 @@ import { findKeysInCluster } from "./cluster_key_scan.ts";
 import { describeLeak, findLeaks, keyNeedles } from "./secret_scan.ts";
 import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 import { jwtKeyId, publicKeyIds } from "../../src/pki/mod.ts";
-import { type KilledRun, type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import { type KilledRun, type KillPoint, runKilledAt } from "./kill_at_event.ts";
 import {
   clientTotals,
   createTokenSecret,
@@ -178,19 +178,8 @@ Deno.test({
   const cluster = await startCluster({ apiServers: 3, nodes: 2 });
   let probe: Probe | undefined;
   const outputs: { what: string; result: RunResult }[] = [];
-  const killedRun = async (what: string, plan: string, point: KillPoint) => {
-    const started = Date.now();
-    const killed = await runUntilKilled(cluster.env, plan, [point]);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    assert.ok(
-      killed.killedAt,
-      `${what} reached ${pointName(point)} (exit ${killed.code}):\n` +
-        killed.stderr.slice(-4000),
-    );
-    assert.equal(killed.code, 137, `${what} died of SIGKILL`);
-    console.log(`${what}: killed at ${pointName(point)} after ${killed.lastLine}, ${seconds} s`);
-    return killed;
-  };
+  const killedRun = (what: string, plan: string, point: KillPoint) =>
+    runKilledAt(cluster.env, plan, point, what);
   const run = async (what: string, args: string[], code: number) => {
     const started = Date.now();
     const result = await caRotator(cluster, args);

@@ -95,18 +95,23 @@ export async function createTokenSecret(cluster: TestCluster, namespace: string,
       },
     }),
   });
-  return await eventually(`${namespace}/${name} holds a token`, async () => {
-    const secret = await cluster.kubectlJson<{ data?: { token?: string } }>(
-      ["get", "secret", name, "-n", namespace],
-    );
-    return secret.data?.token ? jwtKeyId(atob(secret.data.token)) : undefined;
-  }, 60_000);
+  return await eventually(
+    `${namespace}/${name} holds a token`,
+    () => tokenSecretKeyId(cluster, namespace, name),
+    60_000,
+  );
+}
+
+/** A legacy token Secret's token; undefined while it holds none. */
+export async function tokenSecretToken(cluster: TestCluster, namespace: string, name: string) {
+  const secret = await cluster.kubectlJson<{ data?: { token?: string } }>(
+    ["get", "secret", name, "-n", namespace],
+  );
+  return secret.data?.token ? atob(secret.data.token) : undefined;
 }
 
 /** The key id of a legacy token Secret's token; undefined while it holds none. */
 export async function tokenSecretKeyId(cluster: TestCluster, namespace: string, name: string) {
-  const secret = await cluster.kubectlJson<{ data?: { token?: string } }>(
-    ["get", "secret", name, "-n", namespace],
-  );
-  return secret.data?.token ? jwtKeyId(atob(secret.data.token)) : undefined;
+  const token = await tokenSecretToken(cluster, namespace, name);
+  return token ? jwtKeyId(token) : undefined;
 }
