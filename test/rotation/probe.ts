@@ -5,6 +5,7 @@
  * Failures are sorted by cause, so a test can tell trust failures from a server being down.
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   kubeconfigCaData,
@@ -95,15 +96,16 @@ export function startProbe(
 /**
  * The probe's negative control after a rotation: probes `endpoint` for 2 s with `oldKubeconfig`
  * (a kubeconfig of before the rotation) as it is, trusting the old CA only, and with `newCa` but
- * its old client certificate, each written into `dir`. The counts of both.
+ * its old client certificate, each written into `dir`; prints both counts and asserts that every
+ * request of the first was a TLS failure and every one of the second a 401.
  */
-export async function probeOldCredentials(
+export async function assertOldCredentialsFail(
   endpoint: string,
   oldKubeconfig: string,
   newCa: string,
   dir: string,
   timeoutSeconds = 5,
-): Promise<{ trusting: ProbeCounts; client: ProbeCounts }> {
+): Promise<void> {
   const oldTrust = join(dir, "old-admin.conf");
   await Deno.writeTextFile(oldTrust, oldKubeconfig);
   const oldClient = join(dir, "old-client.conf");
@@ -112,7 +114,13 @@ export async function probeOldCredentials(
     startProbe(endpoint, kubeconfig, 100, timeoutSeconds)
   );
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  return { trusting: await trusting.stop(), client: await client.stop() };
+  const [trustCounts, clientCounts] = [await trusting.stop(), await client.stop()];
+  console.log(`probe trusting the old CA only: ${JSON.stringify(trustCounts)}`);
+  console.log(`probe with an old-CA client certificate: ${JSON.stringify(clientCounts)}`);
+  assert.ok(trustCounts.requests > 0);
+  assert.equal(trustCounts.tlsFailures, trustCounts.requests, "every request: TLS failure");
+  assert.ok(clientCounts.requests > 0);
+  assert.equal(clientCounts.unauthorized, clientCounts.requests, "every request: 401");
 }
 
 async function probeOnce(
