@@ -3,7 +3,8 @@
  * replayed, in plan order, as a dry run over overlays of the nodes and the cluster as they are
  * now — observe, diff, and the apply laid over the overlay, so a later step sees what an earlier
  * one would write — and the replay's net change is the drift. Steps a run stopped in are replayed
- * too, as pending: what they would still write is theirs to finish, not drift. It writes nothing;
+ * too, as pending: what they would still write is theirs to finish, not drift; a step that a
+ * later done or pending step ends (its kind's `endedBy`) is not replayed. It writes nothing;
  * a done step whose replay fails is reported as not re-checked (its error wrapped with its id),
  * not as drift.
  * @module
@@ -76,8 +77,11 @@ export async function checkDrift(deps: DriftCheckDeps): Promise<DriftReport> {
     const kind = deps.registry.get(step.kind);
     const action = driftAction(kind.drift);
     if (action === undefined) continue;
+    // A later step that is done, or that a run stopped in (it may have deleted them already),
+    // ends what its `endedBy` kinds made: replaying those would make them again.
     const later = deps.steps.slice(deps.steps.indexOf(step) + 1)
-      .filter((each) => deps.done(each.id)).map((each) => each.kind);
+      .filter((each) => deps.done(each.id) || (deps.started?.(each.id) ?? false))
+      .map((each) => each.kind);
     if (!pending && endedByLater(kind.drift, later)) continue;
     const ctx: StepContext = {
       ...overlay,

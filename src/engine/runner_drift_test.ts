@@ -19,6 +19,7 @@ import { OverlayNode } from "./overlay_node.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import { memoryEvents } from "./events.ts";
+import { checkDrift } from "./drift_check.ts";
 
 interface TestStep {
   id: string;
@@ -301,5 +302,76 @@ Deno.test("drift: a done step a later done step ends (endedBy) is not re-checked
   const ended = await runTo("finalize");
   assert.deepEqual(ended.drift.map((each) => [each.outcome, each.checked]), [["clean", []]]);
   assert.equal(await env.node.readFile("/etc/staged"), undefined, "not staged again");
+  await env.cleanup();
+});
+
+Deno.test("drift: a step a later step ends is not re-checked while a run is stopped in that later step", async () => {
+  // As distribute-sa-key, activate-sa-key and remove-old-sa-key: a staged file made once (a new
+  // key: another one each time it is made), copied into place, then deleted. A run killed once the
+  // deletion is done but before its step is: the staged file is gone, the copy in place stays.
+  const env = await setup();
+  const store = memoryProgressStore();
+  const stageOnce: StepKind = {
+    ...fileKind("stage-once", { reapply: "a test kind", endedBy: ["delete-file"] }),
+    async observe(ctx: StepContext, step: TestStep) {
+      const node = ctx.controlPlane[0];
+      const current = await node.readFile(step.path);
+      return { node: node.name, current, desired: current ?? `${crypto.randomUUID()}\n` };
+    },
+  } as unknown as StepKind;
+  const registry = new StepRegistry([
+    stageOnce,
+    fileKind("copy-file", { reapply: "a test kind", endedBy: ["delete-file"] }),
+    fileKind("delete-file", { none: "a test kind" }),
+  ]);
+  const steps: TestStep[] = [
+    { id: "stage", phase: "trust", kind: "stage-once", path: "/etc/staged" },
+    {
+      id: "activate",
+      phase: "finalize",
+      kind: "copy-file",
+      path: "/etc/active",
+      from: "/etc/staged",
+    },
+    { id: "unstage", phase: "finalize", kind: "delete-file", path: "/etc/other", content: "x\n" },
+  ];
+  const runTo = async (stopAfter: string) =>
+    await runPlan({
+      loaded: loadedPlan(steps, stopAfter),
+      registry,
+      store,
+      context: env.context(),
+      printer: memoryPrinter(),
+      recheckDone: true,
+    });
+  await runTo("trust");
+  const staged = await env.node.readFile("/etc/staged");
+  await env.node.writeFile("/etc/active", staged!);
+  await env.node.removeFile("/etc/staged");
+  const progress = (await store.load())!;
+  progress.steps["activate"] = { status: "done", attempts: 1, digest: "digest-activate" };
+  progress.steps["unstage"] = { status: "running", attempts: 1, digest: "digest-unstage" };
+  await store.save(progress);
+  const resumed = await runTo("finalize");
+  assert.deepEqual(resumed.drift.map((each) => each.outcome), ["clean"]);
+  assert.equal(await env.node.readFile("/etc/active"), staged, "the copy in place is kept");
+  assert.equal(await env.node.readFile("/etc/staged"), undefined, "nothing staged again");
+  // Negative control: the same state, with the stopped-in step not counted as begun: the replay
+  // stages a new file and finds it, and the copy in place, drifted.
+  const recheck = (started: boolean) =>
+    checkDrift({
+      steps,
+      done: (id) => id !== "unstage",
+      started: (id) => started && id === "unstage",
+      registry,
+      context: env.context(),
+      rotationStartedAt: new Date(),
+    });
+  assert.deepEqual((await recheck(true)).findings, []);
+  const findings = (await recheck(false)).findings;
+  assert.deepEqual(findings.map((each) => [each.name, each.steps]), [
+    ["cp-1:/etc/staged", ["stage"]],
+    ["cp-1:/etc/active", ["activate"]],
+  ]);
   await env.cleanup();
 });

@@ -6,9 +6,9 @@
  * The CI set holds 38 candidates (a point in a step a resumed run finishes first is passed by);
  * the full set (`CA_ROTATOR_CRASH_POINTS=all`) is every step's start, first two changes, first
  * two waits and end, and a kill 50 ms and 150 ms after its start. The etcd CA's steps and the
- * service-account key's kinds are not in that plan: their kill points are etcd_ca_rotation_test's
- * (inside `etcd-trust-bundle`, a member restarting, on its own cluster of three stacked members),
- * sa_key_rotation_test's and four_credentials_test's (both, with the CAs', in one plan).
+ * service-account key's kinds are not in that plan: {@link NEW_CREDENTIAL_POINTS} are their
+ * points, in the plan of all four credentials (four_credentials_test, on three stacked etcd
+ * members, with the same loop and checks).
  * @module
  */
 import type { KillPoint } from "./kill_at_event.ts";
@@ -85,3 +85,30 @@ export function allPoints(stepIds: readonly string[]): KillPoint[] {
     timed(step, 150),
   ]);
 }
+
+/**
+ * The points in the etcd CA's and the service-account key's steps of the four-credential plan
+ * (test/rotation/four_credentials_plan.ts): one inside every step that writes for them — the
+ * snapshot, the distributions, each round of etcd member restarts (trust, finalize), the new
+ * etcd leaves (which the members read at their next handshake, no restart), the
+ * signing switch, the key's activation and removal, the old etcd CA's removal — and the two
+ * gates' starts.
+ */
+export const NEW_CREDENTIAL_POINTS: readonly KillPoint[] = [
+  // trust
+  point("etcd-snapshot", "ChangeApplied", 1),
+  point("distribute-etcd-ca", "ChangeApplied", 1),
+  point("distribute-sa-key", "ChangeApplied", 1),
+  point("etcd-trust-bundle", "Waiting", 4),
+  point("etcd-trust-gate", "StepStarted"),
+  // switch
+  point("activate-etcd-ca", "ChangeApplied", 1),
+  point("reissue-etcd-leaves", "ChangeApplied", 1),
+  point("apiserver-sa-signing-new", "Waiting", 1),
+  // finalize
+  point("sa-token-gate", "StepStarted"),
+  point("activate-sa-key", "ChangeApplied", 1),
+  point("etcd-trust-new", "Waiting", 2),
+  point("remove-old-sa-key", "ChangeApplied", 1),
+  point("remove-old-etcd-ca", "ChangeApplied", 1),
+];

@@ -27,7 +27,8 @@ import {
   kubeletStatuses,
 } from "./end_state.ts";
 import { namingWebhook, webhookConfiguration, webhookTrust } from "./unused_webhook.ts";
-import { type KilledRun, type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
+import { KillSchedule } from "./kill_schedule.ts";
 import { allPoints, CI_POINTS } from "./crash_points.ts";
 import { CrashChecks } from "./crash_checks.ts";
 import { parse as parseYaml } from "yaml";
@@ -78,38 +79,10 @@ Deno.test({
       Deno.writeTextFile(planPath, demoPlan.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`));
     const steps = (parseYaml(demoPlan) as { steps: { id: string; phase: string; kind: string }[] })
       .steps;
-    const stepOf = (id: string) => steps.find((step) => step.id === id)!;
     const full = Deno.env.get("CA_ROTATOR_CRASH_POINTS") === "all";
     const points: KillPoint[] = full ? allPoints(steps.map((step) => step.id)) : [...CI_POINTS];
-    for (const each of points) assert.ok(stepOf(each.step), `${pointName(each)}: a plan step`);
-
     const checks = new CrashChecks(cluster, "local-demo");
-    const covered: KillPoint[] = [];
-    /** Where each kill landed: the last event line before it (`step/Type`). */
-    const landed = new Map<KillPoint, string>();
-    const passedBy: KillPoint[] = [];
-    const open = (phase: string) =>
-      points.filter((each) =>
-        stepOf(each.step).phase === phase && !covered.includes(each) && !passedBy.includes(each)
-      );
-    /** After a run: points of steps it finished are passed by, unless it was killed at them. */
-    const settle = (run: KilledRun, phase: string) => {
-      if (run.killedAt) {
-        covered.push(run.killedAt);
-        landed.set(run.killedAt, run.lastLine ?? "");
-      }
-      const done = new Set(
-        run.lines.filter((line) => line.type === "StepDone").map((line) => line.step),
-      );
-      for (const each of open(phase)) if (done.has(each.step)) passedBy.push(each);
-    };
-    const killed = async (run: KilledRun, phase: string) => {
-      settle(run, phase);
-      const where = pointName(run.killedAt!);
-      assert.equal(run.code, 137, `the run killed at ${where} died of SIGKILL`);
-      console.log(`kill ${covered.length}: ${where}, after ${run.lastLine} (pid ${run.pid})`);
-      await checks.afterKill(where);
-    };
+    const schedule = new KillSchedule(points, steps, checks);
 
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     const kubeletsBefore = await kubeletStatuses(cluster);
@@ -117,26 +90,15 @@ Deno.test({
     /** Runs the phase, killing each run at the next open point, until a run completes it. */
     const resumePhase = async (phase: string) => {
       await writePlan(phase);
-      for (;;) {
-        const run = await runUntilKilled(cluster.env, planPath, open(phase));
-        if (run.killedAt) {
-          await killed(run, phase);
-          continue;
+      await schedule.resumePhase(cluster.env, planPath, phase, async () => {
+        // What the kubelets saw, to tell a kubelet that lost the API from one that is down.
+        for (const status of await kubeletStatuses(cluster)) {
+          console.log(
+            `kubelet ${status.node}: running ${status.running}, ${status.consecutiveFailures} ` +
+              `failures in a row, last error: ${status.lastError}`,
+          );
         }
-        settle(run, phase);
-        if (run.code !== 0) {
-          // What the kubelets saw, to tell a kubelet that lost the API from one that is down.
-          for (const status of await kubeletStatuses(cluster)) {
-            console.log(
-              `kubelet ${status.node}: running ${status.running}, ${status.consecutiveFailures} ` +
-                `failures in a row, last error: ${status.lastError}`,
-            );
-          }
-        }
-        assert.equal(run.code, 0, `rotate (${phase}, not killed):\n${run.stderr.slice(-4000)}`);
-        await checks.afterKill(`the end of ${phase}`);
-        return;
-      }
+      });
     };
 
     await t.step("trust: killed at each point, each rerun resumes", () => resumePhase("trust"));
@@ -151,7 +113,7 @@ Deno.test({
           Array.from(
             { length: 5 },
             (_, i) =>
-              runUntilKilled(cluster.env, planPath, open("finalize"), {
+              runUntilKilled(cluster.env, planPath, schedule.open("finalize"), {
                 // The run that proceeds is killed only once the other four have been refused: a
                 // run that starts after a kill would take the dead holder's lock over.
                 killWhen: () => finished.length === 4,
@@ -180,7 +142,7 @@ Deno.test({
         }
         console.log(`5 concurrent starts: pid ${winner.pid} proceeded, 4 refused (exit 1)`);
         assert.ok(winner.killedAt, "the run that proceeded was killed at a point");
-        await killed(winner, "finalize");
+        await schedule.killed(winner, "finalize");
       },
     );
 
@@ -190,23 +152,13 @@ Deno.test({
     );
 
     await t.step("the kills covered every writing step kind, inside a step", () => {
-      const names = covered.map(pointName);
-      console.log(`kills: ${covered.length}; points covered: ${names.join(", ")}`);
+      const { covered, passedBy } = schedule;
+      console.log(`kills: ${covered.length}; points covered: ${covered.map(pointName).join(", ")}`);
       console.log(`points passed by (a resumed step ended first): ${passedBy.map(pointName)}`);
       console.log(`node files read and parsed after the kills: ${checks.filesChecked}`);
       assert.ok(covered.length >= (full ? 60 : 30), `${covered.length} kill points`);
-      // Inside a step: after its StepStarted line and before its StepDone — while it applies or
-      // waits (the last line its StepStarted or a Waiting), or once its apply is over.
-      const inside = (each: KillPoint, types: string[]) => {
-        const [step, type] = landed.get(each)!.split("/");
-        return step === each.step && types.includes(type);
-      };
-      const kinds = (types: string[]) =>
-        new Set(
-          covered.filter((each) => inside(each, types)).map((each) => stepOf(each.step).kind),
-        );
-      const whileApplying = kinds(["StepStarted", "Waiting"]);
-      const afterApply = kinds(["ChangeApplied"]);
+      const whileApplying = schedule.kindsKilledInside(["StepStarted", "Waiting"]);
+      const afterApply = schedule.kindsKilledInside(["ChangeApplied"]);
       console.log(`killed while applying or waiting: ${[...whileApplying].sort().join(", ")}`);
       console.log(`killed once the apply was over: ${[...afterApply].sort().join(", ")}`);
       for (const kind of WRITING_KINDS) {

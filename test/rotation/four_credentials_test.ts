@@ -5,8 +5,11 @@
  * switch → finalize (test/rotation/four_credentials_plan.ts). For the whole rotation: the API
  * probed through the load balancer, etcd written and read through every member with the API
  * server's own etcd client credentials, client-go in-cluster clients with bound tokens, and a
- * legacy token Secret. The trust run is killed inside `etcd-trust-bundle` and the finalize run
- * once `activate-sa-key` has written; each resumed run converges. Afterwards: a token of the old
+ * legacy token Secret. Every phase's runs are SIGKILLed inside the etcd CA's and the service-
+ * account key's steps (crash_points.ts's NEW_CREDENTIAL_POINTS: the snapshot, the distributions,
+ * each round of etcd member restarts, the signing switch, the key's activation and removal, the
+ * gates) and resumed until the phase completes, with the crash checks after every kill (node files
+ * whole, the progress record parses, one new-CA Secret whose CAs never change). Afterwards: a token of the old
  * key gets 401, the JWKS lists the new key only, an old-CA etcd client is refused by every
  * member, and the old cluster and front-proxy CAs are gone everywhere. Each credential's negative
  * control and rollback are its own test's (rotation_e2e_test, sa_key_rotation_test,
@@ -19,7 +22,11 @@ import { writeKwokToken } from "../cluster/supervisor_kwok.ts";
 import { assertOldCredentialsFail, type Probe, startProbe } from "./probe.ts";
 import { clientStatuses, deployInClusterClients, describeClient } from "./in_cluster_clients.ts";
 import { assertExit, assertOldCaGone, caRotator, dryRunJson } from "./end_state.ts";
-import { type KillPoint, runKilledAt } from "./kill_at_event.ts";
+import { pointName } from "./kill_at_event.ts";
+import { NEW_CREDENTIAL_POINTS } from "./crash_points.ts";
+import { CrashChecks } from "./crash_checks.ts";
+import { KillSchedule, type ScheduledStep } from "./kill_schedule.ts";
+import { parse as parseYaml } from "yaml";
 import {
   apiServerEtcdCredentials,
   byHandOff,
@@ -62,11 +69,6 @@ const PLAN_NAME = "four-credentials";
 const SNAPSHOT = "var/lib/etcd-snapshot/before-etcd-ca.db";
 /** How long the probe through haproxy waits for an answer (below). */
 const PROBE_TIMEOUT_SECONDS = 20;
-
-/** Inside etcd-trust-bundle: one member's manifest rewritten, that member coming back. */
-const TRUST_KILL_POINT: KillPoint = { step: "etcd-trust-bundle", type: "Waiting", k: 4 };
-/** sa.key/sa.pub are the new pair; no flag names them yet. */
-const FINALIZE_KILL_POINT: KillPoint = { step: "activate-sa-key", type: "ChangeApplied", k: 1 };
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(0);
 
@@ -133,6 +135,14 @@ Deno.test({
       console.log(`dry run: ${JSON.stringify(document.summary)}`);
     });
 
+    const steps = (parseYaml(await fourCredentialsPlan(PLAN_NAME, "finalize")) as {
+      steps: ScheduledStep[];
+    }).steps;
+    const schedule = new KillSchedule(
+      NEW_CREDENTIAL_POINTS,
+      steps,
+      new CrashChecks(cluster, PLAN_NAME),
+    );
     const clientsAtStart = await clientStatuses(cluster);
     probe = startProbe(cluster.endpoint, cluster.kubeconfig, 250, PROBE_TIMEOUT_SECONDS);
     etcdProbe = startEtcdProbe(cluster, 300);
@@ -140,12 +150,11 @@ Deno.test({
     let newKid = "";
 
     await t.step(
-      "trust: killed inside etcd-trust-bundle, resumed; everything trusts both",
+      "trust: killed inside each new step, resumed; everything trusts both",
       async () => {
         await writePlan("trust");
         const started = Date.now();
-        await runKilledAt(cluster.env, planPath, TRUST_KILL_POINT, "rotate (trust)");
-        assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (trust)");
+        await schedule.resumePhase(cluster.env, planPath, "trust");
         phaseSeconds.trust = seconds(started);
         [newKid] = await publicKeyIds(await read("sa-new.pub"));
         assert.deepEqual(await jwksKeyIds(cluster), [oldKid, newKid].sort());
@@ -164,49 +173,65 @@ Deno.test({
       },
     );
 
-    await t.step("switch: new CAs issue, the new key signs", async () => {
-      await writePlan("switch");
-      const started = Date.now();
-      assertExit(await caRotator(cluster, ["rotate", "--plan", planPath]), 0, "rotate (switch)");
-      phaseSeconds.switch = seconds(started);
-      const token = await teamAToken(cluster);
-      assert.equal(jwtKeyId(token), newKid, "a new token is signed by the new key");
-      for (const endpoint of endpoints) {
-        assert.equal(await tokenStatus(endpoint, token, bothCas), "200", `${endpoint}: new key`);
-        assert.equal(await tokenStatus(endpoint, oldToken, bothCas), "200", `${endpoint}: old`);
-      }
-      const replaced: [string, string][] = [
-        ["ca.crt", oldCa],
-        ["front-proxy-ca.crt", oldFrontProxyCa],
-        ["etcd/ca.crt", oldEtcdCa],
-      ];
-      for (const [name, before] of replaced) {
-        assert.notEqual(
-          parseCertificate(await read(name)).serialNumber,
-          parseCertificate(before).serialNumber,
-          `${name} is the new CA`,
-        );
-      }
-      // kwok holds a token in a file (test/cluster/supervisor_kwok.ts), as an external client of
-      // the API does; its owner gives it a token of the new key before the old key goes.
-      const kwokToken = await writeKwokToken(cluster.kubectl, cluster.env.CLUSTER_STATE_DIR);
-      assert.equal(jwtKeyId(kwokToken), newKid);
-    });
+    await t.step(
+      "switch: killed inside each new step, resumed; new CAs issue, the new key signs",
+      async () => {
+        await writePlan("switch");
+        const started = Date.now();
+        await schedule.resumePhase(cluster.env, planPath, "switch");
+        phaseSeconds.switch = seconds(started);
+        const token = await teamAToken(cluster);
+        assert.equal(jwtKeyId(token), newKid, "a new token is signed by the new key");
+        for (const endpoint of endpoints) {
+          assert.equal(await tokenStatus(endpoint, token, bothCas), "200", `${endpoint}: new key`);
+          assert.equal(await tokenStatus(endpoint, oldToken, bothCas), "200", `${endpoint}: old`);
+        }
+        const replaced: [string, string][] = [
+          ["ca.crt", oldCa],
+          ["front-proxy-ca.crt", oldFrontProxyCa],
+          ["etcd/ca.crt", oldEtcdCa],
+        ];
+        for (const [name, before] of replaced) {
+          assert.notEqual(
+            parseCertificate(await read(name)).serialNumber,
+            parseCertificate(before).serialNumber,
+            `${name} is the new CA`,
+          );
+        }
+        // kwok holds a token in a file (test/cluster/supervisor_kwok.ts), as an external client of
+        // the API does; its owner gives it a token of the new key before the old key goes.
+        const kwokToken = await writeKwokToken(cluster.kubectl, cluster.env.CLUSTER_STATE_DIR);
+        assert.equal(jwtKeyId(kwokToken), newKid);
+      },
+    );
 
     await t.step(
-      "finalize: killed after activate-sa-key wrote, resumed; old ones gone",
+      "finalize: killed inside each new step, resumed; old ones gone",
       async () => {
         await writePlan("finalize");
         const started = Date.now();
-        await runKilledAt(cluster.env, planPath, FINALIZE_KILL_POINT, "rotate (finalize)");
-        assertExit(
-          await caRotator(cluster, ["rotate", "--plan", planPath]),
-          0,
-          "rotate (finalize)",
-        );
+        await schedule.resumePhase(cluster.env, planPath, "finalize");
         phaseSeconds.finalize = seconds(started);
       },
     );
+
+    await t.step("the kills landed inside every new step they name", () => {
+      const { covered, passedBy } = schedule;
+      console.log(`kills: ${covered.length}; points covered: ${covered.map(pointName).join(", ")}`);
+      console.log(`node files read and parsed after the kills: ${schedule.checks.filesChecked}`);
+      assert.deepEqual(passedBy.map(pointName), [], "no point passed by");
+      const inside = schedule.stepsKilledInside(["StepStarted", "Waiting", "ChangeApplied"]);
+      assert.deepEqual(
+        inside,
+        NEW_CREDENTIAL_POINTS.map((each) => each.step),
+        "every kill landed inside its step",
+      );
+      assert.equal(
+        Object.keys(schedule.checks.newCaFingerprints ?? {}).length,
+        3,
+        "one new cluster, front-proxy and etcd CA throughout",
+      );
+    });
 
     const apiCounts = await probe.stop();
     probe = undefined;
