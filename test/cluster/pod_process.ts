@@ -1,6 +1,7 @@
 /**
  * One kwok pod's real process (see pod_processes.ts): its directory, its ServiceAccount volume
- * (a bound token, refreshed as the kubelet does, `ca.crt`, `namespace`), its environment, the
+ * (a bound token, refreshed as the kubelet does, `ca.crt`, `namespace`; or a Secret volume the
+ * pod mounts there, synced as the kubelet does: pod_secret_volume.ts), its environment, the
  * process itself (restarted with back-off when it exits) and its record `process.json`.
  * Everything a PodProcess does happens in order, one operation at a time.
  * @module
@@ -14,6 +15,13 @@ import {
   programArgv,
   programOf,
 } from "./pod_programs.ts";
+import {
+  readSecretVolume,
+  type SecretVolume,
+  secretVolumeAt,
+  syncDelayMs,
+  syncFrequencyMs,
+} from "./pod_secret_volume.ts";
 import { writeVolume } from "./pod_volume.ts";
 import { ManagedProcess } from "./managed_process.ts";
 import { writeJsonAtomic } from "./state.ts";
@@ -157,6 +165,21 @@ export interface PodProcessRecord {
   };
   /** Where `ca.crt` comes from, and how often it was (re)written. */
   ca?: { source: "configmap" | "override"; writes: number; updatedAt?: string };
+  /** The Secret volume at the ServiceAccount path (absent when the pod mounts none). */
+  secret?: {
+    /** The Secret's name. */
+    name: string;
+    /** The sync frequency, before jitter. */
+    syncFrequencySeconds: number;
+    /** Syncs (reads of the Secret), failed ones included. */
+    syncs: number;
+    /** Syncs that changed the files. */
+    writes: number;
+    /** When the files last changed. */
+    updatedAt?: string;
+    /** Why the last sync failed (the files were kept). */
+    lastError?: string;
+  };
   paths: PodPaths;
 }
 
@@ -175,6 +198,11 @@ export interface PodProcessOptions {
    * the API server extends to a year); the mechanism requests this.
    */
   tokenExpirationSeconds: number;
+  /**
+   * The kubelet's `--sync-frequency`: how often a Secret volume is synced (stretched by 0–50 %),
+   * unless the pod's sync-frequency annotation says otherwise.
+   */
+  syncFrequencyMs: number;
   /** The namespace's kube-root-ca.crt `ca.crt` as last seen by the controller's watch. */
   rootCaOf: (namespace: string) => string | undefined;
   /** Log line sink. */
@@ -208,6 +236,8 @@ export class PodProcess {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #token?: { token: string; expiresAt: Date };
   #refreshTimer?: ReturnType<typeof setTimeout>;
+  #secretMounted = false;
+  #secretTimer?: ReturnType<typeof setTimeout>;
   #ca?: { data: string; source: "configmap" | "override" };
   #caWritten?: string;
   #record: PodProcessRecord;
@@ -319,8 +349,13 @@ export class PodProcess {
     }
     try {
       await Deno.mkdir(this.paths.dir, { recursive: true });
-      const source = serviceAccountTokenSource(this.#pod);
-      if (source) {
+      const secret = secretVolumeAt(this.#pod, SERVICE_ACCOUNT_PATH);
+      if (secret) {
+        // Mounted once; from then on synced every sync period, failures keeping the files.
+        if (!this.#secretMounted) await this.#syncSecret(secret);
+        this.#secretMounted = true;
+        this.#scheduleSecretSync();
+      } else if (serviceAccountTokenSource(this.#pod)) {
         this.#ca = await this.#resolveCa();
         if (!this.#token || Date.now() >= this.#refreshAt().getTime()) await this.#requestToken();
         await this.#writeVolume();
@@ -487,6 +522,52 @@ export class PodProcess {
       this.#writeRecord();
       this.#scheduleRefresh(10_000);
     }
+  }
+
+  /** Writes the Secret volume from the Secret as it is now; throws the mount error. */
+  async #syncSecret(volume: SecretVolume): Promise<void> {
+    const record = this.#record.secret ??= {
+      name: volume.secretName,
+      syncFrequencySeconds: syncFrequencyMs(this.#pod, this.#o.syncFrequencyMs) / 1000,
+      syncs: 0,
+      writes: 0,
+    };
+    record.syncs++;
+    try {
+      const files = await readSecretVolume(this.#o.api, this.namespace, volume);
+      if (this.#removed) return;
+      if (await writeVolume(this.paths.serviceAccountDir, files)) {
+        record.writes++;
+        record.updatedAt = new Date().toISOString();
+        const keys = Object.keys(files).sort().join(", ");
+        this.#o.log(
+          `[pods] ${this.namespace}/${this.name}: secret "${volume.secretName}" written (${keys})`,
+        );
+      }
+      record.lastError = undefined;
+    } catch (error) {
+      record.lastError = (error as Error).message;
+      throw error;
+    } finally {
+      this.#writeRecord();
+    }
+  }
+
+  /** Syncs the Secret volume after the sync frequency and its jitter (one timer at a time). */
+  #scheduleSecretSync(): void {
+    if (this.#secretTimer !== undefined || !this.#record.secret) return;
+    const delay = syncDelayMs(this.#record.secret.syncFrequencySeconds * 1000);
+    this.#secretTimer = this.#later(delay, async () => {
+      this.#secretTimer = undefined;
+      const volume = secretVolumeAt(this.#pod, SERVICE_ACCOUNT_PATH);
+      if (this.#removed || !volume) return;
+      await this.#syncSecret(volume).catch((error) =>
+        this.#o.log(
+          `[pods] ${this.namespace}/${this.name}: ${(error as Error).message}; files kept`,
+        )
+      );
+      this.#scheduleSecretSync();
+    });
   }
 
   async #syncCa(data: string): Promise<void> {

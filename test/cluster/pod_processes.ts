@@ -13,13 +13,20 @@
  *   has passed; `ca.crt`, the namespace's kube-root-ca.crt, rewritten whenever that ConfigMap
  *   changes (a watch), unless the pod's `ca-rotator.test/ca-file-override` annotation gives
  *   other PEM; `namespace`.
+ * - Or, when the pod's container mounts a `secret` volume at that path (a legacy
+ *   service-account token Secret, with `automountServiceAccountToken: false`), exactly the
+ *   Secret's keys, synced as the kubelet syncs a Secret volume (pod_secret_volume.ts): every
+ *   `syncFrequencyMs` (the kubelet's `--sync-frequency`, 60 s; a pod's
+ *   `ca-rotator.test/sync-frequency-seconds` annotation sets its own) plus up to 50 % jitter. A
+ *   Secret that does not exist keeps the process from starting (the kubelet's
+ *   ContainerCreating): process.json says `waiting`, with the kubelet's mount error as reason.
  * - Environment: KUBERNETES_SERVICE_HOST/PORT (haproxy, `198.18.<n>.100:6443`), POD_NAME,
  *   POD_NAMESPACE, SERVICEACCOUNT_DIR (the directory above; a program reads it where
  *   rest.InClusterConfig reads /var/run/secrets/kubernetes.io/serviceaccount), STATUS_FILE
  *   (`<podDir>/status.json`), the literal env of the pod's first container, nothing else.
  *
  * `<podDir>` is `<stateDir>/pods/<namespace>_<pod>/`, also holding `process.log` and
- * `process.json` (the mechanism's record: pid, state, restarts, token, ca); it is removed
+ * `process.json` (the mechanism's record: pid, state, restarts, token, ca, secret); it is removed
  * when the pod is deleted. The supervisor reaches the API with the admin kubeconfig (pod_api.ts).
  * @module
  */
@@ -27,8 +34,10 @@ import { join } from "node:path";
 import { AdminApi, type KubeObject, listAndWatch } from "./pod_api.ts";
 import { type PodPaths, podPaths, PodProcess, type PodProcessRecord } from "./pod_process.ts";
 import { type Pod, PROCESS_LABEL } from "./pod_programs.ts";
+import { KUBELET_SYNC_FREQUENCY_MS } from "./pod_secret_volume.ts";
 
 export { CA_FILE_OVERRIDE_ANNOTATION, POD_PROGRAMS, PROCESS_LABEL } from "./pod_programs.ts";
+export { SYNC_FREQUENCY_ANNOTATION } from "./pod_secret_volume.ts";
 export type { PodPaths, PodProcessRecord };
 
 /** The pods directory of a cluster. */
@@ -53,6 +62,12 @@ export interface PodProcessesOptions {
   endpoint: { ip: string; port: number };
   /** Lifetime of the tokens requested (default 600 s, the least the API server accepts). */
   tokenExpirationSeconds?: number;
+  /**
+   * How often a pod's Secret volume is synced, before a jitter of up to 50 %: the kubelet's
+   * `--sync-frequency` (default 60 s, the kubelet's). A pod's sync-frequency annotation
+   * overrides it.
+   */
+  syncFrequencyMs?: number;
   /** Log line sink. */
   log: (line: string) => void;
   /** Called when a process starts or ends (the supervisor saves state.json). */
@@ -176,6 +191,7 @@ export class PodProcesses {
       podsDir: podsDir(this.#o.stateDir),
       endpoint: this.#o.endpoint,
       tokenExpirationSeconds: this.#o.tokenExpirationSeconds ?? 600,
+      syncFrequencyMs: this.#o.syncFrequencyMs ?? KUBELET_SYNC_FREQUENCY_MS,
       rootCaOf: (ns: string) => this.#rootCa.get(ns),
       log: this.#o.log,
       onChange: () => this.#o.onChange?.(),

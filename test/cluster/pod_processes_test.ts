@@ -2,7 +2,9 @@
  * Pod processes on a real control plane (1 API server, 1 kwok worker): a Deployment labelled
  * `ca-rotator.test/process: incluster-client` gets one real client-go process per pod, with a
  * token bound to the pod and the namespace's kube-root-ca.crt, for as long as the pod exists;
- * and a pod whose ca.crt is an unrelated CA (the negative control) fails on the certificate.
+ * a pod whose ca.crt is an unrelated CA (the negative control) fails on the certificate; a pod
+ * that mounts a legacy token Secret gets the Secret's files, synced as the kubelet syncs them,
+ * and waits while that Secret does not exist.
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
@@ -14,8 +16,10 @@ import {
   podFiles,
   type PodProcessRecord,
   PROCESS_LABEL,
+  SYNC_FREQUENCY_ANNOTATION,
 } from "./pod_processes.ts";
-import { podEnv } from "./pod_process.ts";
+import { podEnv, SERVICE_ACCOUNT_PATH } from "./pod_process.ts";
+import { readVolume } from "./pod_volume.ts";
 import { processAlive, processGroupMembers, readState } from "./state.ts";
 
 /** $STATUS_FILE of incluster-client (programs/cmd/incluster-client/status.go). */
@@ -96,16 +100,10 @@ function deployment(
 }
 
 /**
- * Creates the namespace, the ServiceAccount and its access, waits until the authorizer lets
- * it list ConfigMaps (so that a first request is not refused while RBAC catches up), then
- * creates the Deployment.
+ * Creates the namespace, the ServiceAccount and its access, and waits until the authorizer lets
+ * it list ConfigMaps (so that a first request is not refused while RBAC catches up).
  */
-async function createWorkload(
-  cluster: TestCluster,
-  namespace: string,
-  replicas: number,
-  annotations: Record<string, string> = {},
-): Promise<void> {
+async function createAccess(cluster: TestCluster, namespace: string): Promise<void> {
   await cluster.kubectl(["apply", "-f", "-"], { stdin: access(namespace) });
   await eventually(`reader in ${namespace} to be allowed to list configmaps`, async () => {
     const out = await cluster.kubectl([
@@ -119,9 +117,72 @@ async function createWorkload(
     ]).catch(() => "no");
     return out.trim() === "yes";
   }, 30_000);
+}
+
+/** {@linkcode createAccess}, then the Deployment. */
+async function createWorkload(
+  cluster: TestCluster,
+  namespace: string,
+  replicas: number,
+  annotations: Record<string, string> = {},
+): Promise<void> {
+  await createAccess(cluster, namespace);
   await cluster.kubectl(["apply", "-f", "-"], {
     stdin: deployment(namespace, replicas, annotations),
   });
+}
+
+/** A Pod running incluster-client with the token Secret `secret` at the ServiceAccount path. */
+function legacyTokenPod(namespace: string, name: string, secret: string, syncSeconds: number) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace,
+      labels: { [PROCESS_LABEL]: "incluster-client" },
+      annotations: { [SYNC_FREQUENCY_ANNOTATION]: String(syncSeconds) },
+    },
+    spec: {
+      serviceAccountName: "reader",
+      automountServiceAccountToken: false,
+      volumes: [{ name: "legacy-token", secret: { secretName: secret } }],
+      containers: [{
+        name: "client",
+        image: "ca-rotator.test/incluster-client",
+        volumeMounts: [{ name: "legacy-token", mountPath: SERVICE_ACCOUNT_PATH, readOnly: true }],
+      }],
+    },
+  });
+}
+
+/** Creates a legacy token Secret of `reader`; returns its data once the controller filled it. */
+async function createTokenSecret(cluster: TestCluster, namespace: string, name: string) {
+  await cluster.kubectl(["apply", "-f", "-"], {
+    stdin: JSON.stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "kubernetes.io/service-account-token",
+      metadata: {
+        name,
+        namespace,
+        annotations: { "kubernetes.io/service-account.name": "reader" },
+      },
+    }),
+  });
+  return await eventually(
+    `${namespace}/${name} to hold a token`,
+    () => secretData(cluster, namespace, name),
+  );
+}
+
+/** A Secret's data, decoded; undefined while it has no token. */
+async function secretData(cluster: TestCluster, namespace: string, name: string) {
+  const secret = await cluster.kubectlJson<{ data?: Record<string, string> }>(
+    ["-n", namespace, "get", "secret", name],
+  );
+  const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, atob(v)]));
+  return data.token ? data : undefined;
 }
 
 async function readJson<T>(path: string): Promise<T> {
@@ -406,8 +467,108 @@ Deno.test({
         assert.equal(after.pid, before.pid);
       });
 
+      await t.step(
+        "a pod mounting a legacy token Secret gets its keys; a new token reaches the file within the sync period",
+        async () => {
+          const syncSeconds = 3;
+          await createAccess(cluster, "legacy-token");
+          const data = await createTokenSecret(cluster, "legacy-token", "reader-token");
+          await cluster.kubectl(["apply", "-f", "-"], {
+            stdin: legacyTokenPod("legacy-token", "legacy-client", "reader-token", syncSeconds),
+          });
+          const [{ status, record }] = await statuses(
+            "legacy-token",
+            1,
+            (s) => s.successes > 0,
+            "the legacy-token pod's client to have successes",
+          );
+          const dir = files("legacy-token", "legacy-client").serviceAccountDir;
+          // Exactly the Secret's keys, in the AtomicWriter's layout; no projected token.
+          assert.deepEqual(await readVolume(dir), data);
+          assert.equal(await Deno.readLink(`${dir}/token`), "..data/token");
+          const claims = jwtClaims(data.token);
+          assert.equal(claims["kubernetes.io/serviceaccount/secret.name"], "reader-token");
+          const pod = await cluster.kubectlJson<{ spec: { volumes: { name: string }[] } }>(
+            ["-n", "legacy-token", "get", "pod", "legacy-client"],
+          );
+          assert.deepEqual(pod.spec.volumes.map((v) => v.name), ["legacy-token"]);
+          assert.equal(failureCount(status), 0, JSON.stringify(status.lastError));
+          assert.equal(record.secret?.syncFrequencySeconds, syncSeconds);
+          assert.equal(record.token, undefined);
+          seenPids.push(status.pid);
+
+          // Another valid token of `reader` in the Secret: the file follows at the next sync.
+          const next = (await cluster.kubectl(["-n", "legacy-token", "create", "token", "reader"]))
+            .trim();
+          const patched = Date.now();
+          await cluster.kubectl([
+            "-n",
+            "legacy-token",
+            "patch",
+            "secret",
+            "reader-token",
+            "--type=merge",
+            "-p",
+            JSON.stringify({ data: { token: btoa(next) } }),
+          ]);
+          await eventually(
+            "the token file to hold the Secret's new token",
+            async () => (await Deno.readTextFile(`${dir}/token`)) === next,
+            30_000,
+            100,
+          );
+          const seconds = (Date.now() - patched) / 1000;
+          const after = await readJson<PodProcessRecord>(
+            files("legacy-token", "legacy-client").recordFile,
+          );
+          console.error(
+            `  legacy-client: new token in the file ${
+              seconds.toFixed(1)
+            }s after the patch (sync every ${syncSeconds}s + ≤ 50 %); secret record ${
+              JSON.stringify(after.secret)
+            }`,
+          );
+          assert.ok(seconds <= syncSeconds * 1.5 + 2, `${seconds}s`);
+          assert.equal(after.secret!.writes, record.secret!.writes + 1);
+          assert.deepEqual(await readVolume(dir), { ...data, token: next });
+          assert.equal(after.pid, record.pid);
+        },
+      );
+
+      await t.step(
+        "a pod mounting a Secret that does not exist waits (ContainerCreating) until it exists",
+        async () => {
+          await cluster.kubectl(["apply", "-f", "-"], {
+            stdin: legacyTokenPod("legacy-token", "late-client", "late-token", 3),
+          });
+          const f = files("legacy-token", "late-client");
+          const waiting = await eventually("the late pod to have failed two mounts", async () => {
+            const r = await readJson<PodProcessRecord>(f.recordFile);
+            return r.secret && r.secret.syncs >= 2 ? r : undefined;
+          }, 30_000);
+          console.error(`  late-client: ${waiting.state}: ${waiting.reason}`);
+          assert.equal(waiting.state, "waiting");
+          assert.equal(
+            waiting.reason,
+            'MountVolume.SetUp failed for volume "legacy-token" : secret "late-token" not found',
+          );
+          assert.equal(waiting.pid, undefined);
+          await assert.rejects(Deno.stat(f.statusFile), Deno.errors.NotFound);
+          await assert.rejects(Deno.stat(f.serviceAccountDir), Deno.errors.NotFound);
+
+          const data = await createTokenSecret(cluster, "legacy-token", "late-token");
+          const started = await eventually("the late pod's client to have successes", async () => {
+            const s = await readJson<ClientStatus>(f.statusFile);
+            return s.successes > 0 ? s : undefined;
+          }, 30_000);
+          assert.equal(failureCount(started), 0, JSON.stringify(started.lastError));
+          assert.deepEqual(await readVolume(f.serviceAccountDir), data);
+          seenPids.push(started.pid);
+        },
+      );
+
       await t.step("figures", async () => {
-        for (const ns of ["workload", "wrong-ca"]) {
+        for (const ns of ["workload", "wrong-ca", "legacy-token"]) {
           for (const p of await runningPods(cluster, ns)) {
             const s = await readJson<ClientStatus>(files(ns, p.metadata.name).statusFile);
             console.error(

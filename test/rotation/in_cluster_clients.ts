@@ -4,12 +4,17 @@
  * DaemonSet in the team namespaces, and of one Deployment in `legacy`, a namespace the plan
  * excludes from its rolls (the negative control). Each reads its CA file once, at start
  * (`KUBE_FEATURE_ClientsAllowCARotation=false`), as clients before client-go 1.36 and most other
- * languages' clients do: the case a CA rotation breaks.
+ * languages' clients do: the case a CA rotation breaks. A client may also authenticate with a
+ * legacy token Secret mounted where the projected token would be
+ * ({@linkcode deployLegacyTokenClient}).
  * @module
  */
 import { join } from "node:path";
 import { eventually, type TestCluster } from "../cluster/harness.ts";
+import { SERVICE_ACCOUNT_PATH } from "../cluster/pod_process.ts";
+import { podFiles, type PodProcessRecord } from "../cluster/pod_processes.ts";
 import { PROCESS_LABEL } from "../cluster/pod_programs.ts";
+import { SYNC_FREQUENCY_ANNOTATION } from "../cluster/pod_secret_volume.ts";
 
 /** The namespace the plan excludes from rolls, with its one client. */
 export const LEGACY_NAMESPACE = "legacy";
@@ -26,13 +31,15 @@ export interface ClientStatus {
 
 const READ_ONCE = [{ name: "KUBE_FEATURE_ClientsAllowCARotation", value: "false" }];
 
+const CLIENT_SPEC = {
+  serviceAccountName: "reader",
+  containers: [{ name: "client", image: "ca-rotator.test/incluster-client", env: READ_ONCE }],
+};
+
 function podTemplate(app: string) {
   return {
     metadata: { labels: { app, [PROCESS_LABEL]: "incluster-client" } },
-    spec: {
-      serviceAccountName: "reader",
-      containers: [{ name: "client", image: "ca-rotator.test/incluster-client", env: READ_ONCE }],
-    },
+    spec: CLIENT_SPEC,
   };
 }
 
@@ -88,6 +95,59 @@ export async function deployInClusterClients(cluster: TestCluster): Promise<void
   await eventually(`${expected} in-cluster clients succeeding`, async () => {
     const statuses = await clientStatuses(cluster, { ended: false });
     return statuses.length === expected && statuses.every((status) => status.successes > 0);
+  }, 120_000);
+}
+
+/**
+ * One client pod `podName` in `namespace` (which has the ServiceAccount `reader` and its access,
+ * e.g. one of {@linkcode deployInClusterClients}') that authenticates with the legacy token
+ * Secret `secretName` (createTokenSecret of sa_tokens.ts): `automountServiceAccountToken: false`
+ * and the Secret mounted as a `secret` volume at the ServiceAccount path, whose files the test
+ * cluster syncs with the Secret every `syncFrequencySeconds` (default: the kubelet's 60 s) plus
+ * up to 50 %; client-go reads the token file again every minute and after a 401. Its requests
+ * count in {@linkcode clientStatuses} with the others'. Returns once it has made a successful
+ * request.
+ */
+export async function deployLegacyTokenClient(
+  cluster: TestCluster,
+  namespace: string,
+  secretName: string,
+  podName: string,
+  options: { syncFrequencySeconds?: number } = {},
+): Promise<void> {
+  const { syncFrequencySeconds } = options;
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: podName,
+      namespace,
+      // No `app` label: no Deployment of the namespace may adopt the pod.
+      labels: { [PROCESS_LABEL]: "incluster-client" },
+      ...(syncFrequencySeconds === undefined
+        ? {}
+        : { annotations: { [SYNC_FREQUENCY_ANNOTATION]: String(syncFrequencySeconds) } }),
+    },
+    spec: {
+      ...CLIENT_SPEC,
+      automountServiceAccountToken: false,
+      volumes: [{ name: "legacy-token", secret: { secretName } }],
+      containers: CLIENT_SPEC.containers.map((container) => ({
+        ...container,
+        volumeMounts: [{ name: "legacy-token", mountPath: SERVICE_ACCOUNT_PATH, readOnly: true }],
+      })),
+    },
+  };
+  await cluster.kubectl(["apply", "-f", "-"], { stdin: JSON.stringify(pod) });
+  const recordFile = podFiles(cluster.env.CLUSTER_STATE_DIR, namespace, podName).recordFile;
+  await eventually(`${namespace}/${podName} (token Secret ${secretName}) succeeding`, async () => {
+    const statuses = await clientStatuses(cluster, { ended: false });
+    if (statuses.some((s) => s.namespace === namespace && s.pod === podName && s.successes > 0)) {
+      return true;
+    }
+    // Why not yet, for the timeout's message: e.g. `waiting: MountVolume.SetUp failed …`.
+    const record: PodProcessRecord = JSON.parse(await Deno.readTextFile(recordFile));
+    throw new Error(`process ${record.state}: ${record.reason ?? "no success yet"}`);
   }, 120_000);
 }
 
