@@ -18,14 +18,27 @@ export interface TokenSecret extends KubeObject {
   metadata?: KubeObject["metadata"] & { managedFields?: { manager?: string; time?: string }[] };
 }
 
-/** A pod, as far as its Secret volumes go. */
+/** A pod, as far as its volumes' Secrets and tokens and its containers' Secrets go. */
 export interface PodVolumes extends KubeObject {
   spec?: {
     volumes?: {
       secret?: { secretName?: string };
-      projected?: { sources?: { secret?: { name?: string } }[] };
+      projected?: {
+        sources?: {
+          secret?: { name?: string };
+          serviceAccountToken?: { expirationSeconds?: number };
+        }[];
+      };
     }[];
+    containers?: PodContainerEnvironment[];
+    initContainers?: PodContainerEnvironment[];
   };
+}
+
+/** A container, as far as the Secrets it reads into its environment go. */
+interface PodContainerEnvironment {
+  env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
 }
 
 /** `namespace/name` of an object. */
@@ -44,6 +57,19 @@ export function mountedSecrets(pod: PodVolumes): string[] {
   const names = (pod.spec?.volumes ?? []).flatMap((volume) => [
     volume.secret?.secretName,
     ...(volume.projected?.sources ?? []).map((source) => source.secret?.name),
+  ]).filter((name): name is string => name !== undefined);
+  return [...new Set(names)].map((name) => `${pod.metadata?.namespace}/${name}`);
+}
+
+/**
+ * Pure: `namespace/name` of the Secrets a pod's containers read into environment variables
+ * (`env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`), once each.
+ */
+export function environmentSecrets(pod: PodVolumes): string[] {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const names = containers.flatMap((container) => [
+    ...(container.env ?? []).map((each) => each.valueFrom?.secretKeyRef?.name),
+    ...(container.envFrom ?? []).map((each) => each.secretRef?.name),
   ]).filter((name): name is string => name !== undefined);
   return [...new Set(names)].map((name) => `${pod.metadata?.namespace}/${name}`);
 }

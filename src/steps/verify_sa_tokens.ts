@@ -14,17 +14,28 @@
 import { z } from "zod";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
 import type { Change } from "../engine/change.ts";
-import type { KubeObject } from "../engine/cluster_api.ts";
 import { GateClosedError } from "../engine/step_error.ts";
 import { jwtKeyId, publicKeyIds } from "../pki/mod.ts";
 import { dnsLabel, namespacePattern, positiveInt } from "../plan/fields.ts";
 import { serviceAccountKeyPaths } from "../plan/node_paths.ts";
 import { stepBase } from "../plan/step_format.ts";
 import { globMatches } from "./_namespace_selection.ts";
-import { listTokenSecrets, type TokenSecret } from "./_token_secrets.ts";
+import {
+  environmentSecrets,
+  lastControllerManagerWrite,
+  listTokenSecrets,
+  mountedSecrets,
+  objectKey,
+  type PodVolumes,
+  type TokenSecret,
+} from "./_token_secrets.ts";
 import {
   DEFAULT_TOKEN_SECONDS,
+  describeStaleSecretReaders,
   describeStaleTokenPods,
+  SECRET_TOKEN_PROPAGATION_SECONDS,
+  type SecretTokenReader,
+  staleSecretReaders,
   staleTokenPods,
   staleTokenSecrets,
   type TokenPod,
@@ -45,16 +56,18 @@ export const VerifySaTokensStep = z.strictObject({
   reissueTokenSecrets: z.array(namespacePattern).default([]),
   /** Tuning: how long to wait for the controller-manager to fill the re-issued Secrets. */
   timeoutSeconds: positiveInt.default(120),
+  /**
+   * Tuning: how long after a token Secret was re-issued a pod that mounts it surely uses the new
+   * token — the kubelet's volume sync (its `--sync-frequency`, 1 min, and jitter) and client-go's
+   * next read of the file (1 min). The gate waits that long for such pods; raise it for kubelets
+   * that sync less often.
+   */
+  tokenSecretPropagationSeconds: positiveInt.default(SECRET_TOKEN_PROPAGATION_SECONDS),
 });
 
 type Step = z.infer<typeof VerifySaTokensStep>;
 
-interface TokenPodObject extends KubeObject {
-  spec?: {
-    volumes?: {
-      projected?: { sources?: { serviceAccountToken?: { expirationSeconds?: number } }[] };
-    }[];
-  };
+interface TokenPodObject extends PodVolumes {
   status?: { phase?: string; startTime?: string };
 }
 
@@ -72,6 +85,27 @@ export function tokenPodOf(pod: TokenPodObject): TokenPod | undefined {
     startedAt: new Date(start),
     expirationSeconds: Math.min(...lifetimes),
   };
+}
+
+/** Pure: the token Secrets a running pod reads, or undefined when it reads none. */
+export function secretTokenReaderOf(pod: TokenPodObject): SecretTokenReader | undefined {
+  const start = pod.status?.startTime;
+  const mounted = mountedSecrets(pod);
+  const inEnvironment = environmentSecrets(pod);
+  if (!start || pod.status?.phase !== "Running") return undefined;
+  if (mounted.length === 0 && inEnvironment.length === 0) return undefined;
+  return { pod: objectKey(pod), startedAt: new Date(start), mounted, inEnvironment };
+}
+
+/** When each token Secret that holds a token of `newId` was last written by the controller-manager. */
+function rewrittenAt(secrets: readonly TokenSecret[], newId: string): Map<string, Date> {
+  const written = new Map<string, Date>();
+  for (const secret of secrets) {
+    const token = secret.data?.token;
+    const at = lastControllerManagerWrite(secret);
+    if (token && at && jwtKeyId(atob(token)) === newId) written.set(objectKey(secret), at);
+  }
+  return written;
 }
 
 /** The key id of the new key: sa-new.pub on the first control-plane node. */
@@ -110,7 +144,7 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
   undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
   drift: { none: "a gate: what it re-issued is not undone by anything but a new token" },
   phases: ["finalize"],
-  tuning: ["timeoutSeconds"],
+  tuning: ["timeoutSeconds", "tokenSecretPropagationSeconds"],
   earlierStepFields: ["signingSwitchedBy"],
 
   async observe(ctx, step) {
@@ -163,8 +197,11 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
     const reissued = (secret: TokenSecretKey) =>
       step.reissueTokenSecrets.some((pattern) => globMatches(pattern, secret.namespace));
     let stale: TokenSecretKey[] = [];
-    const read = async () =>
-      stale = staleTokenSecrets(secretKeys(await listTokenSecrets(ctx.cluster)), newId);
+    let secrets: TokenSecret[] = [];
+    const read = async () => {
+      secrets = await listTokenSecrets(ctx.cluster);
+      return stale = staleTokenSecrets(secretKeys(secrets), newId);
+    };
     await read();
     if (stale.some(reissued)) {
       try {
@@ -181,9 +218,18 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
       }
     }
     const since = switchedAt(ctx, step);
-    const pods = (await ctx.cluster.list<TokenPodObject>("v1", "Pod"))
-      .map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
+    const podObjects = await ctx.cluster.list<TokenPodObject>("v1", "Pod");
+    const pods = podObjects.map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
     const stalePods = staleTokenPods(pods, since, new Date());
+    const readers = podObjects.map(secretTokenReaderOf)
+      .filter((reader): reader is SecretTokenReader => reader !== undefined);
+    const staleReaders = staleSecretReaders(
+      readers,
+      rewrittenAt(secrets, newId),
+      new Date(),
+      step.tokenSecretPropagationSeconds,
+    );
+    const inEnvironment = staleReaders.filter((reader) => !reader.readsNewBy);
     const held = [
       stalePods.length
         ? `${stalePods.length} pods started before every API server signed with the new key ` +
@@ -196,12 +242,37 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
         }; ` +
           "list their namespaces under reissueTokenSecrets, or re-create them"
         : "",
+      inEnvironment.length
+        ? `${inEnvironment.length} pods read a re-issued token Secret into an environment ` +
+          `variable before it was re-issued and keep the old token until they restart: ` +
+          `${describeStaleSecretReaders(inEnvironment)}; roll them`
+        : "",
     ].filter(Boolean);
     if (held.length) throw new GateClosedError(ctx.stepId, held.join(". "));
+    const mounting = staleReaders.filter((reader) => reader.readsNewBy);
+    if (mounting.length) {
+      const until = Math.max(...mounting.map((reader) => reader.readsNewBy!.getTime()));
+      ctx.log.info(
+        `${mounting.length} pods mount a re-issued token Secret and may use its old token ` +
+          `until the kubelet writes the new one and the client reads it ` +
+          `(tokenSecretPropagationSeconds: ${step.tokenSecretPropagationSeconds}): ` +
+          describeStaleSecretReaders(mounting),
+      );
+      await ctx.waitFor(
+        "the pods that mount re-issued token Secrets use the new token",
+        () => {
+          const ready = mounting.filter((reader) => reader.readsNewBy!.getTime() <= Date.now());
+          const total = mounting.length;
+          return Promise.resolve({ done: ready.length === total, ready: ready.length, total });
+        },
+        until - Date.now() + 60_000,
+      );
+    }
     ctx.log.info(
       `no token signed by the old key is in use: ${pods.length} pods with a projected token ` +
-        "started after the signing switch or refreshed since, and every legacy token Secret " +
-        "is signed by the new key",
+        "started after the signing switch or refreshed since, every legacy token Secret " +
+        `is signed by the new key, and ${readers.length} pods that read token Secrets use ` +
+        "their new token",
     );
   },
 });
