@@ -18,17 +18,12 @@ export interface TokenSecret extends KubeObject {
   metadata?: KubeObject["metadata"] & { managedFields?: { manager?: string; time?: string }[] };
 }
 
-/** A pod, as far as its volumes' Secrets and tokens and its containers' Secrets go. */
+/** A pod, as far as its Secret volumes and the Secrets its containers read go. */
 export interface PodVolumes extends KubeObject {
   spec?: {
     volumes?: {
       secret?: { secretName?: string };
-      projected?: {
-        sources?: {
-          secret?: { name?: string };
-          serviceAccountToken?: { expirationSeconds?: number };
-        }[];
-      };
+      projected?: { sources?: { secret?: { name?: string } }[] };
     }[];
     containers?: PodContainerEnvironment[];
     initContainers?: PodContainerEnvironment[];

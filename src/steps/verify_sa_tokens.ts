@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { defineStepKind, type StepContext } from "../engine/step.ts";
+import type { KubeObject } from "../engine/cluster_api.ts";
 import type { Change } from "../engine/change.ts";
 import { GateClosedError } from "../engine/step_error.ts";
 import { jwtKeyId, publicKeyIds } from "../pki/mod.ts";
@@ -67,7 +68,19 @@ export const VerifySaTokensStep = z.strictObject({
 
 type Step = z.infer<typeof VerifySaTokensStep>;
 
-interface TokenPodObject extends PodVolumes {
+/** A pod, as far as its projected token, its Secret volumes and its containers' Secrets go. */
+interface TokenPodObject extends KubeObject {
+  spec?: Omit<NonNullable<PodVolumes["spec"]>, "volumes"> & {
+    volumes?: {
+      secret?: { secretName?: string };
+      projected?: {
+        sources?: {
+          secret?: { name?: string };
+          serviceAccountToken?: { expirationSeconds?: number };
+        }[];
+      };
+    }[];
+  };
   status?: { phase?: string; startTime?: string };
 }
 
