@@ -5,9 +5,10 @@
  * requiresRefresh), and rewrites the volume at its next sync; so a pod started after every API
  * server signed with the new key holds a new-key token, and one started before holds one from
  * then on. Legacy token Secrets are never re-signed: their token's `kid` says which key signed
- * it. A re-issued one reaches a pod that mounts it at the kubelet's next volume sync and the
- * client's next read of the file; a pod that read it into an environment variable keeps the old
- * token until it restarts. Pure rules; the gate gathers the facts.
+ * it; re-issuing one ends its old token at once, whichever key signed it (k8s.io/kubernetes
+ * pkg/serviceaccount/legacy.go: the API server compares a legacy token with its Secret's copy),
+ * so a running pod that reads one is cut off until it reads the new token. Pure rules; the gate
+ * gathers the facts.
  * @module
  */
 import { compareText } from "./_namespace_selection.ts";
@@ -84,70 +85,33 @@ export function describeStaleTokenPods(pods: readonly StaleTokenPod[]): string {
     ).join(", ");
 }
 
-/**
- * client-go's in-cluster config reads its token file again about once a minute
- * (k8s.io/client-go transport, NewCachedFileTokenSource).
- */
-const CLIENT_REREAD_MS = 60 * 1000;
-
-/**
- * How long after a token Secret changed a pod that mounts it surely uses the new token: the
- * kubelet's next volume sync, then the client's next read of the file (150 s).
- */
-export const SECRET_TOKEN_PROPAGATION_SECONDS = (VOLUME_SYNC_MARGIN_MS + CLIENT_REREAD_MS) / 1000;
-
 /** A running pod that reads legacy token Secrets (each `namespace/name`). */
 export interface SecretTokenReader {
   /** `namespace/name` of the pod. */
   readonly pod: string;
-  readonly startedAt: Date;
-  /** The Secrets its volumes mount: the kubelet writes their changes into the volume. */
-  readonly mounted: readonly string[];
-  /** The Secrets its containers read into environment variables, once, when they started. */
-  readonly inEnvironment: readonly string[];
-}
-
-/** A pod that may still use the token a re-issued Secret held before. */
-export interface StaleSecretReader {
-  readonly pod: string;
-  readonly secret: string;
-  /** When it uses the new token at the latest; absent when only a restart gives it the new one. */
-  readonly readsNewBy?: Date;
+  /** The Secrets its volumes mount or its containers read into environment variables. */
+  readonly secrets: readonly string[];
 }
 
 /**
- * Pure: the pods that may still use a token Secret's old token at `now`, given when each Secret
- * that now holds a new-key token was last written (`rewrittenAt`, by `namespace/name`): a pod
- * that mounts one until `propagationSeconds` after that write, and a pod that read one into its
- * environment before that write until it restarts. Sorted by pod, then Secret.
+ * Pure: the running pods that read each of `secrets` (`namespace/name`), sorted; a Secret no pod
+ * reads is absent.
  */
-export function staleSecretReaders(
+export function readersOf(
+  secrets: readonly string[],
   readers: readonly SecretTokenReader[],
-  rewrittenAt: ReadonlyMap<string, Date>,
-  now: Date,
-  propagationSeconds: number,
-): StaleSecretReader[] {
-  const stale: StaleSecretReader[] = [];
-  for (const reader of readers) {
-    for (const secret of new Set(reader.mounted)) {
-      const written = rewrittenAt.get(secret);
-      if (!written) continue;
-      const readsNewBy = new Date(written.getTime() + propagationSeconds * 1000);
-      if (readsNewBy > now) stale.push({ pod: reader.pod, secret, readsNewBy });
-    }
-    for (const secret of new Set(reader.inEnvironment)) {
-      const written = rewrittenAt.get(secret);
-      if (written && reader.startedAt < written) stale.push({ pod: reader.pod, secret });
-    }
+): Map<string, string[]> {
+  const bySecret = new Map<string, string[]>();
+  for (const secret of secrets) {
+    const pods = readers.filter((reader) => reader.secrets.includes(secret))
+      .map((reader) => reader.pod).sort(compareText);
+    if (pods.length) bySecret.set(secret, pods);
   }
-  return stale.sort((a, b) => compareText(a.pod, b.pod) || compareText(a.secret, b.secret));
+  return bySecret;
 }
 
-/** Pure: `pod (secret)` for each stale reader, with when it reads the new token if it will. */
-export function describeStaleSecretReaders(readers: readonly StaleSecretReader[]): string {
-  return readers.map((reader) =>
-    `${reader.pod} (${reader.secret}${
-      reader.readsNewBy ? `, the new token by ${reader.readsNewBy.toISOString()}` : ""
-    })`
-  ).join(", ");
+/** Pure: `secret (read by pod, pod)` for each Secret that running pods read. */
+export function describeReaders(bySecret: ReadonlyMap<string, readonly string[]>): string {
+  return [...bySecret].map(([secret, pods]) => `${secret} (read by ${pods.join(", ")})`)
+    .join(", ");
 }

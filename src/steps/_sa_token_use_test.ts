@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import {
-  describeStaleSecretReaders,
-  SECRET_TOKEN_PROPAGATION_SECONDS,
-  staleSecretReaders,
+  describeReaders,
+  readersOf,
   staleTokenPods,
   staleTokenSecrets,
   tokenReplacedBy,
@@ -52,46 +51,14 @@ Deno.test("token Secrets not signed by the new key (or without a token yet) are 
   ]);
 });
 
-Deno.test("a pod that mounts a re-issued token Secret uses its old token until it propagates", () => {
-  assert.equal(
-    SECRET_TOKEN_PROPAGATION_SECONDS,
-    150,
-    "the kubelet's sync (90 s) and client-go's read (60 s)",
-  );
-  const rewrittenAt = new Map([["apps/reader-token", at(0)], ["apps/other-token", at(-10)]]);
+Deno.test("the running pods that read each token Secret, mounted or in their environment", () => {
   const readers = [
-    { pod: "apps/mounts", startedAt: at(-30), mounted: ["apps/reader-token"], inEnvironment: [] },
-    {
-      pod: "apps/mounts-old",
-      startedAt: at(-30),
-      mounted: ["apps/other-token"],
-      inEnvironment: [],
-    },
-    {
-      pod: "apps/env-before",
-      startedAt: at(-1),
-      mounted: [],
-      inEnvironment: ["apps/reader-token"],
-    },
-    { pod: "apps/env-after", startedAt: at(1), mounted: [], inEnvironment: ["apps/reader-token"] },
-    { pod: "apps/unrelated", startedAt: at(-1), mounted: ["apps/config"], inEnvironment: [] },
+    { pod: "team-a/web", secrets: ["team-a/reader-token", "team-a/tls"] },
+    { pod: "team-a/api", secrets: ["team-a/reader-token"] },
+    { pod: "team-b/web", secrets: ["team-b/other-token"] },
   ];
-  const stale = staleSecretReaders(readers, rewrittenAt, at(1), 150);
-  assert.deepEqual(stale, [
-    { pod: "apps/env-before", secret: "apps/reader-token" },
-    { pod: "apps/mounts", secret: "apps/reader-token", readsNewBy: at(2.5) },
-  ]);
-  assert.match(
-    describeStaleSecretReaders(stale),
-    /apps\/env-before \(apps\/reader-token\), apps\/mounts \(apps\/reader-token, the new token by 2026-01-01T10:02:30.000Z\)/,
-  );
-  // Once the propagation time has passed, only the pod that read it at its start is left:
-  // it keeps the old token until it restarts.
-  assert.deepEqual(staleSecretReaders(readers, rewrittenAt, at(3), 150).map((r) => r.pod), [
-    "apps/env-before",
-  ]);
-  // Negative control: with no propagation time, the mounting pod would be let go at once.
-  assert.deepEqual(staleSecretReaders(readers, rewrittenAt, at(1), 0).map((r) => r.pod), [
-    "apps/env-before",
-  ]);
+  const bySecret = readersOf(["team-a/reader-token", "team-c/reader-token"], readers);
+  assert.deepEqual([...bySecret], [["team-a/reader-token", ["team-a/api", "team-a/web"]]]);
+  assert.equal(describeReaders(bySecret), "team-a/reader-token (read by team-a/api, team-a/web)");
+  assert.equal(readersOf(["team-c/reader-token"], readers).size, 0, "a Secret no pod reads");
 });

@@ -8,7 +8,10 @@
  * a new one, signed with its `--service-account-private-key-file`
  * (k8s.io/kubernetes pkg/controller/serviceaccount/tokens_controller.go): in the namespaces of
  * `reissueTokenSecrets` the gate removes the old token so that it does, once the
- * controller-manager signs with the new key; the others are named. No token is logged.
+ * controller-manager signs with the new key; the others are named. Re-issuing ends the old token
+ * at once (the API server accepts a legacy token only while its Secret holds it: k8s.io/kubernetes
+ * pkg/serviceaccount/legacy.go), so a Secret that a running pod reads is named with its pods and
+ * holds the gate, unless `reissueSecretsInUse`. No token is logged.
  * @module
  */
 import { z } from "zod";
@@ -23,7 +26,6 @@ import { stepBase } from "../plan/step_format.ts";
 import { globMatches } from "./_namespace_selection.ts";
 import {
   environmentSecrets,
-  lastControllerManagerWrite,
   listTokenSecrets,
   mountedSecrets,
   objectKey,
@@ -32,11 +34,10 @@ import {
 } from "./_token_secrets.ts";
 import {
   DEFAULT_TOKEN_SECONDS,
-  describeStaleSecretReaders,
+  describeReaders,
   describeStaleTokenPods,
-  SECRET_TOKEN_PROPAGATION_SECONDS,
+  readersOf,
   type SecretTokenReader,
-  staleSecretReaders,
   staleTokenPods,
   staleTokenSecrets,
   type TokenPod,
@@ -58,12 +59,12 @@ export const VerifySaTokensStep = z.strictObject({
   /** Tuning: how long to wait for the controller-manager to fill the re-issued Secrets. */
   timeoutSeconds: positiveInt.default(120),
   /**
-   * Tuning: how long after a token Secret was re-issued a pod that mounts it surely uses the new
-   * token — the kubelet's volume sync (its `--sync-frequency`, 1 min, and jitter) and client-go's
-   * next read of the file (1 min). The gate waits that long for such pods; raise it for kubelets
-   * that sync less often.
+   * Also re-issue the token Secrets of those namespaces that running pods read (mounted, or in an
+   * environment variable). Re-issuing ends the old token at once, and those pods get 401 until
+   * they read the new one: the kubelet's next sync of the volume (about a minute), a restart for
+   * an environment variable. Off by default: such Secrets are named and hold the gate.
    */
-  tokenSecretPropagationSeconds: positiveInt.default(SECRET_TOKEN_PROPAGATION_SECONDS),
+  reissueSecretsInUse: z.boolean().default(false),
 });
 
 type Step = z.infer<typeof VerifySaTokensStep>;
@@ -102,23 +103,51 @@ export function tokenPodOf(pod: TokenPodObject): TokenPod | undefined {
 
 /** Pure: the token Secrets a running pod reads, or undefined when it reads none. */
 export function secretTokenReaderOf(pod: TokenPodObject): SecretTokenReader | undefined {
-  const start = pod.status?.startTime;
-  const mounted = mountedSecrets(pod);
-  const inEnvironment = environmentSecrets(pod);
-  if (!start || pod.status?.phase !== "Running") return undefined;
-  if (mounted.length === 0 && inEnvironment.length === 0) return undefined;
-  return { pod: objectKey(pod), startedAt: new Date(start), mounted, inEnvironment };
+  const secrets = [...new Set([...mountedSecrets(pod), ...environmentSecrets(pod)])];
+  if (pod.status?.phase !== "Running" || secrets.length === 0) return undefined;
+  return { pod: objectKey(pod), secrets };
 }
 
-/** When each token Secret that holds a token of `newId` was last written by the controller-manager. */
-function rewrittenAt(secrets: readonly TokenSecret[], newId: string): Map<string, Date> {
-  const written = new Map<string, Date>();
-  for (const secret of secrets) {
-    const token = secret.data?.token;
-    const at = lastControllerManagerWrite(secret);
-    if (token && at && jwtKeyId(atob(token)) === newId) written.set(objectKey(secret), at);
-  }
-  return written;
+/** What the gate re-issues, and what it leaves because running pods read it. */
+interface Reissue {
+  /** The old-key token Secrets of the `reissueTokenSecrets` namespaces it re-issues. */
+  readonly secrets: TokenSecret[];
+  /** Those it does not, and the running pods that read each (`namespace/name`). */
+  readonly inUse: Map<string, string[]>;
+  /** The pods that read the Secrets it re-issues, by Secret (only with reissueSecretsInUse). */
+  readonly cutOff: Map<string, string[]>;
+}
+
+/** Pure: the old-key token Secrets the gate re-issues, given who reads them. */
+export function planReissue(
+  step: Pick<Step, "reissueTokenSecrets" | "reissueSecretsInUse">,
+  secrets: readonly TokenSecret[],
+  newId: string,
+  readers: readonly SecretTokenReader[],
+): Reissue {
+  const stale = new Set(
+    staleTokenSecrets(secretKeys(secrets), newId).filter((secret) => secret.keyId)
+      .map((secret) => `${secret.namespace}/${secret.name}`),
+  );
+  const candidates = secrets.filter((secret) =>
+    stale.has(objectKey(secret)) &&
+    step.reissueTokenSecrets.some((pattern) =>
+      globMatches(pattern, secret.metadata?.namespace ?? "")
+    )
+  );
+  const read = readersOf(candidates.map(objectKey), readers);
+  if (step.reissueSecretsInUse) return { secrets: candidates, inUse: new Map(), cutOff: read };
+  return {
+    secrets: candidates.filter((secret) => !read.has(objectKey(secret))),
+    inUse: read,
+    cutOff: new Map(),
+  };
+}
+
+/** The running pods that read token Secrets. */
+async function secretReaders(ctx: StepContext): Promise<SecretTokenReader[]> {
+  return (await ctx.cluster.list<TokenPodObject>("v1", "Pod")).map(secretTokenReaderOf)
+    .filter((reader): reader is SecretTokenReader => reader !== undefined);
 }
 
 /** The key id of the new key: sa-new.pub on the first control-plane node. */
@@ -157,35 +186,38 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
   undo: { nothing: "finalize only: a rollback is refused once finalize has begun" },
   drift: { none: "a gate: what it re-issued is not undone by anything but a new token" },
   phases: ["finalize"],
-  tuning: ["timeoutSeconds", "tokenSecretPropagationSeconds"],
+  tuning: ["timeoutSeconds"],
   earlierStepFields: ["signingSwitchedBy"],
 
   async observe(ctx, step) {
     if (step.reissueTokenSecrets.length === 0) return [];
-    const newId = await newKeyId(ctx);
-    const secrets = await listTokenSecrets(ctx.cluster);
-    const stale = new Set(
-      staleTokenSecrets(secretKeys(secrets), newId).filter((secret) => secret.keyId)
-        .map((secret) => `${secret.namespace}/${secret.name}`),
+    const reissue = planReissue(
+      step,
+      await listTokenSecrets(ctx.cluster),
+      await newKeyId(ctx),
+      await secretReaders(ctx),
     );
-    return secrets.filter((secret) => {
-      const namespace = secret.metadata?.namespace ?? "";
-      return stale.has(`${namespace}/${secret.metadata?.name}`) &&
-        step.reissueTokenSecrets.some((pattern) => globMatches(pattern, namespace));
-    }).map((secret): Change => ({
-      action: "update",
-      target: {
-        type: "object",
-        apiVersion: "v1",
-        kind: "Secret",
-        namespace: secret.metadata?.namespace,
-        name: secret.metadata?.name ?? "",
-      },
-      before: "token: (signed by the old key)\n",
-      after: "token: (removed: the controller-manager issues one signed by the new key)\n",
-      sensitive: true,
-      reason: "a legacy token signed by the old service-account key",
-    }));
+    return reissue.secrets.map((secret): Change => {
+      const readBy = reissue.cutOff.get(objectKey(secret));
+      return {
+        action: "update",
+        target: {
+          type: "object",
+          apiVersion: "v1",
+          kind: "Secret",
+          namespace: secret.metadata?.namespace,
+          name: secret.metadata?.name ?? "",
+        },
+        before: "token: (signed by the old key)\n",
+        after: "token: (removed: the controller-manager issues one signed by the new key)\n",
+        sensitive: true,
+        reason: "a legacy token signed by the old service-account key" +
+          (readBy
+            ? `; read by ${readBy.join(", ")}, which get 401 until they read the new token ` +
+              "(reissueSecretsInUse)"
+            : ""),
+      };
+    });
   },
 
   diff: (changes) => changes,
@@ -207,85 +239,61 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
 
   async verify(ctx, step) {
     const newId = await newKeyId(ctx);
-    const reissued = (secret: TokenSecretKey) =>
-      step.reissueTokenSecrets.some((pattern) => globMatches(pattern, secret.namespace));
+    const readers = await secretReaders(ctx);
+    let secrets = await listTokenSecrets(ctx.cluster);
+    const reissued = new Set(planReissue(step, secrets, newId, readers).secrets.map(objectKey));
     let stale: TokenSecretKey[] = [];
-    let secrets: TokenSecret[] = [];
     const read = async () => {
       secrets = await listTokenSecrets(ctx.cluster);
       return stale = staleTokenSecrets(secretKeys(secrets), newId);
     };
+    const isReissued = (secret: TokenSecretKey) =>
+      reissued.has(`${secret.namespace}/${secret.name}`);
     await read();
-    if (stale.some(reissued)) {
+    if (stale.some(isReissued)) {
       try {
         await ctx.waitFor(
           "the controller-manager re-issues the token Secrets signed by the old key",
-          async () => !(await read()).some(reissued),
+          async () => !(await read()).some(isReissued),
           step.timeoutSeconds * 1000,
         );
       } catch {
         throw new Error(
           `after ${step.timeoutSeconds}s these token Secrets hold no token signed by the new ` +
-            `key: ${names(stale.filter(reissued))} (does the controller-manager sign with it?)`,
+            `key: ${names(stale.filter(isReissued))} (does the controller-manager sign with it?)`,
         );
       }
     }
+    const { inUse } = planReissue(step, secrets, newId, readers);
+    const elsewhere = stale.filter((secret) => !inUse.has(`${secret.namespace}/${secret.name}`));
     const since = switchedAt(ctx, step);
-    const podObjects = await ctx.cluster.list<TokenPodObject>("v1", "Pod");
-    const pods = podObjects.map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
+    const pods = (await ctx.cluster.list<TokenPodObject>("v1", "Pod"))
+      .map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
     const stalePods = staleTokenPods(pods, since, new Date());
-    const readers = podObjects.map(secretTokenReaderOf)
-      .filter((reader): reader is SecretTokenReader => reader !== undefined);
-    const staleReaders = staleSecretReaders(
-      readers,
-      rewrittenAt(secrets, newId),
-      new Date(),
-      step.tokenSecretPropagationSeconds,
-    );
-    const inEnvironment = staleReaders.filter((reader) => !reader.readsNewBy);
     const held = [
       stalePods.length
         ? `${stalePods.length} pods started before every API server signed with the new key ` +
           `(${since.toISOString()}) may still hold a token of the old key: ` +
           `${describeStaleTokenPods(stalePods)}; roll them, or wait`
         : "",
-      stale.length
-        ? `${stale.length} legacy token Secrets hold a token the old key signed: ${
-          names(stale)
-        }; ` +
-          "list their namespaces under reissueTokenSecrets, or re-create them"
+      inUse.size
+        ? `${inUse.size} legacy token Secrets signed by the old key are read by running pods: ` +
+          `${describeReaders(inUse)}; re-issuing one ends its token at once (the API server ` +
+          "compares a legacy token with its Secret's), so those pods would get 401 until they " +
+          "read the new one: move them to projected tokens, or stop them, and run again — or " +
+          "set reissueSecretsInUse to re-issue now and accept that"
         : "",
-      inEnvironment.length
-        ? `${inEnvironment.length} pods read a re-issued token Secret into an environment ` +
-          `variable before it was re-issued and keep the old token until they restart: ` +
-          `${describeStaleSecretReaders(inEnvironment)}; roll them`
+      elsewhere.length
+        ? `${elsewhere.length} legacy token Secrets hold a token the old key signed: ${
+          names(elsewhere)
+        }; list their namespaces under reissueTokenSecrets, or re-create them`
         : "",
     ].filter(Boolean);
     if (held.length) throw new GateClosedError(ctx.stepId, held.join(". "));
-    const mounting = staleReaders.filter((reader) => reader.readsNewBy);
-    if (mounting.length) {
-      const until = Math.max(...mounting.map((reader) => reader.readsNewBy!.getTime()));
-      ctx.log.info(
-        `${mounting.length} pods mount a re-issued token Secret and may use its old token ` +
-          `until the kubelet writes the new one and the client reads it ` +
-          `(tokenSecretPropagationSeconds: ${step.tokenSecretPropagationSeconds}): ` +
-          describeStaleSecretReaders(mounting),
-      );
-      await ctx.waitFor(
-        "the pods that mount re-issued token Secrets use the new token",
-        () => {
-          const ready = mounting.filter((reader) => reader.readsNewBy!.getTime() <= Date.now());
-          const total = mounting.length;
-          return Promise.resolve({ done: ready.length === total, ready: ready.length, total });
-        },
-        until - Date.now() + 60_000,
-      );
-    }
     ctx.log.info(
       `no token signed by the old key is in use: ${pods.length} pods with a projected token ` +
-        "started after the signing switch or refreshed since, every legacy token Secret " +
-        `is signed by the new key, and ${readers.length} pods that read token Secrets use ` +
-        "their new token",
+        "started after the signing switch or refreshed since, and every legacy token Secret " +
+        "is signed by the new key",
     );
   },
 });
