@@ -4,7 +4,11 @@
  * pod supervisor requests and refreshes as the kubelet does (test/cluster/pod_process.ts). The
  * plan holds only the service-account key's steps (trust → switch → finalize); the trust run is
  * killed (SIGKILL) once the new key is staged and the finalize run once `activate-sa-key` has
- * written, and each resumed run converges. Then, on the same cluster, the negative control: a
+ * written, and each resumed run converges. Two client pods authenticate with a legacy token
+ * Secret mounted as a volume: the gate does not re-issue it under them, naming them; one is moved
+ * off it (deleted) and, as the negative control of that hold, the plan then re-issues it anyway
+ * (reissueSecretsInUse) under the other, which gets 401 until the kubelet writes the new token
+ * into its volume. Then, on the same cluster, the negative control: a
  * second rotation that switches signing before any API server verifies the new key; its tokens
  * get 401 at every API server, through haproxy and in the in-cluster clients, and the JWKS check
  * names every API server. That rotation is then rolled back (after its switch): the key the
@@ -19,8 +23,11 @@ import {
   type ClientStatus,
   clientStatuses,
   deployInClusterClients,
+  deployLegacyTokenClient,
   describeClient,
 } from "./in_cluster_clients.ts";
+import { podFiles } from "../cluster/pod_processes.ts";
+import { readVolume } from "../cluster/pod_volume.ts";
 import { assertExit, caRotator, type RunResult } from "./end_state.ts";
 import { findKeysInCluster } from "./cluster_key_scan.ts";
 import { describeLeak, findLeaks, keyNeedles } from "./secret_scan.ts";
@@ -114,6 +121,15 @@ const FINALIZE_KILL_POINT: KillPoint = { step: "activate-sa-key", type: "ChangeA
 const NEGATIVE_POD = "negative-client";
 /** A bare Pod of the in-cluster client, started once the negative control is rolled back. */
 const AFTER_ROLLBACK_POD = "after-rollback-client";
+
+/**
+ * Client pods that authenticate with team-a's legacy token Secret, mounted as a volume the test
+ * cluster syncs as a kubelet does (every minute and up to half again). The gate does not re-issue
+ * a Secret they read; the first is moved off it by its owner (deleted), and the negative control
+ * re-issues it under the second (reissueSecretsInUse), which then gets 401 until its volume syncs.
+ */
+const LEGACY_TOKEN_POD = "legacy-token-client";
+const CUT_OFF_POD = "cut-off-client";
 
 /** The negative control: signing switches with no API server told of the new key first. */
 const NEGATIVE_STEPS = `${DISTRIBUTE}${SIGN_WITH_NEW}`;
@@ -359,6 +375,8 @@ Deno.test({
         console.log(`after rollback, team-a's Deployment rolled in ${seconds(rollStarted)} s`);
       },
     );
+    await deployLegacyTokenClient(cluster, "team-a", "reader-token", LEGACY_TOKEN_POD);
+    await deployLegacyTokenClient(cluster, "team-a", "reader-token", CUT_OFF_POD);
     const clientsAtStart = await clientStatuses(cluster);
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     let newKid = "";
@@ -408,24 +426,46 @@ Deno.test({
     );
 
     await t.step(
-      "finalize: the gate names the legacy token Secret it may not re-issue",
+      "finalize: the gate names the legacy token Secrets it may not re-issue, and their readers",
       async () => {
         await writePlan("finalize");
         const held = await run("rotate (finalize, held)", ["rotate", "--plan", planPath], 3);
-        assert.match(held.stderr, /\[sa-token-gate\] gate closed: .*team-c\/reader-token/);
-        assert.doesNotMatch(held.stderr, /team-a\/reader-token/);
-        // The gate re-issued team-a's: the controller-manager filled it with a new-key token.
-        assert.equal(await tokenSecretKeyId(cluster, "team-a", "reader-token"), newKid);
-        // The owner of team-c's Secret re-creates it (here: deletes it), and the run goes on.
+        const closed = held.stderr.split("\n").find((line) =>
+          /\[sa-token-gate\] gate closed/.test(line)
+        );
+        console.log(closed);
+        assert.match(closed ?? "", /team-c\/reader-token/, "outside reissueTokenSecrets");
+        assert.match(
+          closed ?? "",
+          new RegExp(
+            `team-a/reader-token \\(read by team-a/${CUT_OFF_POD}, team-a/${LEGACY_TOKEN_POD}\\)`,
+          ),
+          "read by running pods",
+        );
+        // Not re-issued under the pods that read it: its token still works for them.
+        assert.equal(await tokenSecretKeyId(cluster, "team-a", "reader-token"), oldKid);
+        // The owner of team-c's Secret re-creates it (here: deletes it); the owner of the first
+        // pod moves it off the Secret (here: deletes it; its counts are kept).
         await cluster.kubectl(["delete", "secret", "reader-token", "-n", "team-c"]);
+        await cluster.kubectl(["delete", "pod", LEGACY_TOKEN_POD, "-n", "team-a"]);
       },
     );
 
     await t.step("finalize: the old key is gone; its token gets 401", async () => {
       // A crash once sa.key/sa.pub are the new pair but the flags still name the staged files
       // (SIGKILL), then a resume that converges.
+      // The negative control of the gate's hold: the plan now re-issues Secrets in use, so the
+      // gate re-issues team-a's under the second pod (below: it gets 401 until its volume syncs).
+      await Deno.writeTextFile(
+        planPath,
+        (await saKeyPlan("sa-key", "finalize", POSITIVE_STEPS)).replace(
+          "reissueTokenSecrets: [team-a]",
+          "reissueTokenSecrets: [team-a]\n    reissueSecretsInUse: true",
+        ),
+      );
       const killed = await killedRun("rotate (finalize)", planPath, FINALIZE_KILL_POINT);
       outputs.push({ what: "killed rotate (finalize)", result: asRunResult(killed) });
+      assert.equal(await tokenSecretKeyId(cluster, "team-a", "reader-token"), newKid);
       await run("rotate (finalize, resumed)", ["rotate", "--plan", planPath], 0);
       assert.deepEqual(await jwksKeyIds(cluster), [newKid]);
       for (const endpoint of endpoints) {
@@ -471,8 +511,36 @@ Deno.test({
 
     const counts = await probe.stop();
     probe = undefined;
+    await t.step(
+      "negative control: a token Secret re-issued under a pod that reads it cuts the pod off",
+      async () => {
+        const status = async () =>
+          (await clientStatuses(cluster)).find((each) => each.pod === CUT_OFF_POD)!;
+        const cut = await eventually(`${CUT_OFF_POD} gets a 401`, async () => {
+          const now = await status();
+          return now.failures.unauthorized > 0 ? now : undefined;
+        }, 60_000);
+        console.log(`re-issued under it: ${describeClient(cut)}`);
+        // It recovers once the kubelet writes the new token into its volume (a minute and up to
+        // half again) and client-go reads it (after a 401).
+        const volume = podFiles(cluster.env.CLUSTER_STATE_DIR, "team-a", CUT_OFF_POD);
+        await eventually(`${CUT_OFF_POD}'s volume holds the new token`, async () => {
+          const token = (await readVolume(volume.serviceAccountDir)).token;
+          return token !== undefined && jwtKeyId(token) === newKid;
+        }, 120_000);
+        const recovered = await eventually(`${CUT_OFF_POD} succeeds again`, async () => {
+          const now = await status();
+          return now.successes > cut.successes + 2 ? now : undefined;
+        }, 60_000);
+        console.log(`after the kubelet wrote the new token: ${describeClient(recovered)}`);
+      },
+    );
+
     await t.step("no request failed for want of a valid token during the rotation", async () => {
-      const clients = await clientTotals(cluster, clientsAtStart);
+      // Every client but the negative control's pod (above).
+      const clients = await clientTotals(cluster, clientsAtStart, [CUT_OFF_POD]);
+      const legacy = clients.statuses.find((status) => status.pod === LEGACY_TOKEN_POD);
+      assert.ok(legacy && legacy.successes > 0, `${LEGACY_TOKEN_POD} ran through the rotation`);
       console.log(`probe through haproxy: ${JSON.stringify(counts)}`);
       console.log(
         `in-cluster clients: ${clients.statuses.length} pods, ${clients.requests} requests, ` +

@@ -47,9 +47,14 @@ export async function jwksKeyIds(cluster: TestCluster): Promise<string[]> {
 
 /**
  * The in-cluster clients' requests and failures since `since` (statuses taken then), per pod
- * (every pod, those rolls replaced too, none that had ended by then) and summed.
+ * (every pod, those rolls replaced too, none that had ended by then, none named in `except`)
+ * and summed.
  */
-export async function clientTotals(cluster: TestCluster, since: readonly ClientStatus[] = []) {
+export async function clientTotals(
+  cluster: TestCluster,
+  since: readonly ClientStatus[] = [],
+  except: readonly string[] = [],
+) {
   const key = (status: ClientStatus) => `${status.namespace}/${status.pod}`;
   const earlier = new Map(since.map((status) => [key(status), status]));
   const statuses = (await clientStatuses(cluster)).map((status) => {
@@ -65,7 +70,7 @@ export async function clientTotals(cluster: TestCluster, since: readonly ClientS
       successes: status.successes - before.successes,
       failures,
     };
-  }).filter((status) => status.requests > 0);
+  }).filter((status) => status.requests > 0 && !except.includes(status.pod));
   const failures: Record<string, number> = {};
   for (const status of statuses) {
     for (const [kind, count] of Object.entries(status.failures)) {
