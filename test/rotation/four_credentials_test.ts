@@ -6,10 +6,12 @@
  * probed through the load balancer, etcd written and read through every member with the API
  * server's own etcd client credentials, client-go in-cluster clients with bound tokens, and a
  * legacy token Secret. Every phase's runs are SIGKILLed inside the etcd CA's and the service-
- * account key's steps (crash_points.ts's NEW_CREDENTIAL_POINTS: the snapshot, the distributions,
- * each round of etcd member restarts, the signing switch, the key's activation and removal, the
- * gates) and resumed until the phase completes, with the crash checks after every kill (node files
- * whole, the progress record parses, one new-CA Secret whose CAs never change). Afterwards: a token of the old
+ * account key's steps (crash_points.ts: in CI NEW_CREDENTIAL_POINTS, 7 — the snapshot, the key's
+ * staging, activation and removal, the etcd members' restart, the etcd CA's activation and
+ * removal; with `CA_ROTATOR_CRASH_POINTS=all` all 13, the distributions, the signing switch and the
+ * gates too) and resumed until the phase completes, with the crash checks after every kill (node
+ * files whole, the progress record parses, one new-CA Secret whose CAs never change). Afterwards:
+ * a token of the old
  * key gets 401, the JWKS lists the new key only, an old-CA etcd client is refused by every
  * member, and the old cluster and front-proxy CAs are gone everywhere. Each credential's negative
  * control and rollback are its own test's (rotation_e2e_test, sa_key_rotation_test,
@@ -23,7 +25,7 @@ import { assertOldCredentialsFail, type Probe, startProbe } from "./probe.ts";
 import { clientStatuses, deployInClusterClients, describeClient } from "./in_cluster_clients.ts";
 import { assertExit, assertOldCaGone, caRotator, dryRunJson } from "./end_state.ts";
 import { pointName } from "./kill_at_event.ts";
-import { NEW_CREDENTIAL_POINTS } from "./crash_points.ts";
+import { NEW_CREDENTIAL_POINTS, NEW_CREDENTIAL_POINTS_ALL } from "./crash_points.ts";
 import { CrashChecks } from "./crash_checks.ts";
 import { KillSchedule, type ScheduledStep } from "./kill_schedule.ts";
 import { parse as parseYaml } from "yaml";
@@ -138,8 +140,11 @@ Deno.test({
     const steps = (parseYaml(await fourCredentialsPlan(PLAN_NAME, "finalize")) as {
       steps: ScheduledStep[];
     }).steps;
+    const points = Deno.env.get("CA_ROTATOR_CRASH_POINTS") === "all"
+      ? NEW_CREDENTIAL_POINTS_ALL
+      : NEW_CREDENTIAL_POINTS;
     const schedule = new KillSchedule(
-      NEW_CREDENTIAL_POINTS,
+      points,
       steps,
       new CrashChecks(cluster, PLAN_NAME),
     );
@@ -223,7 +228,7 @@ Deno.test({
       const inside = schedule.stepsKilledInside(["StepStarted", "Waiting", "ChangeApplied"]);
       assert.deepEqual(
         inside,
-        NEW_CREDENTIAL_POINTS.map((each) => each.step),
+        points.map((each) => each.step),
         "every kill landed inside its step",
       );
       assert.equal(

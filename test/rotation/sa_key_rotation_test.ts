@@ -130,6 +130,7 @@ const AFTER_ROLLBACK_POD = "after-rollback-client";
  */
 const LEGACY_TOKEN_POD = "legacy-token-client";
 const CUT_OFF_POD = "cut-off-client";
+const CUT_OFF_SYNC_SECONDS = 10;
 
 /** The negative control: signing switches with no API server told of the new key first. */
 const NEGATIVE_STEPS = `${DISTRIBUTE}${SIGN_WITH_NEW}`;
@@ -376,7 +377,10 @@ Deno.test({
       },
     );
     await deployLegacyTokenClient(cluster, "team-a", "reader-token", LEGACY_TOKEN_POD);
-    await deployLegacyTokenClient(cluster, "team-a", "reader-token", CUT_OFF_POD);
+    // On a kubelet that syncs every 10 s, so that its recovery does not wait a minute.
+    await deployLegacyTokenClient(cluster, "team-a", "reader-token", CUT_OFF_POD, {
+      syncFrequencySeconds: CUT_OFF_SYNC_SECONDS,
+    });
     const clientsAtStart = await clientStatuses(cluster);
     probe = startProbe(cluster.endpoint, cluster.kubeconfig);
     let newKid = "";
@@ -521,8 +525,8 @@ Deno.test({
           return now.failures.unauthorized > 0 ? now : undefined;
         }, 60_000);
         console.log(`re-issued under it: ${describeClient(cut)}`);
-        // It recovers once the kubelet writes the new token into its volume (a minute and up to
-        // half again) and client-go reads it (after a 401).
+        // It recovers once its kubelet writes the new token into its volume (every 10 s and up
+        // to half again) and client-go reads it (after a 401).
         const volume = podFiles(cluster.env.CLUSTER_STATE_DIR, "team-a", CUT_OFF_POD);
         await eventually(`${CUT_OFF_POD}'s volume holds the new token`, async () => {
           const token = (await readVolume(volume.serviceAccountDir)).token;
