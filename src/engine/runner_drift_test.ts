@@ -91,6 +91,24 @@ async function setup() {
   return { node, context, cleanup: () => Deno.remove(root, { recursive: true }) };
 }
 
+/** Runs `steps` up to `stopAfter` with `registry`'s kinds and the re-check on. */
+function runWithRecheck(
+  env: Awaited<ReturnType<typeof setup>>,
+  store: ReturnType<typeof memoryProgressStore>,
+  registry: StepRegistry,
+  steps: TestStep[],
+  stopAfter: string,
+) {
+  return runPlan({
+    loaded: loadedPlan(steps, stopAfter),
+    registry,
+    store,
+    context: env.context(),
+    printer: memoryPrinter(),
+    recheckDone: true,
+  });
+}
+
 const trustThenSwitch = (kind = "write-file"): TestStep[] => [
   { id: "write-a", phase: "trust", kind, path: "/etc/a", content: "bundle\n" },
   { id: "copy-a-to-b", phase: "switch", kind: "write-file", path: "/etc/b", from: "/etc/a" },
@@ -288,15 +306,7 @@ Deno.test("drift: a done step a later done step ends (endedBy) is not re-checked
     { id: "unstage", phase: "switch", kind: "delete-file", path: "/etc/other", content: "x\n" },
     { id: "last", phase: "finalize", kind: "write-file", path: "/etc/c", content: "c\n" },
   ];
-  const runTo = async (stopAfter: string) =>
-    await runPlan({
-      loaded: loadedPlan(steps, stopAfter),
-      registry,
-      store,
-      context: env.context(),
-      printer: memoryPrinter(),
-      recheckDone: true,
-    });
+  const runTo = (stopAfter: string) => runWithRecheck(env, store, registry, steps, stopAfter);
   await runTo("switch");
   await env.node.removeFile("/etc/staged"); // what the later step's kind ends
   const ended = await runTo("finalize");
@@ -335,15 +345,7 @@ Deno.test("drift: a step a later step ends is not re-checked while a run is stop
     },
     { id: "unstage", phase: "finalize", kind: "delete-file", path: "/etc/other", content: "x\n" },
   ];
-  const runTo = async (stopAfter: string) =>
-    await runPlan({
-      loaded: loadedPlan(steps, stopAfter),
-      registry,
-      store,
-      context: env.context(),
-      printer: memoryPrinter(),
-      recheckDone: true,
-    });
+  const runTo = (stopAfter: string) => runWithRecheck(env, store, registry, steps, stopAfter);
   await runTo("trust");
   const staged = await env.node.readFile("/etc/staged");
   await env.node.writeFile("/etc/active", staged!);

@@ -144,10 +144,15 @@ export function planReissue(
   };
 }
 
-/** The running pods that read token Secrets. */
-async function secretReaders(ctx: StepContext): Promise<SecretTokenReader[]> {
-  return (await ctx.cluster.list<TokenPodObject>("v1", "Pod")).map(secretTokenReaderOf)
+/** Pure: the running pods of `pods` that read token Secrets. */
+function secretTokenReaders(pods: readonly TokenPodObject[]): SecretTokenReader[] {
+  return pods.map(secretTokenReaderOf)
     .filter((reader): reader is SecretTokenReader => reader !== undefined);
+}
+
+/** Every pod of the cluster. */
+function listPods(ctx: StepContext): Promise<TokenPodObject[]> {
+  return ctx.cluster.list<TokenPodObject>("v1", "Pod");
 }
 
 /** The key id of the new key: sa-new.pub on the first control-plane node. */
@@ -195,7 +200,7 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
       step,
       await listTokenSecrets(ctx.cluster),
       await newKeyId(ctx),
-      await secretReaders(ctx),
+      secretTokenReaders(await listPods(ctx)),
     );
     return reissue.secrets.map((secret): Change => {
       const readBy = reissue.cutOff.get(objectKey(secret));
@@ -239,17 +244,18 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
 
   async verify(ctx, step) {
     const newId = await newKeyId(ctx);
-    const readers = await secretReaders(ctx);
-    let secrets = await listTokenSecrets(ctx.cluster);
-    const reissued = new Set(planReissue(step, secrets, newId, readers).secrets.map(objectKey));
+    const podObjects = await listPods(ctx);
+    const readers = secretTokenReaders(podObjects);
+    let secrets: TokenSecret[] = [];
     let stale: TokenSecretKey[] = [];
     const read = async () => {
       secrets = await listTokenSecrets(ctx.cluster);
       return stale = staleTokenSecrets(secretKeys(secrets), newId);
     };
+    await read();
+    const reissued = new Set(planReissue(step, secrets, newId, readers).secrets.map(objectKey));
     const isReissued = (secret: TokenSecretKey) =>
       reissued.has(`${secret.namespace}/${secret.name}`);
-    await read();
     if (stale.some(isReissued)) {
       try {
         await ctx.waitFor(
@@ -267,8 +273,7 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
     const { inUse } = planReissue(step, secrets, newId, readers);
     const elsewhere = stale.filter((secret) => !inUse.has(`${secret.namespace}/${secret.name}`));
     const since = switchedAt(ctx, step);
-    const pods = (await ctx.cluster.list<TokenPodObject>("v1", "Pod"))
-      .map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
+    const pods = podObjects.map(tokenPodOf).filter((pod): pod is TokenPod => pod !== undefined);
     const stalePods = staleTokenPods(pods, since, new Date());
     const held = [
       stalePods.length

@@ -21,6 +21,7 @@ import {
 import { podEnv, SERVICE_ACCOUNT_PATH } from "./pod_process.ts";
 import { readVolume } from "./pod_volume.ts";
 import { processAlive, processGroupMembers, readState } from "./state.ts";
+import { legacyTokenSecret } from "./pod_secret_volume.ts";
 
 /** $STATUS_FILE of incluster-client (programs/cmd/incluster-client/status.go). */
 interface ClientStatus {
@@ -159,16 +160,7 @@ function legacyTokenPod(namespace: string, name: string, secret: string, syncSec
 /** Creates a legacy token Secret of `reader`; returns its data once the controller filled it. */
 async function createTokenSecret(cluster: TestCluster, namespace: string, name: string) {
   await cluster.kubectl(["apply", "-f", "-"], {
-    stdin: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "kubernetes.io/service-account-token",
-      metadata: {
-        name,
-        namespace,
-        annotations: { "kubernetes.io/service-account.name": "reader" },
-      },
-    }),
+    stdin: JSON.stringify(legacyTokenSecret(namespace, name, "reader")),
   });
   return await eventually(
     `${namespace}/${name} to hold a token`,

@@ -126,3 +126,20 @@ export function syncFrequencyMs(pod: Pod, defaultMs: number): number {
 export function syncDelayMs(periodMs: number, random: () => number = Math.random): number {
   return periodMs * (1 + 0.5 * random());
 }
+
+/**
+ * A legacy token Secret of the ServiceAccount `serviceAccount` (the controller-manager fills its
+ * `token`, `ca.crt` and `namespace`), as a manifest to apply.
+ */
+export function legacyTokenSecret(namespace: string, name: string, serviceAccount: string) {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "kubernetes.io/service-account-token",
+    metadata: {
+      name,
+      namespace,
+      annotations: { "kubernetes.io/service-account.name": serviceAccount },
+    },
+  };
+}

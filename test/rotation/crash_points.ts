@@ -60,6 +60,11 @@ export const CI_POINTS: readonly KillPoint[] = [
   timed("remove-old-front-proxy-ca", 50),
 ];
 
+/** Whether `CA_ROTATOR_CRASH_POINTS=all` asks for every point instead of the CI set. */
+export function wantsAllPoints(): boolean {
+  return Deno.env.get("CA_ROTATOR_CRASH_POINTS") === "all";
+}
+
 /** Every step's start, first two changes, first two waits, end, and 50 and 150 ms in. */
 export function allPoints(stepIds: readonly string[]): KillPoint[] {
   return stepIds.flatMap((step) => [

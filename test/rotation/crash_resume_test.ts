@@ -29,7 +29,7 @@ import {
 import { namingWebhook, webhookConfiguration, webhookTrust } from "./unused_webhook.ts";
 import { type KillPoint, pointName, runUntilKilled } from "./kill_at_event.ts";
 import { KillSchedule } from "./kill_schedule.ts";
-import { allPoints, CI_POINTS } from "./crash_points.ts";
+import { allPoints, CI_POINTS, wantsAllPoints } from "./crash_points.ts";
 import { CrashChecks } from "./crash_checks.ts";
 import { parse as parseYaml } from "yaml";
 
@@ -79,7 +79,7 @@ Deno.test({
       Deno.writeTextFile(planPath, demoPlan.replace(/^stopAfter: .*$/m, `stopAfter: ${stopAfter}`));
     const steps = (parseYaml(demoPlan) as { steps: { id: string; phase: string; kind: string }[] })
       .steps;
-    const full = Deno.env.get("CA_ROTATOR_CRASH_POINTS") === "all";
+    const full = wantsAllPoints();
     const points: KillPoint[] = full ? allPoints(steps.map((step) => step.id)) : [...CI_POINTS];
     const checks = new CrashChecks(cluster, "local-demo");
     const schedule = new KillSchedule(points, steps, checks);

@@ -25,7 +25,11 @@ import { assertOldCredentialsFail, type Probe, startProbe } from "./probe.ts";
 import { clientStatuses, deployInClusterClients, describeClient } from "./in_cluster_clients.ts";
 import { assertExit, assertOldCaGone, caRotator, dryRunJson } from "./end_state.ts";
 import { pointName } from "./kill_at_event.ts";
-import { NEW_CREDENTIAL_POINTS, NEW_CREDENTIAL_POINTS_ALL } from "./crash_points.ts";
+import {
+  NEW_CREDENTIAL_POINTS,
+  NEW_CREDENTIAL_POINTS_ALL,
+  wantsAllPoints,
+} from "./crash_points.ts";
 import { CrashChecks } from "./crash_checks.ts";
 import { KillSchedule, type ScheduledStep } from "./kill_schedule.ts";
 import { parse as parseYaml } from "yaml";
@@ -140,9 +144,7 @@ Deno.test({
     const steps = (parseYaml(await fourCredentialsPlan(PLAN_NAME, "finalize")) as {
       steps: ScheduledStep[];
     }).steps;
-    const points = Deno.env.get("CA_ROTATOR_CRASH_POINTS") === "all"
-      ? NEW_CREDENTIAL_POINTS_ALL
-      : NEW_CREDENTIAL_POINTS;
+    const points = wantsAllPoints() ? NEW_CREDENTIAL_POINTS_ALL : NEW_CREDENTIAL_POINTS;
     const schedule = new KillSchedule(
       points,
       steps,

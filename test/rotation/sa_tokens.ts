@@ -7,6 +7,7 @@
 import { eventually, type TestCluster } from "../cluster/harness.ts";
 import { type ClientStatus, clientStatuses } from "./in_cluster_clients.ts";
 import { jwtKeyId } from "../../src/pki/mod.ts";
+import { legacyTokenSecret } from "../cluster/pod_secret_volume.ts";
 
 /** The HTTP status of `GET /api` with `token` at `server` (the cluster CA trusted). */
 export async function tokenStatus(server: string, token: string, caFile: string): Promise<string> {
@@ -89,16 +90,7 @@ export async function clientTotals(
 /** A legacy token Secret of the ServiceAccount `reader`, filled by the controller-manager. */
 export async function createTokenSecret(cluster: TestCluster, namespace: string, name: string) {
   await cluster.kubectl(["apply", "-f", "-"], {
-    stdin: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "kubernetes.io/service-account-token",
-      metadata: {
-        name,
-        namespace,
-        annotations: { "kubernetes.io/service-account.name": "reader" },
-      },
-    }),
+    stdin: JSON.stringify(legacyTokenSecret(namespace, name, "reader")),
   });
   return await eventually(
     `${namespace}/${name} holds a token`,
