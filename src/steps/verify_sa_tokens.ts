@@ -282,14 +282,18 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
           `${describeStaleTokenPods(stalePods)}; roll them, or wait`
         : "",
       inUse.size
-        ? `${inUse.size} legacy token Secrets signed by the old key are read by running pods: ` +
+        ? `${secretsCount(inUse.size)} signed by the old key ${
+          inUse.size === 1 ? "is" : "are"
+        } read by running pods: ` +
           `${describeReaders(inUse)}; re-issuing one ends its token at once (the API server ` +
           "compares a legacy token with its Secret's), so those pods would get 401 until they " +
           "read the new one: move them to projected tokens, or stop them, and run again — or " +
           "set reissueSecretsInUse to re-issue now and accept that"
         : "",
       elsewhere.length
-        ? `${elsewhere.length} legacy token Secrets hold a token the old key signed: ${
+        ? `${secretsCount(elsewhere.length)} ${
+          elsewhere.length === 1 ? "holds" : "hold"
+        } a token the old key signed: ${
           names(elsewhere)
         }; list their namespaces under reissueTokenSecrets, or re-create them`
         : "",
@@ -302,3 +306,8 @@ export const verifySaTokens = defineStepKind<Step, Change[]>({
     );
   },
 });
+
+/** "1 legacy token Secret", "2 legacy token Secrets". */
+function secretsCount(count: number): string {
+  return `${count} legacy token Secret${count === 1 ? "" : "s"}`;
+}
