@@ -12,6 +12,7 @@
 import { dirname } from "node:path";
 import type { ClusterApi } from "../engine/cluster_api.ts";
 import { OverlayClusterApi } from "../engine/overlay_cluster.ts";
+import { ListOnceClusterApi } from "../engine/list_once_cluster.ts";
 import { OverlayNode } from "../engine/overlay_node.ts";
 import { mapBounded, NODE_PARALLELISM } from "../engine/bounded.ts";
 import type { NodeAccess } from "../engine/node_access.ts";
@@ -130,11 +131,13 @@ export async function withRunFrame<R, T>(
   if (options.nodeInventory && !dryRun) {
     throw new InputError("a run from the node inventory is a dry run: add --dry-run");
   }
+  // A dry run changes nothing: each collection it reads is listed once, for every step.
+  const reads: ClusterApi = dryRun ? new ListOnceClusterApi(live) : live;
   const cluster = options.nodeInventory
-    ? new OverlayClusterApi(live)
+    ? new OverlayClusterApi(reads)
     : dryRun
     ? new OverlayClusterApi(
-      live,
+      reads,
       new KubeClusterApi(() => source.current(), { serverDryRun: true }),
     )
     : live;
@@ -147,7 +150,7 @@ export async function withRunFrame<R, T>(
   await contactServer(source.current(), options);
   const refused = await checks.refuse(live, store);
   // Node groups found from the cluster: their Nodes, before anything is held or reached.
-  const resolved = await resolvePlanNodes(live, plan.nodes);
+  const resolved = await resolvePlanNodes(reads, plan.nodes);
 
   const holder = currentHolder();
   const connections = new SshConnections();
@@ -168,14 +171,14 @@ export async function withRunFrame<R, T>(
       NODE_PARALLELISM,
       (node) => node.connect?.() ?? Promise.resolve(),
     );
-    await checkPlanNodes(live, {
+    await checkPlanNodes(reads, {
       controlPlane,
       workers,
       layout: plan.layout,
       cas,
     });
     if (checks.everyNodeCovered) {
-      const uncovered = await nodesNotCovered(live, resolved);
+      const uncovered = await nodesNotCovered(reads, resolved);
       if (uncovered.length > 0) {
         throw new InputError(
           `The plan does not cover every Node (nothing was changed): ${coverageMessage(uncovered)}`,
@@ -201,7 +204,7 @@ export async function withRunFrame<R, T>(
       restarted = restartTargets(found, plan.staticPods);
     }
     const gates = [
-      checks.everyNodeCovered ? coverageGate(live, () => run.nodes) : undefined,
+      checks.everyNodeCovered ? coverageGate(reads, () => run.nodes) : undefined,
       checks.everyStaticPodListed && !inventory
         ? staticPodGate(() => [...run.controlPlane, ...run.workers], plan)
         : undefined,
@@ -233,7 +236,7 @@ export async function withRunFrame<R, T>(
       },
       nodesAtPhase: checks.everyNodeCovered && hasGroupFromCluster(plan.nodes)
         ? phaseNodes({
-          cluster: live,
+          cluster: reads,
           planNodes: plan.nodes,
           layout: plan.layout,
           cas,

@@ -6,6 +6,7 @@
 import { x509 } from "./crypto_provider.ts";
 import { decodePem, encodePem } from "./pem.ts";
 import { toHex } from "./fingerprint.ts";
+import { readCertificateFields } from "./certificate_fields.ts";
 
 /**
  * Parses every `CERTIFICATE` block of `text`, in order. Other blocks (keys, parameters) and
@@ -14,20 +15,50 @@ import { toHex } from "./fingerprint.ts";
  * @throws {Error} when the text holds no certificate or a block is not a valid certificate.
  */
 export function parseCertificates(text: string, source = "PEM text"): x509.X509Certificate[] {
+  const blocks = certificateBlocks(text, source);
+  return blocks.map((block, i) => parsedBlock(block.der, i, blocks.length, source));
+}
+
+/**
+ * The DER of every `CERTIFICATE` block of `text`, in order, each checked to be a certificate as
+ * {@link parseCertificates} checks it, without building its object model (the DER reader; the
+ * full parser only for an encoding the reader does not take).
+ * @throws {Error} as {@link parseCertificates}.
+ */
+export function certificateDers(text: string, source = "PEM text"): Uint8Array<ArrayBuffer>[] {
+  const blocks = certificateBlocks(text, source);
+  return blocks.map((block, i) => {
+    try {
+      readCertificateFields(block.der);
+    } catch {
+      parsedBlock(block.der, i, blocks.length, source);
+    }
+    return block.der;
+  });
+}
+
+function certificateBlocks(text: string, source: string) {
   const blocks = decodePem(text, source).filter((b) => b.label === "CERTIFICATE");
   if (blocks.length === 0) {
     throw new Error(`Cannot parse ${source}: no CERTIFICATE block found`);
   }
-  return blocks.map((block, i) => {
-    try {
-      return new x509.X509Certificate(block.der);
-    } catch (err) {
-      throw new Error(
-        `Cannot parse ${source}: certificate ${i + 1} of ${blocks.length} is not a valid ` +
-          `X.509 certificate (${err instanceof Error ? err.message : String(err)})`,
-      );
-    }
-  });
+  return blocks;
+}
+
+function parsedBlock(
+  der: Uint8Array<ArrayBuffer>,
+  index: number,
+  count: number,
+  source: string,
+): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(der);
+  } catch (err) {
+    throw new Error(
+      `Cannot parse ${source}: certificate ${index + 1} of ${count} is not a valid ` +
+        `X.509 certificate (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
 }
 
 /**

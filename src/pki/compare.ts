@@ -12,8 +12,9 @@
  * @module
  */
 import type { x509 } from "./crypto_provider.ts";
-import { parseCertificates } from "./bundle.ts";
-import { fingerprint, toHex } from "./fingerprint.ts";
+import { createHash } from "node:crypto";
+import { certificateDers } from "./bundle.ts";
+import { toHex } from "./fingerprint.ts";
 
 /**
  * The sorted, distinct SHA-256 fingerprints of the certificates in a PEM text.
@@ -21,9 +22,10 @@ import { fingerprint, toHex } from "./fingerprint.ts";
  * @throws {Error} when the text holds no certificate or a block is not a valid certificate.
  */
 export async function fingerprintsOf(pem: string, source?: string): Promise<string[]> {
-  const certs = parseCertificates(pem, source);
-  const prints = await Promise.all(certs.map((cert) => fingerprint(cert)));
-  return [...new Set(prints)].sort();
+  const prints = certificateDers(pem, source).map((der) =>
+    createHash("sha256").update(der).digest("hex")
+  );
+  return await Promise.resolve([...new Set(prints)].sort());
 }
 
 /** Pure: whether two lists of fingerprints name the same certificates (order and repeats aside). */

@@ -2,7 +2,7 @@
  * roll-workloads on a real control plane: a rolling window of Deployments and a DaemonSet on
  * kwok workers, each workload rolled with one PATCH and awaited through one shared watch (the API
  * server's own request counts say so); a rollout that cannot finish stops new starts, and the
- * error names it; the dry run sends no per-object request. The adaptive window grows while
+ * error names it; the dry run sends no per-object request, and its steps list each kind once. The adaptive window grows while
  * rollouts complete healthy (every one completes), and Deployments that never become available
  * mid-roll stop new starts with at most the window's size then in flight.
  */
@@ -12,7 +12,8 @@ import { countRequests, readRequestTotals, requestDelta } from "../cluster/api_m
 import { KubeClusterApi } from "../../src/kube/kube_cluster_api.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { OverlayClusterApi } from "../../src/engine/overlay_cluster.ts";
-import type { ClusterApi } from "../../src/engine/cluster_api.ts";
+import type { ClusterApi, KubeObject } from "../../src/engine/cluster_api.ts";
+import { ListOnceClusterApi } from "../../src/engine/list_once_cluster.ts";
 import { memoryPrinter } from "../../src/engine/printer.ts";
 import type { StepContext } from "../../src/engine/step.ts";
 import { LayoutSchema } from "../../src/plan/layout.ts";
@@ -165,6 +166,51 @@ Deno.test({
       );
       const live = await api.list("apps/v1", "Deployment", { namespace: "roll-b" });
       assert.ok(live.every((item) => !JSON.stringify(item).includes(ROLLED_BY_ANNOTATION)));
+    });
+
+    await t.step("a dry run of two rolls lists the workloads once, not once a step", async () => {
+      const second = { ...step, id: "roll-test-again" };
+      /** Both rolls dry-run on `base`: their changes and the apps LISTs the API server served. */
+      const twoRolls = async (base: ClusterApi) => {
+        const overlay = new OverlayClusterApi(
+          base,
+          new KubeClusterApi(api.kubeConfig, { serverDryRun: true }),
+        );
+        const before = await readRequestTotals(cluster.kubectl);
+        const first = await runStep(context(overlay, step.id, true).ctx, step);
+        const then = await runStep(context(overlay, second.id, true).ctx, second);
+        const after = await readRequestTotals(cluster.kubectl);
+        const lists = requestDelta(before, after, "resource", {
+          group: "apps",
+          verb: "LIST",
+          component: "apiserver",
+        });
+        return { first, then, overlay, lists };
+      };
+      const once = await twoRolls(new ListOnceClusterApi(api));
+      assert.equal(once.first.length, workloads);
+      assert.equal(once.then.length, workloads, "the second roll rolls them again");
+      assert.deepEqual(once.lists, { deployments: 1, daemonsets: 1 }, "one LIST of each kind");
+      // Negative control: without it, every step lists again.
+      const each = await twoRolls(api);
+      assert.deepEqual(each.lists, { deployments: 2, daemonsets: 2 }, "a LIST per step");
+      // What a later step reads still has the earlier steps' changes laid over it.
+      const listed = await once.overlay.list<{ spec?: { template?: KubeObject } } & KubeObject>(
+        "apps/v1",
+        "Deployment",
+        { namespace: "roll-b" },
+      );
+      assert.ok(
+        listed.every((item) =>
+          item.spec?.template?.metadata?.annotations?.[ROLLED_BY_ANNOTATION] === second.id
+        ),
+      );
+      // A step that changed what it was given would change what later steps read: it fails.
+      const reads = new ListOnceClusterApi(api);
+      const [kept] = await reads.list("apps/v1", "Deployment", { namespace: "roll-a" });
+      assert.throws(() => {
+        (kept.metadata as { name?: string }).name = "changed";
+      }, TypeError);
     });
 
     await t.step("every workload rolled; ≤ 3 requests per workload beyond the watch", async () => {
