@@ -30,6 +30,7 @@ function listKey(apiVersion: string, kind: string, options: ListOptions): string
     options.labelSelector ?? "",
     options.fieldSelector ?? "",
     options.namesOnly ? "names" : "",
+    options.managedFields ? "managedFields" : "",
   ].join("|");
 }
 

@@ -182,6 +182,7 @@ export class KubeClusterApi {
       for (const item of options.namesOnly ? namedItems(page, options) : page.items) {
         item.apiVersion = apiVersion;
         item.kind = kind;
+        if (!options.managedFields) delete item.metadata?.managedFields;
         visit(item as T);
       }
     } while (continueToken);

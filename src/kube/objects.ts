@@ -41,6 +41,12 @@ export interface ListOptions {
    * names instead of the objects (a Node is about 8 KB of JSON, its row 0.3 KB).
    */
   readonly namesOnly?: boolean;
+  /**
+   * Keep each object's `metadata.managedFields` (who wrote which field, and when): dropped from
+   * listed objects otherwise, as no reader but a few needs them and they are often half an
+   * object's size.
+   */
+  readonly managedFields?: boolean;
 }
 
 /**

@@ -44,6 +44,7 @@ export const objectKey = (object: KubeObject) =>
 export async function listTokenSecrets(cluster: ClusterApi): Promise<TokenSecret[]> {
   return (await cluster.list<TokenSecret>("v1", "Secret", {
     fieldSelector: `type=${TOKEN_SECRET_TYPE}`,
+    managedFields: true,
   })).filter((secret) => secret.type === TOKEN_SECRET_TYPE);
 }
 

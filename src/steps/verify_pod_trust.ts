@@ -100,6 +100,7 @@ async function newCaPublishedAt(ctx: StepContext): Promise<Map<string, Date>> {
   const newCa = await newClusterCa(ctx);
   const configMaps = await ctx.cluster.list<ConfigMap>("v1", "ConfigMap", {
     fieldSelector: `metadata.name=${ROOT_CA_CONFIGMAP}`,
+    managedFields: true,
   });
   const published = new Map<string, Date>();
   for (const configMap of configMaps) {
