@@ -30,7 +30,7 @@ import { loadNewCaMaterial } from "../src/state/new_ca_secret.ts";
 import { ConfigMapProgressStore } from "../src/state/progress_configmap.ts";
 import { generateCa } from "../src/pki/mod.ts";
 import { benchRolls, type RollResults } from "./rolls.ts";
-import { populateDeployments, populateKwokNodes, waitDeploymentsObserved } from "./populate.ts";
+import { populateDeployments, populateKwokNodes } from "./populate.ts";
 import { benchNodePhases, type NodePhaseRun } from "./nodes.ts";
 import { benchVerifierApi, benchVerifierInMemory, type VerifierRun } from "./verifier.ts";
 import {
@@ -262,13 +262,6 @@ async function benchDryRun(cluster: TestCluster, scale: DryRunScale) {
   started = Date.now();
   await populateDeployments(cluster.kubeconfig, scale.deployments, settings.dryRunNamespaces, 0);
   note(`  ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  started = Date.now();
-  await waitDeploymentsObserved(cluster.kubeconfig);
-  note(
-    `  every Deployment observed by the deployment controller after ${
-      ((Date.now() - started) / 1000).toFixed(0)
-    } s more`,
-  );
   // Every Node must be covered or excluded: the kwok nodes have no node files to rotate.
   const plan = join(await Deno.makeTempDir({ prefix: "bench-plan-" }), "local-demo.yaml");
   await Deno.writeTextFile(

@@ -115,34 +115,6 @@ export async function populateDeployments(
   });
 }
 
-/**
- * Waits until the deployment controller has seen every Deployment (`status.observedGeneration` at
- * `metadata.generation`): a measurement taken before then measures the controller-manager still
- * creating thousands of ReplicaSets on the same cores.
- */
-export async function waitDeploymentsObserved(kubeconfig: string): Promise<void> {
-  const cluster = new KubeClusterApi(loadKubeConfig({ kubeconfig }));
-  for (;;) {
-    let pending = 0;
-    await retried(() =>
-      cluster.listEach<KubeObject & { status?: { observedGeneration?: number } }>(
-        "apps/v1",
-        "Deployment",
-        {},
-        (deployment) => {
-          if (
-            (deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 1)
-          ) {
-            pending++;
-          }
-        },
-      )
-    );
-    if (pending === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-  }
-}
-
 if (import.meta.main) {
   const [kubeconfig, what, count, namespaces = "100", replicas = "0"] = Deno.args;
   const started = Date.now();
