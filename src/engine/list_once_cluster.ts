@@ -65,9 +65,7 @@ export class ListOnceClusterApi implements ClusterApi {
     kind: string,
     options: ListOptions = {},
   ): Promise<T[]> {
-    const items: T[] = [];
-    await this.listEach<T>(apiVersion, kind, options, (item) => items.push(item));
-    return items;
+    return [...(await this.#listed(apiVersion, kind, options)).items] as T[];
   }
 
   async listEach<T extends KubeObject>(
@@ -76,19 +74,24 @@ export class ListOnceClusterApi implements ClusterApi {
     options: ListOptions,
     visit: (item: T) => void,
   ): Promise<string | undefined> {
-    const key = listKey(apiVersion, kind, options);
-    let listed = this.#lists.get(key);
-    if (!listed) {
-      listed = this.#listAll(apiVersion, kind, options);
-      this.#lists.set(key, listed);
-      listed.catch(() => this.#lists.delete(key)); // a failed LIST is tried again
-    }
-    const { items, resourceVersion } = await listed;
+    const { items, resourceVersion } = await this.#listed(apiVersion, kind, options);
     for (const item of items) visit(item as T);
     return resourceVersion;
   }
 
-  async #listAll(apiVersion: string, kind: string, options: ListOptions): Promise<Listed> {
+  /** The collection as first listed; listed now when it has not been (or that LIST failed). */
+  #listed(apiVersion: string, kind: string, options: ListOptions): Promise<Listed> {
+    const key = listKey(apiVersion, kind, options);
+    let listed = this.#lists.get(key);
+    if (!listed) {
+      listed = this.#listFrozen(apiVersion, kind, options);
+      this.#lists.set(key, listed);
+      listed.catch(() => this.#lists.delete(key)); // a failed LIST is tried again
+    }
+    return listed;
+  }
+
+  async #listFrozen(apiVersion: string, kind: string, options: ListOptions): Promise<Listed> {
     const items: KubeObject[] = [];
     const resourceVersion = await this.#base.listEach(
       apiVersion,
