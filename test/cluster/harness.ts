@@ -14,7 +14,8 @@
  * Each cluster gets its own temporary state directory and a free 198.18.<n> subnet in a network
  * namespace of its own (reached through a veth pair), so suites may run at the same time; the supervisor is told the test process's pid and removes
  * the cluster itself if the test process dies without calling {@linkcode TestCluster.stop}.
- * Set CA_ROTATOR_CLUSTER_VERBOSE=1 to see every line of `up`.
+ * Set CA_ROTATOR_CLUSTER_VERBOSE=1 to see every line of `up`, and CA_ROTATOR_API_SERVERS=3 to run
+ * the load-balanced suites on three API servers instead of two ({@linkcode loadBalancedApiServers}).
  * @module
  */
 import { join } from "node:path";
@@ -70,6 +71,21 @@ function harnessLog(): (line: string) => void {
       console.error(line);
     }
   };
+}
+
+/**
+ * How many API servers a suite runs behind the load balancer when what it shows is that clients
+ * through it see no restart (one API server restarted at a time): 2 by default, as in CI, where
+ * each further API server and its stacked etcd member cost the parallel suites about 8 % of a core
+ * idle and one more restart per API-server step; `CA_ROTATOR_API_SERVERS=3` for the full run.
+ * Suites that restart etcd members keep 3 (two members lose quorum while one restarts).
+ */
+export function loadBalancedApiServers(): 2 | 3 {
+  const wanted = Deno.env.get("CA_ROTATOR_API_SERVERS") ?? "2";
+  if (wanted !== "2" && wanted !== "3") {
+    throw new Error(`CA_ROTATOR_API_SERVERS: ${JSON.stringify(wanted)} is neither 2 nor 3`);
+  }
+  return wanted === "2" ? 2 : 3;
 }
 
 /** Starts a cluster (see the module documentation for the defaults). */

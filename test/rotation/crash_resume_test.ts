@@ -1,5 +1,6 @@
 /**
- * Crash and resume on the real control plane: `rotate --output jsonl` is SIGKILLed at step
+ * Crash and resume on the real control plane (API servers behind haproxy: two; three with
+ * CA_ROTATOR_API_SERVERS=3): `rotate --output jsonl` is SIGKILLed at step
  * boundaries and in the middle of every step kind that writes — the moment the event stream
  * reports the chosen point (crash_points.ts) — and run again, phase by phase, until the
  * rotation (trust → switch → finalize) is complete. After every kill every file the rotation
@@ -16,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCluster } from "../cluster/harness.ts";
+import { loadBalancedApiServers, startCluster } from "../cluster/harness.ts";
 import { deployTeamWorkloads } from "./fixtures.ts";
 import { assertOldCredentialsFail, startProbe } from "./probe.ts";
 import {
@@ -57,7 +58,7 @@ Deno.test({
   sanitizeResources: false,
 }, async (t) => {
   const began = Date.now();
-  const cluster = await startCluster({ apiServers: 3, nodes: 3 });
+  const cluster = await startCluster({ apiServers: loadBalancedApiServers(), nodes: 3 });
   console.log(`cluster up in ${(cluster.upMs / 1000).toFixed(0)} s`);
   let probe: ReturnType<typeof startProbe> | undefined;
   const planDir = await Deno.makeTempDir({ prefix: "ca-rotator-crash-plan-" });

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, type TestCluster } from "../cluster/harness.ts";
+import { eventually, loadBalancedApiServers, type TestCluster } from "../cluster/harness.ts";
 import type { ProbedNode } from "./kubelet_serving_probe.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -23,12 +23,12 @@ interface NodeList {
 }
 
 /**
- * The test cluster the serving tests run on: kubelets with serverTLSBootstrap, three API servers
- * behind the load balancer (admin.conf's server), so that clients going through it do not see an
+ * The test cluster the serving tests run on: kubelets with serverTLSBootstrap, API servers
+ * behind the load balancer ({@link loadBalancedApiServers}) (admin.conf's server), so that clients going through it do not see an
  * API server's restart.
  */
 export const SERVING_CLUSTER = {
-  apiServers: 3,
+  apiServers: loadBalancedApiServers(),
   nodes: 1,
   servingCertificates: true,
   signingDuration: "1h",

@@ -1,8 +1,8 @@
 /**
  * The serving-certificate gate on the test control plane (issue 20): kubelets serve with
  * certificates from kubelet-serving CSRs (old CA), the API servers verify them with
- * `--kubelet-certificate-authority`, a scraper with `kube-root-ca.crt`. Three API servers behind
- * the load balancer, which the node-proxy probe goes through.
+ * `--kubelet-certificate-authority`, a scraper with `kube-root-ca.crt`. API servers (two; three with
+ * CA_ROTATOR_API_SERVERS=3) behind the load balancer, which the node-proxy probe goes through.
  *
  * 1. A full rotation (trust → switch → finalize) with `kubelet-serving-gate` after the client gate:
  *    with approval off it holds (exit 3) naming every node still on the old CA (the gate's

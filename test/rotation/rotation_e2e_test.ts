@@ -1,12 +1,18 @@
 /**
- * The whole rotation, end to end, on the real control plane: three API servers behind haproxy,
+ * The whole rotation, end to end, on the real control plane: API servers behind haproxy (two; three
+ * with CA_ROTATOR_API_SERVERS=3),
  * kwok workers with kubelets (kubelet-client), 20 Deployments and 3 DaemonSets in four
  * namespaces. The plan is plans/local-demo.yaml, advanced trust → switch → finalize as three
  * commits would.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  eventually,
+  loadBalancedApiServers,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 import {
   clusterObjects,
   deployTeamWorkloads,
@@ -40,11 +46,11 @@ import { manifestFlags } from "../../src/formats/static_pod_manifest.ts";
 const repo = new URL("../../", import.meta.url).pathname;
 
 Deno.test({
-  name: "a full CA rotation on three API servers keeps the cluster working throughout",
+  name: "a full CA rotation on load-balanced API servers keeps the cluster working throughout",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
-  const cluster = await startCluster({ apiServers: 3, nodes: 3 });
+  const cluster = await startCluster({ apiServers: loadBalancedApiServers(), nodes: 3 });
   let probe: Probe | undefined;
   let aggregatedProbe: AggregatedProbe | undefined;
   try {

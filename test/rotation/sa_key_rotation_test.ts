@@ -1,6 +1,6 @@
 /**
  * The service-account signing key rotates with no failed request, on the real control plane:
- * three API servers behind haproxy, client-go in-cluster clients whose bound tokens the cluster's
+ * API servers behind haproxy (two; three with CA_ROTATOR_API_SERVERS=3), client-go in-cluster clients whose bound tokens the cluster's
  * pod supervisor requests and refreshes as the kubelet does (test/cluster/pod_process.ts). The
  * plan holds only the service-account key's steps (trust → switch → finalize); the trust run is
  * killed (SIGKILL) once the new key is staged and the finalize run once `activate-sa-key` has
@@ -16,7 +16,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, startCluster, type TestCluster } from "../cluster/harness.ts";
+import {
+  eventually,
+  loadBalancedApiServers,
+  startCluster,
+  type TestCluster,
+} from "../cluster/harness.ts";
 import { type Probe, startProbe } from "./probe.ts";
 import { PROCESS_LABEL } from "../cluster/pod_programs.ts";
 import {
@@ -192,7 +197,7 @@ Deno.test({
   sanitizeResources: false,
 }, async (t) => {
   const began = Date.now();
-  const cluster = await startCluster({ apiServers: 3, nodes: 2 });
+  const cluster = await startCluster({ apiServers: loadBalancedApiServers(), nodes: 2 });
   let probe: Probe | undefined;
   const outputs: { what: string; result: RunResult }[] = [];
   const killedRun = (what: string, plan: string, point: KillPoint) =>
