@@ -60,7 +60,13 @@ export const verify = defineStepKind<Step, null>({
 
   async verify(ctx, step) {
     let last: VerifyReport | undefined;
-    const options: VerifyOptions = { expect: step.expect, checks: step.checks };
+    // A component once healthy in this wait is not probed again (a round trip per component per
+    // poll over ssh): what the checks wait for is pods, nodes and the API server.
+    const options: VerifyOptions = {
+      expect: step.expect,
+      checks: step.checks,
+      healthyProbes: new Set(),
+    };
     // The node files the checks read do not change while they wait (for components, pods, the
     // API server): read once, not at every poll (a round trip per file per poll over ssh).
     const polled = {

@@ -16,6 +16,8 @@ export interface CheckFacts {
   readonly oldPem: string | undefined;
   /** Names of known CA fingerprints ("old CA", "new CA"). */
   readonly labels: Readonly<Record<string, string>>;
+  /** Probes that answered 200 earlier in this wait (`VerifyOptions.healthyProbes`). */
+  readonly healthyProbes?: Set<string>;
 }
 
 /** What a check finds: its result without the check's name and verdict. */

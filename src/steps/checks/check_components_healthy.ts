@@ -1,6 +1,7 @@
 /**
  * The `components-healthy` check: every control-plane component with a static-pod manifest
- * answers its HTTP probe with 200 on every control-plane node.
+ * answers its HTTP probe with 200 on every control-plane node. A probe that answered 200 earlier in
+ * the same wait (`healthyProbes`) counts as healthy without another round trip.
  * @module
  */
 import { COMPONENTS } from "../../plan/component.ts";
@@ -27,8 +28,11 @@ export async function checkComponentsHealthy(facts: CheckFacts): Promise<CheckFi
         return;
       }
       checked++;
-      if (await probeHealthy(node, url)) healthy++;
-      else problems.push(`${node.name}/${component}: ${url} does not answer 200`);
+      const probe = `${node.name} ${url}`;
+      if (facts.healthyProbes?.has(probe) || await probeHealthy(node, url)) {
+        healthy++;
+        facts.healthyProbes?.add(probe);
+      } else problems.push(`${node.name}/${component}: ${url} does not answer 200`);
     })
   ));
   return {

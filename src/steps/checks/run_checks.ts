@@ -68,6 +68,12 @@ export interface VerifyOptions {
    * bundle). Default: the bundle minus the new CA.
    */
   readonly oldCaPem?: string;
+  /**
+   * Component probes (node and URL) that answered 200 earlier in the same wait: not probed again,
+   * so a `verify` that waits over ssh costs no round trip per healthy component per poll.
+   * Filled as probes answer 200. Default: every component probed.
+   */
+  readonly healthyProbes?: Set<string>;
 }
 
 const CHECKS: Record<VerifyCheck, Check> = {
@@ -91,7 +97,14 @@ export async function runVerifyChecks(
   const labels: Record<string, string> = { ...await trustLabels(ctx) };
   for (const print of oldPem ? await fingerprintsOf(oldPem) : []) labels[print] = "old CA";
   for (const print of await fingerprintsOf(newPem)) labels[print] = "new CA";
-  const facts: CheckFacts = { ctx, expectations, newPem, oldPem, labels };
+  const facts: CheckFacts = {
+    ctx,
+    expectations,
+    newPem,
+    oldPem,
+    labels,
+    healthyProbes: options.healthyProbes,
+  };
   const checks = await Promise.all(
     (options.checks ?? DEFAULT_VERIFY_CHECKS).map(async (check): Promise<CheckResult> => {
       try {
