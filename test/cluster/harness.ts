@@ -76,8 +76,9 @@ function harnessLog(): (line: string) => void {
 /**
  * How many API servers a suite runs behind the load balancer when what it shows is that clients
  * through it see no restart (one API server restarted at a time): 2 by default, as in CI, where
- * each further API server and its stacked etcd member cost the parallel suites about 8 % of a core
- * idle and one more restart per API-server step; `CA_ROTATOR_API_SERVERS=3` for the full run.
+ * a third API server and its stacked etcd member cost the parallel suites about 17 % of a core
+ * idle (a test cluster idles at 44 % with three, 27 % with two) and one more restart per
+ * API-server step; `CA_ROTATOR_API_SERVERS=3` for the full run.
  * Suites that restart etcd members keep 3 (two members lose quorum while one restarts).
  */
 export function loadBalancedApiServers(): 2 | 3 {

@@ -1,7 +1,6 @@
 /**
  * Crash and resume on the real control plane (API servers behind haproxy: two; three with
- * CA_ROTATOR_API_SERVERS=3): `rotate --output jsonl` is SIGKILLed at step
- * boundaries and in the middle of every step kind that writes — the moment the event stream
+ * CA_ROTATOR_API_SERVERS=3): `rotate --output jsonl` is SIGKILLed at step boundaries and in the middle of every step kind that writes — the moment the event stream
  * reports the chosen point (crash_points.ts) — and run again, phase by phase, until the
  * rotation (trust → switch → finalize) is complete. After every kill every file the rotation
  * touches on every node parses whole, the progress ConfigMap parses and there is one new CA,

@@ -24,8 +24,8 @@ interface NodeList {
 
 /**
  * The test cluster the serving tests run on: kubelets with serverTLSBootstrap, API servers
- * behind the load balancer ({@link loadBalancedApiServers}) (admin.conf's server), so that clients going through it do not see an
- * API server's restart.
+ * ({@link loadBalancedApiServers}) behind the load balancer (admin.conf's server), so that
+ * clients going through it do not see an API server's restart.
  */
 export const SERVING_CLUSTER = {
   apiServers: loadBalancedApiServers(),

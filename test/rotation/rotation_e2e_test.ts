@@ -1,7 +1,6 @@
 /**
  * The whole rotation, end to end, on the real control plane: API servers behind haproxy (two; three
- * with CA_ROTATOR_API_SERVERS=3),
- * kwok workers with kubelets (kubelet-client), 20 Deployments and 3 DaemonSets in four
+ * with CA_ROTATOR_API_SERVERS=3), kwok workers with kubelets (kubelet-client), 20 Deployments and 3 DaemonSets in four
  * namespaces. The plan is plans/local-demo.yaml, advanced trust → switch → finalize as three
  * commits would.
  */

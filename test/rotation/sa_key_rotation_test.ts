@@ -1,7 +1,7 @@
 /**
  * The service-account signing key rotates with no failed request, on the real control plane:
- * API servers behind haproxy (two; three with CA_ROTATOR_API_SERVERS=3), client-go in-cluster clients whose bound tokens the cluster's
- * pod supervisor requests and refreshes as the kubelet does (test/cluster/pod_process.ts). The
+ * API servers behind haproxy (two; three with CA_ROTATOR_API_SERVERS=3), client-go in-cluster
+ * clients whose bound tokens the cluster's pod supervisor requests and refreshes as the kubelet does (test/cluster/pod_process.ts). The
  * plan holds only the service-account key's steps (trust → switch → finalize); the trust run is
  * killed (SIGKILL) once the new key is staged and the finalize run once `activate-sa-key` has
  * written, and each resumed run converges. Two client pods authenticate with a legacy token

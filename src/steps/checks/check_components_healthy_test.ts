@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CommandResult, NodeAccess } from "../../engine/node_access.ts";
 import { LocalNodesCluster } from "../_test_cluster.ts";
-import { runVerifyChecks } from "./run_checks.ts";
+import { runVerifyChecks, type VerifyOptions } from "./run_checks.ts";
 
 /**
  * `node` whose curl probes answer 200 for the kube-apiserver's URL (port 6443) and fail for every
@@ -25,27 +25,28 @@ function probedNode(node: NodeAccess, probes: string[]): NodeAccess {
   });
 }
 
-async function twoPolls(healthyProbes: () => Set<string> | undefined) {
+async function twoPolls(healthyProbes: Set<string> | undefined) {
   await using cluster = await LocalNodesCluster.create();
   const probes: string[] = [];
   const ctx = cluster.context({
     controlPlane: cluster.controlPlane.map((node) => probedNode(node, probes)),
   });
-  const polls = [];
-  for (const set = healthyProbes(); polls.length < 2;) {
+  const options: VerifyOptions = {
+    expect: "trust",
+    checks: ["components-healthy"],
+    healthyProbes,
+  };
+  const poll = async () => {
     const before = probes.length;
-    const report = await runVerifyChecks(ctx, {
-      expect: "trust",
-      checks: ["components-healthy"],
-      healthyProbes: set,
-    });
-    polls.push({ probes: probes.slice(before), check: report.checks[0] });
-  }
+    const report = await runVerifyChecks(ctx, options);
+    return { probes: probes.slice(before), check: report.checks[0] };
+  };
+  const polls = [await poll(), await poll()];
   return { polls, nodes: cluster.controlPlane.length };
 }
 
 Deno.test("components-healthy: a component healthy earlier in the wait is not probed again", async () => {
-  const { polls, nodes } = await twoPolls(() => new Set());
+  const { polls, nodes } = await twoPolls(new Set());
   const [first, second] = polls;
   const apiServers = (probes: string[]) => probes.filter((probe) => probe.includes(":6443/"));
   assert.equal(apiServers(first.probes).length, nodes, "the first poll probes every API server");
@@ -61,7 +62,7 @@ Deno.test("components-healthy: a component healthy earlier in the wait is not pr
 });
 
 Deno.test("components-healthy: without the wait's record every poll probes every component", async () => {
-  const { polls } = await twoPolls(() => undefined);
+  const { polls } = await twoPolls(undefined);
   assert.equal(polls[1].probes.length, polls[0].probes.length);
   assert.ok(polls[1].probes.some((probe) => probe.includes(":6443/")));
 });
